@@ -1,0 +1,186 @@
+// Package audit is the report model: what phonehome found in a capture, per
+// device, before it is written in any format. Every stage after decoding
+// fills it; writers (pkg/report) and the CI gate (pkg/policy) only read it.
+// Slices are sorted by Sort so that output is deterministic.
+package audit
+
+import "time"
+
+// SchemaVersion is stored in JSON output; bump it on incompatible changes.
+const SchemaVersion = "1.0"
+
+// Report is the whole result of one run.
+type Report struct {
+	SchemaVersion string    `json:"schema_version"`
+	Tool          Tool      `json:"tool"`
+	Inputs        []Input   `json:"inputs"`
+	Data          []DataSet `json:"data_sources"`
+	Devices       []Device  `json:"devices"`
+	Summary       Summary   `json:"summary"`
+	Warnings      []Warning `json:"warnings"`
+	// Counters are named totals (frames, decode errors per protocol, bytes
+	// skipped by caps...). encoding/json writes map keys sorted.
+	Counters map[string]uint64 `json:"counters"`
+	// Incomplete is true when the run stopped early (cancelled, input
+	// error); the report holds everything read before that.
+	Incomplete bool `json:"incomplete"`
+}
+
+// Tool names the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Input describes one capture file that was read.
+type Input struct {
+	Path      string    `json:"path"`
+	Format    string    `json:"format"` // pcap, pcapng, with "+gzip"/"+zstd"
+	LinkTypes []string  `json:"link_types"`
+	Frames    uint64    `json:"frames"`
+	Bytes     uint64    `json:"bytes"` // captured frame bytes
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
+	Error     string    `json:"error,omitempty"` // set when reading stopped early
+}
+
+// DataSet records which embedded or user data a run used (geo data, signature
+// pack, OUI registry), because answers depend on its version.
+type DataSet struct {
+	Kind    string `json:"kind"`    // "geo-country", "geo-asn", "signatures", "oui"
+	Source  string `json:"source"`  // e.g. "embedded: @ip-location-db/asn" or a file path
+	Version string `json:"version"` // date or version string
+	License string `json:"license,omitempty"`
+}
+
+// Device is one local endpoint of the lab network.
+type Device struct {
+	ID           string        `json:"id"`          // stable key: "mac:..." or "ip:..."
+	Name         string        `json:"name"`        // best available name
+	NameSource   string        `json:"name_source"` // devices-file, dhcp, mdns, ssdp, netbios, oui
+	MAC          string        `json:"mac,omitempty"`
+	Vendor       string        `json:"vendor,omitempty"` // OUI registry organisation
+	IPs          []string      `json:"ips"`
+	Hostnames    []string      `json:"hostnames,omitempty"`
+	Model        string        `json:"model,omitempty"` // from --devices
+	OS           string        `json:"os,omitempty"`
+	Notes        string        `json:"notes,omitempty"`
+	DHCP         *DHCPInfo     `json:"dhcp,omitempty"`
+	UserAgents   []string      `json:"user_agents,omitempty"`
+	FirstSeen    time.Time     `json:"first_seen"`
+	LastSeen     time.Time     `json:"last_seen"`
+	Destinations []Destination `json:"destinations"`
+	Leaks        []Leak        `json:"leaks"`
+	Findings     []Finding     `json:"findings"`
+	Summary      DeviceSummary `json:"summary"`
+}
+
+// DHCPInfo is what a device said about itself in DHCP.
+type DHCPInfo struct {
+	Hostname    string `json:"hostname,omitempty"`
+	VendorClass string `json:"vendor_class,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"` // parameter request list, e.g. "1,3,6,15"
+	RequestedIP string `json:"requested_ip,omitempty"`
+	AssignedIP  string `json:"assigned_ip,omitempty"`
+}
+
+// Dest identifies where traffic went, with everything known about it.
+// Destination embeds it; Leak and Finding carry a copy.
+type Dest struct {
+	Name        string `json:"name,omitempty"`        // best name
+	NameSource  string `json:"name_source,omitempty"` // sni, http-host, quic-sni, dns, ptr
+	Domain      string `json:"domain,omitempty"`      // registrable domain (eTLD+1)
+	IP          string `json:"ip"`
+	Port        uint16 `json:"port"`
+	Transport   string `json:"transport"`         // tcp, udp
+	Country     string `json:"country,omitempty"` // ISO 3166 alpha-2, or a special-range tag
+	CountryName string `json:"country_name,omitempty"`
+	ASN         uint32 `json:"asn,omitempty"`
+	ASOrg       string `json:"as_org,omitempty"`
+	Vendor      string `json:"vendor,omitempty"`
+	Service     string `json:"service,omitempty"`
+	Category    string `json:"category,omitempty"`
+	SignatureID string `json:"signature_id,omitempty"`
+	Channel     string `json:"channel"` // TLS1.3, TLS1.2, QUIC, HTTP, MQTT, DNS, plaintext, encrypted-unknown...
+}
+
+// Destination aggregates the flows from a device to one server endpoint.
+type Destination struct {
+	Dest
+	Protocols   []string  `json:"protocols"`
+	Flows       int       `json:"flows"`
+	PacketsUp   uint64    `json:"packets_up"`
+	PacketsDown uint64    `json:"packets_down"`
+	BytesUp     uint64    `json:"bytes_up"`   // frame bytes, device to server
+	BytesDown   uint64    `json:"bytes_down"` // frame bytes, server to device
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	FirstFrame  uint64    `json:"first_frame"`
+}
+
+// Leak is an identifier found leaving a device.
+type Leak struct {
+	Severity   Severity  `json:"severity"`
+	Identifier string    `json:"identifier"` // imei, imsi, phone, email, mac, android_id...
+	Known      bool      `json:"known"`      // matched a --devices value (else a generic detector)
+	Value      string    `json:"value"`      // masked unless --show-evidence
+	Encoding   string    `json:"encoding"`   // e.g. "gzip > base64 > plain"
+	Location   string    `json:"location"`   // url.query:imei, header:Cookie, body.json:$.a.b, dns.qname...
+	Dest       Dest      `json:"destination"`
+	Frame      uint64    `json:"frame"`
+	Time       time.Time `json:"time"`
+	Count      int       `json:"count"` // occurrences merged into this row
+}
+
+// Finding is a non-leak observation worth reporting: old TLS, missing SNI,
+// plaintext credentials, home-made encryption, certificate problems...
+type Finding struct {
+	Severity Severity  `json:"severity"`
+	Kind     string    `json:"kind"` // kebab-case id, e.g. "tls-deprecated-version"
+	Message  string    `json:"message"`
+	Dest     Dest      `json:"destination"`
+	Frame    uint64    `json:"frame"`
+	Time     time.Time `json:"time"`
+}
+
+// DeviceSummary is the per-device roll-up table.
+type DeviceSummary struct {
+	BytesUp        uint64      `json:"bytes_up"`
+	BytesDown      uint64      `json:"bytes_down"`
+	ByCountry      []ByteShare `json:"by_country"`
+	ByOwner        []ByteShare `json:"by_owner"` // network owner (AS org)
+	ThirdParties   []string    `json:"third_parties"`
+	PlaintextShare float64     `json:"plaintext_share"` // share of bytes up sent in clear, 0..1
+	WorstSeverity  Severity    `json:"worst_severity"`
+	WorstFinding   string      `json:"worst_finding,omitempty"`
+}
+
+// ByteShare is bytes sent to one country or network owner.
+type ByteShare struct {
+	Key       string `json:"key"`
+	Label     string `json:"label,omitempty"`
+	BytesUp   uint64 `json:"bytes_up"`
+	BytesDown uint64 `json:"bytes_down"`
+	Flows     int    `json:"flows"`
+}
+
+// Summary covers the whole capture.
+type Summary struct {
+	Devices       int      `json:"devices"`
+	Flows         int      `json:"flows"`
+	Frames        uint64   `json:"frames"`
+	Leaks         int      `json:"leaks"`
+	Findings      int      `json:"findings"`
+	Warnings      int      `json:"warnings"`
+	WorstSeverity Severity `json:"worst_severity"`
+}
+
+// Warning is a problem with the input or a cap that was hit.
+type Warning struct {
+	Code    string `json:"code"` // kebab-case, e.g. "truncated-file", "flow-cap"
+	Message string `json:"message"`
+	File    string `json:"file,omitempty"`
+	Offset  int64  `json:"offset,omitempty"`
+	Frame   uint64 `json:"frame,omitempty"`
+	Count   uint64 `json:"count,omitempty"`
+}
