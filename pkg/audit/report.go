@@ -18,6 +18,9 @@ type Report struct {
 	Devices       []Device  `json:"devices"`
 	Summary       Summary   `json:"summary"`
 	Warnings      []Warning `json:"warnings"`
+	// Flows and Events are the machine event stream (see docs/events.md).
+	Flows  []Flow  `json:"flows"`
+	Events []Event `json:"events"`
 	// Counters are named totals (frames, decode errors per protocol, bytes
 	// skipped by caps...). encoding/json writes map keys sorted.
 	Counters map[string]uint64 `json:"counters"`

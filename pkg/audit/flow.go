@@ -1,0 +1,77 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Flow is one transport conversation (TCP connection, UDP or ICMP flow) as
+// the flow table saw it. Bytes are frame bytes counted like `tshark -z conv`;
+// Payload* are application bytes.
+type Flow struct {
+	ID          uint64    `json:"id"` // 1-based, in order of first frame
+	Transport   string    `json:"transport"`
+	Client      string    `json:"client"` // ip:port of the side that opened the flow
+	Server      string    `json:"server"`
+	Device      string    `json:"device,omitempty"` // Device.ID of the local side
+	PacketsUp   uint64    `json:"packets_up"`
+	PacketsDown uint64    `json:"packets_down"`
+	BytesUp     uint64    `json:"bytes_up"`
+	BytesDown   uint64    `json:"bytes_down"`
+	PayloadUp   uint64    `json:"payload_up"`
+	PayloadDown uint64    `json:"payload_down"`
+	FirstFrame  uint64    `json:"first_frame"`
+	First       time.Time `json:"first"`
+	Last        time.Time `json:"last"`
+	Protocol    string    `json:"protocol,omitempty"` // dns, http, tls, quic, mqtt, ...
+	Name        string    `json:"name,omitempty"`
+	NameSource  string    `json:"name_source,omitempty"`
+	Channel     string    `json:"channel,omitempty"`
+	State       string    `json:"state,omitempty"` // closed, reset, timeout, open, evicted
+	GapBytes    uint64    `json:"gap_bytes,omitempty"`
+}
+
+// Event is one decoded protocol event (a DNS message, an HTTP request, a TLS
+// ClientHello...). Fields is a struct with its own JSON tags; MarshalJSON
+// flattens it next to the common keys, like Suricata's eve.json:
+// {"type":"dns","frame":12,"ts":"...","flow_id":3, ...fields}.
+type Event struct {
+	Type   string
+	Frame  uint64
+	Time   time.Time
+	FlowID uint64
+	Fields any
+}
+
+// MarshalJSON writes the common keys first, then the fields of Fields.
+func (e Event) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"type":`)
+	t, _ := json.Marshal(e.Type)
+	buf.Write(t)
+	buf.WriteString(`,"frame":`)
+	f, _ := json.Marshal(e.Frame)
+	buf.Write(f)
+	buf.WriteString(`,"ts":`)
+	ts, _ := json.Marshal(e.Time.UTC())
+	buf.Write(ts)
+	if e.FlowID != 0 {
+		buf.WriteString(`,"flow_id":`)
+		id, _ := json.Marshal(e.FlowID)
+		buf.Write(id)
+	}
+	if e.Fields != nil {
+		body, err := json.Marshal(e.Fields)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.TrimSpace(body)
+		if len(body) > 2 && body[0] == '{' {
+			buf.WriteByte(',')
+			buf.Write(body[1 : len(body)-1])
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
