@@ -1,0 +1,280 @@
+// Package capture opens capture files and yields numbered frames. It reads
+// classic pcap (µs or ns, either byte order), pcapng (several sections and
+// interfaces, mixed link types) and Solaris snoop through gopacket's pure-Go
+// pcapgo readers, after undoing gzip or zstd compression detected by content.
+// Damage (a truncated last record, a bad block) ends the file with a
+// *DamageError that says where; every frame before it has been delivered.
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrNotCapture is returned by Open and NewReader when the input is not a
+// capture file in a supported format.
+var ErrNotCapture = errors.New("not a pcap, pcapng or snoop capture")
+
+// Frame is one captured packet. Data is valid until the next call to Next.
+type Frame struct {
+	N    uint64 // 1-based frame number within its file, as Wireshark numbers it
+	CI   gopacket.CaptureInfo
+	Link layers.LinkType
+	Data []byte
+}
+
+// DamageError reports input that stopped being readable part-way.
+type DamageError struct {
+	File   string
+	Offset int64  // byte offset in the (decompressed) capture where reading failed
+	Frame  uint64 // frames successfully read before the damage
+	Err    error
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("%s: damaged after frame %d at byte offset %d: %v", e.File, e.Frame, e.Offset, e.Err)
+}
+
+func (e *DamageError) Unwrap() error { return e.Err }
+
+type packetSource interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// Reader reads frames from one capture file.
+type Reader struct {
+	name       string
+	format     string
+	src        packetSource
+	ng         *pcapgo.NgReader
+	link       layers.LinkType
+	counter    *countingReader
+	buf        *bufio.Reader
+	ngbuf      *bufio.Reader
+	closer     io.Closer
+	decompress io.Closer
+	frames     uint64
+	linkTypes  []layers.LinkType
+	resolution gopacket.TimestampResolution
+	done       bool
+	lastStamp  time.Time
+	Backwards  uint64 // frames whose timestamp went backwards
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Open opens a capture file by path; "-" reads standard input.
+func Open(path string) (*Reader, error) {
+	if path == "-" {
+		r, err := NewReader(os.Stdin, "<stdin>")
+		return r, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+const bufSize = 256 << 10
+
+// NewReader sniffs the format of r and prepares to read frames from it.
+// name is used in errors.
+func NewReader(r io.Reader, name string) (*Reader, error) {
+	rd := &Reader{name: name}
+	rd.counter = &countingReader{r: r}
+	rd.buf = bufio.NewReaderSize(rd.counter, bufSize)
+	magic, _ := rd.buf.Peek(4)
+	var compression string
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(rd.buf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		compression, rd.decompress = "+gzip", zr
+		rd.counter = &countingReader{r: zr}
+	case len(magic) >= 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(rd.buf, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return nil, fmt.Errorf("%s: zstd: %w", name, err)
+		}
+		rc := zr.IOReadCloser()
+		compression, rd.decompress = "+zstd", rc
+		rd.counter = &countingReader{r: rc}
+	}
+	if compression != "" {
+		// Count decompressed bytes so offsets point into the capture itself.
+		rd.buf = bufio.NewReaderSize(rd.counter, bufSize)
+	}
+	magic, err := rd.buf.Peek(4)
+	if err != nil || len(magic) < 4 {
+		if len(magic) == 0 {
+			return nil, fmt.Errorf("%s: empty file: %w", name, ErrNotCapture)
+		}
+		return nil, fmt.Errorf("%s: %d bytes, too short for a capture header: %w", name, len(magic), ErrNotCapture)
+	}
+	le := uint32(magic[0]) | uint32(magic[1])<<8 | uint32(magic[2])<<16 | uint32(magic[3])<<24
+	switch le {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		pr, err := pcapgo.NewReader(rd.buf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: pcap header: %v: %w", name, err, ErrNotCapture)
+		}
+		rd.src, rd.link, rd.format = pr, pr.LinkType(), "pcap"
+		rd.resolution = pr.Resolution()
+		rd.linkTypes = []layers.LinkType{pr.LinkType()}
+	case 0x0a0d0d0a:
+		// pcapgo reads through the block filter; offsets stay those of
+		// the unfiltered stream (rd.buf) minus what the filter holds.
+		rd.ngbuf = bufio.NewReaderSize(newNgFilter(rd.buf), bufSize)
+		ng, err := pcapgo.NewNgReader(rd.ngbuf, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, fmt.Errorf("%s: pcapng section header: %v: %w", name, err, ErrNotCapture)
+		}
+		rd.src, rd.ng, rd.format = ng, ng, "pcapng"
+	default:
+		if bytes.HasPrefix(magic, []byte("snoo")) {
+			sr, err := pcapgo.NewSnoopReader(rd.buf)
+			if err != nil {
+				return nil, fmt.Errorf("%s: snoop header: %v: %w", name, err, ErrNotCapture)
+			}
+			lt, err := sr.LinkType()
+			if err != nil {
+				return nil, fmt.Errorf("%s: snoop: %v: %w", name, err, ErrNotCapture)
+			}
+			rd.src, rd.link, rd.format = sr, *lt, "snoop"
+			rd.linkTypes = []layers.LinkType{*lt}
+			break
+		}
+		return nil, fmt.Errorf("%s: unknown file magic %02x%02x%02x%02x: %w", name, magic[0], magic[1], magic[2], magic[3], ErrNotCapture)
+	}
+	rd.format += compression
+	return rd, nil
+}
+
+// Name is the name given to NewReader (the path for Open).
+func (r *Reader) Name() string { return r.name }
+
+// Format is "pcap", "pcapng" or "snoop", with "+gzip" or "+zstd" appended
+// when the file was compressed.
+func (r *Reader) Format() string { return r.format }
+
+// LinkTypes lists the link types seen so far, in order of first appearance.
+func (r *Reader) LinkTypes() []layers.LinkType { return r.linkTypes }
+
+// Offset is the number of capture bytes consumed so far.
+// For pcapng it is approximate (within the block being read).
+func (r *Reader) Offset() int64 {
+	off := r.counter.n - int64(r.buf.Buffered())
+	if r.ngbuf != nil {
+		off -= int64(r.ngbuf.Buffered())
+	}
+	return off
+}
+
+// Frames is the number of frames delivered so far.
+func (r *Reader) Frames() uint64 { return r.frames }
+
+// Next reads the next frame into f. It returns io.EOF at the clean end of
+// the input and a *DamageError when the input is damaged; in both cases no
+// further frames follow.
+func (r *Reader) Next(f *Frame) (err error) {
+	if r.done {
+		return io.EOF
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.done = true
+			err = &DamageError{File: r.name, Offset: r.Offset(), Frame: r.frames, Err: fmt.Errorf("reader panic: %v", p)}
+		}
+	}()
+	start := r.Offset()
+	data, ci, err := r.src.ZeroCopyReadPacketData()
+	if err != nil {
+		r.done = true
+		if err == io.EOF && r.Offset() == start {
+			return io.EOF
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return &DamageError{File: r.name, Offset: start, Frame: r.frames, Err: describe(err)}
+	}
+	r.frames++
+	link := r.link
+	if r.ng != nil && len(ci.AncillaryData) > 0 {
+		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			link = lt
+		}
+	}
+	r.noteLink(link)
+	if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
+		r.Backwards++
+	}
+	r.lastStamp = ci.Timestamp
+	if ci.CaptureLength > len(data) {
+		ci.CaptureLength = len(data)
+	}
+	if ci.Length < ci.CaptureLength {
+		ci.Length = ci.CaptureLength
+	}
+	f.N = r.frames
+	f.CI = ci
+	f.Link = link
+	f.Data = data
+	return nil
+}
+
+func describe(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("truncated record (file ends inside it)")
+	}
+	return err
+}
+
+func (r *Reader) noteLink(lt layers.LinkType) {
+	for _, l := range r.linkTypes {
+		if l == lt {
+			return
+		}
+	}
+	r.linkTypes = append(r.linkTypes, lt)
+}
+
+// Close releases the file and any decompressor.
+func (r *Reader) Close() error {
+	if r.decompress != nil {
+		r.decompress.Close()
+	}
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package engine wires the stages of one run: capture files are read frame
+// by frame, decoded to transport packets, tracked in the flow table, their
+// streams and datagrams decoded by protocol, and the results gathered into
+// an audit.Report. It owns no CLI concerns; cmd/phonehome fills Config.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/capture"
+	"github.com/phonehome/phonehome/pkg/flow"
+)
+
+// ErrInput marks input that could not be read at all (not a capture,
+// missing file); the run produced no report.
+var ErrInput = errors.New("input error")
+
+// ErrDamaged marks a run where some input was damaged part-way; the report
+// holds everything read before the damage.
+var ErrDamaged = errors.New("damaged input")
+
+// Config is everything one run needs. Zero values are sensible defaults.
+type Config struct {
+	Flow flow.Config
+	// KeepFlows keeps one record per flow in Report.Flows.
+	KeepFlows bool
+	// KeepEvents keeps decoded protocol events in Report.Events.
+	KeepEvents bool
+	// Progress, when set, is called about every 64k frames with the bytes
+	// read so far in the current file and that file's size (0 if unknown).
+	Progress func(file string, read, size int64)
+	// ToolVersion is recorded in the report.
+	ToolVersion string
+}
+
+// ExpandInputs turns the command-line arguments into a list of files:
+// directories are replaced by the regular files in them (not recursive),
+// sorted by name. "-" stands for standard input.
+func ExpandInputs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a == "-" {
+			out = append(out, a)
+			continue
+		}
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		}
+		var names []string
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				names = append(names, filepath.Join(a, e.Name()))
+			}
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("%w: %s: directory holds no files", ErrInput, a)
+		}
+		out = append(out, names...)
+	}
+	return out, nil
+}
+
+// Run analyses the inputs in order, as one capture: flows continue across
+// files (rotated captures), frame numbers restart in each file as in
+// Wireshark. It returns the report and, when something went wrong, an
+// error wrapping ErrInput (no report) or ErrDamaged (partial report).
+func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
+	e := newEngine(cfg)
+	var damaged error
+	for i, path := range inputs {
+		if err := e.readFile(ctx, i, path); err != nil {
+			var de *capture.DamageError
+			switch {
+			case errors.As(err, &de):
+				e.warn(audit.Warning{Code: "damaged-input", Message: de.Error(), File: path, Offset: de.Offset, Frame: de.Frame})
+				damaged = err
+			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+				e.report.Incomplete = true
+				e.finish()
+				return e.report, err
+			default:
+				return nil, fmt.Errorf("%w: %v", ErrInput, err)
+			}
+		}
+	}
+	e.finish()
+	if damaged != nil {
+		e.report.Incomplete = true
+		return e.report, fmt.Errorf("%w: %v", ErrDamaged, damaged)
+	}
+	return e.report, nil
+}
+
+type engine struct {
+	cfg     Config
+	report  *audit.Report
+	dec     *flow.Decoder
+	table   *flow.Table
+	flows   []audit.Flow
+	file    int
+	counter map[string]uint64
+}
+
+func newEngine(cfg Config) *engine {
+	e := &engine{cfg: cfg, counter: map[string]uint64{}}
+	e.report = &audit.Report{
+		SchemaVersion: audit.SchemaVersion,
+		Tool:          audit.Tool{Name: "phonehome", Version: cfg.ToolVersion},
+		Counters:      map[string]uint64{},
+	}
+	e.dec = flow.NewDecoder()
+	e.table = flow.NewTable(cfg.Flow, e)
+	return e
+}
+
+func (e *engine) warn(w audit.Warning) { e.report.Warnings = append(e.report.Warnings, w) }
+
+func (e *engine) readFile(ctx context.Context, idx int, path string) error {
+	r, err := capture.Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	e.file = idx
+	var size int64
+	if st, err := os.Stat(path); err == nil && path != "-" {
+		size = st.Size()
+	}
+	in := audit.Input{Path: path, Format: r.Format()}
+	var fr capture.Frame
+	var readErr error
+	for {
+		if err := r.Next(&fr); err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+		if fr.N&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				readErr = err
+				break
+			}
+			if e.cfg.Progress != nil {
+				e.cfg.Progress(path, r.Offset(), size)
+			}
+		}
+		if in.Frames == 0 || fr.CI.Timestamp.Before(in.First) {
+			in.First = fr.CI.Timestamp
+		}
+		if fr.CI.Timestamp.After(in.Last) {
+			in.Last = fr.CI.Timestamp
+		}
+		in.Frames++
+		in.Bytes += uint64(fr.CI.Length)
+		e.dec.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.table.Add)
+	}
+	for _, lt := range r.LinkTypes() {
+		in.LinkTypes = append(in.LinkTypes, linkName(lt))
+	}
+	if r.Backwards > 0 {
+		e.warn(audit.Warning{Code: "time-backwards", File: path, Count: r.Backwards,
+			Message: fmt.Sprintf("%s: %d frames have a timestamp earlier than the frame before", path, r.Backwards)})
+	}
+	if readErr != nil {
+		in.Error = readErr.Error()
+	}
+	e.report.Inputs = append(e.report.Inputs, in)
+	return readErr
+}
+
+func (e *engine) finish() {
+	e.table.Flush()
+	st := e.dec.Stats
+	c := e.report.Counters
+	c["frames"] = st.Frames
+	c["frames_non_ip"] = st.NonIP
+	c["frames_arp"] = st.ARP
+	c["frames_malformed"] = st.Malformed
+	c["frames_truncated"] = st.Truncated
+	c["frames_unknown_link"] = st.UnknownLink
+	c["frames_80211_encrypted"] = st.Encrypted80211
+	c["ip_fragments"] = st.Fragments
+	c["ip_reassembled"] = st.Reassembled
+	c["ip_fragments_dropped"] = st.FragDropped
+	c["tunnels"] = st.Tunnels
+	c["decoder_panics"] = st.Panics
+	ts := e.table.Stats
+	c["flows"] = ts.Flows
+	c["flows_evicted"] = ts.Evicted
+	c["flows_timed_out"] = ts.TimedOut
+	c["flows_peak"] = uint64(ts.PeakFlows)
+	c["tcp_retransmitted_segments"] = ts.Retransmitted
+	c["tcp_out_of_order_segments"] = ts.OutOfOrder
+	c["tcp_gap_bytes"] = ts.GapBytes
+	c["tcp_buffer_cap_hits"] = ts.BufferDropped
+	c["tcp_peak_buffered_bytes"] = uint64(ts.PeakBuffered)
+	for k, v := range e.counter {
+		c[k] = v
+	}
+	if ts.Evicted > 0 {
+		e.warn(audit.Warning{Code: "flow-cap", Count: ts.Evicted,
+			Message: fmt.Sprintf("%d flows were evicted because more than %d were live at once (--max-flows); their counts up to eviction are kept", ts.Evicted, e.table.Cap())})
+	}
+	if ts.BufferDropped > 0 {
+		e.warn(audit.Warning{Code: "reassembly-buffer-cap", Count: ts.BufferDropped,
+			Message: fmt.Sprintf("TCP reassembly gave up %d holes early because a buffer cap was reached (--max-buffer); %d bytes were skipped in all", ts.BufferDropped, ts.GapBytes)})
+	}
+	if st.Panics > 0 {
+		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
+	}
+	slices.SortFunc(e.flows, func(a, b audit.Flow) int { return int(a.ID) - int(b.ID) })
+	if e.cfg.KeepFlows {
+		e.report.Flows = e.flows
+	}
+	e.report.Summary.Flows = int(ts.Flows)
+	e.report.Summary.Frames = st.Frames
+	e.report.Summary.Warnings = len(e.report.Warnings)
+}
+
+func linkName(lt interface{ String() string }) string { return lt.String() }
+
+func utc(t time.Time) time.Time { return t.UTC() }

@@ -1,0 +1,421 @@
+// Package flow decodes frames down to the transport layer (pkg/flow's
+// Decoder, on gopacket's layer decoders with IPv4/IPv6 defragmentation),
+// keeps a bounded table of TCP, UDP and ICMP flows with per-direction
+// counters, reassembles TCP into ordered byte streams per direction, and
+// hands datagrams and stream bytes to a Handler. Time is capture time:
+// idle flows expire by packet timestamps, never by the wall clock.
+package flow
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// Key identifies a flow regardless of direction: A is the lower endpoint.
+type Key struct {
+	Proto uint8
+	A, B  netip.AddrPort
+}
+
+// State says how a flow ended (or that it has not).
+type State uint8
+
+const (
+	Open    State = iota // still active at the end of the capture
+	Closed               // FIN seen both ways
+	Reset                // RST seen
+	Timeout              // idle longer than the timeout
+	Evicted              // pushed out because the table was full
+)
+
+var stateNames = [...]string{"open", "closed", "reset", "timeout", "evicted"}
+
+func (s State) String() string { return stateNames[s] }
+
+// Flow is one conversation. Counters are indexed by proto.Dir.
+type Flow struct {
+	ID     uint64 // 1-based, in order of creation
+	Key    Key
+	Client netip.AddrPort
+	Server netip.AddrPort
+	// MAC addresses of the client and server side as seen on the link
+	// (the server's is usually the gateway's).
+	ClientMAC, ServerMAC [6]byte
+	HasMAC               bool
+
+	Packets [2]uint64
+	Bytes   [2]uint64 // frame bytes on the wire
+	Payload [2]uint64 // transport payload bytes (claimed by the headers)
+
+	FirstFrame, LastFrame uint64
+	First, Last           time.Time
+	State                 State
+	GapBytes              uint64 // TCP bytes never captured (both directions)
+
+	// User is for the Handler's per-flow state.
+	User any
+
+	tcp        *tcpConn
+	prev, next *Flow
+	active     time.Time // capture time of the last packet, never backwards
+	finMask    uint8     // bit per direction that sent FIN
+	baseSeq    [2]uint32
+	seqSet     [2]bool
+}
+
+// Proto is the IP protocol number of the flow.
+func (f *Flow) Proto() uint8 { return f.Key.Proto }
+
+// Transport is "tcp", "udp", "icmp" or "icmpv6".
+func (f *Flow) Transport() string {
+	switch f.Key.Proto {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMP:
+		return "icmp"
+	case ProtoICMPv6:
+		return "icmpv6"
+	}
+	return "ip"
+}
+
+// Handler receives what the table finds. Calls for one flow come in capture
+// order; data slices are valid only during the call.
+type Handler interface {
+	// Start is called once when a flow is created, with its first packet.
+	Start(f *Flow, p *Packet)
+	// Datagram is called for every UDP or ICMP packet, and for TCP packets
+	// before reassembly (payload may be empty).
+	Datagram(f *Flow, dir proto.Dir, p *Packet)
+	// Stream delivers in-order TCP bytes of one direction.
+	Stream(f *Flow, dir proto.Dir, data []byte, m proto.Meta)
+	// Gap reports n TCP bytes that were never captured.
+	Gap(f *Flow, dir proto.Dir, n int, m proto.Meta)
+	// End is called once when the flow leaves the table; f.State says why.
+	End(f *Flow)
+}
+
+// Config bounds the table. Zero values take the defaults below.
+type Config struct {
+	MaxFlows       int           // live flows; the least recently active is evicted beyond it
+	IdleTimeout    time.Duration // TCP and UDP flows idle this long (capture time) end as Timeout
+	ClosedLinger   time.Duration // closed/reset TCP flows stay this long for stragglers
+	MaxFlowBuffer  int           // out-of-order bytes buffered per TCP direction
+	MaxTotalBuffer int64         // out-of-order bytes buffered in all flows together
+	NoReassembly   bool          // count TCP but do not reassemble
+}
+
+// Defaults for Config.
+const (
+	DefaultMaxFlows       = 200_000
+	DefaultIdleTimeout    = 10 * time.Minute
+	DefaultClosedLinger   = 2 * time.Minute
+	DefaultMaxFlowBuffer  = 1 << 20
+	DefaultMaxTotalBuffer = 256 << 20
+)
+
+func (c *Config) fill() {
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ClosedLinger <= 0 {
+		c.ClosedLinger = DefaultClosedLinger
+	}
+	if c.MaxFlowBuffer <= 0 {
+		c.MaxFlowBuffer = DefaultMaxFlowBuffer
+	}
+	if c.MaxTotalBuffer <= 0 {
+		c.MaxTotalBuffer = DefaultMaxTotalBuffer
+	}
+}
+
+// TableStats counts what the table did.
+type TableStats struct {
+	Flows         uint64 // flows created
+	Evicted       uint64 // flows ended because the table was full
+	TimedOut      uint64
+	PeakFlows     int
+	Retransmitted uint64 // TCP segments whose bytes were all seen before
+	OutOfOrder    uint64 // TCP segments buffered ahead of a hole
+	GapBytes      uint64 // TCP bytes never seen
+	BufferDropped uint64 // times a buffer cap forced a gap
+	PeakBuffered  int64
+}
+
+// Table is the flow table. It is not safe for concurrent use.
+type Table struct {
+	cfg      Config
+	h        Handler
+	flows    map[Key]*Flow
+	head     *Flow // least recently active
+	tail     *Flow
+	nextID   uint64
+	now      time.Time
+	lastScan time.Time
+	buffered int64
+	Stats    TableStats
+}
+
+// NewTable returns an empty table that reports to h.
+func NewTable(cfg Config, h Handler) *Table {
+	cfg.fill()
+	return &Table{cfg: cfg, h: h, flows: make(map[Key]*Flow, 1024)}
+}
+
+// Len is the number of live flows.
+func (t *Table) Len() int { return len(t.flows) }
+
+func keyOf(p *Packet) (Key, bool) {
+	a := netip.AddrPortFrom(p.Src, p.SrcPort)
+	b := netip.AddrPortFrom(p.Dst, p.DstPort)
+	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
+		a = netip.AddrPortFrom(p.Src, 0)
+		b = netip.AddrPortFrom(p.Dst, 0)
+	}
+	if a.Compare(b) <= 0 {
+		return Key{Proto: p.Proto, A: a, B: b}, true
+	}
+	return Key{Proto: p.Proto, A: b, B: a}, false
+}
+
+// Add accounts one packet and passes its data on.
+func (t *Table) Add(p *Packet) {
+	if p.Time.After(t.now) {
+		t.now = p.Time
+	}
+	if t.now.Sub(t.lastScan) >= time.Second || t.lastScan.IsZero() {
+		t.expire()
+		t.lastScan = t.now
+	}
+	k, _ := keyOf(p)
+	f := t.flows[k]
+	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
+		t.end(f, f.endState())
+		f = nil
+	}
+	if f == nil {
+		f = t.create(k, p)
+	} else {
+		t.touch(f)
+	}
+	dir := proto.ToServer
+	if p.Src != f.Client.Addr() || (p.Proto != ProtoICMP && p.Proto != ProtoICMPv6 && p.SrcPort != f.Client.Port()) {
+		dir = proto.ToClient
+	}
+	f.Packets[dir]++
+	f.Bytes[dir] += uint64(p.WireLen)
+	f.Payload[dir] += uint64(p.Claimed)
+	f.Last = p.Time
+	f.active = t.now
+	f.LastFrame = p.Frame
+	if p.HasMAC && !f.HasMAC {
+		f.HasMAC = true
+		if dir == proto.ToServer {
+			f.ClientMAC, f.ServerMAC = p.SrcMAC, p.DstMAC
+		} else {
+			f.ClientMAC, f.ServerMAC = p.DstMAC, p.SrcMAC
+		}
+	}
+	t.h.Datagram(f, dir, p)
+	if p.Proto == ProtoTCP {
+		if !f.seqSet[dir] {
+			f.seqSet[dir], f.baseSeq[dir] = true, p.Seq
+		}
+		t.tcpSegment(f, dir, p)
+	}
+}
+
+// reusedBy reports whether a SYN starts a new connection on the same
+// 5-tuple (port reuse) rather than repeating the first one: its sequence
+// number differs from the first one that side used (tshark's rule too).
+func (f *Flow) reusedBy(p *Packet) bool {
+	dir := 0
+	if p.Src != f.Client.Addr() || p.SrcPort != f.Client.Port() {
+		dir = 1
+	}
+	return f.seqSet[dir] && p.Seq != f.baseSeq[dir]
+}
+
+func (f *Flow) endState() State {
+	if f.State != Open {
+		return f.State
+	}
+	return Closed
+}
+
+func (t *Table) create(k Key, p *Packet) *Flow {
+	if len(t.flows) >= t.cfg.MaxFlows && t.head != nil {
+		t.Stats.Evicted++
+		t.end(t.head, Evicted)
+	}
+	t.nextID++
+	f := &Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
+	src := netip.AddrPortFrom(p.Src, p.SrcPort)
+	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
+	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
+		src, dst = netip.AddrPortFrom(p.Src, 0), netip.AddrPortFrom(p.Dst, 0)
+	}
+	if srcIsClient(p) {
+		f.Client, f.Server = src, dst
+	} else {
+		f.Client, f.Server = dst, src
+	}
+	t.flows[k] = f
+	t.Stats.Flows++
+	if n := len(t.flows); n > t.Stats.PeakFlows {
+		t.Stats.PeakFlows = n
+	}
+	t.pushBack(f)
+	t.h.Start(f, p)
+	return f
+}
+
+// wellKnown are server ports above 1023 that identify the server side.
+var wellKnown = map[uint16]bool{
+	1194: true, 1883: true, 1900: true, 3478: true, 3479: true, 3544: true, 4500: true, 5060: true,
+	5061: true, 5222: true, 5223: true, 5228: true, 5349: true, 5353: true, 5355: true, 5683: true,
+	8000: true, 8008: true, 8080: true, 8443: true, 8883: true, 8888: true, 9000: true, 19302: true,
+}
+
+// srcIsClient decides which side opened the flow from its first packet:
+// the SYN sender for TCP, else the side whose port is not a service port.
+func srcIsClient(p *Packet) bool {
+	if p.Proto == ProtoTCP {
+		switch p.Flags & (FlagSYN | FlagACK) {
+		case FlagSYN:
+			return true
+		case FlagSYN | FlagACK:
+			return false
+		}
+	}
+	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
+		// Replies (echo reply 0/129, errors) come from the server side.
+		typ := uint8(p.SrcPort >> 8)
+		return !(typ == 0 || typ == 129 || typ == 3 || typ == 11 || typ == 1)
+	}
+	sp, dp := p.SrcPort, p.DstPort
+	if p.Proto == ProtoUDP && (sp == 67 || sp == 547) {
+		return false
+	}
+	if p.Proto == ProtoUDP && (dp == 67 || dp == 547) {
+		return true
+	}
+	sw, dw := sp < 1024 || wellKnown[sp], dp < 1024 || wellKnown[dp]
+	switch {
+	case dw && !sw:
+		return true
+	case sw && !dw:
+		return false
+	case sw && dw && sp != dp:
+		return dp < sp
+	}
+	return true
+}
+
+func (t *Table) pushBack(f *Flow) {
+	f.prev, f.next = t.tail, nil
+	if t.tail != nil {
+		t.tail.next = f
+	} else {
+		t.head = f
+	}
+	t.tail = f
+}
+
+func (t *Table) unlink(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		t.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		t.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+func (t *Table) touch(f *Flow) {
+	if t.tail == f {
+		return
+	}
+	t.unlink(f)
+	t.pushBack(f)
+}
+
+// expire ends flows idle past their timeout. The list is ordered by last
+// activity, so it stops at the first flow still live.
+func (t *Table) expire() {
+	for f := t.head; f != nil; {
+		next := f.next
+		if f.active.IsZero() {
+			f.active = t.now // packets without a timestamp (pcapng SPB)
+		}
+		limit := t.cfg.IdleTimeout
+		if f.State != Open {
+			limit = t.cfg.ClosedLinger
+		}
+		if t.now.Sub(f.active) < limit {
+			if f.State == Open && t.now.Sub(f.active) < t.cfg.ClosedLinger {
+				break // nothing older can be due: linger <= idle
+			}
+			f = next
+			continue
+		}
+		if f.State == Open {
+			t.Stats.TimedOut++
+			t.end(f, Timeout)
+		} else {
+			t.end(f, f.State)
+		}
+		f = next
+	}
+}
+
+func (t *Table) end(f *Flow, s State) {
+	if _, ok := t.flows[f.Key]; !ok || t.flows[f.Key] != f {
+		return
+	}
+	if f.tcp != nil {
+		t.flushTCP(f)
+	}
+	f.State = s
+	delete(t.flows, f.Key)
+	t.unlink(f)
+	t.h.End(f)
+}
+
+// Flush ends every live flow (state Open unless already closed), in order
+// of creation. Call it at the end of the capture.
+func (t *Table) Flush() {
+	live := make([]*Flow, 0, len(t.flows))
+	for f := t.head; f != nil; f = f.next {
+		live = append(live, f)
+	}
+	// Sort by ID for deterministic End order.
+	sortFlows(live)
+	for _, f := range live {
+		s := f.State
+		t.end(f, s)
+	}
+}
+
+func sortFlows(fs []*Flow) {
+	slices.SortFunc(fs, func(a, b *Flow) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// Buffered is the number of out-of-order TCP bytes held right now.
+func (t *Table) Buffered() int64 { return t.buffered }
+
+// Cap is the configured maximum of live flows.
+func (t *Table) Cap() int { return t.cfg.MaxFlows }
