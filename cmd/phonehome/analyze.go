@@ -1,7 +1,289 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/engine"
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/report"
+)
+
+// analysisFlags are shared by every command that analyses captures
+// (analyze, check, baseline).
+func analysisFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "max-flows", Value: flow.DefaultMaxFlows, Usage: "live flows kept at once; the least recently active flow is ended (and still reported) beyond it"},
+		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
+		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a flow idle this long (in capture time) is ended"},
+		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: none)"},
+		&cli.BoolFlag{Name: "no-progress", Usage: "never show the progress bar (it is shown on a terminal for large inputs)"},
+		&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile to `FILE` (for bug reports)"},
+		&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile to `FILE` at the end"},
+	}
+}
+
+func outputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(report.Formats(), ", ")},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
+		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, summary, flows; csv: one of them)"},
+		&cli.StringFlag{Name: "group-by", Value: "name", Usage: "group destinations by name, domain, vendor, country or endpoint"},
+		&cli.BoolFlag{Name: "no-color", Usage: "no colours even on a terminal (also honoured: NO_COLOR)"},
+		&cli.StringSliceFlag{Name: "device", Usage: "only this device (id, name or MAC); repeatable"},
+		&cli.StringFlag{Name: "min-severity", Usage: "hide leaks and findings below this severity (info, low, medium, high, critical)"},
+		&cli.StringSliceFlag{Name: "category", Usage: "only destinations of this category (telemetry, analytics, advertising, ...); repeatable"},
+	}
+}
 
 func analyzeCommand() *cli.Command {
-	return &cli.Command{Name: "analyze", Usage: "analyse captures"}
+	return &cli.Command{
+		Name:      "analyze",
+		Aliases:   []string{"a"},
+		Usage:     "report per device whom it talks to, how, and what it gives away",
+		ArgsUsage: "CAPTURE... (pcap, pcapng or snoop; gzip/zstd compressed; a directory; - for stdin)",
+		Description: `Reads the captures as one recording (files in the order given, a directory's
+files sorted by name; flows continue across files) and prints per-device tables.
+
+Examples:
+   phonehome analyze lab.pcapng
+   phonehome analyze --devices devices.yaml --format html -o report.html lab.pcapng
+   phonehome analyze --format ndjson captures/ > events.ndjson
+   tcpdump -w - -i eth0 | phonehome analyze -
+
+Exit codes: 0 done; 2 usage error or unreadable input; 3 some input was damaged
+(everything before the damage is in the report).`,
+		Flags:  append(outputFlags(), analysisFlags()...),
+		Action: runAnalyze,
+	}
 }
+
+func runAnalyze(c *cli.Context) error {
+	rep, runErr := buildReport(c)
+	if rep == nil {
+		return runErr
+	}
+	if err := writeReport(c, rep); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// buildReport runs the engine with the flags of analysisFlags. It returns a
+// report whenever one was produced, and an error carrying the exit code.
+func buildReport(c *cli.Context) (*audit.Report, error) {
+	if c.NArg() == 0 {
+		return nil, usageErr("no capture given (see --help)")
+	}
+	cfg, err := engineConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := engine.ExpandInputs(c.Args().Slice())
+	if err != nil {
+		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
+	}
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	bar := newProgress(c, inputs)
+	if bar != nil {
+		cfg.Progress = bar.update
+	}
+	rep, err := engine.Run(c.Context, cfg, inputs)
+	if bar != nil {
+		bar.finish()
+	}
+	if p := c.String("memprofile"); p != "" {
+		if f, ferr := os.Create(p); ferr == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	switch {
+	case err == nil:
+		return rep, nil
+	case errors.Is(err, engine.ErrDamaged):
+		for _, w := range rep.Warnings {
+			if w.Code == "damaged-input" {
+				fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
+			}
+		}
+		return rep, &exitError{code: exitPartial, err: errors.New("some input was damaged; the report covers everything read before the damage")}
+	case errors.Is(err, engine.ErrInput):
+		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
+	default:
+		if rep != nil {
+			return rep, withCode(exitPartial, err)
+		}
+		return nil, withCode(exitPartial, err)
+	}
+}
+
+func engineConfig(c *cli.Context) (engine.Config, error) {
+	cfg := engine.Config{ToolVersion: version, KeepFlows: true, KeepEvents: true}
+	cfg.Flow.MaxFlows = c.Int("max-flows")
+	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
+	var err error
+	if cfg.Flow.MaxFlowBuffer, err = parseSize(c.String("max-buffer")); err != nil {
+		return cfg, usageErr("--max-buffer: %v", err)
+	}
+	total, err := parseSize(c.String("max-total-buffer"))
+	if err != nil {
+		return cfg, usageErr("--max-total-buffer: %v", err)
+	}
+	cfg.Flow.MaxTotalBuffer = int64(total)
+	if s := c.String("max-memory"); s != "" {
+		n, err := parseSize(s)
+		if err != nil {
+			return cfg, usageErr("--max-memory: %v", err)
+		}
+		debug.SetMemoryLimit(int64(n))
+	}
+	return cfg, nil
+}
+
+// parseSize reads sizes like 1048576, 64KiB, 1MiB, 2GB.
+func parseSize(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000_000}, {"GB", 1000_000_000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	mult := 1
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 1048576, 64KiB, 1MiB)", s)
+	}
+	return n * mult, nil
+}
+
+func reportOptions(c *cli.Context, out io.Writer) (report.Options, report.Filter, error) {
+	opt := report.Options{Format: c.String("format"), GroupBy: c.String("group-by")}
+	tables := c.StringSlice("table")
+	if opt.Format == "csv" && len(tables) > 0 {
+		opt.CSVTable = tables[0]
+	} else {
+		opt.Tables = tables
+	}
+	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		opt.Color = !c.Bool("no-color") && os.Getenv("NO_COLOR") == ""
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			opt.Width = w
+		}
+	}
+	var flt report.Filter
+	flt.Devices = c.StringSlice("device")
+	flt.Categories = c.StringSlice("category")
+	if s := c.String("min-severity"); s != "" {
+		sev, err := audit.ParseSeverity(s)
+		if err != nil {
+			return opt, flt, usageErr("--min-severity: %v", err)
+		}
+		flt.MinSeverity = sev
+	}
+	return opt, flt, nil
+}
+
+func writeReport(c *cli.Context, rep *audit.Report) error {
+	out := c.App.Writer
+	var file *os.File
+	if p := c.String("output"); p != "" && p != "-" {
+		f, err := os.Create(p)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		file, out = f, f
+	}
+	opt, flt, err := reportOptions(c, out)
+	if err != nil {
+		return err
+	}
+	if err := report.Write(out, report.Apply(rep, flt), opt); err != nil {
+		if file != nil {
+			file.Close()
+		}
+		if errors.Is(err, report.ErrFormat) || errors.Is(err, report.ErrTable) || errors.Is(err, report.ErrGroupBy) {
+			return withCode(exitUsage, err)
+		}
+		return withCode(exitPartial, err)
+	}
+	if file != nil {
+		return withCode(exitPartial, file.Close())
+	}
+	return nil
+}
+
+// progress draws a bar on stderr when it is a terminal.
+type progress struct {
+	bar   *progressbar.ProgressBar
+	file  string
+	total int64
+	done  int64 // bytes of the files already finished
+	sizes map[string]int64
+}
+
+func newProgress(c *cli.Context, inputs []string) *progress {
+	if c.Bool("no-progress") {
+		return nil
+	}
+	f, ok := c.App.ErrWriter.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	p := &progress{sizes: map[string]int64{}}
+	for _, in := range inputs {
+		if st, err := os.Stat(in); err == nil && in != "-" {
+			p.sizes[in] = st.Size()
+			p.total += st.Size()
+		}
+	}
+	if p.total < 64<<20 {
+		return nil
+	}
+	p.bar = progressbar.NewOptions64(p.total, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("reading"), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+	return p
+}
+
+func (p *progress) update(file string, read, size int64) {
+	if file != p.file {
+		if p.file != "" {
+			p.done += p.sizes[p.file]
+		}
+		p.file = file
+	}
+	if read > size && size > 0 {
+		read = size // compressed input: decompressed offsets run ahead
+	}
+	p.bar.Set64(p.done + read)
+}
+
+func (p *progress) finish() { p.bar.Finish() }

@@ -16,7 +16,7 @@ var version = "0.1.0-dev"
 // it in-process with buffers.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, permuteArgs(app, args))
 	if err != nil {
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "phonehome:") {
