@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -18,13 +19,27 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/engine"
 	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/lab"
+	"github.com/phonehome/phonehome/pkg/leak"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/report"
+	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // analysisFlags are shared by every command that analyses captures
 // (analyze, check, baseline).
 func analysisFlags() []cli.Flag {
 	return []cli.Flag{
+		&cli.StringFlag{Name: "devices", Usage: "YAML `FILE` listing lab devices and their true identifiers (IMEI, phone, ...), searched in every encoding"},
+		&cli.StringSliceFlag{Name: "signatures", Usage: "signature pack `DIR` added to the embedded pack (its entries win); repeatable"},
+		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind-format country or city database `FILE` instead of the embedded data"},
+		&cli.StringFlag{Name: "asn-db", Usage: "MaxMind-format ASN database `FILE` instead of the embedded data"},
+		&cli.StringSliceFlag{Name: "lan", Usage: "`CIDR` of the lab network beyond the private ranges; repeatable"},
+		&cli.StringFlag{Name: "home-country", Usage: "the lab's country `CODE` (e.g. DE): identifiers sent to other countries rate higher"},
+		&cli.StringSliceFlag{Name: "keys", Usage: "YAML `FILE` of extra key names that make weak identifier patterns count (see docs/leaks.md)"},
+		&cli.BoolFlag{Name: "show-evidence", Usage: "print full identifier values (default: masked, because reports get shared)"},
+		&cli.StringFlag{Name: "max-body", Value: "1MiB", Usage: "HTTP body bytes kept per message for leak scanning (decoded bodies: 4x)"},
 		&cli.IntFlag{Name: "max-flows", Value: flow.DefaultMaxFlows, Usage: "live flows kept at once; the least recently active flow is ended (and still reported) beyond it"},
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
@@ -153,6 +168,41 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		return cfg, usageErr("--max-total-buffer: %v", err)
 	}
 	cfg.Flow.MaxTotalBuffer = int64(total)
+	body, err := parseSize(c.String("max-body"))
+	if err != nil {
+		return cfg, usageErr("--max-body: %v", err)
+	}
+	cfg.HTTP = phttp.DefaultLimits()
+	cfg.HTTP.MaxBody, cfg.HTTP.MaxDecoded = body, 4*body
+	for _, s := range c.StringSlice("lan") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return cfg, usageErr("--lan %q: want a CIDR like 10.20.0.0/16", s)
+		}
+		cfg.LAN = append(cfg.LAN, p.Masked())
+	}
+	cfg.HomeCountry = strings.ToUpper(c.String("home-country"))
+	cfg.ShowEvidence = c.Bool("show-evidence")
+	if cfg.Geo, err = geo.New(geo.Options{CountryDB: c.String("geoip-db"), ASNDB: c.String("asn-db"), LAN: cfg.LAN}); err != nil {
+		return cfg, withCode(exitUsage, err)
+	}
+	if cfg.Signatures, err = signature.Load(c.StringSlice("signatures")...); err != nil {
+		return cfg, withCode(exitUsage, err)
+	}
+	if p := c.String("devices"); p != "" {
+		lf, err := lab.Load(p)
+		if err != nil {
+			return cfg, withCode(exitUsage, err)
+		}
+		cfg.Known = lf.Devices
+	}
+	keys, err := leak.LoadKeys(c.StringSlice("keys")...)
+	if err != nil {
+		return cfg, withCode(exitUsage, err)
+	}
+	if cfg.Scanner, err = leak.NewScanner(cfg.Known, leak.Options{Keys: keys}); err != nil {
+		return cfg, withCode(exitUsage, err)
+	}
 	if s := c.String("max-memory"); s != "" {
 		n, err := parseSize(s)
 		if err != nil {

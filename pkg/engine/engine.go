@@ -5,19 +5,27 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/capture"
 	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/lab"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // ErrInput marks input that could not be read at all (not a capture,
@@ -40,6 +48,26 @@ type Config struct {
 	Progress func(file string, read, size int64)
 	// ToolVersion is recorded in the report.
 	ToolVersion string
+
+	// Geo names the country and network owner of addresses (nil: none).
+	Geo *geo.Resolver
+	// Signatures name the vendor and purpose behind destinations (nil: none).
+	Signatures *signature.Set
+	// Known lists the lab devices and their true identifiers (--devices).
+	Known []lab.Device
+	// Scanner finds identifiers in decoded content (nil: no leak scan).
+	Scanner *leak.Scanner
+	// LAN adds prefixes that count as the lab's own network, beyond the
+	// private, link-local, ULA and CGNAT ranges.
+	LAN []netip.Prefix
+	// HomeCountry is the lab's country (ISO code); traffic to other
+	// countries counts as "abroad" in leak severities. Empty: not judged.
+	HomeCountry string
+	// ShowEvidence keeps full identifier values in the report; by default
+	// they are masked.
+	ShowEvidence bool
+	// HTTP bounds the HTTP decoder (zero: its defaults).
+	HTTP phttp.Limits
 }
 
 // ExpandInputs turns the command-line arguments into a list of files:
@@ -54,6 +82,10 @@ func ExpandInputs(args []string) ([]string, error) {
 		}
 		st, err := os.Stat(a)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = fmt.Errorf("%s: %v", a, pe.Err)
+			}
 			return nil, fmt.Errorf("%w: %v", ErrInput, err)
 		}
 		if !st.IsDir() {
@@ -111,17 +143,29 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 }
 
 type engine struct {
-	cfg     Config
-	report  *audit.Report
-	dec     *flow.Decoder
-	table   *flow.Table
-	flows   []audit.Flow
-	file    int
-	counter map[string]uint64
+	cfg        Config
+	report     *audit.Report
+	dec        *flow.Decoder
+	table      *flow.Table
+	flows      []audit.Flow
+	events     []audit.Event
+	file       int
+	counter    map[string]uint64
+	inv        *inventory
+	dnsCache   *dns.Cache
+	dnsMsg     dns.Message
+	scanner    *leak.Scanner
+	httpLimits phttp.Limits
 }
 
 func newEngine(cfg Config) *engine {
-	e := &engine{cfg: cfg, counter: map[string]uint64{}}
+	e := &engine{cfg: cfg, counter: map[string]uint64{}, scanner: cfg.Scanner}
+	e.inv = newInventory(cfg.LAN, cfg.Known)
+	e.dnsCache = dns.NewCache(1 << 16)
+	e.httpLimits = cfg.HTTP
+	if e.httpLimits == (phttp.Limits{}) {
+		e.httpLimits = phttp.DefaultLimits()
+	}
 	e.report = &audit.Report{
 		SchemaVersion: audit.SchemaVersion,
 		Tool:          audit.Tool{Name: "phonehome", Version: cfg.ToolVersion},
@@ -228,15 +272,18 @@ func (e *engine) finish() {
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}
-	slices.SortFunc(e.flows, func(a, b audit.Flow) int { return int(a.ID) - int(b.ID) })
+	slices.SortFunc(e.flows, func(a, b audit.Flow) int { return cmp.Compare(a.ID, b.ID) })
 	if e.cfg.KeepFlows {
 		e.report.Flows = e.flows
 	}
+	if e.cfg.KeepEvents {
+		e.report.Events = e.events
+	}
+	e.buildDevices()
+	e.report.Summary.Devices = len(e.report.Devices)
 	e.report.Summary.Flows = int(ts.Flows)
 	e.report.Summary.Frames = st.Frames
 	e.report.Summary.Warnings = len(e.report.Warnings)
 }
 
 func linkName(lt interface{ String() string }) string { return lt.String() }
-
-func utc(t time.Time) time.Time { return t.UTC() }

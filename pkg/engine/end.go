@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// End finishes a flow: its parser, its name and channel, its flow record,
+// and its share of the device inventory.
+func (e *engine) End(f *flow.Flow) {
+	s := e.sess(f)
+	m := proto.Meta{Frame: f.LastFrame, Time: f.Last}
+	if s.parser != nil {
+		s.parser.End(m)
+	}
+	e.endExtra(s, m)
+	name, nameSrc := e.bestName(s)
+	protocol := s.protocol()
+	channel := e.channel(s)
+	d, deviceIsClient := e.inv.deviceOf(f)
+	if e.cfg.KeepFlows {
+		e.flows = append(e.flows, audit.Flow{
+			ID:          f.ID,
+			Transport:   f.Transport(),
+			Client:      f.Client.String(),
+			Server:      f.Server.String(),
+			Device:      d.d.ID,
+			PacketsUp:   f.Packets[proto.ToServer],
+			PacketsDown: f.Packets[proto.ToClient],
+			BytesUp:     f.Bytes[proto.ToServer],
+			BytesDown:   f.Bytes[proto.ToClient],
+			PayloadUp:   f.Payload[proto.ToServer],
+			PayloadDown: f.Payload[proto.ToClient],
+			FirstFrame:  f.FirstFrame,
+			First:       f.First.UTC(),
+			Last:        f.Last.UTC(),
+			Protocol:    protocol,
+			Name:        name,
+			NameSource:  nameSrc,
+			Channel:     channel,
+			State:       f.State.String(),
+			GapBytes:    f.GapBytes,
+		})
+	}
+	e.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
+	f.User = nil
+}
+
+// bestName picks the server's name: SNI > HTTP Host > QUIC SNI > MQTT
+// broker > DNS answer seen earlier by the same client > PTR.
+func (e *engine) bestName(s *session) (string, string) {
+	switch {
+	case s.names.sni != "":
+		return s.names.sni, "sni"
+	case s.names.host != "":
+		return stripPort(s.names.host), "http-host"
+	case s.names.quicSNI != "":
+		return s.names.quicSNI, "quic-sni"
+	}
+	f := s.f
+	if n, _, _, ok := e.dnsCache.Name(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		return n, "dns"
+	}
+	if n, _, ok := e.dnsCache.PTR(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		return n, "ptr"
+	}
+	return "", ""
+}
+
+func stripPort(h string) string {
+	if len(h) > 0 && h[0] == '[' {
+		if i := indexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+	}
+	if i := lastIndexByte(h, ':'); i > 0 && indexByte(h, ':') == i {
+		return h[:i]
+	}
+	return h
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndexByte(s string, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *session) protocol() string {
+	if s.proto != "" {
+		return s.proto
+	}
+	return s.udpProto
+}
+
+// channel says how the flow's content travelled.
+func (e *engine) channel(s *session) string {
+	if s.channel != "" {
+		return s.channel
+	}
+	switch s.protocol() {
+	case "tls":
+		if s.tls != nil {
+			ss := s.tls.Session()
+			for _, fi := range ss.Findings {
+				s.findings = append(s.findings, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
+			}
+			if ss.SNI != "" {
+				s.names.sni = ss.SNI
+			}
+			if ss.Version != "" {
+				return ss.Version
+			}
+		}
+		return "TLS"
+	case "http":
+		return "HTTP"
+	case "dns":
+		return "DNS"
+	case "dhcp", "dhcpv6":
+		return "DHCP"
+	}
+	if p := s.protocol(); p != "" {
+		if c := e.extraChannel(s); c != "" {
+			return c
+		}
+	}
+	if len(s.sample) == 0 && len(s.down) == 0 {
+		return ""
+	}
+	v := leak.ClassifyPayload(append(s.sample, s.down...))
+	if e.scanner != nil && len(s.sample) >= 8 {
+		if key, hit, ok := e.scanner.DetectXOR(s.sample); ok {
+			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
+				Message: "payload is XOR-\"encrypted\" with a short fixed key (" + hexKey(key) + "); it hides " + hit.Identifier,
+				Frame:   s.f.FirstFrame, Time: s.f.First.UTC()})
+			hit.Encoding = append([]string{"xor"}, hit.Encoding...)
+			s.leaks = append(s.leaks, audit.Leak{Identifier: hit.Identifier, Known: hit.Known, Value: hit.Value,
+				Encoding: joinEnc(hit.Encoding), Location: "tcp.payload", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), Count: 1})
+			return "custom-xor"
+		}
+	}
+	return classChannel(v.Class)
+}
+
+func hexKey(k []byte) string {
+	const hx = "0123456789abcdef"
+	out := make([]byte, 0, 2+2*len(k))
+	out = append(out, "0x"...)
+	for _, b := range k {
+		out = append(out, hx[b>>4], hx[b&15])
+	}
+	return string(out)
+}
+
+func joinEnc(e []string) string {
+	out := ""
+	for i, s := range e {
+		if i > 0 {
+			out += " > "
+		}
+		out += s
+	}
+	return out
+}
+
+// classChannel names the channel of a flow no decoder recognised, from the
+// byte statistics of its payload.
+func classChannel(c leak.Class) string {
+	switch c {
+	case leak.Plaintext:
+		return "plaintext"
+	case leak.Encoded:
+		return "encoded"
+	case leak.Compressed:
+		return "compressed"
+	case leak.Encrypted:
+		return "encrypted-unknown"
+	case leak.Binary:
+		return "binary-unknown"
+	}
+	return "unknown"
+}

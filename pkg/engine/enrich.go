@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/oui"
+	"github.com/phonehome/phonehome/pkg/signature"
+)
+
+// thirdPartyCategories are the signature categories whose vendors count
+// as third parties when they are not the device's own vendor.
+var thirdPartyCategories = map[string]bool{"advertising": true, "analytics": true, "telemetry": true, "crash-reporting": true, "social": true}
+
+// enrich fills country, network owner, registrable domain and signature
+// fields of a destination.
+func (e *engine) enrich(d *audit.Dest, ip netip.Addr, httpHost string) {
+	if d.Name != "" {
+		if dom, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimSuffix(strings.ToLower(d.Name), ".")); err == nil {
+			d.Domain = dom
+		}
+	}
+	var asn uint32
+	if e.cfg.Geo != nil && ip.IsValid() {
+		info := e.cfg.Geo.Lookup(ip)
+		if info.Special != "" {
+			d.Country, d.CountryName = info.Special, ""
+		} else {
+			d.Country, d.CountryName = info.Country, info.CountryName
+		}
+		d.ASN, d.ASOrg = info.ASN, info.ASOrg
+		asn = info.ASN
+	}
+	if e.cfg.Signatures != nil {
+		q := signature.Query{Domain: d.Name, IP: ip, ASN: asn, Port: d.Port, Transport: d.Transport, HTTPHost: httpHost}
+		if m, ok := e.cfg.Signatures.Match(q); ok {
+			d.Vendor, d.Service, d.Category, d.SignatureID = m.Vendor, m.Service, m.Category, m.SignatureID
+		}
+	}
+}
+
+// firstParty reports whether a destination vendor is the device's maker,
+// comparing the first word of each name ("Xiaomi Communications" ~ "Xiaomi").
+func firstParty(deviceVendor, destVendor string) bool {
+	a, b := firstWord(deviceVendor), firstWord(destVendor)
+	return a != "" && a == b
+}
+
+func firstWord(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(s, " ,-/("); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func (e *engine) buildDevices() {
+	enriched := map[netip.Addr]audit.Dest{}
+	for _, d := range e.inv.devices() {
+		e.inv.name(d)
+		dev := d.d
+		slices.Sort(d.uas)
+		dev.UserAgents = d.uas
+		vendor := dev.Vendor
+		if dev.NameSource == "devices-file" && dev.Model != "" {
+			vendor = dev.Model
+		}
+		var dests []audit.Destination
+		var plainUp, totalUp uint64
+		byCountry := map[string]*audit.ByteShare{}
+		byOwner := map[string]*audit.ByteShare{}
+		third := map[string]bool{}
+		list := make([]*destAgg, 0, len(d.dests)+1)
+		for _, da := range d.dests {
+			list = append(list, da)
+		}
+		if d.other != nil {
+			list = append(list, d.other)
+		}
+		for _, da := range list {
+			e.enrich(&da.d.Dest, da.ip, "")
+			enriched[da.ip] = da.d.Dest
+			slices.Sort(da.protocols)
+			da.d.Protocols = da.protocols
+			if da.d.Protocols == nil {
+				da.d.Protocols = []string{}
+			}
+			dests = append(dests, da.d)
+			plainUp += da.plainUp
+			totalUp += da.d.BytesUp
+			share(byCountry, da.d.Country, da.d.CountryName, &da.d)
+			if da.d.ASN != 0 {
+				share(byOwner, fmt.Sprintf("AS%d", da.d.ASN), da.d.ASOrg, &da.d)
+			} else if da.d.Country != "" && len(da.d.Country) > 2 {
+				share(byOwner, da.d.Country, "", &da.d)
+			}
+			if da.d.Vendor != "" && thirdPartyCategories[da.d.Category] && !firstParty(vendor, da.d.Vendor) && !firstParty(dev.Name, da.d.Vendor) {
+				third[da.d.Vendor] = true
+			}
+		}
+		slices.SortFunc(dests, func(a, b audit.Destination) int {
+			if c := cmp.Compare(b.BytesUp+b.BytesDown, a.BytesUp+a.BytesDown); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.IP, b.IP); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Port, b.Port); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Transport, b.Transport)
+		})
+		dev.Destinations = dests
+		if dev.Destinations == nil {
+			dev.Destinations = []audit.Destination{}
+		}
+		// Leaks and findings get the enriched destination and a severity.
+		dev.Leaks = make([]audit.Leak, 0, len(d.leaks))
+		for _, l := range d.leaks {
+			ip, _ := netip.ParseAddr(l.Dest.IP)
+			full := enriched[ip]
+			full.Name, full.NameSource, full.Channel = l.Dest.Name, l.Dest.NameSource, l.Dest.Channel
+			if full.Name == "" {
+				full.Name, full.NameSource = enriched[ip].Name, enriched[ip].NameSource
+			}
+			full.Port, full.Transport, full.IP = l.Dest.Port, l.Dest.Transport, l.Dest.IP
+			if full.Name != enriched[ip].Name {
+				e.enrich(&full, ip, "")
+			}
+			l.Dest = full
+			plain := plaintextChannel(full.Channel) || full.Channel == "custom-xor"
+			tp := full.Vendor != "" && !firstParty(vendor, full.Vendor) && !firstParty(dev.Name, full.Vendor)
+			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
+			l.Severity = leak.Severity(l.Identifier, plain, tp, abroad)
+			if !e.cfg.ShowEvidence {
+				l.Value = leak.Mask(l.Identifier, l.Value)
+			}
+			dev.Leaks = append(dev.Leaks, l)
+		}
+		slices.SortFunc(dev.Leaks, func(a, b audit.Leak) int {
+			if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Identifier, b.Identifier); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Frame, b.Frame); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Location, b.Location)
+		})
+		dev.Findings = make([]audit.Finding, 0, len(d.findings))
+		for _, fi := range d.findings {
+			ip, _ := netip.ParseAddr(fi.Dest.IP)
+			full := enriched[ip]
+			full.Name, full.NameSource, full.Channel = fi.Dest.Name, fi.Dest.NameSource, fi.Dest.Channel
+			full.Port, full.Transport, full.IP = fi.Dest.Port, fi.Dest.Transport, fi.Dest.IP
+			fi.Dest = full
+			dev.Findings = append(dev.Findings, fi)
+		}
+		slices.SortFunc(dev.Findings, func(a, b audit.Finding) int {
+			if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Frame, b.Frame)
+		})
+		// Summary.
+		sum := &dev.Summary
+		for _, ds := range dests {
+			sum.BytesUp += ds.BytesUp
+			sum.BytesDown += ds.BytesDown
+		}
+		sum.ByCountry = sortedShares(byCountry)
+		sum.ByOwner = sortedShares(byOwner)
+		for v := range third {
+			sum.ThirdParties = append(sum.ThirdParties, v)
+		}
+		slices.Sort(sum.ThirdParties)
+		if sum.ThirdParties == nil {
+			sum.ThirdParties = []string{}
+		}
+		if totalUp > 0 {
+			sum.PlaintextShare = float64(plainUp) / float64(totalUp)
+		}
+		for _, l := range dev.Leaks {
+			if l.Severity > sum.WorstSeverity {
+				sum.WorstSeverity = l.Severity
+				sum.WorstFinding = fmt.Sprintf("%s leaked to %s (%s)", l.Identifier, destLabel(l.Dest), l.Dest.Channel)
+			}
+		}
+		for _, fi := range dev.Findings {
+			if fi.Severity > sum.WorstSeverity {
+				sum.WorstSeverity = fi.Severity
+				sum.WorstFinding = fi.Message + " (" + destLabel(fi.Dest) + ")"
+			}
+		}
+		if dev.IPs == nil {
+			dev.IPs = []string{}
+		}
+		e.report.Devices = append(e.report.Devices, dev)
+		rs := &e.report.Summary
+		rs.Leaks += len(dev.Leaks)
+		rs.Findings += len(dev.Findings)
+		if sum.WorstSeverity > rs.WorstSeverity {
+			rs.WorstSeverity = sum.WorstSeverity
+		}
+	}
+	if e.report.Devices == nil {
+		e.report.Devices = []audit.Device{}
+	}
+	// Data sources used.
+	var ds []audit.DataSet
+	if e.cfg.Geo != nil {
+		ds = append(ds, e.cfg.Geo.Sources()...)
+	}
+	if e.cfg.Signatures != nil {
+		v, s, p := e.cfg.Signatures.Stats()
+		ds = append(ds, audit.DataSet{Kind: "signatures", Source: fmt.Sprintf("%d vendors, %d services, %d domain patterns", v, s, p), Version: e.cfg.Signatures.Version()})
+	}
+	ds = append(ds, oui.Version())
+	e.report.Data = ds
+}
+
+func destLabel(d audit.Dest) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return d.IP
+}
+
+func share(m map[string]*audit.ByteShare, key, label string, d *audit.Destination) {
+	if key == "" {
+		key = "unknown"
+	}
+	s := m[key]
+	if s == nil {
+		s = &audit.ByteShare{Key: key, Label: label}
+		m[key] = s
+	}
+	s.BytesUp += d.BytesUp
+	s.BytesDown += d.BytesDown
+	s.Flows += d.Flows
+}
+
+func sortedShares(m map[string]*audit.ByteShare) []audit.ByteShare {
+	out := make([]audit.ByteShare, 0, len(m))
+	for _, s := range m {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b audit.ByteShare) int {
+		if c := cmp.Compare(b.BytesUp, a.BytesUp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return out
+}

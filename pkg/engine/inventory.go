@@ -1,0 +1,380 @@
+package engine
+
+import (
+	"cmp"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/lab"
+	"github.com/phonehome/phonehome/pkg/oui"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dhcp"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
+)
+
+// inventory gathers devices (local endpoints of the lab network) and, per
+// device, the destinations, leaks and findings of its flows. Memory grows
+// with devices × destinations, not with the number of flows.
+type inventory struct {
+	lan         []netip.Prefix
+	known       []lab.Device
+	devs        map[string]*devAgg
+	gatewayMACs map[[6]byte]bool
+	dhcpByMAC   map[string]*audit.DHCPInfo
+	mdnsByIP    map[netip.Addr]string
+	maxDests    int
+}
+
+type devAgg struct {
+	d        audit.Device
+	mac      [6]byte
+	hasMAC   bool
+	ips      map[netip.Addr]bool
+	dests    map[destKey]*destAgg
+	leaks    []audit.Leak
+	findings []audit.Finding
+	uas      []string
+	other    *destAgg // destinations beyond the cap
+}
+
+type destKey struct {
+	ip        netip.Addr
+	port      uint16
+	transport string
+}
+
+type destAgg struct {
+	d         audit.Destination
+	ip        netip.Addr
+	nameRank  int
+	protocols []string
+	plainUp   uint64 // bytes up on plaintext channels
+}
+
+// name sources, best first.
+var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "mqtt-broker": 4, "dns": 5, "ptr": 6, "": 9}
+
+func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
+	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, gatewayMACs: map[[6]byte]bool{},
+		dhcpByMAC: map[string]*audit.DHCPInfo{}, mdnsByIP: map[netip.Addr]string{}, maxDests: 4096}
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// local reports whether ip belongs to the lab side: private, ULA,
+// link-local, CGNAT, or a --lan prefix.
+func (inv *inventory) local(ip netip.Addr) bool {
+	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || cgnat.Contains(ip) {
+		return true
+	}
+	for _, p := range inv.lan {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
+
+func usableMAC(m [6]byte) bool {
+	return m != [6]byte{} && m != [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} && m[0]&1 == 0
+}
+
+// deviceOf returns the device a flow belongs to: its client when the
+// client is on the lab side (or neither side is), else its server.
+func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
+	c, s := f.Client.Addr(), f.Server.Addr()
+	deviceIsClient := inv.local(c) || !inv.local(s)
+	addr, mac := c, f.ClientMAC
+	peerMAC := f.ServerMAC
+	if !deviceIsClient {
+		addr, mac, peerMAC = s, f.ServerMAC, f.ClientMAC
+	}
+	peer := s
+	if !deviceIsClient {
+		peer = c
+	}
+	if f.HasMAC && !inv.local(peer) && usableMAC(peerMAC) {
+		inv.gatewayMACs[peerMAC] = true
+	}
+	var key string
+	hasMAC := f.HasMAC && usableMAC(mac)
+	if hasMAC {
+		key = "mac:" + macString(mac)
+	} else {
+		key = "ip:" + addr.String()
+	}
+	d := inv.devs[key]
+	if d == nil {
+		d = &devAgg{ips: map[netip.Addr]bool{}, dests: map[destKey]*destAgg{}, mac: mac, hasMAC: hasMAC}
+		d.d.ID = key
+		if hasMAC {
+			d.d.MAC = macString(mac)
+		}
+		d.d.FirstSeen = f.First.UTC()
+		inv.devs[key] = d
+	}
+	if addr.IsValid() && !addr.IsUnspecified() && !addr.IsMulticast() {
+		d.ips[addr] = true
+	}
+	if d.d.FirstSeen.IsZero() || (!f.First.IsZero() && f.First.Before(d.d.FirstSeen)) {
+		d.d.FirstSeen = f.First.UTC()
+	}
+	if f.Last.After(d.d.LastSeen) {
+		d.d.LastSeen = f.Last.UTC()
+	}
+	return d, deviceIsClient
+}
+
+// addFlow files a finished flow under its device and destination.
+func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *session, name, nameSrc, channel, protocol string) {
+	up, down := proto.ToServer, proto.ToClient
+	srv := f.Server
+	if !deviceIsClient {
+		up, down = down, up
+		srv = f.Client
+	}
+	k := destKey{ip: srv.Addr(), port: srv.Port(), transport: f.Transport()}
+	da := d.dests[k]
+	if da == nil {
+		if len(d.dests) >= inv.maxDests {
+			if d.other == nil {
+				d.other = &destAgg{d: audit.Destination{Dest: audit.Dest{Name: "(other destinations)", IP: "", Transport: f.Transport(), Channel: "mixed"}}}
+			}
+			da = d.other
+		} else {
+			da = &destAgg{ip: srv.Addr(), nameRank: 10}
+			da.d.IP = srv.Addr().String()
+			da.d.Port = srv.Port()
+			da.d.Transport = f.Transport()
+			da.d.FirstSeen = f.First.UTC()
+			da.d.FirstFrame = f.FirstFrame
+			d.dests[k] = da
+		}
+	}
+	if r := nameRank[nameSrc]; name != "" && r < da.nameRank {
+		da.d.Name, da.d.NameSource, da.nameRank = name, nameSrc, r
+	}
+	if channel != "" && (da.d.Channel == "" || channelRank(channel) > channelRank(da.d.Channel)) {
+		da.d.Channel = channel
+	}
+	if protocol != "" && !slices.Contains(da.protocols, protocol) {
+		da.protocols = append(da.protocols, protocol)
+	}
+	da.d.Flows++
+	da.d.PacketsUp += f.Packets[up]
+	da.d.PacketsDown += f.Packets[down]
+	da.d.BytesUp += f.Bytes[up]
+	da.d.BytesDown += f.Bytes[down]
+	if plaintextChannel(channel) {
+		da.plainUp += f.Bytes[up]
+	}
+	if !f.First.IsZero() && (da.d.FirstSeen.IsZero() || f.First.Before(da.d.FirstSeen)) {
+		da.d.FirstSeen = f.First.UTC()
+	}
+	if f.FirstFrame < da.d.FirstFrame || da.d.FirstFrame == 0 {
+		da.d.FirstFrame = f.FirstFrame
+	}
+	if f.Last.After(da.d.LastSeen) {
+		da.d.LastSeen = f.Last.UTC()
+	}
+	for _, ua := range s.uas {
+		if !slices.Contains(d.uas, ua) && len(d.uas) < 32 {
+			d.uas = append(d.uas, ua)
+		}
+	}
+	dest := da.d.Dest
+	dest.Name, dest.NameSource = name, nameSrc
+	if dest.Name == "" {
+		dest.Name, dest.NameSource = da.d.Name, da.d.NameSource
+	}
+	dest.Channel = channel
+	for _, l := range s.leaks {
+		l.Dest = dest
+		d.addLeak(l)
+	}
+	for _, fi := range s.findings {
+		fi.Dest = dest
+		d.findings = append(d.findings, fi)
+	}
+}
+
+func (d *devAgg) addLeak(l audit.Leak) {
+	for i := range d.leaks {
+		o := &d.leaks[i]
+		if o.Identifier == l.Identifier && o.Value == l.Value && o.Encoding == l.Encoding && o.Location == l.Location && o.Dest.IP == l.Dest.IP && o.Dest.Port == l.Dest.Port {
+			o.Count += l.Count
+			return
+		}
+	}
+	if len(d.leaks) < 10000 {
+		d.leaks = append(d.leaks, l)
+	}
+}
+
+// channelRank orders channels so that a destination reached both in clear
+// and encrypted is reported by its weakest channel.
+func channelRank(c string) int {
+	switch {
+	case plaintextChannel(c):
+		return 5
+	case c == "TLS1.0" || c == "TLS1.1" || c == "SSLv3" || c == "SSLv2":
+		return 4
+	case c == "encrypted-unknown" || c == "encoded":
+		return 3
+	case c == "":
+		return 0
+	}
+	return 1
+}
+
+// plaintextChannel reports channels whose content is readable on the wire.
+func plaintextChannel(c string) bool {
+	switch c {
+	case "HTTP", "MQTT", "DNS", "plaintext", "encoded", "DHCP", "SSDP", "NTP", "mDNS", "STUN", "FTP", "SMTP", "POP3", "IMAP", "Telnet":
+		return true
+	}
+	return false
+}
+
+func (inv *inventory) dhcp(ev dhcp.Event) {
+	if ev.ClientMAC == "" {
+		return
+	}
+	info := inv.dhcpByMAC[ev.ClientMAC]
+	if info == nil {
+		info = &audit.DHCPInfo{}
+		inv.dhcpByMAC[ev.ClientMAC] = info
+	}
+	if ev.Hostname != "" {
+		info.Hostname = ev.Hostname
+	} else if ev.FQDN != "" && info.Hostname == "" {
+		info.Hostname = ev.FQDN
+	}
+	if ev.VendorClass != "" {
+		info.VendorClass = ev.VendorClass
+	}
+	if ev.ParamList != "" {
+		info.Fingerprint = ev.ParamList
+	}
+	if ev.RequestedIP != "" {
+		info.RequestedIP = ev.RequestedIP
+	}
+	if ev.YourIP != "" && (ev.MsgType == "ack" || ev.MsgType == "ACK" || strings.EqualFold(ev.MsgType, "dhcpack")) {
+		info.AssignedIP = ev.YourIP
+	}
+}
+
+// mdnsNames records "<name>.local" answers naming the address they map to.
+func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
+	for _, rr := range append(ev.Answers, ev.Additional...) {
+		if rr.Type != "A" && rr.Type != "AAAA" {
+			continue
+		}
+		ip, err := netip.ParseAddr(rr.Data)
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimSuffix(rr.Name, "."), ".local")
+		if name != "" && inv.mdnsByIP[ip] == "" {
+			inv.mdnsByIP[ip] = name
+		}
+	}
+}
+
+// devices builds the sorted device list.
+func (inv *inventory) devices() []*devAgg {
+	out := make([]*devAgg, 0, len(inv.devs))
+	for _, d := range inv.devs {
+		out = append(out, d)
+	}
+	// The gateway (the MAC in front of remote servers) is not a device,
+	// unless it is all there is (a capture taken behind NAT).
+	if len(out) > 1 {
+		out = slices.DeleteFunc(out, func(d *devAgg) bool { return d.hasMAC && inv.gatewayMACs[d.mac] })
+	}
+	slices.SortFunc(out, func(a, b *devAgg) int { return cmp.Compare(a.d.ID, b.d.ID) })
+	return out
+}
+
+// name picks the device name: --devices file, DHCP hostname, mDNS name,
+// OUI vendor + MAC tail, else the address.
+func (inv *inventory) name(d *devAgg) {
+	dev := &d.d
+	if dev.MAC != "" {
+		if v, ok := oui.Lookup(d.mac[:]); ok {
+			dev.Vendor = v
+		}
+		if info := inv.dhcpByMAC[dev.MAC]; info != nil {
+			dev.DHCP = info
+			if info.Hostname != "" && !slices.Contains(dev.Hostnames, info.Hostname) {
+				dev.Hostnames = append(dev.Hostnames, info.Hostname)
+			}
+		}
+	}
+	for _, kd := range inv.known {
+		if matchKnown(kd, d) {
+			dev.Name, dev.NameSource = kd.Name, "devices-file"
+			if dev.Name == "" {
+				dev.Name = kd.ID
+			}
+			dev.Model, dev.OS, dev.Notes = kd.Model, kd.OS, kd.Notes
+			break
+		}
+	}
+	var ips []netip.Addr
+	for ip := range d.ips {
+		ips = append(ips, ip)
+	}
+	slices.SortFunc(ips, func(a, b netip.Addr) int { return a.Compare(b) })
+	for _, ip := range ips {
+		dev.IPs = append(dev.IPs, ip.String())
+		if n := inv.mdnsByIP[ip]; n != "" && !slices.Contains(dev.Hostnames, n) {
+			dev.Hostnames = append(dev.Hostnames, n)
+		}
+	}
+	if dev.Name != "" {
+		return
+	}
+	switch {
+	case dev.DHCP != nil && dev.DHCP.Hostname != "":
+		dev.Name, dev.NameSource = dev.DHCP.Hostname, "dhcp"
+	case len(dev.Hostnames) > 0:
+		dev.Name, dev.NameSource = dev.Hostnames[0], "mdns"
+	case dev.MAC != "":
+		tail := dev.MAC[9:]
+		if dev.Vendor != "" {
+			dev.Name, dev.NameSource = shortVendor(dev.Vendor)+" "+tail, "oui"
+		} else if d.mac[0]&2 != 0 {
+			dev.Name, dev.NameSource = "random-MAC "+tail, "mac"
+		} else {
+			dev.Name, dev.NameSource = "device "+tail, "mac"
+		}
+	case len(dev.IPs) > 0:
+		dev.Name, dev.NameSource = dev.IPs[0], "ip"
+	default:
+		dev.Name, dev.NameSource = dev.ID, "id"
+	}
+}
+
+func matchKnown(kd lab.Device, d *devAgg) bool {
+	if kd.MAC != "" && d.d.MAC != "" {
+		if m, err := net.ParseMAC(kd.MAC); err == nil && strings.EqualFold(m.String(), d.d.MAC) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortVendor trims registry suffixes: "Xiaomi Communications Co Ltd" → "Xiaomi Communications".
+func shortVendor(v string) string {
+	for _, suf := range []string{" Co., Ltd.", " Co.,Ltd.", " Co.,Ltd", " Co., Ltd", " Co Ltd", " Ltd.", " Ltd", " Inc.", " Inc", ", Inc.", " Corporation", " Corp.", " GmbH", " LLC", " Limited", " Technology", " Technologies"} {
+		v = strings.TrimSuffix(strings.TrimSpace(v), suf)
+	}
+	return strings.TrimRight(v, ", ")
+}

@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dhcp"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
+)
+
+// session is the engine's state for one flow (flow.Flow.User).
+type session struct {
+	f        *flow.Flow
+	proto    string // dns, http, tls, quic, mqtt, dhcp, ssh, ... or "" while unknown
+	parser   proto.StreamParser
+	tls      *ptls.Stream
+	http     *phttp.Parser
+	sniff    [2][]byte // first bytes of each direction while the protocol is unknown
+	decided  bool
+	sample   []byte // first bytes sent by the client of an unrecognised flow
+	down     []byte // first bytes sent by the server of an unrecognised flow
+	scanned  [2]int // plaintext bytes of an unrecognised flow already leak-scanned
+	names    names
+	leaks    []audit.Leak
+	findings []audit.Finding
+	channel  string
+	hosts    []string // HTTP hosts seen
+	uas      []string
+	dgrams   int
+	udpProto string
+}
+
+// names holds the candidate names of a flow's server by source.
+type names struct {
+	sni, host, quicSNI, mqttBroker string
+}
+
+const (
+	sniffBytes   = 16
+	sampleBytes  = 4096
+	scanUnknown  = 64 << 10 // plaintext bytes of an unknown stream scanned for leaks, per direction
+	maxFlowLeaks = 64
+)
+
+func (e *engine) sess(f *flow.Flow) *session {
+	if s, ok := f.User.(*session); ok {
+		return s
+	}
+	s := &session{f: f}
+	f.User = s
+	return s
+}
+
+// Start, Datagram, Stream, Gap and End make the engine a flow.Handler.
+
+func (e *engine) Start(f *flow.Flow, p *flow.Packet) { e.sess(f) }
+
+func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
+	if f.Key.Proto != flow.ProtoUDP || len(p.Payload) == 0 {
+		return
+	}
+	s := e.sess(f)
+	s.dgrams++
+	m := proto.Meta{Frame: p.Frame, Time: p.Time}
+	sp, dp := p.SrcPort, p.DstPort
+	payload := p.Payload
+	switch {
+	case isDNSPort(sp) || isDNSPort(dp):
+		e.dnsMessage(s, dir, payload, dns.Variant(sp, dp), m, p.Src)
+	case (sp == 67 || sp == 68) && (dp == 67 || dp == 68) || dhcp.Detect(payload) && (sp == 67 || dp == 67):
+		e.dhcpMessage(s, payload, m, p)
+	case sp == 546 || sp == 547 || dp == 546 || dp == 547:
+		e.dhcp6Message(s, payload, m)
+	default:
+		if e.udpExtra(s, dir, payload, m, p) {
+			return
+		}
+		s.unknownBytes(e, dir, payload, m, true)
+	}
+}
+
+func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
+
+func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) {
+	s := e.sess(f)
+	if !s.decided {
+		s.sniff[dir] = append(s.sniff[dir], data[:min(len(data), sniffBytes-len(s.sniff[dir]))]...)
+		if !e.decide(s, dir) {
+			return
+		}
+		// Replay the sniffed prefix of the other direction first? No: the
+		// parser gets bytes in capture order; the prefix of this direction
+		// is part of data.
+	}
+	if s.parser != nil {
+		s.parser.Data(dir, data, m)
+		return
+	}
+	s.unknownBytes(e, dir, data, m, false)
+}
+
+func (e *engine) Gap(f *flow.Flow, dir proto.Dir, n int, m proto.Meta) {
+	s := e.sess(f)
+	if s.parser != nil {
+		s.parser.Gap(dir, n, m)
+	}
+}
+
+// decide picks the stream protocol from the first bytes. It returns true
+// once decided (the caller then feeds data to the parser or the unknown
+// path).
+func (e *engine) decide(s *session, dir proto.Dir) bool {
+	b := s.sniff[dir]
+	f := s.f
+	sp, cp := f.Server.Port(), f.Client.Port()
+	switch {
+	case ptls.Detect(b):
+		s.proto = "tls"
+		s.tls = ptls.NewStream(e.emitter(s, "tls"))
+		s.parser = s.tls
+	case phttp.Detect(b):
+		s.proto = "http"
+		s.http = phttp.New(e.httpLimits, func(ev *phttp.Event) { e.httpEvent(s, ev) })
+		s.parser = s.http
+	case e.detectStream(s, b):
+		// another decoder claimed it (mqtt...)
+	case bytes.HasPrefix(b, []byte("SSH-")):
+		s.proto, s.channel = "ssh", "SSH"
+	case sp == 53 || cp == 53:
+		s.proto = "dns"
+		st := dns.NewStream(func(d proto.Dir, msg *dns.Message, meta proto.Meta, err error) {
+			e.dnsParsed(s, d, msg, "dns", meta, err, s.f.Client.Addr())
+		})
+		s.parser = st
+	default:
+		if len(b) < sniffBytes && len(s.sniff[1-dir]) == 0 {
+			// Too little to tell; wait for more (bounded by sniffBytes).
+			if len(b) < 4 {
+				return false
+			}
+		}
+		s.proto = ""
+	}
+	s.decided = true
+	return true
+}
+
+// emitter returns the callback given to decoders that emit audit.Events.
+func (e *engine) emitter(s *session, typ string) func(audit.Event) {
+	return func(ev audit.Event) {
+		ev.FlowID = s.f.ID
+		if ev.Type == "" {
+			ev.Type = typ
+		}
+		e.event(ev)
+	}
+}
+
+func (e *engine) event(ev audit.Event) {
+	e.counter["events_"+ev.Type]++
+	if e.cfg.KeepEvents {
+		e.events = append(e.events, ev)
+	}
+}
+
+// unknownBytes handles payload of a flow no decoder claimed: a byte sample
+// for the channel verdict and a bounded plaintext leak scan.
+func (s *session) unknownBytes(e *engine, dir proto.Dir, data []byte, m proto.Meta, datagram bool) {
+	if dir == proto.ToServer {
+		if len(s.sample) < sampleBytes {
+			s.sample = append(s.sample, data[:min(len(data), sampleBytes-len(s.sample))]...)
+		}
+	} else if len(s.down) < sampleBytes {
+		s.down = append(s.down, data[:min(len(data), sampleBytes-len(s.down))]...)
+	}
+	if dir != proto.ToServer || s.scanned[dir] >= scanUnknown || e.scanner == nil {
+		return
+	}
+	n := min(len(data), scanUnknown-s.scanned[dir])
+	s.scanned[dir] += n
+	loc := "tcp.payload"
+	if datagram {
+		loc = "udp.payload"
+	}
+	e.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
+}
+
+// scan runs the leak scanner on one input of a flow.
+func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
+	if e.scanner == nil || len(in.Data) == 0 {
+		return
+	}
+	e.counter["leak_scanned_bytes"] += uint64(len(in.Data))
+	e.scanner.Scan(in, func(h leak.Hit) {
+		if len(s.leaks) >= maxFlowLeaks {
+			e.counter["leaks_dropped_flow_cap"]++
+			return
+		}
+		for i := range s.leaks {
+			l := &s.leaks[i]
+			if l.Identifier == h.Identifier && l.Location == h.Location && l.Encoding == strings.Join(h.Encoding, " > ") && l.Value == h.Value {
+				l.Count++
+				return
+			}
+		}
+		s.leaks = append(s.leaks, audit.Leak{
+			Identifier: h.Identifier, Known: h.Known, Value: h.Value,
+			Encoding: strings.Join(h.Encoding, " > "), Location: h.Location,
+			Frame: m.Frame, Time: m.Time.UTC(), Count: 1,
+		})
+	})
+}
+
+func (e *engine) httpEvent(s *session, ev *phttp.Event) {
+	e.event(audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	rq := ev.Request
+	if rq == nil {
+		return
+	}
+	if rq.Host != "" && s.names.host == "" {
+		s.names.host = rq.Host
+	}
+	if rq.UserAgent != "" && len(s.uas) < 8 && !contains(s.uas, rq.UserAgent) {
+		s.uas = append(s.uas, rq.UserAgent)
+	}
+	m := proto.Meta{Frame: rq.Frame, Time: rq.Time}
+	e.scan(s, leak.Input{Location: "url.path", Data: []byte(rq.Path)}, m)
+	if rq.RawQuery != "" {
+		e.scan(s, leak.Input{Location: "url.query", Data: []byte(rq.RawQuery)}, m)
+	}
+	for _, h := range rq.Headers {
+		switch strings.ToLower(h.Name) {
+		case "host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language":
+			continue
+		case "authorization":
+			if strings.HasPrefix(strings.ToLower(h.Value), "basic ") {
+				s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "http-basic-auth-cleartext",
+					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time.UTC()})
+			}
+		}
+		e.scan(s, leak.Input{Location: "header:" + h.Name, Data: []byte(h.Value)}, m)
+	}
+	if b := rq.Body; b != nil && len(b.Data) > 0 {
+		e.scan(s, leak.Input{Location: "body", Data: b.Data, ContentType: rq.ContentType}, m)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// dnsMessage parses one DNS/mDNS/LLMNR datagram.
+func (e *engine) dnsMessage(s *session, dir proto.Dir, b []byte, variant string, m proto.Meta, src netip.Addr) {
+	s.udpProto = "dns"
+	msg := &e.dnsMsg
+	err := dns.Parse(b, msg)
+	e.dnsParsed(s, dir, msg, variant, m, err, s.f.Client.Addr())
+}
+
+func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant string, m proto.Meta, err error, client netip.Addr) {
+	if s.proto == "" {
+		s.proto = "dns"
+	}
+	ev := dns.NewEvent(msg, variant, err)
+	e.event(audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	if msg.Response {
+		e.dnsCache.Add(client, msg, m)
+		if variant == "mdns" {
+			e.inv.mdnsNames(s.f, ev)
+		}
+		return
+	}
+	if dir == proto.ToServer && e.scanner != nil {
+		for _, q := range ev.Questions {
+			e.scan(s, leak.Input{Location: "dns.qname", Data: []byte(q.Name)}, m)
+		}
+	}
+}
+
+func (e *engine) dhcpMessage(s *session, b []byte, m proto.Meta, p *flow.Packet) {
+	s.udpProto = "dhcp"
+	var msg dhcp.Message
+	err := dhcp.Parse(b, &msg)
+	ev := dhcp.NewEvent(&msg, err)
+	e.event(audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	if err == nil {
+		e.inv.dhcp(ev)
+	}
+}
+
+func (e *engine) dhcp6Message(s *session, b []byte, m proto.Meta) {
+	s.udpProto = "dhcpv6"
+	var msg dhcp.Message6
+	err := dhcp.Parse6(b, &msg)
+	ev := dhcp.NewEvent6(&msg, err)
+	e.event(audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+}
