@@ -219,7 +219,10 @@ func (r *Reader) Next(f *Frame) (err error) {
 	data, ci, err := r.src.ZeroCopyReadPacketData()
 	if err != nil {
 		r.done = true
-		if err == io.EOF && r.Offset() == start {
+		if err == io.EOF && (r.ng != nil || r.Offset() == start) {
+			// pcapgo's pcapng reader returns io.EOF only at a block
+			// boundary; the pcap reader also when a record header is
+			// followed by nothing, which the offset shows.
 			return io.EOF
 		}
 		if err == io.EOF {

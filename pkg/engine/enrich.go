@@ -68,9 +68,9 @@ func (e *engine) buildDevices() {
 		dev := d.d
 		slices.Sort(d.uas)
 		dev.UserAgents = d.uas
-		vendor := dev.Vendor
-		if dev.NameSource == "devices-file" && dev.Model != "" {
-			vendor = dev.Model
+		// The device's own maker: OUI vendor, or what the devices file says.
+		ownVendor := func(v string) bool {
+			return firstParty(dev.Vendor, v) || firstParty(dev.Name, v) || firstParty(dev.Model, v)
 		}
 		var dests []audit.Destination
 		var plainUp, totalUp uint64
@@ -101,7 +101,7 @@ func (e *engine) buildDevices() {
 			} else if da.d.Country != "" && len(da.d.Country) > 2 {
 				share(byOwner, da.d.Country, "", &da.d)
 			}
-			if da.d.Vendor != "" && thirdPartyCategories[da.d.Category] && !firstParty(vendor, da.d.Vendor) && !firstParty(dev.Name, da.d.Vendor) {
+			if da.d.Vendor != "" && thirdPartyCategories[da.d.Category] && !ownVendor(da.d.Vendor) {
 				third[da.d.Vendor] = true
 			}
 		}
@@ -136,7 +136,7 @@ func (e *engine) buildDevices() {
 			}
 			l.Dest = full
 			plain := plaintextChannel(full.Channel) || full.Channel == "custom-xor"
-			tp := full.Vendor != "" && !firstParty(vendor, full.Vendor) && !firstParty(dev.Name, full.Vendor)
+			tp := full.Vendor != "" && !ownVendor(full.Vendor)
 			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
 			l.Severity = leak.Severity(l.Identifier, plain, tp, abroad)
 			if !e.cfg.ShowEvidence {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// runCLI runs the command in-process from the repository root.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	wd, _ := os.Getwd()
+	if err := os.Chdir("../.."); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"phonehome"}, args...), strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/phonehome -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (go test ./cmd/phonehome -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+func TestAnalyzeGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"demo.table", []string{"analyze", "--devices", "fixtures/demo-devices.yaml", "fixtures/demo.pcap"}},
+		{"demo.json", []string{"analyze", "--devices", "fixtures/demo-devices.yaml", "--format", "json", "fixtures/demo.pcap"}},
+		{"demo.flows", []string{"analyze", "fixtures/demo.pcap", "--table", "flows"}},
+		{"demo.ndjson", []string{"analyze", "-f", "ndjson", "fixtures/demo.pcap"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runCLI(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			golden(t, tc.name, out)
+			// Same input, same bytes.
+			again, _, _ := runCLI(t, tc.args...)
+			if again != out {
+				t.Error("output differs between two runs")
+			}
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no capture", []string{"analyze"}, exitUsage, "no capture given"},
+		{"missing file", []string{"analyze", "nope.pcap"}, exitUsage, "nope.pcap: no such file"},
+		{"not a capture", []string{"analyze", "go.mod"}, exitUsage, "not a pcap"},
+		{"bad flag", []string{"analyze", "--frobnicate", "fixtures/demo.pcap"}, exitUsage, "frobnicate"},
+		{"bad format", []string{"analyze", "-f", "xml", "fixtures/demo.pcap"}, exitUsage, "xml"},
+		{"truncated", []string{"analyze", "fixtures/captures/truncated.pcap"}, exitPartial, "damaged after frame"},
+		{"version", []string{"version"}, exitOK, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, errs)
+			}
+			if !strings.Contains(errs, tc.stderr) {
+				t.Errorf("stderr %q does not mention %q", errs, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	app := newApp(nil, nil, nil)
+	got := permuteArgs(app, []string{"phonehome", "analyze", "a.pcap", "--format", "json", "b.pcap", "--no-color", "-o=x"})
+	want := "phonehome analyze --format json --no-color -o=x -- a.pcap b.pcap"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
