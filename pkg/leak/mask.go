@@ -1,0 +1,95 @@
+package leak
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Mask hides most of a value so that a shared report still lets a reader
+// recognise which identifier leaked without repeating it: the first and
+// last four letters/digits of long values (8678*******2412), two of
+// medium ones, the first of short ones; e-mail keeps the first and last
+// letter of the local part and the domain; a MAC keeps its vendor prefix;
+// coordinates keep one decimal; secrets are fully hidden.
+func Mask(identifier, value string) string {
+	switch identifier {
+	case "password", "api_key":
+		return "********"
+	case "basic_auth":
+		u, _, _ := strings.Cut(value, ":")
+		return maskRunes(u) + ":********"
+	case "email":
+		at := strings.LastIndexByte(value, '@')
+		if at > 0 {
+			l := []rune(value[:at])
+			if len(l) <= 2 {
+				return string(l[0]) + strings.Repeat("*", len(l)-1) + value[at:]
+			}
+			return string(l[0]) + strings.Repeat("*", len(l)-2) + string(l[len(l)-1]) + value[at:]
+		}
+	case "mac", "bssid":
+		if m := parseMAC(value, true); m != "" {
+			return m[:8] + ":**:**:**"
+		}
+	case "gps":
+		if a, b, ok := strings.Cut(value, ","); ok {
+			return maskCoord(strings.TrimSpace(a)) + "," + maskCoord(strings.TrimSpace(b))
+		}
+	}
+	if _, _, ok := strings.Cut(value, ","); ok && parseMaybeCoords(value) {
+		a, b, _ := strings.Cut(value, ",")
+		return maskCoord(strings.TrimSpace(a)) + "," + maskCoord(strings.TrimSpace(b))
+	}
+	return maskRunes(value)
+}
+
+func parseMaybeCoords(v string) bool {
+	a, b, _ := strings.Cut(v, ",")
+	_, ok1 := parseCoord(strings.TrimSpace(a), 1)
+	_, ok2 := parseCoord(strings.TrimSpace(b), 1)
+	return ok1 && ok2
+}
+
+// maskCoord keeps the integer part and one decimal: 52.512544 → 52.5*****.
+func maskCoord(s string) string {
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 || dot+2 > len(s) {
+		return s
+	}
+	return s[:dot+2] + strings.Repeat("*", len(s)-dot-2)
+}
+
+// maskRunes keeps separators and shows the first/last k letters or digits.
+func maskRunes(v string) string {
+	r := []rune(v)
+	n := 0
+	for _, c := range r {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			n++
+		}
+	}
+	keep := 0
+	switch {
+	case n >= 12:
+		keep = 4
+	case n >= 8:
+		keep = 2
+	case n >= 4:
+		keep = 1
+	}
+	i := 0
+	for j, c := range r {
+		if !(unicode.IsLetter(c) || unicode.IsDigit(c)) {
+			if n < 4 {
+				r[j] = '*'
+			}
+			continue
+		}
+		show := i < keep || keep > 1 && i >= n-keep
+		if !show {
+			r[j] = '*'
+		}
+		i++
+	}
+	return string(r)
+}

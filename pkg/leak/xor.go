@@ -1,0 +1,128 @@
+package leak
+
+import (
+	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+)
+
+// maxXORKey is the longest repeating XOR key DetectXOR tries.
+const maxXORKey = 4
+
+// MaxXORInput is the number of bytes DetectXOR examines.
+const MaxXORInput = 64 << 10
+
+// minCrib is the shortest known value used as a crib (it must leave at
+// least 6 bytes of key-free differences for the longest key).
+const minCrib = 10
+
+type crib struct {
+	v    int32
+	text []byte
+}
+
+// xorAuto finds, for one key length L, the byte differences
+// c[i] ^ c[i+L] of every crib: repeating-key XOR with period L leaves
+// those differences unchanged, so they can be searched for in the
+// ciphertext's own differences without knowing the key.
+type xorAuto struct {
+	ac    ahocorasick.AhoCorasick
+	cribs []crib
+	ok    bool
+}
+
+func (s *Scanner) buildXOR(cribs []crib) {
+	for l := 1; l <= maxXORKey; l++ {
+		var pats [][]byte
+		var used []crib
+		seen := map[string]bool{}
+		for _, c := range cribs {
+			if len(c.text) < minCrib || len(c.text)-l < 6 || seen[string(c.text)] {
+				continue
+			}
+			seen[string(c.text)] = true
+			d := make([]byte, len(c.text)-l)
+			for i := range d {
+				d[i] = c.text[i] ^ c.text[i+l]
+			}
+			pats = append(pats, d)
+			used = append(used, c)
+		}
+		if len(pats) == 0 {
+			continue
+		}
+		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: false})
+		s.xor[l-1] = xorAuto{ac: b.BuildByte(pats), cribs: used, ok: true}
+	}
+}
+
+// DetectXOR looks for a known identifier hidden by XOR with a single-byte
+// or short repeating key (up to 4 bytes). It returns the shortest key, a
+// hit with Encoding ["xor", "plain"] and Offset where the value starts, and
+// ok. Plain (unencrypted) occurrences are not reported. Only the first
+// MaxXORInput bytes are examined; cost does not grow with the number of
+// identifiers.
+func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
+	if len(b) > MaxXORInput {
+		b = b[:MaxXORInput]
+	}
+	diff := make([]byte, len(b))
+	for l := 1; l <= maxXORKey; l++ {
+		x := &s.xor[l-1]
+		if !x.ok || len(b) <= l {
+			continue
+		}
+		d := diff[:len(b)-l]
+		for i := range d {
+			d[i] = b[i] ^ b[i+l]
+		}
+		it := x.ac.IterOverlappingByte(d)
+		for m := it.Next(); m != nil; m = it.Next() {
+			c := x.cribs[m.Pattern()]
+			p := m.Start()
+			if p+len(c.text) > len(b) {
+				continue
+			}
+			k := make([]byte, l)
+			for j := 0; j < l; j++ {
+				k[(p+j)%l] = b[p+j] ^ c.text[j]
+			}
+			good, zero := true, true
+			for j := range c.text {
+				if b[p+j]^k[(p+j)%l] != c.text[j] {
+					good = false
+					break
+				}
+			}
+			for _, kb := range k {
+				if kb != 0 {
+					zero = false
+				}
+			}
+			if !good || zero {
+				continue
+			}
+			kv := s.values[c.v]
+			return shortestPeriod(k), Hit{Identifier: kv.typ, Known: true, DeviceID: kv.dev, Value: kv.value, Encoding: []string{"xor", "plain"}, Offset: p}, true
+		}
+	}
+	return nil, Hit{}, false
+}
+
+// shortestPeriod reduces a repeating key such as "abab" to "ab".
+func shortestPeriod(k []byte) []byte {
+	for p := 1; p < len(k); p++ {
+		if len(k)%p != 0 {
+			continue
+		}
+		same := true
+		for i := p; i < len(k); i++ {
+			if k[i] != k[i-p] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return k[:p]
+		}
+	}
+	return k
+}
