@@ -1,0 +1,82 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// bigReport is n devices, each with the fixture's destinations repeated
+// to destsPer rows, plus its leaks and findings.
+func bigReport(n, destsPer int) *audit.Report {
+	base := fixture()
+	r := fixture()
+	r.Devices = nil
+	for i := range n {
+		d := base.Devices[i%2]
+		d.ID = fmt.Sprintf("mac:02:00:00:00:%02x:%02x", i/256, i%256)
+		d.Name = fmt.Sprintf("device-%d", i)
+		var dests []audit.Destination
+		for j := range destsPer {
+			x := base.Devices[i%2].Destinations[j%5]
+			x.Name = fmt.Sprintf("host%d.%s", j, x.Domain)
+			x.IP = fmt.Sprintf("198.18.%d.%d", j/256, j%256)
+			dests = append(dests, x)
+		}
+		d.Destinations = dests
+		r.Devices = append(r.Devices, d)
+	}
+	return r
+}
+
+func BenchmarkWrite(b *testing.B) {
+	r := bigReport(20, 200)
+	for _, f := range Formats() {
+		b.Run(f, func(b *testing.B) {
+			var n countWriter
+			if err := Write(&n, r, Options{Format: f, Width: 160}); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := Write(io.Discard, r, Options{Format: f, Width: 160}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSafeTerminal(b *testing.B) {
+	for _, s := range []string{"firebaselogging-pa.googleapis.com", hostileESC + hostileBidi} {
+		b.Run(fmt.Sprintf("len%d", len(s)), func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = SafeTerminal(s)
+			}
+		})
+	}
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+func BenchmarkWriteSmall(b *testing.B) {
+	r := smallFixture()
+	for _, f := range Formats() {
+		b.Run(f, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Write(io.Discard, r, Options{Format: f, Width: 100, Tables: textTables}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

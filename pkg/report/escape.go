@@ -1,0 +1,130 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// SafeTerminal makes a captured string inert on a terminal: C0 and C1
+// control characters (ESC, BEL, CR, LF, TAB, DEL, U+0080..U+009F), Unicode
+// bidirectional overrides and isolates (the "Trojan Source" characters),
+// line/paragraph separators and invalid UTF-8 bytes are replaced by visible
+// Go-style escapes such as \x1b, \n or \u202e. Everything else, including
+// backslashes, is kept as is.
+func SafeTerminal(s string) string {
+	if isTerminalSafe(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func isTerminalSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if c >= 0x80 {
+			for _, r := range s[i:] {
+				if r == utf8.RuneError || r < 0x20 || r == 0x7f || unsafeRune(r) {
+					return false
+				}
+			}
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+// unsafeRune reports non-ASCII runes that can reorder or hide text:
+// C1 controls, bidi embeddings/overrides/isolates, LRM/RLM/ALM and the
+// Unicode line and paragraph separators.
+func unsafeRune(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200e, r == 0x200f, r == 0x061c, r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
+}
+
+// csvSafe neutralises spreadsheet formulas: a cell starting with = + - @,
+// TAB or CR gets a leading single quote, so Excel, LibreOffice and Google
+// Sheets show it as text. Quoting of commas, quotes and newlines is left to
+// encoding/csv. Invalid UTF-8 is replaced so that the file stays valid.
+func csvSafe(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// mdEscape makes a captured string inert inside a Markdown pipe-table cell:
+// control characters become visible escapes (as SafeTerminal), < & and "
+// become entities (so no tag or entity can form), and Markdown punctuation that could start
+// emphasis, code, links or end the cell is backslash-escaped.
+func mdEscape(s string) string {
+	s = SafeTerminal(s)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '|', '`', '*', '[', ']', '\\', '~':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '_':
+			// GFM never emphasises intraword underscores: keep
+			// identifiers such as android_id readable.
+			if i > 0 && i+1 < len(s) && isAlnum(s[i-1]) && isAlnum(s[i+1]) {
+				b.WriteByte(c)
+			} else {
+				b.WriteString(`\_`)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}

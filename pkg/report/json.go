@@ -1,0 +1,153 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// writeJSON writes the Report as one indented document; key order follows
+// the struct fields (maps sorted by encoding/json).
+func writeJSON(w io.Writer, r *audit.Report) error {
+	c := clone(r)
+	normalize(c)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// deviceRecord is a Device without its nested lists, which NDJSON writes
+// as records of their own. Keep it in step with audit.Device (a test
+// checks that every JSON key of audit.Device is here or nested).
+type deviceRecord struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	NameSource string          `json:"name_source"`
+	MAC        string          `json:"mac,omitempty"`
+	Vendor     string          `json:"vendor,omitempty"`
+	IPs        []string        `json:"ips"`
+	Hostnames  []string        `json:"hostnames,omitempty"`
+	Model      string          `json:"model,omitempty"`
+	OS         string          `json:"os,omitempty"`
+	Notes      string          `json:"notes,omitempty"`
+	DHCP       *audit.DHCPInfo `json:"dhcp,omitempty"`
+	UserAgents []string        `json:"user_agents,omitempty"`
+	FirstSeen  time.Time       `json:"first_seen"`
+	LastSeen   time.Time       `json:"last_seen"`
+}
+
+// captureRecord is the capture-wide "summary" record: what was read, with
+// which data, and the totals.
+type captureRecord struct {
+	SchemaVersion string          `json:"schema_version"`
+	Tool          audit.Tool      `json:"tool"`
+	Inputs        []audit.Input   `json:"inputs"`
+	Data          []audit.DataSet `json:"data_sources"`
+	Incomplete    bool            `json:"incomplete"`
+	audit.Summary
+}
+
+// writeNDJSON writes one JSON object per line: flows, then events (each
+// Event marshals itself), then per device its device, destination, leak,
+// finding and summary records (all with a "device" key), then warnings,
+// the capture summary and the counters.
+func writeNDJSON(w io.Writer, r *audit.Report) error {
+	c := clone(r)
+	normalize(c)
+	nw := &ndWriter{w: w}
+	for i := range c.Flows {
+		nw.record("flow", "", c.Flows[i])
+	}
+	for i := range c.Events {
+		b, err := json.Marshal(c.Events[i])
+		if err != nil {
+			return fmt.Errorf("event %d (frame %d): %w", i, c.Events[i].Frame, err)
+		}
+		nw.line(b)
+	}
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		nw.record("device", d.ID, deviceRecord{
+			ID: d.ID, Name: d.Name, NameSource: d.NameSource, MAC: d.MAC, Vendor: d.Vendor, IPs: d.IPs,
+			Hostnames: d.Hostnames, Model: d.Model, OS: d.OS, Notes: d.Notes, DHCP: d.DHCP,
+			UserAgents: d.UserAgents, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen,
+		})
+		for j := range d.Destinations {
+			nw.record("destination", d.ID, d.Destinations[j])
+		}
+		for j := range d.Leaks {
+			nw.record("leak", d.ID, d.Leaks[j])
+		}
+		for j := range d.Findings {
+			nw.record("finding", d.ID, d.Findings[j])
+		}
+		nw.record("summary", d.ID, d.Summary)
+	}
+	for i := range c.Warnings {
+		nw.record("warning", "", c.Warnings[i])
+	}
+	nw.record("summary", "", captureRecord{SchemaVersion: c.SchemaVersion, Tool: c.Tool, Inputs: c.Inputs,
+		Data: c.Data, Incomplete: c.Incomplete, Summary: c.Summary})
+	nw.record("counters", "", struct {
+		Counters map[string]uint64 `json:"counters"`
+	}{c.Counters})
+	return nw.err
+}
+
+type ndWriter struct {
+	w   io.Writer
+	err error
+	buf bytes.Buffer
+}
+
+var errNotObject = errors.New("record is not a JSON object")
+
+// record writes {"type":typ[,"device":dev],...fields of v}.
+func (n *ndWriter) record(typ, dev string, v any) {
+	if n.err != nil {
+		return
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		n.err = fmt.Errorf("%s record: %w", typ, err)
+		return
+	}
+	if len(body) < 2 || body[0] != '{' {
+		n.err = fmt.Errorf("%s record: %w", typ, errNotObject)
+		return
+	}
+	n.buf.Reset()
+	n.buf.WriteString(`{"type":`)
+	t, _ := json.Marshal(typ)
+	n.buf.Write(t)
+	if dev != "" {
+		n.buf.WriteString(`,"device":`)
+		d, _ := json.Marshal(dev)
+		n.buf.Write(d)
+	}
+	if len(body) > 2 {
+		n.buf.WriteByte(',')
+		n.buf.Write(body[1:])
+	} else {
+		n.buf.WriteByte('}')
+	}
+	n.line(n.buf.Bytes())
+}
+
+func (n *ndWriter) line(b []byte) {
+	if n.err != nil {
+		return
+	}
+	if _, err := n.w.Write(b); err != nil {
+		n.err = err
+		return
+	}
+	if _, err := n.w.Write([]byte{'\n'}); err != nil {
+		n.err = err
+	}
+}

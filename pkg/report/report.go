@@ -1,0 +1,156 @@
+package report
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// Sentinel errors; Write wraps them with the offending value.
+var (
+	ErrFormat  = errors.New("report: unknown format")
+	ErrTable   = errors.New("report: unknown table")
+	ErrGroupBy = errors.New("report: unknown group-by key")
+	ErrNil     = errors.New("report: nil report")
+)
+
+// Formats lists the valid Options.Format values; "" means "table".
+var formats = []string{"table", "json", "ndjson", "csv", "markdown", "html"}
+
+// Formats returns the valid Options.Format values.
+func Formats() []string { return slices.Clone(formats) }
+
+// Table names for Options.Tables and Options.CSVTable.
+const (
+	TableDevices      = "devices"      // capture-wide device inventory
+	TableDestinations = "destinations" // per device
+	TableLeaks        = "leaks"        // per device
+	TableFindings     = "findings"     // per device
+	TableSummary      = "summary"      // per device roll-up
+	TableFlows        = "flows"        // capture-wide flow list
+)
+
+var (
+	textTables    = []string{TableDevices, TableDestinations, TableLeaks, TableFindings, TableSummary, TableFlows}
+	csvTables     = []string{TableDestinations, TableLeaks, TableFindings, TableDevices, TableFlows}
+	groupKeys     = []string{"name", "domain", "vendor", "country", "endpoint"}
+	defaultTables = []string{TableDestinations, TableLeaks, TableSummary}
+)
+
+// Options selects and shapes the output. The zero value writes plain
+// terminal tables of unlimited width.
+type Options struct {
+	// Format is one of table, json, ndjson, csv, markdown, html ("" = table).
+	Format string
+	// Color adds ANSI severity colours to table output. The caller decides
+	// (TTY and --no-color); writers never probe the terminal.
+	Color bool
+	// Width is the terminal width for table output; 0 means unlimited.
+	// Wider tables get their longest cells truncated with an ellipsis.
+	Width int
+	// GroupBy aggregates the destinations table of table, markdown and html
+	// output: name (default), domain, vendor, country, or endpoint (one row
+	// per server ip:port, no grouping).
+	GroupBy string
+	// CSVTable is the table written by the csv format: destinations
+	// (default), leaks, findings, devices or flows.
+	CSVTable string
+	// Tables lists the tables of table and markdown output, in any order:
+	// devices, destinations, leaks, findings, summary, flows. Empty means
+	// destinations, leaks and summary. The capture summary always ends the
+	// output.
+	Tables []string
+}
+
+// Write writes r to w in opt.Format. It never modifies r.
+func Write(w io.Writer, r *audit.Report, opt Options) error {
+	if r == nil {
+		return ErrNil
+	}
+	if err := opt.check(); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	switch opt.format() {
+	case "table":
+		err = writeTable(bw, r, opt)
+	case "json":
+		err = writeJSON(bw, r)
+	case "ndjson":
+		err = writeNDJSON(bw, r)
+	case "csv":
+		err = writeCSV(bw, r, opt.csvTable())
+	case "markdown":
+		err = writeMarkdown(bw, r, opt)
+	case "html":
+		err = writeHTML(bw, r, opt)
+	}
+	if err != nil {
+		return fmt.Errorf("report: %s: %w", opt.format(), err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: %s: %w", opt.format(), err)
+	}
+	return nil
+}
+
+func (o Options) format() string {
+	if o.Format == "" {
+		return "table"
+	}
+	return strings.ToLower(o.Format)
+}
+
+func (o Options) groupBy() string {
+	if o.GroupBy == "" {
+		return "name"
+	}
+	return strings.ToLower(o.GroupBy)
+}
+
+func (o Options) csvTable() string {
+	if o.CSVTable == "" {
+		return TableDestinations
+	}
+	return strings.ToLower(o.CSVTable)
+}
+
+// tables returns the selected text tables in canonical order.
+func (o Options) tables() map[string]bool {
+	sel := o.Tables
+	if len(sel) == 0 {
+		sel = defaultTables
+	}
+	m := make(map[string]bool, len(sel))
+	for _, t := range sel {
+		m[strings.ToLower(strings.TrimSpace(t))] = true
+	}
+	return m
+}
+
+func (o Options) check() error {
+	if !slices.Contains(formats, o.format()) {
+		return fmt.Errorf("%w %q (valid: %s)", ErrFormat, o.Format, strings.Join(formats, ", "))
+	}
+	if !slices.Contains(groupKeys, o.groupBy()) {
+		return fmt.Errorf("%w %q (valid: %s)", ErrGroupBy, o.GroupBy, strings.Join(groupKeys, ", "))
+	}
+	if !slices.Contains(csvTables, o.csvTable()) {
+		return fmt.Errorf("%w %q for csv (valid: %s)", ErrTable, o.CSVTable, strings.Join(csvTables, ", "))
+	}
+	for _, t := range o.Tables {
+		if !slices.Contains(textTables, strings.ToLower(strings.TrimSpace(t))) {
+			return fmt.Errorf("%w %q (valid: %s)", ErrTable, t, strings.Join(textTables, ", "))
+		}
+	}
+	if o.Width < 0 {
+		return fmt.Errorf("report: negative width %d", o.Width)
+	}
+	return nil
+}

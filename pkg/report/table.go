@@ -1,0 +1,308 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// ANSI SGR sequences used when Options.Color is set.
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+)
+
+func sevColor(s string) string {
+	switch s {
+	case "critical":
+		return "\x1b[1;97;41m" // bold white on red
+	case "high":
+		return "\x1b[1;31m"
+	case "medium":
+		return "\x1b[33m"
+	case "low":
+		return "\x1b[36m"
+	case "info":
+		return "\x1b[2m"
+	}
+	return ""
+}
+
+// writeTable writes terminal tables: per device the selected tables, then
+// the capture-wide tables and summary.
+func writeTable(w io.Writer, r *audit.Report, opt Options) error {
+	out := &termWriter{w: w, opt: opt}
+	sel := opt.tables()
+	if sel[TableDevices] {
+		out.grid(deviceGrid(r))
+	}
+	for i := range r.Devices {
+		d := &r.Devices[i]
+		title, detail := deviceHeading(d)
+		out.heading("Device: "+title, detail)
+		for _, g := range deviceGrids(d, opt) {
+			out.grid(g)
+		}
+	}
+	if sel[TableFlows] {
+		out.heading("Flows", nil)
+		out.grid(flowGrid(r))
+	}
+	out.grid(captureGrid(r))
+	if len(r.Warnings) > 0 {
+		out.grid(warningGrid(r))
+	}
+	return out.err
+}
+
+// termWriter renders grids with tablewriter, remembering the first error.
+type termWriter struct {
+	w   io.Writer
+	opt Options
+	err error
+	n   int // sections written, for blank-line separation
+	tb  *tablewriter.Table
+}
+
+func (t *termWriter) printf(format string, a ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, a...)
+	}
+}
+
+func (t *termWriter) style(s, sgr string) string {
+	if !t.opt.Color || sgr == "" {
+		return s
+	}
+	return sgr + s + ansiReset
+}
+
+func (t *termWriter) heading(title string, detail []string) {
+	if t.n > 0 {
+		t.printf("\n")
+	}
+	t.n++
+	t.printf("%s\n", t.style(t.fit(SafeTerminal(title), 0), ansiBold))
+	for _, d := range detail {
+		t.printf("  %s\n", t.fit(SafeTerminal(d), 2))
+	}
+}
+
+// fit truncates a free-text line to the terminal width less indent.
+func (t *termWriter) fit(s string, indent int) string {
+	if t.opt.Width <= 0 {
+		return s
+	}
+	return truncate(s, max(t.opt.Width-indent, 1))
+}
+
+func (t *termWriter) grid(g grid) {
+	if t.err != nil {
+		return
+	}
+	t.printf("\n%s\n", t.style(g.Title, ansiBold))
+	if len(g.Rows) == 0 {
+		t.printf("  (%s)\n", g.Empty)
+		return
+	}
+	// Escape every line, then fit the columns to the width.
+	head := make([][]string, len(g.Cols))
+	for i, c := range g.Cols {
+		head[i] = []string{c.Name}
+	}
+	rows := make([][][]string, len(g.Rows))
+	for i, row := range g.Rows {
+		rows[i] = make([][]string, len(g.Cols))
+		for j := range g.Cols {
+			var lines []string
+			if j < len(row) {
+				for _, l := range row[j].Lines {
+					lines = append(lines, SafeTerminal(l))
+				}
+			}
+			if len(lines) == 0 {
+				lines = []string{""}
+			}
+			rows[i][j] = lines
+		}
+	}
+	g, head, rows = dropColumns(g, head, rows, t.opt.Width)
+	widths, _ := fitWidths(g.Cols, head, rows, t.opt.Width)
+	aligns := make([]tw.Align, len(g.Cols))
+	for i, c := range g.Cols {
+		aligns[i] = tw.AlignLeft
+		if c.Num {
+			aligns[i] = tw.AlignRight
+		}
+	}
+	// One Table per Write, reset per grid: NewTable allocates a large
+	// stringer cache (unused: cells are strings) and Reset re-allocates it
+	// unless it is replaced by noCache.
+	align := tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns})
+	if t.tb == nil {
+		t.tb = tablewriter.NewTable(t.w,
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+			tablewriter.WithRowAutoWrap(tw.WrapNone),
+			tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithTrimSpace(tw.Off),
+			tablewriter.WithStringerCacheCustom(noCache{}),
+			align,
+		)
+	} else {
+		t.tb.Reset()
+		t.tb.Options(align)
+	}
+	tb := t.tb
+	hdr := make([]any, len(g.Cols))
+	for i := range g.Cols {
+		hdr[i] = truncate(head[i][0], widths[i])
+	}
+	tb.Header(hdr...)
+	for i, row := range rows {
+		cells := make([]string, len(row))
+		for j, lines := range row {
+			for k, l := range lines {
+				l = truncate(l, widths[j])
+				if g.Cols[j].Sev {
+					l = t.style(l, sevColor(g.Rows[i][j].text()))
+				}
+				lines[k] = l
+			}
+			cells[j] = strings.Join(lines, "\n")
+		}
+		if err := tb.Append(cells); err != nil {
+			t.err = fmt.Errorf("table %s: %w", g.ID, err)
+			return
+		}
+	}
+	if err := tb.Render(); err != nil {
+		t.err = fmt.Errorf("table %s: %w", g.ID, err)
+	}
+}
+
+// minCol is the narrowest a text column is squeezed to before the table is
+// allowed to overflow the terminal.
+const minCol = 6
+
+// fitWidths returns each column's width so that the rendered table
+// (content + 3 per column + 1 for borders and padding) fits width. Columns
+// shrink from the widest down (water-filling); numeric columns keep their
+// natural width. width 0 means unlimited.
+func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (widths []int, level int) {
+	nat := make([]int, len(cols))
+	for j := range cols {
+		for _, l := range head[j] {
+			nat[j] = max(nat[j], twwidth.Width(l))
+		}
+		for _, row := range rows {
+			for _, l := range row[j] {
+				nat[j] = max(nat[j], twwidth.Width(l))
+			}
+		}
+	}
+	if width <= 0 {
+		return nat, 1 << 30
+	}
+	avail := width - 3*len(cols) - 1
+	total := func(c int) (sum int, w []int) {
+		w = make([]int, len(nat))
+		for j, n := range nat {
+			w[j] = n
+			if !cols[j].Num && n > c {
+				w[j] = max(c, min(n, minCol))
+			}
+			sum += w[j]
+		}
+		return sum, w
+	}
+	if s, _ := total(1 << 30); s <= avail {
+		return nat, 1 << 30
+	}
+	// Largest cap c such that the table fits; else the minimum.
+	lo, hi := 1, 0
+	for _, n := range nat {
+		hi = max(hi, n)
+	}
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if s, _ := total(mid); s <= avail {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	_, w := total(lo)
+	return w, lo
+}
+
+// readableCol is the width below which text columns become hard to read:
+// dropColumns hides optional columns rather than cut text below it.
+const readableCol = 14
+
+// dropColumns hides droppable columns (highest Drop first) while the
+// width would squeeze text columns under readableCol.
+func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [][]string, [][][]string) {
+	for width > 0 {
+		if _, level := fitWidths(g.Cols, head, rows, width); level >= readableCol {
+			break
+		}
+		victim, rank := -1, 0
+		for j, c := range g.Cols {
+			if c.Drop > rank {
+				victim, rank = j, c.Drop
+			}
+		}
+		if victim < 0 {
+			break
+		}
+		g.Cols = slices.Delete(slices.Clone(g.Cols), victim, victim+1)
+		head = slices.Delete(head, victim, victim+1)
+		for i := range rows {
+			rows[i] = slices.Delete(rows[i], victim, victim+1)
+		}
+		gr := make([][]cell, len(g.Rows))
+		for i, row := range g.Rows {
+			gr[i] = slices.Delete(slices.Clone(row), victim, victim+1)
+		}
+		g.Rows = gr
+	}
+	return g, head, rows
+}
+
+// truncate cuts s to at most width display cells, ending with "…".
+func truncate(s string, width int) string {
+	if width <= 0 || twwidth.Width(s) <= width {
+		return s
+	}
+	if width == 1 {
+		return "…"
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		rw := twwidth.Width(string(r))
+		if used+rw > width-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += rw
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// noCache is a no-op tablewriter stringer cache.
+type noCache struct{}
+
+func (noCache) Add(reflect.Type, reflect.Value) bool        { return false }
+func (noCache) Get(reflect.Type) (v reflect.Value, ok bool) { return v, false }
+func (noCache) Purge()                                      {}

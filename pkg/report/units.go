@@ -1,0 +1,138 @@
+package report
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// humanBytes formats n with binary units: "512 B", "1.5 KiB", "12.0 MiB".
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + "KMGTPE"[exp:exp+1] + "iB"
+}
+
+// fmtTime writes t in UTC RFC 3339 (seconds, plus fraction when present);
+// the zero time is empty.
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// fmtTimeShort is fmtTime without the fraction, for narrow tables.
+func fmtTimeShort(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// pct formats a 0..1 share as a percentage with one decimal.
+func pct(f float64) string {
+	if f != f || f < 0 { // NaN or negative input
+		f = 0
+	}
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+}
+
+// share returns part/total as 0..1 (0 when total is 0).
+func share(part, total uint64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(part) / float64(total)
+}
+
+func u64(n uint64) string { return strconv.FormatUint(n, 10) }
+func itoa(n int) string   { return strconv.Itoa(n) }
+
+// destLabel names a destination for a leak or finding row: the name, else
+// ip:port.
+func destLabel(d audit.Dest) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return endpoint(d)
+}
+
+// endpoint is ip:port (IPv6 in brackets), or the IP alone without a port.
+func endpoint(d audit.Dest) string {
+	if d.Port == 0 {
+		return d.IP
+	}
+	if strings.Contains(d.IP, ":") {
+		return "[" + d.IP + "]:" + strconv.Itoa(int(d.Port))
+	}
+	return d.IP + ":" + strconv.Itoa(int(d.Port))
+}
+
+// vendorLabel is "Vendor Service (category)" without empty parts; the
+// vendor is left out when the service already starts with it.
+func vendorLabel(d audit.Dest) string {
+	s := d.Vendor
+	if d.Service != "" && !strings.EqualFold(d.Service, d.Vendor) {
+		if d.Vendor != "" && len(d.Service) > len(d.Vendor) &&
+			strings.EqualFold(d.Service[:len(d.Vendor)+1], d.Vendor+" ") {
+			s = "" // "Google Public DNS" already names Google
+		}
+		if s != "" {
+			s += " "
+		}
+		s += d.Service
+	}
+	if d.Category != "" {
+		if s != "" {
+			s += " "
+		}
+		s += "(" + d.Category + ")"
+	}
+	return s
+}
+
+// asLabel is "AS15169 Google LLC".
+func asLabel(d audit.Dest) string {
+	switch {
+	case d.ASN == 0:
+		return d.ASOrg
+	case d.ASOrg == "":
+		return "AS" + strconv.FormatUint(uint64(d.ASN), 10)
+	}
+	return "AS" + strconv.FormatUint(uint64(d.ASN), 10) + " " + d.ASOrg
+}
+
+// deviceLabel is "name (id)" or the id alone.
+func deviceLabel(d *audit.Device) string {
+	if d.Name == "" || d.Name == d.ID {
+		return d.ID
+	}
+	return d.Name + " (" + d.ID + ")"
+}
+
+// leakIdent is the identifier, marked when it matched a --devices value.
+func leakIdent(l audit.Leak) string {
+	if l.Known {
+		return l.Identifier + " (known)"
+	}
+	return l.Identifier
+}
+
+// frameLabel is the frame number, with the merged count when above one.
+func frameLabel(frame uint64, count int) string {
+	if count > 1 {
+		return u64(frame) + " ×" + itoa(count)
+	}
+	return u64(frame)
+}
