@@ -234,13 +234,7 @@ func channelRank(c string) int {
 }
 
 // plaintextChannel reports channels whose content is readable on the wire.
-func plaintextChannel(c string) bool {
-	switch c {
-	case "HTTP", "MQTT", "DNS", "plaintext", "encoded", "DHCP", "SSDP", "NTP", "mDNS", "STUN", "FTP", "SMTP", "POP3", "IMAP", "Telnet":
-		return true
-	}
-	return false
-}
+func plaintextChannel(c string) bool { return audit.PlaintextChannel(c) }
 
 func (inv *inventory) dhcp(ev dhcp.Event) {
 	if ev.ClientMAC == "" {

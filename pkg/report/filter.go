@@ -19,10 +19,6 @@ type Filter struct {
 	Categories []string
 }
 
-// plaintextChannels are Dest.Channel values counted as sent in clear when
-// Apply recomputes PlaintextShare.
-var plaintextChannels = []string{"http", "mqtt", "plaintext", "dns", "ftp", "telnet", "smtp", "pop3", "imap", "coap", "ssdp", "mdns"}
-
 // Apply returns a filtered deep copy of r; r is not modified. Device
 // filters also drop the other devices' flows and the events of those
 // flows (events without a flow id are kept). Summaries are recomputed from what remains: counts and worst
@@ -143,7 +139,7 @@ func resummarize(d *audit.Device) {
 	for _, x := range d.Destinations {
 		s.BytesUp += x.BytesUp
 		s.BytesDown += x.BytesDown
-		if slices.Contains(plaintextChannels, strings.ToLower(x.Channel)) {
+		if audit.PlaintextChannel(x.Channel) {
 			clear += x.BytesUp
 		}
 		addShare(country, x.Country, x.CountryName, x)
