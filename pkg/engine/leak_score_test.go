@@ -80,7 +80,11 @@ func TestPlantedLeaks(t *testing.T) {
 	if len(got) > 0 {
 		precision = float64(tp) / float64(len(got))
 	}
-	if os.Getenv("SHOWLEAKS") != "" { for k, v := range got { t.Log(k, v) } }
+	if os.Getenv("SHOWLEAKS") != "" {
+		for k, v := range got {
+			t.Log(k, v)
+		}
+	}
 	t.Logf("planted %d, reported %d: recall %.4f, precision %.4f", len(want), len(got), recall, precision)
 	if len(missed) > 0 {
 		t.Logf("missed:\n  %s", strings.Join(missed, "\n  "))
