@@ -269,6 +269,10 @@ func (e *engine) finish() {
 		e.warn(audit.Warning{Code: "reassembly-buffer-cap", Count: ts.BufferDropped,
 			Message: fmt.Sprintf("TCP reassembly gave up %d holes early because a buffer cap was reached (--max-buffer); %d bytes were skipped in all", ts.BufferDropped, ts.GapBytes)})
 	}
+	if n := e.inv.overflow; n > 0 {
+		e.warn(audit.Warning{Code: "device-cap", Count: n,
+			Message: fmt.Sprintf("more than %d devices were seen; %d flows of further devices are counted under the device %q", maxDevices, n, otherDevices)})
+	}
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}

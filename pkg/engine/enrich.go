@@ -63,8 +63,13 @@ func firstWord(s string) string {
 
 func (e *engine) buildDevices() {
 	enriched := map[netip.Addr]audit.Dest{}
+	renamed := map[string]string{}
 	for _, d := range e.inv.devices() {
+		oldID := d.d.ID
 		e.inv.name(d)
+		if d.d.ID != oldID {
+			renamed[oldID] = d.d.ID
+		}
 		dev := d.d
 		slices.Sort(d.uas)
 		dev.UserAgents = d.uas
@@ -136,7 +141,10 @@ func (e *engine) buildDevices() {
 			}
 			l.Dest = full
 			plain := plaintextChannel(full.Channel) || full.Channel == "custom-xor"
-			tp := full.Vendor != "" && !ownVendor(full.Vendor)
+			// Third party: a tracker (advertising, analytics, telemetry...)
+			// that is not the device's maker; clouds and CDNs serving the
+			// device are its own backend.
+			tp := full.Vendor != "" && thirdPartyCategories[full.Category] && !ownVendor(full.Vendor)
 			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
 			l.Severity = leak.Severity(l.Identifier, plain, tp, abroad)
 			if !e.cfg.ShowEvidence {
@@ -218,6 +226,14 @@ func (e *engine) buildDevices() {
 	if e.report.Devices == nil {
 		e.report.Devices = []audit.Device{}
 	}
+	if len(renamed) > 0 {
+		for i := range e.flows {
+			if id, ok := renamed[e.flows[i].Device]; ok {
+				e.flows[i].Device = id
+			}
+		}
+	}
+	slices.SortFunc(e.report.Devices, func(a, b audit.Device) int { return cmp.Compare(a.ID, b.ID) })
 	// Data sources used.
 	var ds []audit.DataSet
 	if e.cfg.Geo != nil {

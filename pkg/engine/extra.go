@@ -3,14 +3,51 @@ package engine
 import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/mqtt"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
 )
 
 // detectStream lets the stream decoders that sniff by content (beyond TLS
 // and HTTP) claim a TCP flow.
 func (e *engine) detectStream(s *session, b []byte) bool {
+	switch {
+	case mqtt.Detect(b):
+		s.proto = "mqtt"
+		s.parser = mqtt.New(mqtt.Limits{}, func(ev *mqtt.Event) { e.mqttEvent(s, ev) })
+		return true
+	}
 	return false
+}
+
+func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
+	e.event(audit.Event{Type: "mqtt", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	if ev.Dir != "up" {
+		return
+	}
+	m := proto.Meta{Frame: ev.Frame, Time: ev.Time}
+	switch ev.Packet {
+	case "connect":
+		e.scan(s, leak.Input{Location: "mqtt.client_id", Data: []byte(ev.ClientID)}, m)
+		e.scan(s, leak.Input{Location: "mqtt.username", Data: []byte(ev.Username)}, m)
+		if ev.PasswordPresent {
+			e.scan(s, leak.Input{Location: "mqtt.password", Data: ev.Password}, m)
+			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext",
+				Message: "MQTT password sent without TLS", Frame: ev.Frame, Time: ev.Time.UTC()})
+		}
+		if ev.WillTopic != "" {
+			e.scan(s, leak.Input{Location: "mqtt.will_topic", Data: []byte(ev.WillTopic)}, m)
+			e.scan(s, leak.Input{Location: "mqtt.will_payload", Data: ev.WillPayload}, m)
+		}
+	case "publish":
+		e.scan(s, leak.Input{Location: "mqtt.topic", Data: []byte(ev.Topic)}, m)
+		e.scan(s, leak.Input{Location: "mqtt.payload", Data: ev.Payload}, m)
+	case "subscribe", "unsubscribe":
+		for _, t := range ev.Topics {
+			e.scan(s, leak.Input{Location: "mqtt.topic", Data: []byte(t.Filter)}, m)
+		}
+	}
 }
 
 // udpExtra hands UDP payloads to the datagram decoders other than DNS and
@@ -35,6 +72,8 @@ func (e *engine) extraChannel(s *session) string {
 	switch s.protocol() {
 	case "ntp":
 		return "NTP"
+	case "mqtt":
+		return "MQTT"
 	case "ssh":
 		return "SSH"
 	}

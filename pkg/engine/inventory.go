@@ -27,7 +27,15 @@ type inventory struct {
 	dhcpByMAC   map[string]*audit.DHCPInfo
 	mdnsByIP    map[netip.Addr]string
 	maxDests    int
+	overflow    uint64 // flows filed under otherDevices
 }
+
+// maxDevices bounds the devices kept; flows of further devices are filed
+// under one device with the id otherDevices.
+const (
+	maxDevices   = 4096
+	otherDevices = "other-devices"
+)
 
 type devAgg struct {
 	d        audit.Device
@@ -99,7 +107,7 @@ func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
 	if !deviceIsClient {
 		peer = c
 	}
-	if f.HasMAC && !inv.local(peer) && usableMAC(peerMAC) {
+	if f.HasMAC && !inv.local(peer) && usableMAC(peerMAC) && len(inv.gatewayMACs) < 256 {
 		inv.gatewayMACs[peerMAC] = true
 	}
 	var key string
@@ -110,6 +118,13 @@ func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
 		key = "ip:" + addr.String()
 	}
 	d := inv.devs[key]
+	if d == nil && len(inv.devs) >= maxDevices {
+		// Spoofed sources (a SYN flood from random MACs) must not grow
+		// the inventory without bound: the rest share one device.
+		inv.overflow++
+		key, hasMAC, addr = otherDevices, false, netip.Addr{}
+		d = inv.devs[key]
+	}
 	if d == nil {
 		d = &devAgg{ips: map[netip.Addr]bool{}, dests: map[destKey]*destAgg{}, mac: mac, hasMAC: hasMAC}
 		d.d.ID = key
@@ -242,6 +257,9 @@ func (inv *inventory) dhcp(ev dhcp.Event) {
 	}
 	info := inv.dhcpByMAC[ev.ClientMAC]
 	if info == nil {
+		if len(inv.dhcpByMAC) >= maxDevices {
+			return // DHCP starvation from random MACs: keep the first ones
+		}
 		info = &audit.DHCPInfo{}
 		inv.dhcpByMAC[ev.ClientMAC] = info
 	}
@@ -275,7 +293,7 @@ func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
 			continue
 		}
 		name := strings.TrimSuffix(strings.TrimSuffix(rr.Name, "."), ".local")
-		if name != "" && inv.mdnsByIP[ip] == "" {
+		if name != "" && inv.mdnsByIP[ip] == "" && len(inv.mdnsByIP) < maxDevices {
 			inv.mdnsByIP[ip] = name
 		}
 	}
@@ -313,6 +331,7 @@ func (inv *inventory) name(d *devAgg) {
 	}
 	for _, kd := range inv.known {
 		if matchKnown(kd, d) {
+			dev.ID = kd.ID // the lab's own name for it, stable across captures
 			dev.Name, dev.NameSource = kd.Name, "devices-file"
 			if dev.Name == "" {
 				dev.Name = kd.ID

@@ -101,9 +101,37 @@ func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) 
 	}
 	if s.parser != nil {
 		s.parser.Data(dir, data, m)
+		if s.http != nil && s.parser == proto.StreamParser(s.http) {
+			e.checkTunnel(s, m)
+		}
 		return
 	}
 	s.unknownBytes(e, dir, data, m, false)
+}
+
+// checkTunnel switches an HTTP flow to what runs inside it after a CONNECT
+// (usually TLS) or an Upgrade (WebSocket: opaque).
+func (e *engine) checkTunnel(s *session, m proto.Meta) {
+	kind, up, down := s.http.Tunnel()
+	if kind == "" {
+		return
+	}
+	e.counter["http_tunnels"]++
+	s.parser = nil
+	if kind != "connect" || !ptls.Detect(up) {
+		s.channel = "HTTP"
+		if kind != "connect" {
+			s.channel = "WebSocket"
+		}
+		return
+	}
+	s.proto = "tls"
+	s.tls = ptls.NewStream(e.emitter(s, "tls"))
+	s.parser = s.tls
+	s.tls.Data(proto.ToServer, up, m)
+	if len(down) > 0 {
+		s.tls.Data(proto.ToClient, down, m)
+	}
 }
 
 func (e *engine) Gap(f *flow.Flow, dir proto.Dir, n int, m proto.Meta) {

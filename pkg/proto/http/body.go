@@ -1,0 +1,315 @@
+package http
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	maxParams     = 256     // query, form and cookie pairs kept per message
+	maxParts      = 64      // multipart parts kept
+	maxFormValue  = 4 << 10 // bytes of a multipart field value copied into Form
+	maxEncodings  = 4       // stacked Content-Encodings undone
+	bombRatio     = 100     // decoded/encoded ratio that marks a bomb
+	zstdMaxWindow = 8 << 20 // zstd window accepted (memory bound)
+)
+
+// decodeBody removes the content codings listed in enc (applied in order, so
+// undone last to first) from raw, keeping at most max bytes.
+func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
+	var codings []string
+	for _, c := range strings.Split(enc, ",") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		if c != "" && c != "identity" {
+			codings = append(codings, c)
+		}
+	}
+	if len(codings) == 0 {
+		return clip(raw, max)
+	}
+	if len(codings) > maxEncodings {
+		return clip(raw, max, "unknown-encoding")
+	}
+	data := raw
+	copied := false
+	var flags []string
+	for i := len(codings) - 1; i >= 0; i-- {
+		out, err := inflate(codings[i], data, max)
+		if errors.Is(err, errUnknownCoding) {
+			flags = append(flags, "unknown-encoding")
+			break
+		}
+		if err != nil && len(out) == 0 {
+			flags = append(flags, "decode-error")
+			break
+		}
+		if err != nil && !errors.Is(err, errLimit) {
+			flags = append(flags, "decode-error")
+		}
+		if errors.Is(err, errLimit) {
+			flags = append(flags, "decoded-limit")
+			if len(raw) == 0 || len(out)/len(raw) >= bombRatio {
+				flags = append(flags, "bomb")
+			}
+			data, copied = out, true
+			break
+		}
+		data, copied = out, true
+	}
+	if !copied {
+		data = bytes.Clone(data)
+	}
+	if len(data) > max {
+		data = data[:max]
+	}
+	return data, flags
+}
+
+func clip(raw []byte, max int, flags ...string) ([]byte, []string) {
+	if len(raw) > max {
+		raw = raw[:max]
+		flags = append(flags, "decoded-limit")
+	}
+	return bytes.Clone(raw), flags
+}
+
+var (
+	errUnknownCoding = errors.New("http: unknown content coding")
+	errLimit         = errors.New("http: decoded size limit")
+)
+
+// inflate undoes one content coding, reading at most max bytes of output.
+// It returns what it decoded even on error.
+func inflate(coding string, in []byte, max int) ([]byte, error) {
+	var r io.Reader
+	switch coding {
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(in))
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	case "deflate":
+		// RFC 9110 deflate is zlib-wrapped, but many servers send raw DEFLATE.
+		if len(in) >= 2 && in[0]&0x0f == 8 && (uint16(in[0])<<8|uint16(in[1]))%31 == 0 {
+			zr, err := zlib.NewReader(bytes.NewReader(in))
+			if err != nil {
+				return nil, err
+			}
+			r = zr
+		} else {
+			r = flate.NewReader(bytes.NewReader(in))
+		}
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(in))
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(in), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxMemory(uint64(max)+zstdMaxWindow), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, errUnknownCoding
+	}
+	return readMax(r, max, 4*len(in))
+}
+
+// readMax reads r until EOF or max bytes; errLimit says more was available.
+func readMax(r io.Reader, limit, hint int) ([]byte, error) {
+	max := limit
+	buf := make([]byte, 0, min(max+1, 64<<10, hint+512))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > max {
+				return buf[:max], errLimit
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):min(cap(buf), max+1)]
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if len(buf) > max {
+			return buf[:max], errLimit
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// fillBody classifies b.Data and extracts form fields and multipart parts.
+func fillBody(b *Body, contentType string) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	}
+	b.MediaType = mt
+	b.Size = len(b.Data)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		b.Kind = "form"
+		b.Form = parseQuery(string(b.Data), nil)
+	case strings.HasPrefix(mt, "multipart/") && params["boundary"] != "":
+		b.Kind = "multipart"
+		parseMultipart(b, params["boundary"])
+	case strings.Contains(mt, "json"):
+		b.Kind = "json"
+	case mt == "" && looksJSON(b.Data):
+		b.Kind = "json"
+	case strings.HasPrefix(mt, "text/"), strings.Contains(mt, "xml"), strings.Contains(mt, "javascript"):
+		b.Kind = "text"
+	case isText(b.Data):
+		b.Kind = "text"
+	default:
+		b.Kind = "binary"
+	}
+}
+
+func looksJSON(d []byte) bool {
+	d = bytes.TrimSpace(d)
+	return len(d) > 1 && (d[0] == '{' || d[0] == '[') && json.Valid(d)
+}
+
+// isText reports whether the first 512 bytes are valid UTF-8 without
+// control characters other than whitespace.
+func isText(d []byte) bool {
+	if len(d) > 512 {
+		d = d[:512]
+		for i := 0; i < 3 && len(d) > 0 && !utf8.Valid(d); i++ {
+			d = d[:len(d)-1] // a rune cut at the edge
+		}
+	}
+	if !utf8.Valid(d) {
+		return false
+	}
+	for _, c := range d {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseMultipart(b *Body, boundary string) {
+	mr := multipart.NewReader(bytes.NewReader(b.Data), boundary)
+	for len(b.Parts) < maxParts {
+		p, err := mr.NextRawPart()
+		if err != nil {
+			return
+		}
+		data, _ := io.ReadAll(p)
+		part := Part{
+			Name:        p.FormName(),
+			Filename:    p.FileName(),
+			ContentType: p.Header.Get("Content-Type"),
+			Size:        len(data),
+			Data:        data,
+		}
+		b.Parts = append(b.Parts, part)
+		if part.Filename == "" && part.Name != "" && len(b.Form) < maxParams {
+			v := data
+			if len(v) > maxFormValue {
+				v = v[:maxFormValue]
+			}
+			b.Form = append(b.Form, Param{Name: part.Name, Value: string(v)})
+		}
+	}
+}
+
+// parseQuery splits an application/x-www-form-urlencoded string into
+// ordered pairs, unescaping where possible (raw text is kept otherwise).
+func parseQuery(s string, out []Param) []Param {
+	for s != "" && len(out) < maxParams {
+		var kv string
+		kv, s, _ = strings.Cut(s, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		out = append(out, Param{Name: unescape(k), Value: unescape(v)})
+	}
+	return out
+}
+
+func unescape(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// parseCookies appends the pairs of one Cookie header value.
+func parseCookies(v string, out []Param) []Param {
+	for v != "" && len(out) < maxParams {
+		var c string
+		c, v, _ = strings.Cut(v, ";")
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(c, "=")
+		out = append(out, Param{Name: strings.TrimSpace(k), Value: strings.Trim(strings.TrimSpace(val), `"`)})
+	}
+	return out
+}
+
+// setCookie returns the name=value of one Set-Cookie header value.
+func setCookie(v string) Param {
+	c, _, _ := strings.Cut(v, ";")
+	k, val, _ := strings.Cut(c, "=")
+	return Param{Name: strings.TrimSpace(k), Value: strings.Trim(strings.TrimSpace(val), `"`)}
+}
+
+// splitURI fills path, query and (for absolute URIs) host of r.
+func splitURI(r *Request) {
+	u := r.URI
+	if r.Method == "CONNECT" || u == "*" {
+		r.Path = u
+		return
+	}
+	if i := strings.Index(u, "://"); i > 0 && !strings.Contains(u[:i], "/") {
+		rest := u[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if r.Host == "" {
+			host := rest[:end]
+			if at := strings.LastIndexByte(host, '@'); at >= 0 {
+				host = host[at+1:]
+			}
+			r.Host = host
+		}
+		u = rest[end:]
+	}
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	path, q, ok := strings.Cut(u, "?")
+	r.Path = path
+	if ok {
+		r.RawQuery = q
+		r.Query = parseQuery(q, nil)
+	}
+}

@@ -1,0 +1,121 @@
+package http
+
+import "time"
+
+// Event is one HTTP exchange: a request and the response paired with it.
+// Either side may be missing (a capture that starts mid-connection, a lost
+// response); Frame and Time are those of the first byte of the request, or
+// of the response when there is no request.
+type Event struct {
+	Frame    uint64    `json:"-"`
+	Time     time.Time `json:"-"`
+	Request  *Request  `json:"request,omitempty"`
+	Response *Response `json:"response,omitempty"`
+	// Interim lists the 1xx status codes (other than 101) seen before the
+	// final response.
+	Interim []int `json:"interim,omitempty"`
+	// Tunnel is "connect" after a 2xx answer to CONNECT, or the lowercased
+	// Upgrade protocol (e.g. "websocket") after a 101; the bytes that follow
+	// are not HTTP (see Parser.Tunnel).
+	Tunnel string `json:"tunnel,omitempty"`
+	// Flags describe pairing problems: "no-response", "no-request",
+	// "after-gap" (pairing may be off because bytes were lost earlier).
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Header is one header field as sent, in wire order and original case.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Param is one name/value pair of a query string, form, or cookie.
+type Param struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Request is the request half of an Event.
+type Request struct {
+	Frame   uint64    `json:"frame"`
+	Time    time.Time `json:"ts"`
+	Method  string    `json:"method"`
+	URI     string    `json:"uri"`
+	Version string    `json:"version"`
+	// Host is the Host header, or the authority of an absolute URI.
+	Host      string  `json:"host,omitempty"`
+	Path      string  `json:"path"`
+	RawQuery  string  `json:"raw_query,omitempty"`
+	Query     []Param `json:"query,omitempty"`
+	UserAgent string  `json:"user_agent,omitempty"`
+	Referer   string  `json:"referer,omitempty"`
+	// ContentType is the Content-Type header as sent.
+	ContentType string `json:"content_type,omitempty"`
+	// ContentLength is the Content-Length header, or -1 when absent or invalid.
+	ContentLength int64    `json:"content_length"`
+	Headers       []Header `json:"headers"`
+	Trailers      []Header `json:"trailers,omitempty"`
+	Cookies       []Param  `json:"cookies,omitempty"`
+	Body          *Body    `json:"body,omitempty"`
+	// Flags: "bad-request-line", "bad-header", "header-limit",
+	// "header-count-limit", "bad-content-length", "bad-chunk",
+	// "incomplete", "gap".
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Response is the response half of an Event.
+type Response struct {
+	Frame         uint64    `json:"frame"`
+	Time          time.Time `json:"ts"`
+	Version       string    `json:"version"`
+	Status        int       `json:"status"`
+	Reason        string    `json:"reason,omitempty"`
+	Server        string    `json:"server,omitempty"`
+	Location      string    `json:"location,omitempty"`
+	ContentType   string    `json:"content_type,omitempty"`
+	ContentLength int64     `json:"content_length"`
+	Headers       []Header  `json:"headers"`
+	Trailers      []Header  `json:"trailers,omitempty"`
+	// SetCookies holds the name=value of each Set-Cookie header.
+	SetCookies []Param `json:"set_cookies,omitempty"`
+	Body       *Body   `json:"body,omitempty"`
+	// Flags: as for Request, with "bad-status-line".
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Body is a message body after de-chunking and content decoding.
+type Body struct {
+	// MediaType is the lowercased Content-Type without parameters.
+	MediaType string `json:"media_type,omitempty"`
+	// Encoding is the Content-Encoding as sent.
+	Encoding string `json:"encoding,omitempty"`
+	Chunked  bool   `json:"chunked,omitempty"`
+	// WireSize counts the body bytes that went by (after de-chunking, before
+	// content decoding), including those beyond Limits.MaxBody and gaps.
+	WireSize int64 `json:"wire_size"`
+	// Size is len(Data).
+	Size int `json:"size"`
+	// Data is the decoded body, at most Limits.MaxDecoded bytes. It is not
+	// written to JSON; the leak scanner reads it.
+	Data []byte `json:"-"`
+	// Kind classifies Data: "form", "multipart", "json", "text" or "binary".
+	Kind string `json:"kind"`
+	// Form holds urlencoded fields, and the non-file parts of a multipart
+	// body (values capped at 4 KiB).
+	Form []Param `json:"form,omitempty"`
+	// Parts lists the parts of a multipart body.
+	Parts []Part `json:"parts,omitempty"`
+	// Flags: "truncated" (MaxBody reached), "decoded-limit" (MaxDecoded
+	// reached), "bomb" (MaxDecoded reached at a ratio over 100:1),
+	// "decode-error", "unknown-encoding", "gap", "incomplete".
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Part is one part of a multipart body.
+type Part struct {
+	Name        string `json:"name,omitempty"`
+	Filename    string `json:"filename,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int    `json:"size"`
+	Data        []byte `json:"-"`
+}

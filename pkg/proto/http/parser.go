@@ -1,0 +1,920 @@
+package http
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// Limits bound the memory one Parser uses. Zero fields take the defaults of
+// DefaultLimits.
+type Limits struct {
+	// MaxHeaderBytes bounds the start line plus header block of a message.
+	MaxHeaderBytes int
+	// MaxHeaders bounds the header fields kept per message (framing headers
+	// beyond it are still obeyed).
+	MaxHeaders int
+	// MaxBody bounds the body bytes kept per message, after de-chunking and
+	// before content decoding; the rest is skipped and counted.
+	MaxBody int
+	// MaxDecoded bounds a body after content decoding; a decompression bomb
+	// stops here and is flagged.
+	MaxDecoded int
+}
+
+// DefaultLimits returns 64 KiB of headers, 128 header fields, 1 MiB of body
+// and 4 MiB of decoded body.
+func DefaultLimits() Limits {
+	return Limits{MaxHeaderBytes: 64 << 10, MaxHeaders: 128, MaxBody: 1 << 20, MaxDecoded: 4 << 20}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = d.MaxHeaders
+	}
+	if l.MaxBody <= 0 {
+		l.MaxBody = d.MaxBody
+	}
+	if l.MaxDecoded <= 0 {
+		l.MaxDecoded = d.MaxDecoded
+	}
+	return l
+}
+
+const (
+	maxPending   = 64       // events queued awaiting a response or completion
+	maxHold      = 64 << 10 // request bytes held while CONNECT/Upgrade awaits its answer
+	maxTunnel    = 64 << 10 // tunnel bytes kept per direction for Tunnel
+	maxChunkLine = 4 << 10  // chunk-size line, with extensions
+	maxCarry     = 8 << 10  // partial line kept while resynchronising
+	keepRawCap   = 64 << 10 // body scratch buffers above this are not kept between messages
+)
+
+type state uint8
+
+const (
+	stStart      state = iota // expecting a start line
+	stResync                  // searching for a start line
+	stHeaders                 // header fields
+	stBody                    // Content-Length body
+	stChunkSize               // chunk-size line
+	stChunkData               // chunk data
+	stChunkEnd                // CRLF after chunk data
+	stTrailers                // trailer fields after the last chunk
+	stUntilClose              // response body delimited by close
+	stHold                    // request side after CONNECT/Upgrade, awaiting the answer
+	stOpaque                  // tunnel or upgraded protocol: not HTTP
+)
+
+// pending is an event waiting for both of its halves.
+type pending struct {
+	ev       *Event
+	reqDone  bool
+	respDone bool
+	noResp   bool // give up waiting for the response
+	emitted  bool
+	queued   bool
+	hold     bool // request asked for CONNECT or Upgrade
+}
+
+// framing holds the header facts that decide how a body is delimited.
+type framing struct {
+	contentLength int64 // -1 when absent
+	clBad         bool
+	chunked       bool
+	encoding      string
+	contentType   string
+	upgrade       string
+	connUpgrade   bool
+}
+
+// half is the parsing state of one direction.
+type half struct {
+	st       state
+	line     []byte // partial line
+	lineMeta proto.Meta
+	hdrBytes int
+	nHeaders int
+	pe       *pending
+	req      *Request
+	resp     *Response
+	meta     proto.Meta // of the current message's first byte
+	fr       framing
+	remain   int64
+	body     *Body
+	raw      []byte
+	hold     []byte
+	paired   bool // response attached to its event
+	midLine  bool // resync: the next byte is not at a line start
+}
+
+// Parser decodes one connection. It implements proto.StreamParser.
+type Parser struct {
+	lim      Limits
+	emit     func(*Event)
+	h        [2]half
+	queue    []*pending
+	respIdx  int // index in queue of the next event awaiting a response
+	afterGap bool
+	tunnel   string
+	tun      [2][]byte
+	ended    bool
+}
+
+var _ proto.StreamParser = (*Parser)(nil)
+
+// New returns a Parser that calls emit once per exchange, in request order.
+// The Event belongs to the callee.
+func New(lim Limits, emit func(*Event)) *Parser {
+	return &Parser{lim: lim.withDefaults(), emit: emit}
+}
+
+// Tunnel reports whether the connection left HTTP: kind is "connect" after a
+// 2xx answer to CONNECT, the Upgrade protocol after a 101, or "" while the
+// stream is still HTTP. up and down are the first bytes (at most 64 KiB each
+// way) that followed the switch, for the caller to classify (TLS inside a
+// proxy tunnel, for instance).
+func (p *Parser) Tunnel() (kind string, up, down []byte) {
+	return p.tunnel, p.tun[proto.ToServer], p.tun[proto.ToClient]
+}
+
+// Data implements proto.StreamParser.
+func (p *Parser) Data(dir proto.Dir, data []byte, m proto.Meta) {
+	if dir > proto.ToClient || p.ended {
+		return
+	}
+	p.feed(dir, data, m)
+}
+
+func (p *Parser) feed(dir proto.Dir, data []byte, m proto.Meta) {
+	h := &p.h[dir]
+	for len(data) > 0 {
+		n, st := len(data), h.st
+		data = p.step(dir, h, data, m)
+		if len(data) == n && h.st == st {
+			return // no progress; cannot happen, but never loop
+		}
+	}
+}
+
+func (p *Parser) step(dir proto.Dir, h *half, data []byte, m proto.Meta) []byte {
+	switch h.st {
+	case stStart:
+		if len(h.line) == 0 {
+			i := 0
+			for i < len(data) && data[i] < ' ' { // CR LF between messages, keep-alive probe bytes
+				i++
+			}
+			data = data[i:]
+			if len(data) == 0 {
+				return nil
+			}
+			if sniff(dir, data[:min(len(data), maxMethod+1)]) == no {
+				h.st, h.midLine = stResync, false
+				return data
+			}
+			h.lineMeta = m
+		} else if n := len(h.line); n <= maxMethod {
+			var pfx [maxMethod + 1]byte
+			k := copy(pfx[:], h.line)
+			k += copy(pfx[k:], data)
+			if sniff(dir, pfx[:k]) == no {
+				h.st, h.midLine = stResync, false // h.line is carried into resync
+				return data
+			}
+		}
+		line, rest, ok, long := h.nextLine(data, p.lim.MaxHeaderBytes)
+		if long {
+			h.line = h.line[:0]
+			h.st, h.midLine = stResync, true
+			return data
+		}
+		if !ok {
+			return nil
+		}
+		p.startLine(dir, h, line)
+		return rest
+	case stResync:
+		return p.resync(dir, h, data, m)
+	case stHeaders, stTrailers:
+		line, rest, ok, long := h.nextLine(data, p.lim.MaxHeaderBytes-h.hdrBytes)
+		if long {
+			h.line = h.line[:0]
+			p.abort(dir, h, "header-limit")
+			h.midLine = true
+			return data
+		}
+		if !ok {
+			return nil
+		}
+		h.hdrBytes += len(line) + 2
+		if len(line) == 0 {
+			if h.st == stTrailers {
+				p.finish(dir, h)
+			} else {
+				p.headersDone(dir, h)
+			}
+			return rest
+		}
+		p.header(dir, h, line)
+		return rest
+	case stBody, stChunkData:
+		n := int(min(int64(len(data)), h.remain))
+		p.addBody(h, data[:n])
+		h.remain -= int64(n)
+		if h.remain == 0 {
+			if h.st == stBody {
+				p.finish(dir, h)
+			} else {
+				h.st = stChunkEnd
+			}
+		}
+		return data[n:]
+	case stChunkSize:
+		line, rest, ok, long := h.nextLine(data, maxChunkLine)
+		if long {
+			h.line = h.line[:0]
+			p.abort(dir, h, "bad-chunk")
+			h.midLine = true
+			return data
+		}
+		if !ok {
+			return nil
+		}
+		size, good := chunkSize(line)
+		if !good {
+			p.abort(dir, h, "bad-chunk")
+			return rest
+		}
+		if size == 0 {
+			h.st = stTrailers
+		} else {
+			h.remain, h.st = size, stChunkData
+		}
+		return rest
+	case stChunkEnd:
+		line, rest, ok, long := h.nextLine(data, 2)
+		if long || (ok && len(line) != 0) {
+			h.line = h.line[:0]
+			p.abort(dir, h, "bad-chunk")
+			h.midLine = len(data) > 0 && data[0] != '\n'
+			return data
+		}
+		if !ok {
+			return nil
+		}
+		h.st = stChunkSize
+		return rest
+	case stUntilClose:
+		p.addBody(h, data)
+		return nil
+	case stHold:
+		if n := min(len(data), maxHold-len(h.hold)); n > 0 {
+			h.hold = append(h.hold, data[:n]...)
+		}
+		return nil
+	case stOpaque:
+		if n := min(len(data), maxTunnel-len(p.tun[dir])); n > 0 {
+			p.tun[dir] = append(p.tun[dir], data[:n]...)
+		}
+		return nil
+	}
+	return nil
+}
+
+func sniff(dir proto.Dir, b []byte) verdict {
+	if dir == proto.ToServer {
+		return sniffRequest(b)
+	}
+	return sniffStatus(b)
+}
+
+// nextLine returns the next line of h.line+in without its CR LF. A line
+// longer than max sets long and consumes nothing; an unfinished line is
+// buffered (ok false). line may alias h.line: use it before the next call.
+func (h *half) nextLine(in []byte, max int) (line, rest []byte, ok, long bool) {
+	i := bytes.IndexByte(in, '\n')
+	if i < 0 {
+		if len(h.line)+len(in) > max {
+			return nil, in, false, true
+		}
+		h.line = append(h.line, in...)
+		return nil, nil, false, false
+	}
+	if len(h.line)+i > max {
+		return nil, in, false, true
+	}
+	if len(h.line) > 0 {
+		h.line = append(h.line, in[:i]...)
+		line = h.line
+		h.line = h.line[:0]
+	} else {
+		line = in[:i]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, in[i+1:], true, false
+}
+
+// resync looks for the start of a message at a line start in the carried
+// partial line plus data.
+func (p *Parser) resync(dir proto.Dir, h *half, data []byte, m proto.Meta) []byte {
+	buf, carry := data, len(h.line)
+	if carry > 0 && bytes.IndexByte(h.line, ' ') >= 0 && bytes.IndexByte(data, '\n') < 0 {
+		// A carried line past its method waits for its end: no rescan.
+		if carry+len(data) > maxCarry {
+			h.line, h.midLine = h.line[:0], true
+			return nil
+		}
+		h.line = append(h.line, data...)
+		return nil
+	}
+	if carry > 0 {
+		buf = append(h.line, data...)
+	}
+	h.line = h.line[:0]
+	i := 0
+	if carry == 0 && h.midLine {
+		j := bytes.IndexByte(buf, '\n')
+		if j < 0 {
+			return nil
+		}
+		i = j + 1
+	}
+	h.midLine = buf[len(buf)-1] != '\n'
+	for i < len(buf) {
+		switch sniff(dir, buf[i:min(len(buf), i+maxCarry)]) {
+		case yes:
+			h.st = stStart
+			if i < carry {
+				h.line = append(h.line[:0], buf[i:carry]...)
+				return data
+			}
+			return data[i-carry:]
+		case more:
+			if len(buf)-i <= maxCarry && bytes.IndexByte(buf[i:], '\n') < 0 {
+				if i >= carry {
+					h.lineMeta = m
+				}
+				h.line = append(h.line[:0], buf[i:]...)
+				return nil
+			}
+		}
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return nil
+}
+
+// startLine begins a message.
+func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
+	h.meta = h.lineMeta
+	h.fr = framing{contentLength: -1}
+	h.hdrBytes, h.nHeaders = len(line)+2, 0
+	if dir == proto.ToServer {
+		method, uri, version, ok := parseRequestLine(line)
+		if !ok {
+			h.st, h.midLine = stResync, false
+			return
+		}
+		h.req = &Request{Frame: h.meta.Frame, Time: h.meta.Time, Method: method, URI: uri, Version: version, ContentLength: -1}
+		if !strings.HasPrefix(version, "HTTP/1.") {
+			h.req.Flags = append(h.req.Flags, "bad-request-line")
+		}
+		h.pe = &pending{ev: &Event{Frame: h.meta.Frame, Time: h.meta.Time, Request: h.req}}
+		if p.afterGap {
+			h.pe.ev.Flags = append(h.pe.ev.Flags, "after-gap")
+		}
+	} else {
+		version, status, reason, ok := parseStatusLine(line)
+		if !ok {
+			h.st, h.midLine = stResync, false
+			return
+		}
+		h.resp = &Response{Frame: h.meta.Frame, Time: h.meta.Time, Version: version, Status: status, Reason: reason, ContentLength: -1}
+		h.paired = false
+	}
+	h.st = stHeaders
+}
+
+// header records one header (or trailer) line.
+func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
+	var hdrs *[]Header
+	var flags *[]string
+	if dir == proto.ToServer {
+		hdrs, flags = &h.req.Headers, &h.req.Flags
+		if h.st == stTrailers {
+			hdrs = &h.req.Trailers
+		}
+	} else {
+		hdrs, flags = &h.resp.Headers, &h.resp.Flags
+		if h.st == stTrailers {
+			hdrs = &h.resp.Trailers
+		}
+	}
+	if line[0] == ' ' || line[0] == '\t' { // obsolete line folding
+		if n := len(*hdrs); n > 0 && h.nHeaders <= p.lim.MaxHeaders {
+			(*hdrs)[n-1].Value += " " + string(bytes.TrimSpace(line))
+		}
+		return
+	}
+	name, value, ok := bytes.Cut(line, []byte(":"))
+	name = bytes.TrimRight(name, " \t")
+	if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+		addFlag(flags, "bad-header")
+		return
+	}
+	value = bytes.TrimSpace(value)
+	h.nHeaders++
+	keep := h.nHeaders <= p.lim.MaxHeaders
+	if !keep {
+		addFlag(flags, "header-count-limit")
+	}
+	if h.st == stTrailers {
+		if keep {
+			*hdrs = append(*hdrs, Header{Name: string(name), Value: string(value)})
+		}
+		return
+	}
+	var v string // value as a string, made once
+	str := func() string {
+		if v == "" {
+			v = string(value)
+		}
+		return v
+	}
+	switch {
+	case equalFold(name, "content-length"):
+		n, err := strconv.ParseInt(str(), 10, 64)
+		switch {
+		case err != nil || n < 0 || strings.HasPrefix(str(), "+"):
+			h.fr.clBad = true
+		case h.fr.contentLength >= 0 && h.fr.contentLength != n:
+			h.fr.clBad = true
+		default:
+			h.fr.contentLength = n
+		}
+	case equalFold(name, "transfer-encoding"):
+		codings := strings.Split(str(), ",")
+		h.fr.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
+	case equalFold(name, "content-encoding"):
+		if h.fr.encoding != "" {
+			h.fr.encoding += ", "
+		}
+		h.fr.encoding += str()
+	case equalFold(name, "content-type"):
+		if h.fr.contentType == "" {
+			h.fr.contentType = str()
+		}
+	case equalFold(name, "upgrade"):
+		h.fr.upgrade = str()
+	case equalFold(name, "connection"):
+		for _, t := range strings.Split(str(), ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+				h.fr.connUpgrade = true
+			}
+		}
+	}
+	if dir == proto.ToServer {
+		r := h.req
+		switch {
+		case equalFold(name, "host"):
+			if r.Host == "" {
+				r.Host = str()
+			}
+		case equalFold(name, "user-agent"):
+			if r.UserAgent == "" {
+				r.UserAgent = str()
+			}
+		case equalFold(name, "referer"):
+			if r.Referer == "" {
+				r.Referer = str()
+			}
+		case equalFold(name, "cookie"):
+			r.Cookies = parseCookies(str(), r.Cookies)
+		}
+	} else {
+		r := h.resp
+		switch {
+		case equalFold(name, "server"):
+			if r.Server == "" {
+				r.Server = str()
+			}
+		case equalFold(name, "location"):
+			if r.Location == "" {
+				r.Location = str()
+			}
+		case equalFold(name, "set-cookie"):
+			if len(r.SetCookies) < maxParams {
+				r.SetCookies = append(r.SetCookies, setCookie(str()))
+			}
+		}
+	}
+	if keep {
+		*hdrs = append(*hdrs, Header{Name: string(name), Value: str()})
+	}
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func addFlag(flags *[]string, f string) {
+	if !slices.Contains(*flags, f) {
+		*flags = append(*flags, f)
+	}
+}
+
+func chunkSize(line []byte) (int64, bool) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || len(line) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range line {
+		switch {
+		case '0' <= c && c <= '9':
+			n = n<<4 | int64(c-'0')
+		case 'a' <= c && c <= 'f':
+			n = n<<4 | int64(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			n = n<<4 | int64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// headersDone fills the message from its headers, pairs a response with
+// its request, and picks how the body is delimited.
+func (p *Parser) headersDone(dir proto.Dir, h *half) {
+	p.commitHeaders(dir, h)
+	if dir == proto.ToServer {
+		switch {
+		case h.fr.chunked:
+			p.startBody(h, stChunkSize)
+		case h.fr.contentLength > 0:
+			p.startBody(h, stBody)
+			h.remain = h.fr.contentLength
+		default:
+			p.finish(dir, h)
+		}
+		return
+	}
+	r := h.resp
+	if r.Status >= 100 && r.Status < 200 && r.Status != 101 {
+		if h.paired {
+			h.pe.ev.Interim = append(h.pe.ev.Interim, r.Status)
+		}
+		h.resp, h.pe, h.st = nil, nil, stStart
+		return
+	}
+	var method string
+	if req := h.pe.ev.Request; req != nil {
+		method = req.Method
+	}
+	kind := ""
+	switch {
+	case r.Status == 101:
+		kind = strings.ToLower(h.fr.upgrade)
+		if kind == "" {
+			kind = "upgrade"
+		}
+	case method == "CONNECT" && r.Status/100 == 2:
+		kind = "connect"
+	}
+	if kind != "" {
+		pe := h.pe
+		pe.ev.Tunnel, p.tunnel = kind, kind
+		p.finish(dir, h)
+		p.switchTunnel(pe, kind)
+		return
+	}
+	switch {
+	case method == "HEAD" || r.Status == 204 || r.Status == 304 || r.Status < 200:
+		p.finish(dir, h)
+	case h.fr.chunked:
+		p.startBody(h, stChunkSize)
+	case h.fr.contentLength >= 0 && !h.fr.clBad:
+		if h.fr.contentLength == 0 {
+			p.finish(dir, h)
+			return
+		}
+		p.startBody(h, stBody)
+		h.remain = h.fr.contentLength
+	default:
+		p.startBody(h, stUntilClose)
+	}
+}
+
+// commitHeaders sets the fields that depend on all headers and attaches the
+// message to its event. It is idempotent.
+func (p *Parser) commitHeaders(dir proto.Dir, h *half) {
+	if dir == proto.ToServer {
+		r := h.req
+		if h.pe == nil || h.pe.queued {
+			return
+		}
+		r.ContentType = h.fr.contentType
+		if h.fr.clBad {
+			addFlag(&r.Flags, "bad-content-length")
+		} else {
+			r.ContentLength = h.fr.contentLength
+		}
+		splitURI(r)
+		h.pe.hold = r.Method == "CONNECT" || (h.fr.connUpgrade && h.fr.upgrade != "")
+		p.push(h.pe)
+		return
+	}
+	r := h.resp
+	if h.paired {
+		return
+	}
+	r.ContentType = h.fr.contentType
+	if h.fr.clBad {
+		addFlag(&r.Flags, "bad-content-length")
+	} else {
+		r.ContentLength = h.fr.contentLength
+	}
+	if r.Status >= 100 && r.Status < 200 && r.Status != 101 {
+		h.paired = p.respIdx < len(p.queue)
+		if h.paired {
+			h.pe = p.queue[p.respIdx]
+		}
+		return
+	}
+	h.paired = true
+	if p.respIdx < len(p.queue) {
+		h.pe = p.queue[p.respIdx]
+		h.pe.ev.Response = r
+	} else {
+		h.pe = &pending{ev: &Event{Frame: r.Frame, Time: r.Time, Response: r, Flags: []string{"no-request"}}, reqDone: true}
+		if p.afterGap {
+			h.pe.ev.Flags = append(h.pe.ev.Flags, "after-gap")
+		}
+		p.push(h.pe)
+	}
+	p.respIdx++
+	// A held CONNECT or Upgrade that is refused: its request side resumes.
+	if rq := &p.h[proto.ToServer]; rq.st == stHold && rq.pe == h.pe && !(r.Status == 101 ||
+		(h.pe.ev.Request.Method == "CONNECT" && r.Status/100 == 2)) {
+		held := rq.hold
+		rq.hold, rq.pe, rq.st = nil, nil, stStart
+		p.feed(proto.ToServer, held, rq.meta)
+	}
+}
+
+func (p *Parser) push(pe *pending) {
+	if len(p.queue) >= maxPending {
+		p.force()
+	}
+	pe.queued = true
+	p.queue = append(p.queue, pe)
+}
+
+// force emits the oldest event even though it is unfinished, detaching it
+// from any half still parsing into it.
+func (p *Parser) force() {
+	pe := p.queue[0]
+	for d := range p.h {
+		h := &p.h[d]
+		if h.pe != pe {
+			continue
+		}
+		dummy := &pending{ev: &Event{}, emitted: true, queued: true}
+		if h.req != nil {
+			c := *h.req
+			c.Headers, c.Flags = slices.Clip(c.Headers), slices.Clip(c.Flags)
+			h.req, dummy.ev.Request = &c, &c
+		}
+		if h.resp != nil {
+			c := *h.resp
+			c.Headers, c.Flags = slices.Clip(c.Headers), slices.Clip(c.Flags)
+			h.resp, dummy.ev.Response = &c, &c
+		}
+		h.pe = dummy
+	}
+	pe.noResp = true
+	p.emitFront()
+}
+
+func (p *Parser) startBody(h *half, st state) {
+	h.st = st
+	h.body = &Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
+	h.raw = h.raw[:0]
+}
+
+func (p *Parser) addBody(h *half, b []byte) {
+	if h.body == nil {
+		return
+	}
+	h.body.WireSize += int64(len(b))
+	room := p.lim.MaxBody - len(h.raw)
+	if len(b) > room {
+		b = b[:max(room, 0)]
+		addFlag(&h.body.Flags, "truncated")
+	}
+	h.raw = append(h.raw, b...)
+}
+
+// finish completes the current message of h normally.
+func (p *Parser) finish(dir proto.Dir, h *half) {
+	p.commitHeaders(dir, h)
+	if b := h.body; b != nil && (b.WireSize > 0 || len(b.Flags) > 0) {
+		data, flags := decodeBody(b.Encoding, h.raw, p.lim.MaxDecoded)
+		b.Data = data
+		for _, f := range flags {
+			addFlag(&b.Flags, f)
+		}
+		fillBody(b, h.fr.contentType)
+		if dir == proto.ToServer {
+			h.req.Body = b
+		} else {
+			h.resp.Body = b
+		}
+	}
+	if cap(h.raw) > keepRawCap {
+		h.raw = nil
+	}
+	pe := h.pe
+	h.body, h.req, h.resp, h.pe, h.remain = nil, nil, nil, nil, 0
+	h.st = stStart
+	if pe == nil {
+		return
+	}
+	if dir == proto.ToServer {
+		pe.reqDone = true
+		if pe.hold && !pe.respDone {
+			h.st, h.pe, h.hold = stHold, pe, h.hold[:0]
+		}
+	} else {
+		pe.respDone = true
+	}
+	p.flush()
+}
+
+// abort ends the current message of h with a problem flag and resumes at
+// the next start line.
+func (p *Parser) abort(dir proto.Dir, h *half, flag string) {
+	if dir == proto.ToServer && h.req != nil {
+		addFlag(&h.req.Flags, flag)
+	}
+	if dir == proto.ToClient && h.resp != nil {
+		addFlag(&h.resp.Flags, flag)
+	}
+	if h.body != nil && (flag == "incomplete" || flag == "gap") {
+		addFlag(&h.body.Flags, flag)
+	}
+	if h.req != nil || h.resp != nil {
+		if h.pe != nil {
+			h.pe.hold = false
+		}
+		p.finish(dir, h)
+	}
+	h.st, h.midLine = stResync, false
+}
+
+// switchTunnel makes both directions opaque after pe's response.
+func (p *Parser) switchTunnel(pe *pending, kind string) {
+	p.tunnel = kind
+	pe.ev.Tunnel = kind
+	rq := &p.h[proto.ToServer]
+	if rq.st == stHold {
+		p.tun[proto.ToServer] = append(p.tun[proto.ToServer], rq.hold...)
+		rq.hold = nil
+	} else if rq.req != nil {
+		p.abort(proto.ToServer, rq, "incomplete")
+	}
+	rq.st, rq.pe = stOpaque, nil
+	p.h[proto.ToClient].st = stOpaque
+	for _, q := range p.queue {
+		q.noResp = true
+	}
+	p.flush()
+}
+
+// flush emits finished events from the front of the queue.
+func (p *Parser) flush() {
+	for len(p.queue) > 0 {
+		pe := p.queue[0]
+		if !pe.reqDone || !(pe.respDone || pe.noResp) {
+			return
+		}
+		p.emitFront()
+	}
+}
+
+func (p *Parser) emitFront() {
+	pe := p.queue[0]
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	if len(p.queue) == 0 {
+		p.queue = p.queue[:0:0]
+	}
+	p.respIdx = max(p.respIdx-1, 0)
+	if pe.emitted {
+		return
+	}
+	pe.emitted = true
+	if pe.ev.Response == nil && pe.ev.Request != nil {
+		pe.ev.Flags = append(pe.ev.Flags, "no-response")
+	}
+	if p.emit != nil {
+		p.emit(pe.ev)
+	}
+}
+
+// Gap implements proto.StreamParser: n bytes of dir were not captured.
+func (p *Parser) Gap(dir proto.Dir, n int, m proto.Meta) {
+	if dir > proto.ToClient || p.ended || n <= 0 {
+		return
+	}
+	h := &p.h[dir]
+	switch h.st {
+	case stOpaque:
+		return
+	case stResync:
+		h.line, h.midLine, p.afterGap = h.line[:0], false, true
+		return
+	case stBody, stChunkData:
+		if int64(n) <= h.remain {
+			addFlag(&h.body.Flags, "gap")
+			h.body.WireSize += int64(n)
+			h.remain -= int64(n)
+			if h.remain == 0 {
+				if h.st == stBody {
+					p.finish(dir, h)
+				} else {
+					h.st = stChunkEnd
+				}
+			}
+			return
+		}
+	case stUntilClose:
+		addFlag(&h.body.Flags, "gap")
+		h.body.WireSize += int64(n)
+		return
+	case stHold:
+		h.hold = h.hold[:0]
+		return
+	}
+	h.line = h.line[:0]
+	p.abort(dir, h, "gap")
+	p.afterGap = true
+	if dir == proto.ToClient {
+		// Responses were lost: stop waiting for those already asked for.
+		for _, q := range p.queue[p.respIdx:] {
+			q.noResp = true
+		}
+		p.respIdx = len(p.queue)
+		p.flush()
+	}
+}
+
+// End implements proto.StreamParser: it completes a close-delimited body,
+// flags anything else unfinished, and emits every queued event.
+func (p *Parser) End(m proto.Meta) {
+	if p.ended {
+		return
+	}
+	for d := proto.ToServer; d <= proto.ToClient; d++ {
+		h := &p.h[d]
+		switch h.st {
+		case stUntilClose:
+			p.finish(d, h)
+		case stHeaders, stBody, stChunkSize, stChunkData, stChunkEnd, stTrailers:
+			p.abort(d, h, "incomplete")
+		}
+	}
+	for _, q := range p.queue {
+		q.noResp = true
+	}
+	p.flush()
+	p.ended = true
+}
