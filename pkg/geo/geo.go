@@ -1,0 +1,215 @@
+// Package geo answers "where is this server and who runs its network"
+// offline: country (ISO code and name) and autonomous system (number and
+// organisation) for any IPv4 or IPv6 address, plus a name for special
+// ranges (private, loopback, CGNAT, the lab LAN...).
+//
+// The default data is embedded in the binary (built by internal/gen from
+// the open @ip-location-db packages; see NOTICE and docs/geo.md). Users may
+// point to their own MaxMind-format databases (GeoLite2/GeoIP2 Country or
+// City, GeoLite2-ASN, DB-IP lite, ipinfo lite); what they do not override
+// still comes from the embedded data. The package never uses the network.
+package geo
+
+//go:generate go run ./internal/gen -version 2.3.2026061719 -out data/geo.bin.zst
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/geo/internal/geodata"
+)
+
+//go:embed data/geo.bin.zst
+var embeddedData []byte
+
+// ErrDB is wrapped by errors about a user-supplied database.
+var ErrDB = errors.New("geo: unusable database")
+
+// Info is what is known about one address. Special is non-empty for
+// non-public addresses (see the Special* constants); the other fields are
+// then empty. Region and City are only filled from a City database.
+type Info struct {
+	Country     string // ISO 3166-1 alpha-2, e.g. "SG"
+	CountryName string // English name, e.g. "Singapore"
+	Region      string // first-level subdivision name (City databases only)
+	City        string // city name (City databases only)
+	ASN         uint32 // 0 if unknown
+	ASOrg       string
+	Special     string
+}
+
+// Options configures New. Empty paths mean "use the embedded data".
+type Options struct {
+	CountryDB string         // MaxMind-format country or city database
+	ASNDB     string         // MaxMind-format ASN database
+	LAN       []netip.Prefix // the lab's own networks, reported as "lan"
+}
+
+// Resolver looks up addresses. It is immutable after construction and safe
+// for concurrent use.
+type Resolver struct {
+	idx     *geodata.Index
+	country *mmdb // nil: embedded
+	asn     *mmdb // nil: embedded (or country, if it carries ASN data)
+	lan     []netip.Prefix
+	sources []audit.DataSet
+}
+
+var (
+	embeddedIndex = sync.OnceValues(func() (*geodata.Index, error) {
+		t, err := geodata.Decode(embeddedData)
+		if err != nil {
+			return nil, fmt.Errorf("geo: embedded data: %w", err)
+		}
+		return geodata.NewIndex(t), nil
+	})
+	embeddedResolver = sync.OnceValues(func() (*Resolver, error) { return New(Options{}) })
+)
+
+// Embedded returns the resolver over the embedded data only. It is decoded
+// once, on first use, and shared.
+func Embedded() (*Resolver, error) { return embeddedResolver() }
+
+// Preload starts decoding the embedded data in the background, so that a
+// command can overlap it with opening its input; Embedded and New then wait
+// for it (or decode it themselves if Preload was not called).
+func Preload() { go embeddedIndex() }
+
+// New builds a resolver. Databases named in opts are read whole into memory
+// and checked; the embedded data fills in what they do not cover.
+func New(opts Options) (*Resolver, error) {
+	idx, err := embeddedIndex()
+	if err != nil {
+		return nil, err
+	}
+	r := &Resolver{idx: idx}
+	for _, p := range opts.LAN {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("geo: invalid LAN prefix %v", p)
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		r.lan = append(r.lan, p.Masked())
+	}
+	m := idx.Table().Meta
+	countrySrc := audit.DataSet{Kind: "geo-country", Source: "embedded: " + m.CountrySource, Version: m.Date, License: m.CountryLicense}
+	asnSrc := audit.DataSet{Kind: "geo-asn", Source: "embedded: " + m.ASNSource, Version: m.Date, License: m.ASNLicense}
+	if opts.CountryDB != "" {
+		if r.country, err = openMMDB(opts.CountryDB); err != nil {
+			return nil, err
+		}
+		countrySrc = r.country.dataSet("geo-country")
+		if !r.country.hasCountry {
+			return nil, fmt.Errorf("%w: %s: no country data (database type %q)", ErrDB, opts.CountryDB, r.country.typ)
+		}
+	}
+	if opts.ASNDB != "" {
+		if r.asn, err = openMMDB(opts.ASNDB); err != nil {
+			return nil, err
+		}
+		if !r.asn.hasASN {
+			return nil, fmt.Errorf("%w: %s: no ASN data (database type %q)", ErrDB, opts.ASNDB, r.asn.typ)
+		}
+		asnSrc = r.asn.dataSet("geo-asn")
+	} else if r.country != nil && r.country.hasASN {
+		r.asn = r.country // e.g. ipinfo lite carries both
+		asnSrc = r.country.dataSet("geo-asn")
+	}
+	r.sources = []audit.DataSet{countrySrc, asnSrc}
+	return r, nil
+}
+
+// Sources says which data answers lookups, for the report.
+func (r *Resolver) Sources() []audit.DataSet {
+	return append([]audit.DataSet(nil), r.sources...)
+}
+
+// Lookup returns what is known about ip. IPv4-mapped IPv6 addresses and
+// addresses in the NAT64 well-known prefix 64:ff9b::/96 are looked up as
+// the IPv4 address they carry; zones are ignored. The embedded path does
+// not allocate.
+func (r *Resolver) Lookup(ip netip.Addr) Info {
+	ip = normalize(ip)
+	for _, p := range r.lan {
+		if p.Contains(ip) {
+			return Info{Special: SpecialLAN}
+		}
+	}
+	if s := Special(ip); s != "" {
+		return Info{Special: s}
+	}
+	var in Info
+	cov := r.country != nil && r.country.covers(ip)
+	asv := r.asn != nil && r.asn.covers(ip)
+	if !cov || !asv {
+		c, a := geodata.Unpack(r.find(ip))
+		t := r.idx.Table()
+		if !cov {
+			in.Country, in.CountryName = t.Countries[c].Code, t.Countries[c].Name
+		}
+		if !asv {
+			in.ASN, in.ASOrg = t.ASNum[a], t.Org(a)
+		}
+	}
+	if cov {
+		r.country.lookupCountry(ip, &in, r.countryName)
+	}
+	if asv {
+		r.asn.lookupASN(ip, &in)
+	}
+	return in
+}
+
+func normalize(ip netip.Addr) netip.Addr {
+	if ip.Is6() {
+		if ip.Zone() != "" {
+			ip = ip.WithZone("")
+		}
+		if ip.Is4In6() {
+			return ip.Unmap()
+		}
+		if nat64.Contains(ip) {
+			b := ip.As16()
+			return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+		}
+	}
+	return ip
+}
+
+func (r *Resolver) find(ip netip.Addr) uint32 {
+	if ip.Is4() {
+		b := ip.As4()
+		return r.idx.Find4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+	}
+	b := ip.As16()
+	var hi, lo uint64
+	for i := 0; i < 8; i++ {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[8+i])
+	}
+	return r.idx.Find6(hi, lo)
+}
+
+// countryName returns the English name of an ISO code from the embedded
+// table, or "".
+func (r *Resolver) countryName(code string) string {
+	cs := r.idx.Table().Countries
+	lo, hi := 1, len(cs)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if cs[m].Code < code {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(cs) && cs[lo].Code == code {
+		return cs[lo].Name
+	}
+	return ""
+}
