@@ -43,6 +43,7 @@ func analysisFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-flows", Value: flow.DefaultMaxFlows, Usage: "live flows kept at once; the least recently active flow is ended (and still reported) beyond it"},
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
+		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records and protocol events kept for the flows table and ndjson (each); the rest are counted"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a flow idle this long (in capture time) is ended"},
 		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: none)"},
 		&cli.BoolFlag{Name: "no-progress", Usage: "never show the progress bar (it is shown on a terminal for large inputs)"},
@@ -103,6 +104,7 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 	if c.NArg() == 0 {
 		return nil, usageErr("no capture given (see --help)")
 	}
+	geo.Preload() // decode the embedded geo data while the rest starts up
 	cfg, err := engineConfig(c)
 	if err != nil {
 		return nil, err
@@ -159,6 +161,7 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	cfg := engine.Config{ToolVersion: version, KeepFlows: true, KeepEvents: true}
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
+	cfg.MaxRecords = c.Int("max-records")
 	var err error
 	if cfg.Flow.MaxFlowBuffer, err = parseSize(c.String("max-buffer")); err != nil {
 		return cfg, usageErr("--max-buffer: %v", err)

@@ -79,21 +79,28 @@ func endpoint(d audit.Dest) string {
 	return d.IP + ":" + strconv.Itoa(int(d.Port))
 }
 
-// vendorLabel is "Vendor Service (category)" without empty parts; the
-// vendor is left out when the service already starts with it.
+// vendorLabel is "Vendor: Service (category)" without empty or repeated
+// parts: the vendor is left out when the service already names it
+// ("Google Public DNS"), the service when the vendor's name holds it
+// ("Sensors Data (Sensors Analytics)"), and a placeholder service such as
+// "Google (other)" adds nothing.
 func vendorLabel(d audit.Dest) string {
-	s := d.Vendor
-	if d.Service != "" && !strings.EqualFold(d.Service, d.Vendor) {
-		if d.Vendor != "" && len(d.Service) > len(d.Vendor) &&
-			strings.EqualFold(d.Service[:len(d.Vendor)+1], d.Vendor+" ") {
-			s = "" // "Google Public DNS" already names Google
-		}
-		if s != "" {
-			s += " "
-		}
-		s += d.Service
+	v, svc := d.Vendor, d.Service
+	lv, ls := strings.ToLower(v), strings.ToLower(svc)
+	switch {
+	case svc == "" || lv == ls || strings.Contains(lv, ls) || strings.HasSuffix(ls, "(other)"):
+		svc = ""
+	case v != "" && strings.HasPrefix(ls, lv):
+		v = ""
 	}
-	if d.Category != "" {
+	s := v
+	if svc != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += svc
+	}
+	if d.Category != "" && d.Category != "other" {
 		if s != "" {
 			s += " "
 		}
