@@ -20,7 +20,9 @@ func (e *engine) End(f *flow.Flow) {
 	protocol := s.protocol()
 	channel := e.channel(s)
 	d, deviceIsClient := e.inv.deviceOf(f)
-	if e.cfg.KeepFlows {
+	if e.cfg.KeepFlows && len(e.flows) >= e.maxRecords {
+		e.counter["flow_records_dropped"]++
+	} else if e.cfg.KeepFlows {
 		e.flows = append(e.flows, audit.Flow{
 			ID:          f.ID,
 			Transport:   f.Transport(),

@@ -32,6 +32,10 @@ import (
 // missing file); the run produced no report.
 var ErrInput = errors.New("input error")
 
+// DefaultMaxRecords is the default of Config.MaxRecords: about 100 MB of
+// flow records, less than that of events.
+const DefaultMaxRecords = 250_000
+
 // ErrDamaged marks a run where some input was damaged part-way; the report
 // holds everything read before the damage.
 var ErrDamaged = errors.New("damaged input")
@@ -43,6 +47,9 @@ type Config struct {
 	KeepFlows bool
 	// KeepEvents keeps decoded protocol events in Report.Events.
 	KeepEvents bool
+	// MaxRecords bounds the flow records and the events kept (each);
+	// beyond it they are counted and dropped (default DefaultMaxRecords).
+	MaxRecords int
 	// Progress, when set, is called about every 64k frames with the bytes
 	// read so far in the current file and that file's size (0 if unknown).
 	Progress func(file string, read, size int64)
@@ -156,6 +163,7 @@ type engine struct {
 	dnsMsg     dns.Message
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
+	maxRecords int
 }
 
 func newEngine(cfg Config) *engine {
@@ -163,6 +171,10 @@ func newEngine(cfg Config) *engine {
 	e.inv = newInventory(cfg.LAN, cfg.Known)
 	e.dnsCache = dns.NewCache(1 << 16)
 	e.httpLimits = cfg.HTTP
+	e.maxRecords = cfg.MaxRecords
+	if e.maxRecords <= 0 {
+		e.maxRecords = DefaultMaxRecords
+	}
 	if e.httpLimits == (phttp.Limits{}) {
 		e.httpLimits = phttp.DefaultLimits()
 	}
@@ -268,6 +280,22 @@ func (e *engine) finish() {
 	if ts.BufferDropped > 0 {
 		e.warn(audit.Warning{Code: "reassembly-buffer-cap", Count: ts.BufferDropped,
 			Message: fmt.Sprintf("TCP reassembly gave up %d holes early because a buffer cap was reached (--max-buffer); %d bytes were skipped in all", ts.BufferDropped, ts.GapBytes)})
+	}
+	if n := e.counter["flow_records_dropped"]; n > 0 {
+		e.warn(audit.Warning{Code: "flow-record-cap", Count: n,
+			Message: fmt.Sprintf("only the first %d flow records are listed (--max-records); %d more flows are counted in devices and destinations but not listed", e.maxRecords, n)})
+	}
+	if n := e.counter["events_dropped"]; n > 0 {
+		e.warn(audit.Warning{Code: "event-cap", Count: n,
+			Message: fmt.Sprintf("only the first %d protocol events are kept (--max-records); %d more were decoded and used but not listed", e.maxRecords, n)})
+	}
+	if n := e.counter["http_body_truncated"]; n > 0 {
+		e.warn(audit.Warning{Code: "http-body-cap", Count: n,
+			Message: fmt.Sprintf("%d HTTP bodies were longer than %d bytes (--max-body); only that much of each was kept and scanned", n, e.httpLimits.MaxBody)})
+	}
+	if n := e.counter["http_body_decoded_limit"]; n > 0 {
+		e.warn(audit.Warning{Code: "http-decoded-cap", Count: n,
+			Message: fmt.Sprintf("%d compressed HTTP bodies inflated beyond %d bytes (4 x --max-body), %d of them at over 100:1 (decompression bombs); decoding stopped there", n, e.httpLimits.MaxDecoded, e.counter["http_body_bomb"])})
 	}
 	if n := e.inv.overflow; n > 0 {
 		e.warn(audit.Warning{Code: "device-cap", Count: n,

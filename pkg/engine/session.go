@@ -194,6 +194,10 @@ func (e *engine) emitter(s *session, typ string) func(audit.Event) {
 func (e *engine) event(ev audit.Event) {
 	e.counter["events_"+ev.Type]++
 	if e.cfg.KeepEvents {
+		if len(e.events) >= e.maxRecords {
+			e.counter["events_dropped"]++
+			return
+		}
 		e.events = append(e.events, ev)
 	}
 }
@@ -248,6 +252,12 @@ func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
 
 func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	e.event(audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	if ev.Request != nil {
+		e.countBody(ev.Request.Body)
+	}
+	if ev.Response != nil {
+		e.countBody(ev.Response.Body)
+	}
 	rq := ev.Request
 	if rq == nil {
 		return
@@ -280,6 +290,17 @@ func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	}
 }
 
+// countBody counts the HTTP body flags that say a limit cut something
+// (truncated, decoded-limit, bomb) or the body was damaged.
+func (e *engine) countBody(b *phttp.Body) {
+	if b == nil {
+		return
+	}
+	for _, f := range b.Flags {
+		e.counter["http_body_"+strings.ReplaceAll(f, "-", "_")]++
+	}
+}
+
 func contains(xs []string, x string) bool {
 	for _, v := range xs {
 		if v == x {
@@ -302,6 +323,9 @@ func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant 
 		s.proto = "dns"
 	}
 	ev := dns.NewEvent(msg, variant, err)
+	if err != nil {
+		e.counter["dns_malformed"]++
+	}
 	e.event(audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	if msg.Response {
 		e.dnsCache.Add(client, msg, m)

@@ -11,6 +11,15 @@ import (
 // acknowledges past it, when a buffer cap is reached, or when the flow ends.
 // Overlapping bytes: the first copy seen wins, as in Wireshark's follow.
 
+// MaxSegments bounds the segments buffered ahead of a hole per direction.
+// Insertion into the sorted list copies its tail, so tiny segments
+// arriving in reverse order would otherwise cost quadratic time, and
+// segments cut to their headers by the snap length hold no bytes for the
+// byte caps to count. Reaching it gives the first hole up, like the byte
+// caps (TableStats.BufferDropped). 1024 full-size segments are 1.4 MiB,
+// more than the default per-direction buffer.
+const MaxSegments = 1024
+
 type seg struct {
 	seq     uint32
 	data    []byte
@@ -106,7 +115,7 @@ func (t *Table) insert(f *Flow, dir proto.Dir, h *half, seq uint32, data []byte,
 		return
 	}
 	// Ahead of a hole: buffer a copy, within the caps.
-	for len(h.segs) > 0 && (h.bytes+len(data) > t.cfg.MaxFlowBuffer || t.buffered+int64(len(data)) > t.cfg.MaxTotalBuffer) {
+	for len(h.segs) > 0 && (len(h.segs) >= MaxSegments || h.bytes+len(data) > t.cfg.MaxFlowBuffer || t.buffered+int64(len(data)) > t.cfg.MaxTotalBuffer) {
 		t.Stats.BufferDropped++
 		t.skipHole(f, dir, h)
 		if seqLE(seq, h.next) {
