@@ -6,13 +6,23 @@ import (
 	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/mqtt"
+	"github.com/phonehome/phonehome/pkg/proto/netbios"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
+	"github.com/phonehome/phonehome/pkg/proto/sniff"
+	"github.com/phonehome/phonehome/pkg/proto/ssdp"
+	"github.com/phonehome/phonehome/pkg/proto/stun"
 )
 
 // detectStream lets the stream decoders that sniff by content (beyond TLS
 // and HTTP) claim a TCP flow.
 func (e *engine) detectStream(s *session, b []byte) bool {
 	switch {
+	case stun.Detect(b):
+		s.proto = "stun"
+		s.parser = stun.NewStream(func(d proto.Dir, msg *stun.Message, meta proto.Meta, err error) {
+			e.event(audit.Event{Type: "stun", Frame: meta.Frame, Time: meta.Time.UTC(), FlowID: s.f.ID, Fields: stun.NewEvent(msg, err)})
+		})
+		return true
 	case mqtt.Detect(b):
 		s.proto = "mqtt"
 		s.parser = mqtt.New(mqtt.Limits{}, func(ev *mqtt.Event) { e.mqttEvent(s, ev) })
@@ -54,6 +64,39 @@ func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
 // DHCP. It returns true when one of them took the datagram.
 func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *flow.Packet) bool {
 	switch {
+	case (p.SrcPort == 1900 || p.DstPort == 1900) && ssdp.Detect(b):
+		s.udpProto = "ssdp"
+		var msg ssdp.Message
+		if ssdp.Parse(b, &msg) == nil {
+			e.event(audit.Event{Type: "ssdp", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ssdp.NewEvent(&msg)})
+		}
+		return true
+	case stun.Detect(b):
+		s.udpProto = "stun"
+		var msg stun.Message
+		err := stun.Parse(b, &msg)
+		ev := stun.NewEvent(&msg, err)
+		e.event(audit.Event{Type: "stun", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+		if dir == proto.ToServer && ev.Username != "" {
+			e.scan(s, leak.Input{Location: "stun.username", Data: []byte(ev.Username)}, m)
+		}
+		return true
+	case p.SrcPort == 137 || p.DstPort == 137:
+		s.udpProto = "netbios"
+		var msg netbios.Message
+		err := netbios.Parse(b, &msg)
+		ev := netbios.NewEvent(&msg, err)
+		e.event(audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+		if err == nil {
+			e.inv.netbiosNames(p.Src, ev)
+		}
+		return true
+	case p.SrcPort == 138 && p.DstPort == 138:
+		s.udpProto = "netbios"
+		var d netbios.Datagram
+		err := netbios.ParseDatagram(b, &d)
+		e.event(audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: netbios.NewDatagramEvent(&d, err)})
+		return true
 	case (p.SrcPort == 123 || p.DstPort == 123) && ntp.Detect(b):
 		s.udpProto = "ntp"
 		var msg ntp.Message
@@ -64,8 +107,27 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 	return false
 }
 
-// endExtra finishes per-flow decoders that are not stream parsers.
-func (e *engine) endExtra(s *session, m proto.Meta) {}
+// endExtra finishes per-flow decoders that are not stream parsers, and
+// profiles the bytes of flows no decoder recognised ("unknown" events:
+// first bytes, entropy, verdict).
+func (e *engine) endExtra(s *session, m proto.Meta) {
+	if s.protocol() != "" || len(s.sample)+len(s.down) == 0 {
+		return
+	}
+	ev := unknownEvent{Up: sniff.Analyze(s.sample)}
+	if len(s.down) > 0 {
+		d := sniff.Analyze(s.down)
+		ev.Down = &d
+	}
+	e.event(audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
+}
+
+// unknownEvent profiles the first bytes of each direction of a flow no
+// decoder recognised.
+type unknownEvent struct {
+	Up   sniff.Profile  `json:"up"`
+	Down *sniff.Profile `json:"down,omitempty"`
+}
 
 // extraChannel names the channel of flows decoded by the decoders above.
 func (e *engine) extraChannel(s *session) string {
@@ -74,6 +136,12 @@ func (e *engine) extraChannel(s *session) string {
 		return "NTP"
 	case "mqtt":
 		return "MQTT"
+	case "ssdp":
+		return "SSDP"
+	case "stun":
+		return "STUN"
+	case "netbios":
+		return "NetBIOS"
 	case "ssh":
 		return "SSH"
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
+	"github.com/phonehome/phonehome/pkg/proto/netbios"
 )
 
 // inventory gathers devices (local endpoints of the lab network) and, per
@@ -26,6 +27,7 @@ type inventory struct {
 	gatewayMACs map[[6]byte]bool
 	dhcpByMAC   map[string]*audit.DHCPInfo
 	mdnsByIP    map[netip.Addr]string
+	netbiosByIP map[netip.Addr]string
 	maxDests    int
 	overflow    uint64 // flows filed under otherDevices
 }
@@ -68,7 +70,7 @@ var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "mqtt-bro
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
 	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, gatewayMACs: map[[6]byte]bool{},
-		dhcpByMAC: map[string]*audit.DHCPInfo{}, mdnsByIP: map[netip.Addr]string{}, maxDests: 4096}
+		dhcpByMAC: map[string]*audit.DHCPInfo{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096}
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
@@ -299,6 +301,23 @@ func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
 	}
 }
 
+// netbiosNames records NetBIOS names a host registers or announces for
+// itself (workstation <00> names).
+func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
+	for _, r := range ev.Records {
+		name, ok := strings.CutSuffix(r.Name, "<00>")
+		if !ok || name == "" {
+			continue
+		}
+		name = strings.TrimSpace(name)
+		for _, a := range r.Addrs {
+			if ip, err := netip.ParseAddr(a); err == nil && inv.netbiosByIP[ip] == "" {
+				inv.netbiosByIP[ip] = name
+			}
+		}
+	}
+}
+
 // devices builds the sorted device list.
 func (inv *inventory) devices() []*devAgg {
 	out := make([]*devAgg, 0, len(inv.devs))
@@ -341,6 +360,7 @@ func (inv *inventory) name(d *devAgg) {
 		}
 	}
 	var ips []netip.Addr
+	var nbName string
 	for ip := range d.ips {
 		ips = append(ips, ip)
 	}
@@ -350,6 +370,12 @@ func (inv *inventory) name(d *devAgg) {
 		if n := inv.mdnsByIP[ip]; n != "" && !slices.Contains(dev.Hostnames, n) {
 			dev.Hostnames = append(dev.Hostnames, n)
 		}
+		if n := inv.netbiosByIP[ip]; n != "" && !slices.Contains(dev.Hostnames, n) {
+			dev.Hostnames = append(dev.Hostnames, n)
+			if nbName == "" {
+				nbName = n
+			}
+		}
 	}
 	if dev.Name != "" {
 		return
@@ -357,8 +383,10 @@ func (inv *inventory) name(d *devAgg) {
 	switch {
 	case dev.DHCP != nil && dev.DHCP.Hostname != "":
 		dev.Name, dev.NameSource = dev.DHCP.Hostname, "dhcp"
-	case len(dev.Hostnames) > 0:
+	case len(dev.Hostnames) > 0 && dev.Hostnames[0] != nbName:
 		dev.Name, dev.NameSource = dev.Hostnames[0], "mdns"
+	case nbName != "":
+		dev.Name, dev.NameSource = nbName, "netbios"
 	case dev.MAC != "":
 		tail := dev.MAC[9:]
 		if dev.Vendor != "" {

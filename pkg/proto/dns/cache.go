@@ -1,0 +1,316 @@
+package dns
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// DefaultCacheSize is the number of server addresses a zero-sized Cache
+// remembers.
+const DefaultCacheSize = 65536
+
+const (
+	perAddr    = 8  // resolutions kept per server address (client and name differ)
+	maxChain   = 16 // CNAME hops followed
+	maxInterns = 1 << 16
+)
+
+// Cache remembers which names resolved to which addresses, per client, so
+// that a later flow from that client to that address can be named. Names are
+// lower-cased. It is bounded: beyond its size the address added least
+// recently is evicted. It is not safe for concurrent use.
+type Cache struct {
+	size   int
+	addrs  map[netip.Addr]*slot
+	ptrs   map[netip.Addr]*slot
+	fifo   []fifoEntry
+	seq    uint64
+	intern map[string]string
+}
+
+type slot struct {
+	seq uint64
+	res []resolution
+}
+
+type resolution struct {
+	client netip.Addr
+	name   string
+	chain  []string
+	when   time.Time
+}
+
+type fifoEntry struct {
+	addr netip.Addr
+	ptr  bool
+	seq  uint64
+}
+
+// NewCache returns a Cache remembering up to size server addresses (and as
+// many PTR names); size <= 0 means DefaultCacheSize.
+func NewCache(size int) *Cache {
+	if size <= 0 {
+		size = DefaultCacheSize
+	}
+	return &Cache{size: size, addrs: map[netip.Addr]*slot{}, ptrs: map[netip.Addr]*slot{}, intern: map[string]string{}}
+}
+
+// Add records the answers of a response received by client: every A and
+// AAAA record in the answer section (and, for messages without questions
+// such as mDNS announcements, in the additional section) maps its address to
+// the name that led to it, following CNAME records back to the first name.
+// PTR answers for in-addr.arpa/ip6.arpa names are recorded for PTR. Queries
+// and error responses are ignored.
+func (c *Cache) Add(client netip.Addr, msg *Message, m proto.Meta) {
+	if !msg.Response || msg.Rcode != 0 {
+		return
+	}
+	c.addSection(client, msg, msg.Answers, m.Time)
+	if len(msg.Questions) == 0 {
+		c.addSection(client, msg, msg.Additional, m.Time)
+	}
+}
+
+func (c *Cache) addSection(client netip.Addr, msg *Message, rrs []RR, when time.Time) {
+	for i := range rrs {
+		rr := &rrs[i]
+		switch rr.Type {
+		case TypeA, TypeAAAA:
+			chain := c.chain(msg, rr.Name)
+			c.put(c.addrs, rr.Addr.Unmap(), false, resolution{client: client, name: chain[0], chain: chain, when: when})
+		case TypePTR:
+			if a, ok := ReverseAddr(rr.Name); ok && len(rr.Target) > 0 {
+				n := c.str(rr.Target)
+				c.put(c.ptrs, a, true, resolution{client: client, name: n, chain: []string{n}, when: when})
+			}
+		}
+	}
+}
+
+// chain returns the names from the first queried name to owner, following
+// CNAME (and DNAME-free) answers backwards.
+func (c *Cache) chain(msg *Message, owner []byte) []string {
+	names := []string{c.str(owner)}
+	cur := owner
+	for hop := 0; hop < maxChain; hop++ {
+		found := false
+		for i := range msg.Answers {
+			rr := &msg.Answers[i]
+			if rr.Type == TypeCNAME && bytes.EqualFold(rr.Target, cur) && !bytes.EqualFold(rr.Name, cur) {
+				cur = rr.Name
+				names = append(names, c.str(cur))
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	// Reverse to first-name-first order.
+	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
+		names[i], names[j] = names[j], names[i]
+	}
+	return names
+}
+
+// str returns b lower-cased as an interned string.
+func (c *Cache) str(b []byte) string {
+	if s, ok := c.intern[string(b)]; ok {
+		return s
+	}
+	s := strings.ToLower(string(b))
+	if len(c.intern) >= maxInterns {
+		clear(c.intern)
+	}
+	c.intern[string(b)] = s
+	return s
+}
+
+func (c *Cache) put(tab map[netip.Addr]*slot, addr netip.Addr, ptr bool, r resolution) {
+	if !addr.IsValid() {
+		return
+	}
+	s := tab[addr]
+	if s == nil {
+		s = &slot{}
+		tab[addr] = s
+	}
+	c.seq++
+	s.seq = c.seq
+	c.fifo = append(c.fifo, fifoEntry{addr: addr, ptr: ptr, seq: c.seq})
+	replaced := false
+	for i := range s.res {
+		if s.res[i].client == r.client && s.res[i].name == r.name {
+			if !r.when.Before(s.res[i].when) {
+				s.res[i] = r
+			}
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		if len(s.res) >= perAddr {
+			// Drop the oldest answer.
+			old := 0
+			for i := range s.res {
+				if s.res[i].when.Before(s.res[old].when) {
+					old = i
+				}
+			}
+			s.res[old] = r
+		} else {
+			s.res = append(s.res, r)
+		}
+	}
+	c.evict()
+}
+
+// evict drops least recently added addresses beyond the size, and compacts
+// the FIFO of stale entries.
+func (c *Cache) evict() {
+	for (len(c.addrs) > c.size || len(c.ptrs) > c.size) && len(c.fifo) > 0 {
+		e := c.fifo[0]
+		c.fifo = c.fifo[1:]
+		tab := c.addrs
+		if e.ptr {
+			tab = c.ptrs
+		}
+		if s := tab[e.addr]; s != nil && s.seq == e.seq {
+			delete(tab, e.addr)
+		}
+	}
+	if len(c.fifo) > 4*c.size+16 {
+		live := c.fifo[:0]
+		for _, e := range c.fifo {
+			tab := c.addrs
+			if e.ptr {
+				tab = c.ptrs
+			}
+			if s := tab[e.addr]; s != nil && s.seq == e.seq {
+				live = append(live, e)
+			}
+		}
+		c.fifo = append([]fifoEntry(nil), live...)
+	}
+}
+
+// Name returns the name that client last resolved to server before at, with
+// its CNAME chain (first name first, ending with the name that carried the
+// address record) and the time of that answer. Without one it falls back, in
+// order, to another client's latest answer before at, then to the earliest
+// answer after at (same client first). The returned chain must not be
+// modified.
+func (c *Cache) Name(client, server netip.Addr, at time.Time) (name string, chain []string, when time.Time, ok bool) {
+	r, ok := lookup(c.addrs, client, server.Unmap(), at)
+	if !ok {
+		return "", nil, time.Time{}, false
+	}
+	return r.name, r.chain, r.when, true
+}
+
+// PTR returns the name a PTR answer gave for addr, preferring the one
+// client received most recently before at, with the same fallbacks as Name.
+func (c *Cache) PTR(client, addr netip.Addr, at time.Time) (name string, when time.Time, ok bool) {
+	r, ok := lookup(c.ptrs, client, addr.Unmap(), at)
+	return r.name, r.when, ok
+}
+
+// Len returns how many server addresses are remembered.
+func (c *Cache) Len() int { return len(c.addrs) }
+
+func lookup(tab map[netip.Addr]*slot, client, addr netip.Addr, at time.Time) (resolution, bool) {
+	s := tab[addr]
+	if s == nil || len(s.res) == 0 {
+		return resolution{}, false
+	}
+	// Ranks: 0 same client before at, 1 any client before at, 2 same client
+	// after at, 3 any client after at. Within a rank, before-at prefers the
+	// latest answer and after-at the earliest.
+	best, bestRank := -1, 4
+	for i := range s.res {
+		r := &s.res[i]
+		rank := 0
+		after := r.when.After(at)
+		if after {
+			rank = 2
+		}
+		if r.client != client {
+			rank++
+		}
+		switch {
+		case rank < bestRank:
+			best, bestRank = i, rank
+		case rank == bestRank:
+			b := &s.res[best]
+			if (!after && r.when.After(b.when)) || (after && r.when.Before(b.when)) ||
+				(r.when.Equal(b.when) && r.name < b.name) {
+				best = i
+			}
+		}
+	}
+	return s.res[best], true
+}
+
+// ReverseAddr parses a reverse-mapping name (d.c.b.a.in-addr.arpa or the 32
+// nibbles of ip6.arpa, case-insensitive, optional trailing dot).
+func ReverseAddr(name []byte) (netip.Addr, bool) {
+	n := strings.ToLower(strings.TrimSuffix(string(name), "."))
+	if rest, ok := strings.CutSuffix(n, ".in-addr.arpa"); ok {
+		var ip [4]byte
+		parts := strings.Split(rest, ".")
+		if len(parts) != 4 {
+			return netip.Addr{}, false
+		}
+		for i, p := range parts {
+			if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
+				return netip.Addr{}, false
+			}
+			v := 0
+			for _, ch := range []byte(p) {
+				if ch < '0' || ch > '9' {
+					return netip.Addr{}, false
+				}
+				v = v*10 + int(ch-'0')
+			}
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+			ip[3-i] = byte(v)
+		}
+		return netip.AddrFrom4(ip), true
+	}
+	if rest, ok := strings.CutSuffix(n, ".ip6.arpa"); ok {
+		if len(rest) != 63 {
+			return netip.Addr{}, false
+		}
+		var ip [16]byte
+		for i := 0; i < 32; i++ {
+			ch := rest[2*i]
+			if i < 31 && rest[2*i+1] != '.' {
+				return netip.Addr{}, false
+			}
+			var v byte
+			switch {
+			case ch >= '0' && ch <= '9':
+				v = ch - '0'
+			case ch >= 'a' && ch <= 'f':
+				v = ch - 'a' + 10
+			default:
+				return netip.Addr{}, false
+			}
+			nib := 31 - i // first label is the lowest nibble
+			if nib%2 == 0 {
+				ip[nib/2] |= v << 4
+			} else {
+				ip[nib/2] |= v
+			}
+		}
+		return netip.AddrFrom16(ip), true
+	}
+	return netip.Addr{}, false
+}

@@ -1,0 +1,92 @@
+package dns
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// TestFuzzSeeds writes the hand-made cases as fuzz seed files with -update.
+func TestFuzzSeeds(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to rewrite testdata/fuzz seeds")
+	}
+	for _, c := range parseCases() {
+		writeSeed(t, "FuzzParse", c.name, fmt.Sprintf("[]byte(%q)\n", c.msg))
+		writeSeed(t, "FuzzStream", c.name, fmt.Sprintf("[]byte(%q)\nuint16(%d)\n", framed(c.msg, c.msg), len(c.msg)/2))
+	}
+}
+
+func writeSeed(t *testing.T, target, name, body string) {
+	t.Helper()
+	dir := filepath.Join("testdata", "fuzz", target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("go test fuzz v1\n"+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, c := range parseCases() {
+		f.Add(c.msg)
+	}
+	var m Message
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := Parse(b, &m)
+		if (err == nil) == m.Partial {
+			t.Fatalf("Partial %v with err %v", m.Partial, err)
+		}
+		for _, q := range m.Questions {
+			if len(q.Name) == 0 || len(q.Name) > 4*MaxNameLen {
+				t.Fatalf("question name length %d", len(q.Name))
+			}
+		}
+		if _, err := json.Marshal(NewEvent(&m, "dns", err)); err != nil {
+			t.Fatal(err)
+		}
+		c := NewCache(2)
+		c.Add(netip.IPv6Loopback(), &m, proto.Meta{})
+		// Parsing again must give the same result.
+		n := len(m.Questions) + len(m.Answers) + len(m.Authority) + len(m.Additional)
+		err2 := Parse(b, &m)
+		if (err == nil) != (err2 == nil) || n != len(m.Questions)+len(m.Answers)+len(m.Authority)+len(m.Additional) {
+			t.Fatalf("not deterministic: %v / %v", err, err2)
+		}
+	})
+}
+
+// FuzzStream checks that cutting a TCP stream anywhere does not change the
+// messages it yields.
+func FuzzStream(f *testing.F) {
+	for _, c := range parseCases() {
+		f.Add(framed(c.msg, c.msg), uint16(len(c.msg)/2))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
+		var whole, split []seen
+		s := NewStream(collect(&whole))
+		s.Data(proto.ToServer, b, proto.Meta{})
+		s.End(proto.Meta{})
+		k := int(cut) % (len(b) + 1)
+		s2 := NewStream(collect(&split))
+		s2.Data(proto.ToServer, b[:k], proto.Meta{})
+		s2.Data(proto.ToServer, b[k:], proto.Meta{})
+		s2.Gap(proto.ToClient, 5, proto.Meta{})
+		s2.Data(proto.ToClient, b, proto.Meta{})
+		s2.End(proto.Meta{})
+		if len(split) < len(whole) {
+			t.Fatalf("split gave %d messages, whole %d", len(split), len(whole))
+		}
+		for i := range whole {
+			if whole[i] != split[i] {
+				t.Fatalf("message %d: %+v vs %+v", i, whole[i], split[i])
+			}
+		}
+	})
+}

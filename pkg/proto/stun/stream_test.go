@@ -1,0 +1,111 @@
+package stun
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+func streamInput() []byte {
+	c := cases()
+	channelData := []byte{0x40, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0}
+	return bytes.Join([][]byte{c[0].msg, channelData, c[3].msg, c[5].msg}, nil)
+}
+
+func TestStreamSplits(t *testing.T) {
+	all := streamInput()
+	for cut := 0; cut <= len(all); cut++ {
+		var methods []string
+		s := NewStream(func(_ proto.Dir, m *Message, meta proto.Meta, err error) {
+			if err != nil {
+				t.Errorf("cut %d: %v", cut, err)
+			}
+			methods = append(methods, m.MethodString()+"/"+m.ClassString())
+		})
+		s.Data(proto.ToServer, all[:cut], proto.Meta{Frame: 1})
+		s.Data(proto.ToServer, all[cut:], proto.Meta{Frame: 2})
+		s.End(proto.Meta{})
+		want := "[binding/request allocate/success allocate/error]"
+		if got := fmtList(methods); got != want || s.Skipped != 0 {
+			t.Fatalf("cut %d: %s skipped %d", cut, got, s.Skipped)
+		}
+	}
+}
+
+func fmtList(v []string) string {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, s := range v {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func TestStreamNotSTUN(t *testing.T) {
+	n := 0
+	s := NewStream(func(proto.Dir, *Message, proto.Meta, error) { n++ })
+	s.Data(proto.ToServer, []byte("GET / HTTP/1.1\r\n\r\n"), proto.Meta{})
+	s.Data(proto.ToServer, cases()[0].msg, proto.Meta{})
+	s.Data(proto.ToClient, cases()[1].msg[:10], proto.Meta{})
+	s.Gap(proto.ToClient, 3, proto.Meta{})
+	s.Data(proto.ToClient, cases()[1].msg, proto.Meta{})
+	s.End(proto.Meta{})
+	if n != 0 {
+		t.Errorf("%d messages from a non-STUN stream", n)
+	}
+}
+
+func FuzzStream(f *testing.F) {
+	f.Add(streamInput(), uint16(30))
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
+		var whole, split int
+		s := NewStream(func(proto.Dir, *Message, proto.Meta, error) { whole++ })
+		s.Data(proto.ToServer, b, proto.Meta{})
+		k := int(cut) % (len(b) + 1)
+		s2 := NewStream(func(proto.Dir, *Message, proto.Meta, error) { split++ })
+		s2.Data(proto.ToServer, b[:k], proto.Meta{})
+		s2.Data(proto.ToServer, b[k:], proto.Meta{})
+		if whole != split {
+			t.Fatalf("whole %d split %d", whole, split)
+		}
+	})
+}
+
+func TestStreamFuzzSeed(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to rewrite testdata/fuzz seeds")
+	}
+	writeSeedFile(t, "FuzzStream", "messages-and-channeldata", []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint16(30)\n", streamInput())))
+}
+
+func writeSeedFile(t *testing.T, target, name string, body []byte) {
+	dir := filepath.Join("testdata", "fuzz", target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Regression (found by FuzzStream): an empty ChannelData frame whose
+// 4-byte header is split across segments used to loop forever.
+func TestStreamEmptyChannelDataSplit(t *testing.T) {
+	n := 0
+	s := NewStream(func(proto.Dir, *Message, proto.Meta, error) { n++ })
+	in := append([]byte{0x40, 0x6f, 0, 0}, cases()[0].msg...)
+	for i := range in {
+		s.Data(proto.ToServer, in[i:i+1], proto.Meta{})
+	}
+	if n != 1 || s.Skipped != 0 {
+		t.Errorf("%d messages, %d skipped", n, s.Skipped)
+	}
+}
