@@ -148,6 +148,7 @@ type TableStats struct {
 	OutOfOrder    uint64 // TCP segments buffered ahead of a hole
 	GapBytes      uint64 // TCP bytes never seen
 	BufferDropped uint64 // times a buffer cap forced a gap
+	KeepAlives    uint64 // keep-alive probes skipped at the start of a mid-stream capture
 	PeakBuffered  int64
 }
 

@@ -34,6 +34,14 @@ type half struct {
 	next  uint32
 	segs  []seg
 	bytes int
+	// A capture that starts mid-connection often starts with a keep-alive
+	// probe: one byte at next-1. The first one-byte segment is held until
+	// the next segment tells whether it was a probe (data follows at seq+1)
+	// or data.
+	probe     bool
+	probeSeq  uint32
+	probeByte []byte
+	probeMeta proto.Meta
 }
 
 type tcpConn struct {
@@ -75,11 +83,38 @@ func (t *Table) tcpSegment(f *Flow, dir proto.Dir, p *Packet) {
 	}
 	if p.Claimed > 0 {
 		if !h.init {
-			h.init, h.next = true, seq
+			if !t.startMidstream(f, dir, h, seq, p, m) {
+				t.tcpFlags(f, dir, p)
+				return
+			}
 		}
 		t.insert(f, dir, h, seq, p.Payload, p.Claimed, m)
 	}
 	t.tcpFlags(f, dir, p)
+}
+
+// startMidstream sets the start of a direction first seen without a SYN.
+// It returns false while a possible keep-alive probe is held back.
+func (t *Table) startMidstream(f *Flow, dir proto.Dir, h *half, seq uint32, p *Packet, m proto.Meta) bool {
+	plain := p.Flags&(FlagSYN|FlagFIN|FlagRST) == 0
+	switch {
+	case !h.probe && p.Claimed == 1 && plain:
+		h.probe, h.probeSeq, h.probeMeta = true, seq, m
+		h.probeByte = append(h.probeByte[:0], p.Payload...)
+		return false
+	case h.probe && seq == h.probeSeq && p.Claimed == 1 && plain:
+		return false // the probe again
+	case h.probe && (seq == h.probeSeq+1 || seq == h.probeSeq):
+		t.Stats.KeepAlives++ // it was a probe: the stream starts here
+		h.init, h.next, h.probe = true, seq, false
+	case h.probe:
+		// It was data after all: deliver it first.
+		h.init, h.next, h.probe = true, h.probeSeq, false
+		t.insert(f, dir, h, h.probeSeq, h.probeByte, 1, h.probeMeta)
+	default:
+		h.init, h.next = true, seq
+	}
+	return true
 }
 
 func (t *Table) tcpFlags(f *Flow, dir proto.Dir, p *Packet) {

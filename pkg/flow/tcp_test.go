@@ -71,6 +71,8 @@ func TestReassembly(t *testing.T) {
 		{"overlap keeps first copy", []*Packet{tseg(true, FlagSYN, isn, ""), tseg(true, 0, isn+1, "hello "), tseg(true, 0, isn+4, "XXXwor"), tseg(true, 0, isn+10, "ld")}, "hello world", 0},
 		{"gap at end", []*Packet{tseg(true, FlagSYN, isn, ""), tseg(true, 0, isn+1, "hello "), tseg(true, 0, isn+10, "ld")}, "hello ~~~ld", 1},
 		{"gap closed by peer ack", []*Packet{tseg(true, FlagSYN, isn, ""), tseg(true, 0, isn+1, "ab"), tseg(true, 0, isn+5, "ef"), func() *Packet { p := tseg(false, 0, 900, ""); p.Ack = isn + 7; return p }(), tseg(true, 0, isn+7, "gh")}, "ab~~efgh", 1},
+		{"midstream keep-alive probe skipped", []*Packet{tseg(true, 0, 4999, "\x00"), tseg(true, 0, 4999, "\x00"), tseg(true, 0, 5000, "GET / HTTP/1.1")}, "GET / HTTP/1.1", 0},
+		{"midstream one-byte data kept", []*Packet{tseg(true, 0, 4999, "G"), tseg(true, 0, 5003, "/ HTTP/1.1")}, "G~~~/ HTTP/1.1", 1},
 		{"midstream start", []*Packet{tseg(true, 0, 5000, "middle "), tseg(true, 0, 5007, "of it")}, "middle of it", 0},
 		{"sequence wrap", []*Packet{tseg(true, FlagSYN, 0xfffffffa, ""), tseg(true, 0, 0xfffffffb, "abcde"), tseg(true, 0, 0, "fghij")}, "abcdefghij", 0},
 		{"fin then data is retransmit", []*Packet{tseg(true, FlagSYN, isn, ""), tseg(true, FlagFIN, isn+1, "bye"), tseg(true, 0, isn+1, "bye")}, "bye", 0},
