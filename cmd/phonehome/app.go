@@ -47,6 +47,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			analyzeCommand(),
 			signaturesCommand(),
 			geoipCommand(),
+			checkCommand(),
+			baselineCommand(),
+			diffCommand(),
 			versionCommand(),
 		},
 	}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/phonehome/phonehome/pkg/policy"
+	"github.com/phonehome/phonehome/pkg/report"
+)
+
+func baselineCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the baseline to `FILE` instead of standard output"},
+		deviceFlag(),
+	}
+	return &cli.Command{
+		Name:      "baseline",
+		Usage:     "record what an approved firmware does, for check --baseline and diff",
+		ArgsUsage: "CAPTURE...",
+		Description: `Analyses the captures like analyze (it takes the same flags) and writes, per
+device, its destinations (name, domain, IPs, port, country, ASN, vendor,
+channel), countries, vendors and leaks (identifier type, destination,
+channel) as JSON. It holds no identifier values.
+
+Examples:
+   phonehome baseline --devices devices.yaml -o approved.json fw-1.0.pcap
+   phonehome check --baseline approved.json fw-1.1.pcap
+   phonehome diff approved.json fw-1.1.pcap
+
+Exit codes: 0 written; 2 usage error or unreadable input; 3 damaged input (the
+baseline covers only what was read).`,
+		Flags:  append(flags, analysisFlags()...),
+		Action: runBaseline,
+	}
+}
+
+func runBaseline(c *cli.Context) error {
+	rep, runErr := buildReport(c)
+	if rep == nil {
+		return runErr
+	}
+	if devs := c.StringSlice("device"); len(devs) > 0 {
+		rep = report.Apply(rep, report.Filter{Devices: devs})
+	}
+	b := policy.NewBaseline(rep)
+	if p := c.String("output"); p != "" && p != "-" {
+		f, err := os.Create(p)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		if err := b.Write(f); err != nil {
+			f.Close()
+			return withCode(exitPartial, err)
+		}
+		if err := f.Close(); err != nil {
+			return withCode(exitPartial, err)
+		}
+		return runErr
+	}
+	if err := b.Write(c.App.Writer); err != nil {
+		return withCode(exitPartial, err)
+	}
+	return runErr
+}

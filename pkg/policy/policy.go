@@ -1,0 +1,348 @@
+// Package policy is the CI gate: it loads policy files (YAML rules with
+// file:line:col errors), evaluates them over an *audit.Report, applies
+// suppressions from an ignore file against an injected clock, and records,
+// loads and compares baselines of what an approved firmware does.
+//
+// It never writes output formats; pkg/cireport renders a Result.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// ErrInvalid is wrapped by every error about a policy, ignore or baseline
+// file's content.
+var ErrInvalid = errors.New("policy: invalid file")
+
+// MaxFileSize caps policy and ignore files.
+const MaxFileSize = 4 << 20
+
+// Version is the only policy (and ignore file) schema version.
+const Version = 1
+
+// Pos is a position in a file; Line and Col are 1-based (0: unknown).
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "":
+		return fmt.Sprintf("%d:%d", p.Line, p.Col)
+	case p.Line == 0:
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Error is one problem in a file, at a position.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Errors lists the *Error values inside err (joined or single).
+func Errors(err error) []*Error {
+	var out []*Error
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if pe, ok := e.(*Error); ok {
+			out = append(out, pe)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// Kind names what a rule checks; it is the rule's YAML key.
+type Kind string
+
+// Rule kinds.
+const (
+	AllowCountries           Kind = "allow_countries"
+	DenyCountries            Kind = "deny_countries"
+	AllowASNs                Kind = "allow_asns"
+	DenyASNs                 Kind = "deny_asns"
+	AllowDestinations        Kind = "allow_destinations"
+	DenyDestinations         Kind = "deny_destinations"
+	DenyCategories           Kind = "deny_categories"
+	DenyIdentifiers          Kind = "deny_identifiers"
+	DenyPlaintextIdentifiers Kind = "deny_plaintext_identifiers"
+	MinTLSVersion            Kind = "min_tls_version"
+	DenyChannels             Kind = "deny_channels"
+	MaxBytesPerDestination   Kind = "max_bytes_per_destination"
+	MaxBytesPerCountry       Kind = "max_bytes_per_country"
+	FailOn                   Kind = "fail_on"
+)
+
+// Kinds lists every rule kind in documentation order.
+func Kinds() []Kind {
+	return []Kind{AllowCountries, DenyCountries, AllowASNs, DenyASNs, AllowDestinations, DenyDestinations,
+		DenyCategories, DenyIdentifiers, DenyPlaintextIdentifiers, MinTLSVersion, DenyChannels,
+		MaxBytesPerDestination, MaxBytesPerCountry, FailOn}
+}
+
+// Direction selects which bytes a budget counts.
+type Direction string
+
+// Budget directions.
+const (
+	Up   Direction = "up"   // device to server (default)
+	Down Direction = "down" // server to device
+	Both Direction = "both"
+)
+
+// Policy is a loaded policy file.
+type Policy struct {
+	File    string
+	Version int
+	Rules   []*Rule
+}
+
+// Rule is one check. Exactly one kind is set; the fields after Devices are
+// the parameters of that kind.
+type Rule struct {
+	ID       string
+	Message  string         // optional; shown with every violation
+	Severity audit.Severity // default High
+	Kind     Kind
+	Pos      Pos      // of the rule's mapping
+	Devices  []string // scope: device IDs, names, MACs, IPs or --devices ids; empty = all
+
+	Countries    []string       // allow/deny_countries, upper case
+	ASNs         []uint32       // allow/deny_asns
+	Destinations []Pattern      // allow/deny_destinations
+	Categories   []string       // deny_categories, lower case
+	Identifiers  []string       // deny_*identifiers, lower case; "any" matches all
+	Known        bool           // deny_*identifiers: only --devices values
+	MinTLS       TLSVersion     // min_tls_version
+	Channels     []string       // deny_channels as written ("cleartext" = every readable channel)
+	MaxBytes     uint64         // max_bytes_per_destination
+	CountryBytes []CountryLimit // max_bytes_per_country, "*" last
+	Direction    Direction      // budgets
+	Threshold    audit.Severity // fail_on
+
+	pos map[string]Pos // positions of list items, for lint
+}
+
+// CountryLimit is one entry of max_bytes_per_country; Country "*" is every
+// country without its own entry.
+type CountryLimit struct {
+	Country string
+	Bytes   uint64
+}
+
+// Describe says in words what the rule checks (used when it has no message).
+func (r *Rule) Describe() string {
+	switch r.Kind {
+	case AllowCountries:
+		return "destinations only in " + strings.Join(r.Countries, ", ")
+	case DenyCountries:
+		return "no destinations in " + strings.Join(r.Countries, ", ")
+	case AllowASNs:
+		return "destinations only in networks " + asnList(r.ASNs)
+	case DenyASNs:
+		return "no destinations in networks " + asnList(r.ASNs)
+	case AllowDestinations:
+		return "only the allowed destinations"
+	case DenyDestinations:
+		return "none of the denied destinations"
+	case DenyCategories:
+		return "no " + strings.Join(r.Categories, ", ") + " destinations"
+	case DenyIdentifiers:
+		return "identifiers never leave the device: " + r.identList()
+	case DenyPlaintextIdentifiers:
+		return "identifiers never leave in clear: " + r.identList()
+	case MinTLSVersion:
+		return "TLS " + r.MinTLS.String() + " or newer"
+	case DenyChannels:
+		return "no traffic over " + strings.Join(r.Channels, ", ")
+	case MaxBytesPerDestination:
+		return fmt.Sprintf("at most %s %s per destination", formatSize(r.MaxBytes), r.dirWord())
+	case MaxBytesPerCountry:
+		var parts []string
+		for _, c := range r.CountryBytes {
+			parts = append(parts, c.Country+" "+formatSize(c.Bytes))
+		}
+		return fmt.Sprintf("byte budget %s per country: %s", r.dirWord(), strings.Join(parts, ", "))
+	case FailOn:
+		return "no leak or finding of severity " + r.Threshold.String() + " or higher"
+	}
+	return string(r.Kind)
+}
+
+func (r *Rule) identList() string {
+	s := strings.Join(r.Identifiers, ", ")
+	if r.Known {
+		s += " (values from --devices)"
+	}
+	return s
+}
+
+func (r *Rule) dirWord() string {
+	switch r.Direction {
+	case Down:
+		return "received"
+	case Both:
+		return "sent and received"
+	}
+	return "sent"
+}
+
+func asnList(a []uint32) string {
+	var parts []string
+	for _, n := range a {
+		parts = append(parts, fmt.Sprintf("AS%d", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatSize writes bytes with a binary unit when exact.
+func formatSize(n uint64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// TLSVersion orders TLS versions: SSLv2 < SSLv3 < TLS 1.0 < ... < TLS 1.3.
+type TLSVersion uint8
+
+// TLS versions; QUIC counts as TLS 1.3.
+const (
+	TLSUnknown TLSVersion = iota
+	SSL2
+	SSL3
+	TLS10
+	TLS11
+	TLS12
+	TLS13
+)
+
+func (v TLSVersion) String() string {
+	switch v {
+	case SSL2:
+		return "SSLv2"
+	case SSL3:
+		return "SSLv3"
+	case TLS10:
+		return "1.0"
+	case TLS11:
+		return "1.1"
+	case TLS12:
+		return "1.2"
+	case TLS13:
+		return "1.3"
+	}
+	return "unknown"
+}
+
+// ParseTLSVersion accepts "1.2", "TLS1.2", "tlsv1.2", "TLS 1.2", "SSLv3".
+func ParseTLSVersion(s string) (TLSVersion, bool) {
+	t := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+	t = strings.TrimPrefix(t, "tls")
+	t = strings.TrimPrefix(t, "v")
+	switch t {
+	case "1.0", "1":
+		return TLS10, true
+	case "1.1":
+		return TLS11, true
+	case "1.2":
+		return TLS12, true
+	case "1.3":
+		return TLS13, true
+	case "sslv3", "ssl3", "ssl3.0":
+		return SSL3, true
+	case "sslv2", "ssl2", "ssl2.0":
+		return SSL2, true
+	}
+	return TLSUnknown, false
+}
+
+// channelTLS maps a report channel to its TLS version; ok is false for
+// channels that are not TLS or whose version is unknown ("TLS").
+func channelTLS(channel string) (TLSVersion, bool) {
+	switch channel {
+	case "TLS1.3", "QUIC":
+		return TLS13, true
+	case "TLS1.2":
+		return TLS12, true
+	case "TLS1.1":
+		return TLS11, true
+	case "TLS1.0":
+		return TLS10, true
+	case "SSLv3":
+		return SSL3, true
+	case "SSLv2":
+		return SSL2, true
+	}
+	return TLSUnknown, false
+}
+
+// Channels known to the report model (see pkg/audit Dest.Channel).
+var knownChannels = []string{"TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0", "SSLv3", "SSLv2", "TLS", "QUIC", "DTLS", "SSH",
+	"HTTP", "MQTT", "DNS", "mDNS", "DHCP", "NTP", "SSDP", "STUN", "FTP", "SMTP", "POP3", "IMAP", "Telnet",
+	"plaintext", "encoded", "compressed", "custom-xor", "encrypted-unknown", "binary-unknown", "unknown", "mixed"}
+
+// Cleartext is the pseudo-channel of deny_channels that stands for every
+// channel audit.PlaintextChannel calls readable (HTTP, MQTT, DNS, ...).
+const Cleartext = "cleartext"
+
+// encryptedChannel reports channels whose payload phonehome cannot read.
+func encryptedChannel(c string) bool {
+	switch c {
+	case "TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0", "SSLv3", "SSLv2", "TLS", "QUIC", "DTLS", "SSH", "encrypted-unknown":
+		return true
+	}
+	return false
+}
+
+// InClear reports whether an identifier found on a channel was readable by
+// anyone on the path: every channel that is not encrypted. This is wider
+// than audit.PlaintextChannel: it includes compressed and unrecognised
+// binary payloads, because phonehome found the identifier in them, so
+// anyone else can too.
+func InClear(channel string) bool {
+	return channel != "" && channel != "mixed" && !encryptedChannel(channel)
+}
+
+// leakInClear: a leak is in clear when its channel is, or when it was found
+// in a handshake field sent before encryption starts (SNI, DNS).
+func leakInClear(l *audit.Leak) bool {
+	if InClear(l.Dest.Channel) {
+		return true
+	}
+	loc := strings.ToLower(l.Location)
+	return strings.HasPrefix(loc, "dns.") || strings.HasPrefix(loc, "tls.") || strings.HasPrefix(loc, "quic.") ||
+		strings.Contains(loc, "sni")
+}
+
+// knownIdentifiers are the identifier types the leak detectors report.
+var knownIdentifiers = []string{"imei", "imeisv", "meid", "imsi", "iccid", "phone", "mac", "android_id",
+	"advertising_id", "device_id", "email", "gps", "ssid", "bssid", "serial", "lan_ip", "hostname",
+	"password", "basic_auth", "api_key"}
