@@ -312,6 +312,7 @@ func (e *engine) finish() {
 		e.report.Events = e.events
 	}
 	e.buildDevices()
+	e.redactEvents()
 	e.report.Summary.Devices = len(e.report.Devices)
 	e.report.Summary.Flows = int(ts.Flows)
 	e.report.Summary.Frames = st.Frames

@@ -8,6 +8,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/mqtt"
 	"github.com/phonehome/phonehome/pkg/proto/netbios"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 	"github.com/phonehome/phonehome/pkg/proto/sniff"
 	"github.com/phonehome/phonehome/pkg/proto/ssdp"
 	"github.com/phonehome/phonehome/pkg/proto/stun"
@@ -63,6 +64,14 @@ func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
 // udpExtra hands UDP payloads to the datagram decoders other than DNS and
 // DHCP. It returns true when one of them took the datagram.
 func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *flow.Packet) bool {
+	if s.quic == nil && s.udpProto == "" && quic.Detect(b) {
+		s.udpProto = "quic"
+		s.quic = quic.NewParser(e.emitter(s, "quic"))
+	}
+	if s.quic != nil {
+		s.quic.Datagram(dir, b, m)
+		return true
+	}
 	switch {
 	case (p.SrcPort == 1900 || p.DstPort == 1900) && ssdp.Detect(b):
 		s.udpProto = "ssdp"
@@ -111,6 +120,21 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 // profiles the bytes of flows no decoder recognised ("unknown" events:
 // first bytes, entropy, verdict).
 func (e *engine) endExtra(s *session, m proto.Meta) {
+	if s.quic != nil {
+		s.names.quicSNI = s.quic.SNI()
+		s.quic.End(m)
+		for _, c := range s.quic.Connections() {
+			for _, fi := range c.Findings {
+				s.findings = append(s.findings, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
+			}
+		}
+	}
+	if s.tls != nil {
+		ss := s.tls.Session()
+		if ss.SNI != "" {
+			s.names.sni = ss.SNI
+		}
+	}
 	if s.protocol() != "" || len(s.sample)+len(s.down) == 0 {
 		return
 	}
@@ -136,6 +160,8 @@ func (e *engine) extraChannel(s *session) string {
 		return "NTP"
 	case "mqtt":
 		return "MQTT"
+	case "quic":
+		return "QUIC"
 	case "ssdp":
 		return "SSDP"
 	case "stun":

@@ -12,6 +12,8 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
+	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
 
 type truthNames struct {
@@ -32,7 +34,10 @@ type truthNames struct {
 		SNIs []string `json:"snis"`
 	} `json:"tls"`
 	QUIC struct {
-		SNIs []string `json:"snis"`
+		SNIs  []string `json:"snis"`
+		GQUIC []struct {
+			SNI []string `json:"sni"`
+		} `json:"gquic_sni"`
 	} `json:"quic"`
 }
 
@@ -49,6 +54,26 @@ var nameKinds = map[string]func(ev audit.Event) []string{
 			out = append(out, strings.ToLower(strings.TrimSuffix(q.Name, ".")))
 		}
 		return out
+	},
+	"tls": func(ev audit.Event) []string {
+		ss, ok := ev.Fields.(*ptls.Session)
+		if !ok {
+			return nil
+		}
+		var out []string
+		for _, ch := range ss.ClientHellos {
+			if ch.SNI != "" {
+				out = append(out, strings.ToLower(ch.SNI))
+			}
+		}
+		return out
+	},
+	"quic": func(ev audit.Event) []string {
+		c, ok := ev.Fields.(*quic.Connection)
+		if !ok || c.SNI == "" {
+			return nil
+		}
+		return []string{strings.ToLower(c.SNI)}
 	},
 	"http": func(ev audit.Event) []string {
 		h, ok := ev.Fields.(*phttp.Event)
@@ -79,7 +104,18 @@ func TestCorpusNames(t *testing.T) {
 	for _, e := range entries {
 		var truth truthNames
 		corpus.LoadTruth(t, e, &truth)
-		want := map[string]map[string]bool{"dns": {}, "http": {}}
+		want := map[string]map[string]bool{"dns": {}, "http": {}, "tls": {}, "quic": {}}
+		for _, n := range truth.TLS.SNIs {
+			want["tls"][strings.ToLower(n)] = true
+		}
+		for _, n := range truth.QUIC.SNIs {
+			want["quic"][strings.ToLower(n)] = true
+		}
+		for _, g := range truth.QUIC.GQUIC { // Google QUIC's cleartext CHLO
+			for _, n := range g.SNI {
+				want["quic"][strings.ToLower(n)] = true
+			}
+		}
 		for _, n := range append(truth.DNS.QueryNames, truth.DNS.MDNSNames...) {
 			want["dns"][strings.ToLower(strings.TrimSuffix(n, "."))] = true
 		}
@@ -89,7 +125,7 @@ func TestCorpusNames(t *testing.T) {
 			}
 			want["http"][r.Method+" "+r.Host+" "+r.URI] = true
 		}
-		if len(want["dns"])+len(want["http"]) == 0 {
+		if len(want["dns"])+len(want["http"])+len(want["tls"])+len(want["quic"]) == 0 {
 			continue
 		}
 		rep, err := Run(context.Background(), Config{KeepEvents: true}, []string{e.Path})
@@ -97,7 +133,7 @@ func TestCorpusNames(t *testing.T) {
 			t.Errorf("%s: %v", e.Name(), err)
 			continue
 		}
-		got := map[string]map[string]bool{"dns": {}, "http": {}}
+		got := map[string]map[string]bool{"dns": {}, "http": {}, "tls": {}, "quic": {}}
 		for _, ev := range rep.Events {
 			if f := nameKinds[ev.Type]; f != nil {
 				for _, v := range f(ev) {
@@ -137,7 +173,7 @@ func TestCorpusNames(t *testing.T) {
 			}
 		}
 	}
-	for _, kind := range []string{"dns", "http"} {
+	for _, kind := range []string{"dns", "http", "tls", "quic"} {
 		if total[kind] == 0 {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
 
@@ -21,6 +22,7 @@ type session struct {
 	proto    string // dns, http, tls, quic, mqtt, dhcp, ssh, ... or "" while unknown
 	parser   proto.StreamParser
 	tls      *ptls.Stream
+	quic     *quic.Parser
 	http     *phttp.Parser
 	sniff    [2][]byte // first bytes of each direction while the protocol is unknown
 	decided  bool
@@ -60,7 +62,9 @@ func (e *engine) sess(f *flow.Flow) *session {
 
 // Start, Datagram, Stream, Gap and End make the engine a flow.Handler.
 
-func (e *engine) Start(f *flow.Flow, p *flow.Packet) { e.sess(f) }
+// Start allocates nothing: a session is made on the first payload (sess),
+// so a flood of half-open connections costs only the flow table's entries.
+func (e *engine) Start(f *flow.Flow, p *flow.Packet) {}
 
 func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 	if f.Key.Proto != flow.ProtoUDP || len(p.Payload) == 0 {

@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/phonehome/phonehome/fixtures/adversarial"
+)
+
+// FuzzRun feeds whole capture files through the pipeline (reader, L2-L4
+// decoder, flow table, reassembly, protocol decoders, leak scan, report
+// building). Seeds: the small adversarial captures (committed ones in
+// testdata/fuzz/FuzzRun too). Run must return a report or ErrInput, never
+// panic or hang.
+func FuzzRun(f *testing.F) {
+	for _, w := range []func(io.Writer) error{adversarial.Small, adversarial.SmallNG, adversarial.DNSLoops, adversarial.Injection,
+		func(w io.Writer) error { return adversarial.HugeBlock(w, adversarial.HugeOption) },
+		func(w io.Writer) error { return adversarial.Snaplen(w, 0) },
+		func(w io.Writer) error { return adversarial.Backwards(w, 4) },
+	} {
+		var b bytes.Buffer
+		if err := w(&b); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
+	cfg := hostileConfig(f)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return
+		}
+		path := filepath.Join(dir, "in.cap")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), cfg, []string{path})
+		switch {
+		case err == nil, errors.Is(err, ErrDamaged):
+			if rep == nil {
+				t.Fatalf("no report with err %v", err)
+			}
+		case errors.Is(err, ErrInput):
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}

@@ -1,0 +1,55 @@
+package quic
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// FuzzDatagram feeds (dir, length, bytes)* datagrams to a Parser. Seeds are
+// the testdata flows; mutations of the encrypted bytes mostly exercise the
+// header and decryption paths, the plaintext seeds below the frame parser.
+func FuzzDatagram(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.datagrams"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		run(readDatagrams(raw), false)
+		var c conn
+		c.largest = [2]int64{-1, -1}
+		p := NewParserLimits(nil, Limits{MaxCrypto: 4096, MaxFragments: 8, MaxConns: 2})
+		// The raw bytes as a decrypted Initial payload too.
+		p.frames(&c, proto.ToServer, raw, proto.Meta{})
+		p.frames(&c, proto.ToClient, raw, proto.Meta{})
+		chloTags(raw)
+	})
+}
+
+// TestWriteFuzzSeeds refreshes the committed seed corpus with -update.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to rewrite testdata/fuzz")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDatagram")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.datagrams"))
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
+		name := strings.TrimSuffix(filepath.Base(p), ".datagrams")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
