@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/oui"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/report"
 	"github.com/phonehome/phonehome/pkg/signature"
@@ -158,7 +160,8 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 }
 
 func engineConfig(c *cli.Context) (engine.Config, error) {
-	cfg := engine.Config{ToolVersion: version, KeepFlows: true, KeepEvents: true}
+	cfg := engine.Config{ToolVersion: version}
+	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c)
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
 	cfg.MaxRecords = c.Int("max-records")
@@ -186,10 +189,22 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	}
 	cfg.HomeCountry = strings.ToUpper(c.String("home-country"))
 	cfg.ShowEvidence = c.Bool("show-evidence")
+	// The embedded data sets decode in parallel: start-up is a fixed cost
+	// of every run.
+	var sigs *signature.Set
+	var sigErr error
+	sigDone := make(chan struct{})
+	go func() {
+		defer close(sigDone)
+		sigs, sigErr = signature.Load(c.StringSlice("signatures")...)
+	}()
+	go oui.Version() // decodes the OUI table
 	if cfg.Geo, err = geo.New(geo.Options{CountryDB: c.String("geoip-db"), ASNDB: c.String("asn-db"), LAN: cfg.LAN}); err != nil {
+		<-sigDone
 		return cfg, withCode(exitUsage, err)
 	}
-	if cfg.Signatures, err = signature.Load(c.StringSlice("signatures")...); err != nil {
+	<-sigDone
+	if cfg.Signatures, err = sigs, sigErr; err != nil {
 		return cfg, withCode(exitUsage, err)
 	}
 	if p := c.String("devices"); p != "" {
@@ -214,6 +229,24 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		debug.SetMemoryLimit(int64(n))
 	}
 	return cfg, nil
+}
+
+// recordsNeeded says whether the output of this command shows flow records
+// and protocol events; keeping them costs memory on large captures, so the
+// engine keeps them only when they will be written.
+func recordsNeeded(c *cli.Context) (flows, events bool) {
+	if c.Command == nil || c.Command.Name != "analyze" {
+		return false, false // check, baseline, diff read devices only
+	}
+	tables := c.StringSlice("table")
+	switch c.String("format") {
+	case "json", "ndjson":
+		return true, true
+	case "html":
+		return true, false
+	default:
+		return slices.Contains(tables, "flows"), false
+	}
 }
 
 // parseSize reads sizes like 1048576, 64KiB, 1MiB, 2GB.

@@ -60,13 +60,10 @@ func (e *engine) bestName(s *session) (string, string) {
 		return stripPort(s.names.host), "http-host"
 	case s.names.quicSNI != "":
 		return s.names.quicSNI, "quic-sni"
-	}
-	f := s.f
-	if n, _, _, ok := e.dnsCache.Name(f.Client.Addr(), f.Server.Addr(), f.First); ok {
-		return n, "dns"
-	}
-	if n, _, ok := e.dnsCache.PTR(f.Client.Addr(), f.Server.Addr(), f.First); ok {
-		return n, "ptr"
+	case s.names.dns != "":
+		return s.names.dns, "dns"
+	case s.names.ptr != "":
+		return s.names.ptr, "ptr"
 	}
 	return "", ""
 }

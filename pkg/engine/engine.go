@@ -5,7 +5,6 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -47,6 +45,9 @@ type Config struct {
 	KeepFlows bool
 	// KeepEvents keeps decoded protocol events in Report.Events.
 	KeepEvents bool
+	// Workers is the number of goroutines flows are sharded over (0: one
+	// per CPU, at most 8). Results do not depend on it.
+	Workers int
 	// MaxRecords bounds the flow records and the events kept (each);
 	// beyond it they are counted and dropped (default DefaultMaxRecords).
 	MaxRecords int
@@ -124,6 +125,7 @@ func ExpandInputs(args []string) ([]string, error) {
 // error wrapping ErrInput (no report) or ErrDamaged (partial report).
 func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
 	e := newEngine(cfg)
+	e.pool = newPool(cfg, workerCount(cfg))
 	var damaged error
 	for i, path := range inputs {
 		if err := e.readFile(ctx, i, path); err != nil {
@@ -164,6 +166,7 @@ type engine struct {
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
 	maxRecords int
+	pool       *pool // the workers; nil inside a worker
 }
 
 func newEngine(cfg Config) *engine {
@@ -228,7 +231,7 @@ func (e *engine) readFile(ctx context.Context, idx int, path string) error {
 		}
 		in.Frames++
 		in.Bytes += uint64(fr.CI.Length)
-		e.dec.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.table.Add)
+		e.dec.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.pool.dispatch)
 	}
 	for _, lt := range r.LinkTypes() {
 		in.LinkTypes = append(in.LinkTypes, linkName(lt))
@@ -245,7 +248,8 @@ func (e *engine) readFile(ctx context.Context, idx int, path string) error {
 }
 
 func (e *engine) finish() {
-	e.table.Flush()
+	e.pool.close()
+	e.mergeWorkers(e.pool)
 	st := e.dec.Stats
 	c := e.report.Counters
 	c["frames"] = st.Frames
@@ -264,12 +268,10 @@ func (e *engine) finish() {
 	c["flows"] = ts.Flows
 	c["flows_evicted"] = ts.Evicted
 	c["flows_timed_out"] = ts.TimedOut
-	c["flows_peak"] = uint64(ts.PeakFlows)
 	c["tcp_retransmitted_segments"] = ts.Retransmitted
 	c["tcp_out_of_order_segments"] = ts.OutOfOrder
 	c["tcp_gap_bytes"] = ts.GapBytes
 	c["tcp_buffer_cap_hits"] = ts.BufferDropped
-	c["tcp_peak_buffered_bytes"] = uint64(ts.PeakBuffered)
 	for k, v := range e.counter {
 		c[k] = v
 	}
@@ -304,7 +306,6 @@ func (e *engine) finish() {
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}
-	slices.SortFunc(e.flows, func(a, b audit.Flow) int { return cmp.Compare(a.ID, b.ID) })
 	if e.cfg.KeepFlows {
 		e.report.Flows = e.flows
 	}

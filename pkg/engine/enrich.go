@@ -62,7 +62,30 @@ func firstWord(s string) string {
 }
 
 func (e *engine) buildDevices() {
-	enriched := map[netip.Addr]audit.Dest{}
+	type enrKey struct {
+		ip, name, transport string
+		port                uint16
+	}
+	enrCache := map[enrKey]audit.Dest{}
+	// full returns d enriched for its own name and endpoint; a leak or
+	// finding without a name takes the one of its destination row.
+	full := func(d audit.Dest, dests map[destKey]*destAgg) audit.Dest {
+		ip, _ := netip.ParseAddr(d.IP)
+		if d.Name == "" {
+			if da := dests[destKey{ip: ip, port: d.Port, transport: d.Transport}]; da != nil {
+				d.Name, d.NameSource = da.d.Name, da.d.NameSource
+			}
+		}
+		k := enrKey{d.IP, d.Name, d.Transport, d.Port}
+		out, ok := enrCache[k]
+		if !ok {
+			out = d
+			e.enrich(&out, ip, "")
+			enrCache[k] = out
+		}
+		out.NameSource, out.Channel = d.NameSource, d.Channel
+		return out
+	}
 	renamed := map[string]string{}
 	for _, d := range e.inv.devices() {
 		oldID := d.d.ID
@@ -72,7 +95,7 @@ func (e *engine) buildDevices() {
 		}
 		dev := d.d
 		slices.Sort(d.uas)
-		dev.UserAgents = d.uas
+		dev.UserAgents = d.uas[:min(len(d.uas), 32)]
 		// The device's own maker: OUI vendor, or what the devices file says.
 		ownVendor := func(v string) bool {
 			return firstParty(dev.Vendor, v) || firstParty(dev.Name, v) || firstParty(dev.Model, v)
@@ -91,7 +114,6 @@ func (e *engine) buildDevices() {
 		}
 		for _, da := range list {
 			e.enrich(&da.d.Dest, da.ip, "")
-			enriched[da.ip] = da.d.Dest
 			slices.Sort(da.protocols)
 			da.d.Protocols = da.protocols
 			if da.d.Protocols == nil {
@@ -129,16 +151,7 @@ func (e *engine) buildDevices() {
 		// Leaks and findings get the enriched destination and a severity.
 		dev.Leaks = make([]audit.Leak, 0, len(d.leaks))
 		for _, l := range d.leaks {
-			ip, _ := netip.ParseAddr(l.Dest.IP)
-			full := enriched[ip]
-			full.Name, full.NameSource, full.Channel = l.Dest.Name, l.Dest.NameSource, l.Dest.Channel
-			if full.Name == "" {
-				full.Name, full.NameSource = enriched[ip].Name, enriched[ip].NameSource
-			}
-			full.Port, full.Transport, full.IP = l.Dest.Port, l.Dest.Transport, l.Dest.IP
-			if full.Name != enriched[ip].Name {
-				e.enrich(&full, ip, "")
-			}
+			full := full(l.Dest, d.dests)
 			l.Dest = full
 			plain := plaintextChannel(full.Channel) || full.Channel == "custom-xor"
 			// Third party: a tracker (advertising, analytics, telemetry...)
@@ -162,15 +175,23 @@ func (e *engine) buildDevices() {
 			if c := cmp.Compare(a.Frame, b.Frame); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Location, b.Location)
+			if c := cmp.Compare(a.Location, b.Location); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Dest.IP, b.Dest.IP); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Dest.Port, b.Dest.Port); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Encoding, b.Encoding); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Value, b.Value)
 		})
 		dev.Findings = make([]audit.Finding, 0, len(d.findings))
 		for _, fi := range d.findings {
-			ip, _ := netip.ParseAddr(fi.Dest.IP)
-			full := enriched[ip]
-			full.Name, full.NameSource, full.Channel = fi.Dest.Name, fi.Dest.NameSource, fi.Dest.Channel
-			full.Port, full.Transport, full.IP = fi.Dest.Port, fi.Dest.Transport, fi.Dest.IP
-			fi.Dest = full
+			fi.Dest = full(fi.Dest, d.dests)
 			dev.Findings = append(dev.Findings, fi)
 		}
 		slices.SortFunc(dev.Findings, func(a, b audit.Finding) int {
@@ -180,7 +201,16 @@ func (e *engine) buildDevices() {
 			if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Frame, b.Frame)
+			if c := cmp.Compare(a.Frame, b.Frame); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Dest.IP, b.Dest.IP); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Dest.Port, b.Dest.Port); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Message, b.Message)
 		})
 		// Summary.
 		sum := &dev.Summary

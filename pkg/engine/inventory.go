@@ -25,7 +25,7 @@ type inventory struct {
 	known       []lab.Device
 	devs        map[string]*devAgg
 	gatewayMACs map[[6]byte]bool
-	dhcpByMAC   map[string]*audit.DHCPInfo
+	dhcpByMAC   map[string]*dhcpRec
 	mdnsByIP    map[netip.Addr]string
 	netbiosByIP map[netip.Addr]string
 	maxDests    int
@@ -61,6 +61,7 @@ type destAgg struct {
 	d         audit.Destination
 	ip        netip.Addr
 	nameRank  int
+	nameFrame uint64 // first frame of the flow that gave the name
 	protocols []string
 	plainUp   uint64 // bytes up on plaintext channels
 }
@@ -70,7 +71,7 @@ var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "mqtt-bro
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
 	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, gatewayMACs: map[[6]byte]bool{},
-		dhcpByMAC: map[string]*audit.DHCPInfo{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096}
+		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096}
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
@@ -174,10 +175,10 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 			d.dests[k] = da
 		}
 	}
-	if r := nameRank[nameSrc]; name != "" && r < da.nameRank {
-		da.d.Name, da.d.NameSource, da.nameRank = name, nameSrc, r
+	if r := nameRank[nameSrc]; better(r, f.FirstFrame, name, da.nameRank, da.nameFrame, da.d.Name) {
+		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = name, nameSrc, r, f.FirstFrame
 	}
-	if channel != "" && (da.d.Channel == "" || channelRank(channel) > channelRank(da.d.Channel)) {
+	if betterChannel(channel, da.d.Channel) {
 		da.d.Channel = channel
 	}
 	if protocol != "" && !slices.Contains(da.protocols, protocol) {
@@ -201,7 +202,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 		da.d.LastSeen = f.Last.UTC()
 	}
 	for _, ua := range s.uas {
-		if !slices.Contains(d.uas, ua) && len(d.uas) < 32 {
+		if !slices.Contains(d.uas, ua) && len(d.uas) < 256 {
 			d.uas = append(d.uas, ua)
 		}
 	}
@@ -226,6 +227,9 @@ func (d *devAgg) addLeak(l audit.Leak) {
 		o := &d.leaks[i]
 		if o.Identifier == l.Identifier && o.Value == l.Value && o.Encoding == l.Encoding && o.Location == l.Location && o.Dest.IP == l.Dest.IP && o.Dest.Port == l.Dest.Port {
 			o.Count += l.Count
+			if l.Frame < o.Frame {
+				o.Frame, o.Time = l.Frame, l.Time
+			}
 			return
 		}
 	}
@@ -253,18 +257,47 @@ func channelRank(c string) int {
 // plaintextChannel reports channels whose content is readable on the wire.
 func plaintextChannel(c string) bool { return audit.PlaintextChannel(c) }
 
-func (inv *inventory) dhcp(ev dhcp.Event) {
+// dhcpRec is what DHCP told about one MAC, as of frame (the latest
+// message that changed it).
+type dhcpRec struct {
+	info  audit.DHCPInfo
+	frame uint64
+}
+
+// mergeDHCP combines two records of one MAC: the later one's fields win,
+// the earlier one fills what the later one lacks.
+func mergeDHCP(a, b *dhcpRec) *dhcpRec {
+	if b.frame > a.frame {
+		a, b = b, a
+	}
+	out := *a
+	fill := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fill(&out.info.Hostname, b.info.Hostname)
+	fill(&out.info.VendorClass, b.info.VendorClass)
+	fill(&out.info.Fingerprint, b.info.Fingerprint)
+	fill(&out.info.RequestedIP, b.info.RequestedIP)
+	fill(&out.info.AssignedIP, b.info.AssignedIP)
+	return &out
+}
+
+func (inv *inventory) dhcp(ev dhcp.Event, frame uint64) {
 	if ev.ClientMAC == "" {
 		return
 	}
-	info := inv.dhcpByMAC[ev.ClientMAC]
-	if info == nil {
+	rec := inv.dhcpByMAC[ev.ClientMAC]
+	if rec == nil {
 		if len(inv.dhcpByMAC) >= maxDevices {
 			return // DHCP starvation from random MACs: keep the first ones
 		}
-		info = &audit.DHCPInfo{}
-		inv.dhcpByMAC[ev.ClientMAC] = info
+		rec = &dhcpRec{}
+		inv.dhcpByMAC[ev.ClientMAC] = rec
 	}
+	rec.frame = max(rec.frame, frame)
+	info := &rec.info
 	if ev.Hostname != "" {
 		info.Hostname = ev.Hostname
 	} else if ev.FQDN != "" && info.Hostname == "" {
@@ -295,7 +328,7 @@ func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
 			continue
 		}
 		name := strings.TrimSuffix(strings.TrimSuffix(rr.Name, "."), ".local")
-		if name != "" && inv.mdnsByIP[ip] == "" && len(inv.mdnsByIP) < maxDevices {
+		if cur, ok := inv.mdnsByIP[ip]; name != "" && (ok && name < cur || !ok && len(inv.mdnsByIP) < maxDevices) {
 			inv.mdnsByIP[ip] = name
 		}
 	}
@@ -311,7 +344,7 @@ func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
 		}
 		name = strings.TrimSpace(name)
 		for _, a := range r.Addrs {
-			if ip, err := netip.ParseAddr(a); err == nil && inv.netbiosByIP[ip] == "" {
+			if ip, err := netip.ParseAddr(a); err == nil && (inv.netbiosByIP[ip] == "" || name < inv.netbiosByIP[ip]) {
 				inv.netbiosByIP[ip] = name
 			}
 		}
@@ -341,7 +374,8 @@ func (inv *inventory) name(d *devAgg) {
 		if v, ok := oui.Lookup(d.mac[:]); ok {
 			dev.Vendor = v
 		}
-		if info := inv.dhcpByMAC[dev.MAC]; info != nil {
+		if rec := inv.dhcpByMAC[dev.MAC]; rec != nil {
+			info := &rec.info
 			dev.DHCP = info
 			if info.Hostname != "" && !slices.Contains(dev.Hostnames, info.Hostname) {
 				dev.Hostnames = append(dev.Hostnames, info.Hostname)

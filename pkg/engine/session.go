@@ -42,6 +42,7 @@ type session struct {
 // names holds the candidate names of a flow's server by source.
 type names struct {
 	sni, host, quicSNI, mqttBroker string
+	dns, ptr                       string // from answers seen before the flow began
 }
 
 const (
@@ -64,7 +65,16 @@ func (e *engine) sess(f *flow.Flow) *session {
 
 // Start allocates nothing: a session is made on the first payload (sess),
 // so a flood of half-open connections costs only the flow table's entries.
-func (e *engine) Start(f *flow.Flow, p *flow.Packet) {}
+// Start names the flow's server from the DNS answers its client received
+// before the flow began: at this moment, and only now, the cache holds
+// exactly those answers, whatever the worker count or when the flow ends.
+func (e *engine) Start(f *flow.Flow, p *flow.Packet) {
+	if n, _, _, ok := e.dnsCache.Name(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		e.sess(f).names.dns = n
+	} else if n, _, ok := e.dnsCache.PTR(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		e.sess(f).names.ptr = n
+	}
+}
 
 func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 	if f.Key.Proto != flow.ProtoUDP || len(p.Payload) == 0 {
@@ -352,7 +362,7 @@ func (e *engine) dhcpMessage(s *session, b []byte, m proto.Meta, p *flow.Packet)
 	ev := dhcp.NewEvent(&msg, err)
 	e.event(audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	if err == nil {
-		e.inv.dhcp(ev)
+		e.inv.dhcp(ev, m.Frame)
 	}
 }
 

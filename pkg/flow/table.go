@@ -169,7 +169,7 @@ type Table struct {
 // NewTable returns an empty table that reports to h.
 func NewTable(cfg Config, h Handler) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, h: h, flows: make(map[Key]*Flow, 1024)}
+	return &Table{cfg: cfg, h: h, flows: make(map[Key]*Flow, 64)}
 }
 
 // Len is the number of live flows.
@@ -202,6 +202,20 @@ func (t *Table) Add(p *Packet) {
 	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
 		t.end(f, f.endState())
 		f = nil
+	}
+	if f != nil && !f.active.IsZero() {
+		// Idle past the timeout (or the linger of a closed flow): a new
+		// flow, whenever the periodic scan last ran, so results do not
+		// depend on when it ran.
+		switch idle := t.now.Sub(f.active); {
+		case f.State == Open && idle >= t.cfg.IdleTimeout:
+			t.Stats.TimedOut++
+			t.end(f, Timeout)
+			f = nil
+		case f.State != Open && idle >= t.cfg.ClosedLinger:
+			t.end(f, f.State)
+			f = nil
+		}
 	}
 	if f == nil {
 		f = t.create(k, p)
@@ -396,6 +410,17 @@ func (t *Table) end(f *Flow, s State) {
 	t.h.End(f)
 }
 
+// FlushAt ends every live flow at the end of the capture, whose last
+// timestamp is end: flows idle past their timeout by then end as Timeout,
+// the rest as they are (Open, or Closed/Reset).
+func (t *Table) FlushAt(end time.Time) {
+	if end.After(t.now) {
+		t.now = end
+	}
+	t.expire()
+	t.Flush()
+}
+
 // Flush ends every live flow (state Open unless already closed), in order
 // of creation. Call it at the end of the capture.
 func (t *Table) Flush() {
@@ -420,3 +445,22 @@ func (t *Table) Buffered() int64 { return t.buffered }
 
 // Cap is the configured maximum of live flows.
 func (t *Table) Cap() int { return t.cfg.MaxFlows }
+
+// Hash is a symmetric hash of the packet's flow key: both directions of a
+// flow hash alike. It is stable across runs and machines, for sharding
+// flows over workers.
+func (p *Packet) Hash() uint64 {
+	k, _ := keyOf(p)
+	h := uint64(14695981039346656037)
+	mix := func(b []byte) {
+		for _, c := range b {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+	}
+	a16, b16 := k.A.Addr().As16(), k.B.Addr().As16()
+	mix(a16[:])
+	mix(b16[:])
+	mix([]byte{k.Proto, byte(k.A.Port() >> 8), byte(k.A.Port()), byte(k.B.Port() >> 8), byte(k.B.Port())})
+	return h ^ h>>29
+}

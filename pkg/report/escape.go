@@ -78,10 +78,20 @@ func unsafeRune(r rune) bool {
 // TAB or CR gets a leading single quote, so Excel, LibreOffice and Google
 // Sheets show it as text. Quoting of commas, quotes and newlines is left to
 // encoding/csv. Invalid UTF-8 is replaced so that the file stays valid.
+//
+// Other control characters (ESC, BEL, NUL, DEL, C1) and bidi overrides
+// become visible escapes as in SafeTerminal, because CSV is often read
+// with cat or less: a captured ESC sequence would reach the terminal.
 func csvSafe(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if s == "" {
 		return s
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f || unsafeRune(r) {
+			s = csvControls(s)
+			break
+		}
 	}
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
@@ -127,4 +137,24 @@ func mdEscape(s string) string {
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// csvControls escapes the control characters that CSV quoting does not
+// make harmless on a terminal; TAB, CR and LF are kept (quoted by
+// encoding/csv, and a leading TAB or CR gets the formula quote).
+func csvControls(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -1,0 +1,424 @@
+package engine
+
+import (
+	"cmp"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
+)
+
+// The reading goroutine decodes frames to transport packets and shards them
+// by a symmetric hash of the flow key over workers; each worker owns a flow
+// table and the sessions, decoders and inventory of its flows, and sees its
+// packets in capture order. DNS datagrams also go to every other worker
+// (to its name cache only), so each worker names flows exactly as one
+// worker would. At the end the workers' results are merged and sorted, so
+// the output is the same whatever the number of workers.
+
+const (
+	batchPackets = 512
+	batchArena   = 256 << 10
+)
+
+type shardPacket struct {
+	p       flow.Packet
+	dnsOnly bool // feed the DNS name cache only
+}
+
+type batch struct {
+	pkts  []shardPacket
+	arena []byte
+}
+
+type pool struct {
+	workers []*engine
+	in      []chan *batch
+	free    chan *batch
+	cur     []*batch
+	wg      sync.WaitGroup
+	end     time.Time // latest packet time seen, for the final expiry
+}
+
+// workerCount is Config.Workers, or one per CPU (at most 8).
+func workerCount(cfg Config) int {
+	n := cfg.Workers
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), 8)
+	}
+	return max(n, 1)
+}
+
+func newPool(cfg Config, n int) *pool {
+	pl := &pool{free: make(chan *batch, 4*n+4)}
+	wcfg := cfg
+	wcfg.Flow.MaxFlows = max(1, cfg.Flow.MaxFlows/n)
+	if cfg.Flow.MaxFlows == 0 {
+		wcfg.Flow.MaxFlows = max(1, flow.DefaultMaxFlows/n)
+	}
+	if cfg.Flow.MaxTotalBuffer > 0 {
+		wcfg.Flow.MaxTotalBuffer = max(1, cfg.Flow.MaxTotalBuffer/int64(n))
+	}
+	for i := 0; i < n; i++ {
+		w := newEngine(wcfg)
+		pl.workers = append(pl.workers, w)
+		ch := make(chan *batch, 4)
+		pl.in = append(pl.in, ch)
+		pl.cur = append(pl.cur, nil)
+		pl.wg.Add(1)
+		go pl.run(w, ch)
+	}
+	return pl
+}
+
+func (pl *pool) run(w *engine, ch chan *batch) {
+	defer pl.wg.Done()
+	for b := range ch {
+		for i := range b.pkts {
+			sp := &b.pkts[i]
+			if sp.dnsOnly {
+				w.dnsFeed(&sp.p)
+			} else {
+				w.table.Add(&sp.p)
+			}
+		}
+		b.pkts = b.pkts[:0]
+		b.arena = b.arena[:0]
+		select {
+		case pl.free <- b:
+		default:
+		}
+	}
+	w.table.FlushAt(pl.end)
+}
+
+func (pl *pool) get() *batch {
+	select {
+	case b := <-pl.free:
+		return b
+	default:
+		return &batch{pkts: make([]shardPacket, 0, batchPackets), arena: make([]byte, 0, batchArena)}
+	}
+}
+
+// dispatch copies a decoded packet into its worker's batch.
+func (pl *pool) dispatch(p *flow.Packet) {
+	if p.Time.After(pl.end) {
+		pl.end = p.Time
+	}
+	w := 0
+	if len(pl.workers) > 1 {
+		w = int(p.Hash() % uint64(len(pl.workers)))
+	}
+	pl.add(w, p, false)
+	if len(pl.workers) > 1 && p.Proto == flow.ProtoUDP && (isDNSPort(p.SrcPort) || isDNSPort(p.DstPort)) {
+		for i := range pl.workers {
+			if i != w {
+				pl.add(i, p, true)
+			}
+		}
+	}
+}
+
+func (pl *pool) add(w int, p *flow.Packet, dnsOnly bool) {
+	b := pl.cur[w]
+	if b != nil && len(b.arena)+len(p.Payload) > cap(b.arena) {
+		pl.send(w)
+		b = nil
+	}
+	if b == nil {
+		b = pl.get()
+		pl.cur[w] = b
+	}
+	sp := shardPacket{p: *p, dnsOnly: dnsOnly}
+	if len(p.Payload) > cap(b.arena) {
+		sp.p.Payload = append([]byte(nil), p.Payload...)
+	} else {
+		off := len(b.arena)
+		b.arena = append(b.arena, p.Payload...)
+		sp.p.Payload = b.arena[off:len(b.arena):len(b.arena)]
+	}
+	b.pkts = append(b.pkts, sp)
+	if len(b.pkts) >= batchPackets {
+		pl.send(w)
+	}
+}
+
+func (pl *pool) send(w int) {
+	if b := pl.cur[w]; b != nil && len(b.pkts) > 0 {
+		pl.in[w] <- b
+	}
+	pl.cur[w] = nil
+}
+
+// close sends what is left, lets every worker flush its flows, and waits.
+func (pl *pool) close() {
+	for w := range pl.workers {
+		pl.send(w)
+		close(pl.in[w])
+	}
+	pl.wg.Wait()
+}
+
+// dnsFeed adds a DNS response seen by another worker to this worker's name
+// cache, as if the flow were its own.
+func (e *engine) dnsFeed(p *flow.Packet) {
+	if err := dns.Parse(p.Payload, &e.dnsMsg); err != nil && !e.dnsMsg.Response {
+		return
+	}
+	if e.dnsMsg.Response {
+		e.dnsCache.Add(p.Dst, &e.dnsMsg, proto.Meta{Frame: p.Frame, Time: p.Time})
+	}
+}
+
+// mergeWorkers folds the workers' results into e: flow records renumbered in
+// order of first frame, events sorted by frame, counters summed, inventories
+// merged.
+func (e *engine) mergeWorkers(pl *pool) {
+	type ref struct{ w, i int }
+	var refs []ref
+	for wi, w := range pl.workers {
+		for i := range w.flows {
+			refs = append(refs, ref{wi, i})
+		}
+	}
+	flowKey := func(f *audit.Flow) (uint64, string, string, string) {
+		return f.FirstFrame, f.Transport, f.Client, f.Server
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		fa, fb := &pl.workers[a.w].flows[a.i], &pl.workers[b.w].flows[b.i]
+		a1, a2, a3, a4 := flowKey(fa)
+		b1, b2, b3, b4 := flowKey(fb)
+		if c := cmp.Compare(a1, b1); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a2, b2); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a3, b3); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a4, b4); c != 0 {
+			return c
+		}
+		return cmp.Compare(fa.First.UnixNano(), fb.First.UnixNano())
+	})
+	remap := make([]map[uint64]uint64, len(pl.workers))
+	for i := range remap {
+		remap[i] = map[uint64]uint64{}
+	}
+	e.flows = make([]audit.Flow, 0, len(refs))
+	for n, r := range refs {
+		f := pl.workers[r.w].flows[r.i]
+		remap[r.w][f.ID] = uint64(n + 1)
+		f.ID = uint64(n + 1)
+		e.flows = append(e.flows, f)
+	}
+	var evs []audit.Event
+	for wi, w := range pl.workers {
+		for _, ev := range w.events {
+			if ev.FlowID != 0 {
+				ev.FlowID = remap[wi][ev.FlowID] // 0 when the flow record was not kept
+			}
+			evs = append(evs, ev)
+		}
+	}
+	slices.SortStableFunc(evs, func(a, b audit.Event) int {
+		if c := cmp.Compare(a.Frame, b.Frame); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.FlowID, b.FlowID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Type, b.Type)
+	})
+	e.events = evs
+	var ts flow.TableStats
+	for _, w := range pl.workers {
+		for k, v := range w.counter {
+			e.counter[k] += v
+		}
+		s := w.table.Stats
+		ts.Flows += s.Flows
+		ts.Evicted += s.Evicted
+		ts.TimedOut += s.TimedOut
+		ts.PeakFlows += s.PeakFlows
+		ts.Retransmitted += s.Retransmitted
+		ts.OutOfOrder += s.OutOfOrder
+		ts.GapBytes += s.GapBytes
+		ts.BufferDropped += s.BufferDropped
+		ts.KeepAlives += s.KeepAlives
+		ts.PeakBuffered += s.PeakBuffered
+		e.inv.merge(w.inv)
+	}
+	e.table.Stats = ts
+	if n := len(e.events); n > e.maxRecords {
+		e.counter["events_dropped"] += uint64(n - e.maxRecords)
+		e.events = e.events[:e.maxRecords]
+	}
+	if n := len(e.flows); n > e.maxRecords {
+		e.counter["flow_records_dropped"] += uint64(n - e.maxRecords)
+		e.flows = e.flows[:e.maxRecords]
+	}
+}
+
+// merge folds another worker's inventory into inv.
+func (inv *inventory) merge(o *inventory) {
+	for m := range o.gatewayMACs {
+		inv.gatewayMACs[m] = true
+	}
+	for mac, rec := range o.dhcpByMAC {
+		if cur := inv.dhcpByMAC[mac]; cur != nil {
+			inv.dhcpByMAC[mac] = mergeDHCP(cur, rec)
+		} else {
+			inv.dhcpByMAC[mac] = rec
+		}
+	}
+	mergeNames(inv.mdnsByIP, o.mdnsByIP)
+	mergeNames(inv.netbiosByIP, o.netbiosByIP)
+	inv.overflow += o.overflow
+	keys := make([]string, 0, len(o.devs))
+	for k := range o.devs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		od := o.devs[key]
+		d := inv.devs[key]
+		if d == nil && len(inv.devs) >= maxDevices && key != otherDevices {
+			// Past the device cap: file it with the other overflow.
+			inv.overflow += uint64(od.flows())
+			od.d.ID, od.d.MAC, od.hasMAC = otherDevices, "", false
+			key, d = otherDevices, inv.devs[otherDevices]
+		}
+		if d == nil {
+			inv.devs[key] = od
+			continue
+		}
+		d.merge(od)
+	}
+}
+
+// mergeNames keeps, per address, the alphabetically first name: the same
+// whichever worker saw it first.
+func mergeNames(dst, src map[netip.Addr]string) {
+	for ip, n := range src {
+		if cur, ok := dst[ip]; !ok || n < cur {
+			dst[ip] = n
+		}
+	}
+}
+
+// flows counts the flows filed under the device.
+func (d *devAgg) flows() int {
+	n := 0
+	for _, da := range d.dests {
+		n += da.d.Flows
+	}
+	if d.other != nil {
+		n += d.other.d.Flows
+	}
+	return n
+}
+
+func (d *devAgg) merge(o *devAgg) {
+	for ip := range o.ips {
+		d.ips[ip] = true
+	}
+	if !o.d.FirstSeen.IsZero() && (d.d.FirstSeen.IsZero() || o.d.FirstSeen.Before(d.d.FirstSeen)) {
+		d.d.FirstSeen = o.d.FirstSeen
+	}
+	if o.d.LastSeen.After(d.d.LastSeen) {
+		d.d.LastSeen = o.d.LastSeen
+	}
+	for k, od := range o.dests {
+		da := d.dests[k]
+		if da == nil {
+			d.dests[k] = od
+			continue
+		}
+		da.merge(od)
+	}
+	if o.other != nil {
+		if d.other == nil {
+			d.other = o.other
+		} else {
+			d.other.merge(o.other)
+		}
+	}
+	for _, l := range o.leaks {
+		d.addLeak(l)
+	}
+	d.findings = append(d.findings, o.findings...)
+	for _, ua := range o.uas {
+		if !slices.Contains(d.uas, ua) {
+			d.uas = append(d.uas, ua)
+		}
+	}
+}
+
+func (da *destAgg) merge(o *destAgg) {
+	if better(o.nameRank, o.nameFrame, o.d.Name, da.nameRank, da.nameFrame, da.d.Name) {
+		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = o.d.Name, o.d.NameSource, o.nameRank, o.nameFrame
+	}
+	if betterChannel(o.d.Channel, da.d.Channel) {
+		da.d.Channel = o.d.Channel
+	}
+	for _, p := range o.protocols {
+		if !slices.Contains(da.protocols, p) {
+			da.protocols = append(da.protocols, p)
+		}
+	}
+	da.d.Flows += o.d.Flows
+	da.d.PacketsUp += o.d.PacketsUp
+	da.d.PacketsDown += o.d.PacketsDown
+	da.d.BytesUp += o.d.BytesUp
+	da.d.BytesDown += o.d.BytesDown
+	da.plainUp += o.plainUp
+	if !o.d.FirstSeen.IsZero() && (da.d.FirstSeen.IsZero() || o.d.FirstSeen.Before(da.d.FirstSeen)) {
+		da.d.FirstSeen = o.d.FirstSeen
+	}
+	if o.d.FirstFrame != 0 && (da.d.FirstFrame == 0 || o.d.FirstFrame < da.d.FirstFrame) {
+		da.d.FirstFrame = o.d.FirstFrame
+	}
+	if o.d.LastSeen.After(da.d.LastSeen) {
+		da.d.LastSeen = o.d.LastSeen
+	}
+}
+
+// better orders candidate names of a destination: best source, then the
+// earliest flow, then the alphabetically first name. It is a total order,
+// so the result does not depend on the order flows end in.
+func better(rank int, frame uint64, name string, curRank int, curFrame uint64, curName string) bool {
+	if name == "" {
+		return false
+	}
+	if rank != curRank {
+		return rank < curRank
+	}
+	if frame != curFrame {
+		return frame < curFrame
+	}
+	return name < curName
+}
+
+// betterChannel reports whether channel c should replace cur as the
+// destination's reported channel: the weakest wins, ties alphabetically.
+func betterChannel(c, cur string) bool {
+	if c == "" {
+		return false
+	}
+	if cur == "" {
+		return true
+	}
+	if rc, rcur := channelRank(c), channelRank(cur); rc != rcur {
+		return rc > rcur
+	}
+	return c < cur
+}
