@@ -141,7 +141,7 @@ func (e *engine) channel(s *session) string {
 		return ""
 	}
 	v := leak.ClassifyPayload(append(s.sample, s.down...))
-	if e.scanner != nil && len(s.sample) >= 8 {
+	if e.scanner != nil && len(s.sample) >= 8 && !s.opaque && leak.ClassifyPayload(s.sample).Class != leak.Encrypted {
 		if key, hit, ok := e.scanner.DetectXOR(s.sample); ok {
 			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
 				Message: "payload is XOR-\"encrypted\" with a short fixed key (" + hexKey(key) + "); it hides " + hit.Identifier,

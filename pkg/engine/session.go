@@ -37,6 +37,7 @@ type session struct {
 	uas      []string
 	dgrams   int
 	udpProto string
+	opaque   bool // unknown payload that looks encrypted: not leak-scanned
 }
 
 // names holds the candidate names of a flow's server by source.
@@ -226,10 +227,17 @@ func (s *session) unknownBytes(e *engine, dir proto.Dir, data []byte, m proto.Me
 	} else if len(s.down) < sampleBytes {
 		s.down = append(s.down, data[:min(len(data), sampleBytes-len(s.down))]...)
 	}
-	if dir != proto.ToServer || s.scanned[dir] >= scanUnknown || e.scanner == nil {
+	if dir != proto.ToServer || s.scanned[dir] >= scanUnknown || e.scanner == nil || s.opaque {
 		return
 	}
 	n := min(len(data), scanUnknown-s.scanned[dir])
+	if n >= 128 && leak.ClassifyPayload(data[:n]).Class == leak.Encrypted {
+		// Ciphertext-like bytes hold no readable identifier, and an XOR
+		// of text with a short key is never this uniform: stop scanning.
+		s.opaque = true
+		e.counter["leak_scan_skipped_opaque_flows"]++
+		return
+	}
 	s.scanned[dir] += n
 	loc := "tcp.payload"
 	if datagram {

@@ -62,6 +62,7 @@ type Flow struct {
 	tcp        *tcpConn
 	prev, next *Flow
 	active     time.Time // capture time of the last packet, never backwards
+	list       uint8     // which activity list the flow is on
 	finMask    uint8     // bit per direction that sent FIN
 	baseSeq    [2]uint32
 	seqSet     [2]bool
@@ -154,16 +155,18 @@ type TableStats struct {
 
 // Table is the flow table. It is not safe for concurrent use.
 type Table struct {
-	cfg      Config
-	h        Handler
-	flows    map[Key]*Flow
-	head     *Flow // least recently active
-	tail     *Flow
-	nextID   uint64
-	now      time.Time
-	lastScan time.Time
-	buffered int64
-	Stats    TableStats
+	cfg   Config
+	h     Handler
+	flows map[Key]*Flow
+	// Two lists ordered by last activity (least recent first): open flows
+	// (expire after IdleTimeout) and closed ones (after ClosedLinger), so
+	// that expiry stops at the first flow still live in each.
+	head, tail [2]*Flow
+	nextID     uint64
+	now        time.Time
+	lastScan   time.Time
+	buffered   int64
+	Stats      TableStats
 }
 
 // NewTable returns an empty table that reports to h.
@@ -245,6 +248,7 @@ func (t *Table) Add(p *Packet) {
 		if !f.seqSet[dir] {
 			f.seqSet[dir], f.baseSeq[dir] = true, p.Seq
 		}
+		defer t.relist(f)
 		t.tcpSegment(f, dir, p)
 	}
 }
@@ -268,9 +272,15 @@ func (f *Flow) endState() State {
 }
 
 func (t *Table) create(k Key, p *Packet) *Flow {
-	if len(t.flows) >= t.cfg.MaxFlows && t.head != nil {
-		t.Stats.Evicted++
-		t.end(t.head, Evicted)
+	if len(t.flows) >= t.cfg.MaxFlows {
+		victim := t.head[listClosed] // closed flows go first
+		if victim == nil {
+			victim = t.head[listOpen]
+		}
+		if victim != nil {
+			t.Stats.Evicted++
+			t.end(victim, Evicted)
+		}
 	}
 	t.nextID++
 	f := &Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
@@ -336,64 +346,84 @@ func srcIsClient(p *Packet) bool {
 	return true
 }
 
-func (t *Table) pushBack(f *Flow) {
-	f.prev, f.next = t.tail, nil
-	if t.tail != nil {
-		t.tail.next = f
-	} else {
-		t.head = f
+const (
+	listOpen   = 0
+	listClosed = 1
+)
+
+func listOf(f *Flow) int {
+	if f.State == Open {
+		return listOpen
 	}
-	t.tail = f
+	return listClosed
+}
+
+func (t *Table) pushBack(f *Flow) {
+	l := listOf(f)
+	f.list = uint8(l)
+	f.prev, f.next = t.tail[l], nil
+	if t.tail[l] != nil {
+		t.tail[l].next = f
+	} else {
+		t.head[l] = f
+	}
+	t.tail[l] = f
 }
 
 func (t *Table) unlink(f *Flow) {
+	l := f.list
 	if f.prev != nil {
 		f.prev.next = f.next
 	} else {
-		t.head = f.next
+		t.head[l] = f.next
 	}
 	if f.next != nil {
 		f.next.prev = f.prev
 	} else {
-		t.tail = f.prev
+		t.tail[l] = f.prev
 	}
 	f.prev, f.next = nil, nil
 }
 
+// touch moves f to the end of its list (the list of its state).
 func (t *Table) touch(f *Flow) {
-	if t.tail == f {
+	if t.tail[f.list] == f && int(f.list) == listOf(f) {
 		return
 	}
 	t.unlink(f)
 	t.pushBack(f)
 }
 
-// expire ends flows idle past their timeout. The list is ordered by last
+// relist moves a flow whose state changed (closed, reset) to its list.
+func (t *Table) relist(f *Flow) {
+	if int(f.list) != listOf(f) {
+		if cur, ok := t.flows[f.Key]; ok && cur == f {
+			t.unlink(f)
+			t.pushBack(f)
+		}
+	}
+}
+
+// expire ends flows idle past their timeout. Each list is ordered by last
 // activity, so it stops at the first flow still live.
 func (t *Table) expire() {
-	for f := t.head; f != nil; {
-		next := f.next
-		if f.active.IsZero() {
-			f.active = t.now // packets without a timestamp (pcapng SPB)
-		}
-		limit := t.cfg.IdleTimeout
-		if f.State != Open {
-			limit = t.cfg.ClosedLinger
-		}
-		if t.now.Sub(f.active) < limit {
-			if f.State == Open && t.now.Sub(f.active) < t.cfg.ClosedLinger {
-				break // nothing older can be due: linger <= idle
+	for l, limit := range [2]time.Duration{t.cfg.IdleTimeout, t.cfg.ClosedLinger} {
+		for f := t.head[l]; f != nil; {
+			next := f.next
+			if f.active.IsZero() {
+				f.active = t.now // packets without a timestamp (pcapng SPB)
+			}
+			if t.now.Sub(f.active) < limit {
+				break
+			}
+			if f.State == Open {
+				t.Stats.TimedOut++
+				t.end(f, Timeout)
+			} else {
+				t.end(f, f.State)
 			}
 			f = next
-			continue
 		}
-		if f.State == Open {
-			t.Stats.TimedOut++
-			t.end(f, Timeout)
-		} else {
-			t.end(f, f.State)
-		}
-		f = next
 	}
 }
 
@@ -425,7 +455,10 @@ func (t *Table) FlushAt(end time.Time) {
 // of creation. Call it at the end of the capture.
 func (t *Table) Flush() {
 	live := make([]*Flow, 0, len(t.flows))
-	for f := t.head; f != nil; f = f.next {
+	for f := t.head[listOpen]; f != nil; f = f.next {
+		live = append(live, f)
+	}
+	for f := t.head[listClosed]; f != nil; f = f.next {
 		live = append(live, f)
 	}
 	// Sort by ID for deterministic End order.

@@ -47,7 +47,15 @@ func Apply(r *audit.Report, f Filter) *audit.Report {
 			return true
 		})
 		c.Events = slices.DeleteFunc(c.Events, func(e audit.Event) bool { return e.FlowID != 0 && !flowIDs[e.FlowID] })
-		c.Summary.Flows = len(c.Flows)
+		// Count the kept devices' flows from their destinations: the flow
+		// records may not have been kept (table output of a large capture).
+		n := 0
+		for i := range c.Devices {
+			for _, ds := range c.Devices[i].Destinations {
+				n += ds.Flows
+			}
+		}
+		c.Summary.Flows = n
 	}
 	cats := len(f.Categories) > 0
 	inCat := func(d audit.Dest) bool {

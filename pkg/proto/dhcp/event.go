@@ -13,7 +13,7 @@ import (
 const EventType = "dhcp"
 
 // Event is the JSON form of one DHCPv4 or DHCPv6 message (event type
-// "dhcp"); see docs/events-dhcp.md.
+// "dhcp"); see docs/events.md.
 type Event struct {
 	Version     int      `json:"version"` // 4 or 6
 	Op          string   `json:"op,omitempty"`

@@ -10,7 +10,7 @@ import (
 const EventType = "dns"
 
 // Event is the JSON form of one DNS message (event type "dns"); see
-// docs/events-dns.md. Names keep the case they had on the wire.
+// docs/events.md. Names keep the case they had on the wire.
 type Event struct {
 	Variant    string          `json:"variant"` // dns, mdns, llmnr
 	ID         uint16          `json:"id"`

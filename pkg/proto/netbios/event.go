@@ -9,7 +9,7 @@ import (
 const EventType = "netbios"
 
 // Event is the JSON form of a name service or datagram service packet
-// (event type "netbios"); see docs/events-lan.md. Names are written
+// (event type "netbios"); see docs/events.md. Names are written
 // NAME<xx> with the suffix in hex.
 type Event struct {
 	Service     string        `json:"service"` // "ns" (137) or "dgm" (138)

@@ -6,7 +6,7 @@ import "time"
 const EventType = "ntp"
 
 // Event is the JSON form of one NTP packet (event type "ntp"); see
-// docs/events-lan.md.
+// docs/events.md.
 type Event struct {
 	Version        uint8   `json:"version"`
 	Mode           string  `json:"mode"`

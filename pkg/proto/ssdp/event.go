@@ -9,7 +9,7 @@ import (
 const EventType = "ssdp"
 
 // Event is the JSON form of one SSDP message (event type "ssdp"); see
-// docs/events-lan.md.
+// docs/events.md.
 type Event struct {
 	Kind         string   `json:"kind"` // notify, m-search, response
 	Status       int      `json:"status,omitempty"`

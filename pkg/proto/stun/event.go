@@ -11,7 +11,7 @@ import (
 const EventType = "stun"
 
 // Event is the JSON form of one STUN or TURN message (event type "stun");
-// see docs/events-lan.md.
+// see docs/events.md.
 type Event struct {
 	Method            string   `json:"method"`
 	Class             string   `json:"class"`
