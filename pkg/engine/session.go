@@ -121,7 +121,11 @@ func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) 
 		}
 		return
 	}
-	s.unknownBytes(e, dir, data, m, false)
+	if s.proto == "" && s.channel == "" {
+		// No decoder: sample and scan it. Recognised protocols without a
+		// decoder (SSH: algorithm names, then ciphertext) are not scanned.
+		s.unknownBytes(e, dir, data, m, false)
+	}
 }
 
 // checkTunnel switches an HTTP flow to what runs inside it after a CONNECT
