@@ -46,8 +46,9 @@ func analysisFlags() []cli.Flag {
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
 		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records and protocol events kept for the flows table and ndjson (each); the rest are counted"},
-		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a flow idle this long (in capture time) is ended"},
-		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: none)"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
+		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
+		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB for table, markdown, csv and html output; none for json/ndjson)"},
 		&cli.BoolFlag{Name: "no-progress", Usage: "never show the progress bar (it is shown on a terminal for large inputs)"},
 		&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile to `FILE` (for bug reports)"},
 		&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile to `FILE` at the end"},
@@ -164,6 +165,7 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c)
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
+	cfg.Flow.UDPIdleTimeout = c.Duration("udp-idle-timeout")
 	cfg.MaxRecords = c.Int("max-records")
 	var err error
 	if cfg.Flow.MaxFlowBuffer, err = parseSize(c.String("max-buffer")); err != nil {
@@ -227,9 +229,18 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 			return cfg, usageErr("--max-memory: %v", err)
 		}
 		debug.SetMemoryLimit(int64(n))
+	} else if os.Getenv("GOMEMLIMIT") == "" && !cfg.KeepFlows && !cfg.KeepEvents {
+		// Without records to keep, the live heap of an analysis stays near
+		// 100 MB whatever the capture size; a soft limit keeps the garbage
+		// collector from letting the process grow far past it.
+		debug.SetMemoryLimit(defaultSoftMemory)
 	}
 	return cfg, nil
 }
+
+// defaultSoftMemory is the Go runtime's soft memory limit when neither
+// --max-memory nor GOMEMLIMIT is given and no records are kept.
+const defaultSoftMemory = 160 << 20
 
 // recordsNeeded says whether the output of this command shows flow records
 // and protocol events; keeping them costs memory on large captures, so the

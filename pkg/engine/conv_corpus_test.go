@@ -60,7 +60,7 @@ func TestCorpusConversations(t *testing.T) {
 		t.Run(e.Name(), func(t *testing.T) {
 			var truth truthConvFile
 			corpus.LoadTruth(t, e, &truth)
-			cfg := Config{KeepFlows: true, Flow: flow.Config{IdleTimeout: math.MaxInt64, ClosedLinger: math.MaxInt64}}
+			cfg := Config{KeepFlows: true, Flow: flow.Config{IdleTimeout: math.MaxInt64, UDPIdleTimeout: math.MaxInt64, ClosedLinger: math.MaxInt64}}
 			rep, err := Run(context.Background(), cfg, []string{e.Path})
 			if err != nil && !errors.Is(err, ErrDamaged) {
 				if e.HasTag("corrupt") || e.HasTag("empty") || e.HasTag("zero-packets") {

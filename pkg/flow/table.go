@@ -105,7 +105,8 @@ type Handler interface {
 // Config bounds the table. Zero values take the defaults below.
 type Config struct {
 	MaxFlows       int           // live flows; the least recently active is evicted beyond it
-	IdleTimeout    time.Duration // TCP and UDP flows idle this long (capture time) end as Timeout
+	IdleTimeout    time.Duration // TCP flows idle this long (capture time) end as Timeout
+	UDPIdleTimeout time.Duration // the same for UDP and ICMP flows
 	ClosedLinger   time.Duration // closed/reset TCP flows stay this long for stragglers
 	MaxFlowBuffer  int           // out-of-order bytes buffered per TCP direction
 	MaxTotalBuffer int64         // out-of-order bytes buffered in all flows together
@@ -116,6 +117,7 @@ type Config struct {
 const (
 	DefaultMaxFlows       = 200_000
 	DefaultIdleTimeout    = 10 * time.Minute
+	DefaultUDPIdleTimeout = 2 * time.Minute
 	DefaultClosedLinger   = 2 * time.Minute
 	DefaultMaxFlowBuffer  = 1 << 20
 	DefaultMaxTotalBuffer = 256 << 20
@@ -127,6 +129,9 @@ func (c *Config) fill() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.UDPIdleTimeout <= 0 {
+		c.UDPIdleTimeout = DefaultUDPIdleTimeout
 	}
 	if c.ClosedLinger <= 0 {
 		c.ClosedLinger = DefaultClosedLinger
@@ -161,7 +166,7 @@ type Table struct {
 	// Two lists ordered by last activity (least recent first): open flows
 	// (expire after IdleTimeout) and closed ones (after ClosedLinger), so
 	// that expiry stops at the first flow still live in each.
-	head, tail [2]*Flow
+	head, tail [3]*Flow
 	nextID     uint64
 	now        time.Time
 	lastScan   time.Time
@@ -210,13 +215,13 @@ func (t *Table) Add(p *Packet) {
 		// Idle past the timeout (or the linger of a closed flow): a new
 		// flow, whenever the periodic scan last ran, so results do not
 		// depend on when it ran.
-		switch idle := t.now.Sub(f.active); {
-		case f.State == Open && idle >= t.cfg.IdleTimeout:
-			t.Stats.TimedOut++
-			t.end(f, Timeout)
-			f = nil
-		case f.State != Open && idle >= t.cfg.ClosedLinger:
-			t.end(f, f.State)
+		if t.now.Sub(f.active) >= t.idleLimit(f) {
+			if f.State == Open {
+				t.Stats.TimedOut++
+				t.end(f, Timeout)
+			} else {
+				t.end(f, f.State)
+			}
 			f = nil
 		}
 	}
@@ -274,8 +279,10 @@ func (f *Flow) endState() State {
 func (t *Table) create(k Key, p *Packet) *Flow {
 	if len(t.flows) >= t.cfg.MaxFlows {
 		victim := t.head[listClosed] // closed flows go first
-		if victim == nil {
-			victim = t.head[listOpen]
+		for _, l := range []int{listOpenOther, listOpen} {
+			if victim == nil {
+				victim = t.head[l]
+			}
 		}
 		if victim != nil {
 			t.Stats.Evicted++
@@ -347,15 +354,30 @@ func srcIsClient(p *Packet) bool {
 }
 
 const (
-	listOpen   = 0
-	listClosed = 1
+	listOpen      = 0 // open TCP flows
+	listClosed    = 1 // closed or reset TCP flows
+	listOpenOther = 2 // UDP and ICMP flows
 )
 
 func listOf(f *Flow) int {
-	if f.State == Open {
-		return listOpen
+	switch {
+	case f.State != Open:
+		return listClosed
+	case f.Key.Proto != ProtoTCP:
+		return listOpenOther
 	}
-	return listClosed
+	return listOpen
+}
+
+// idleLimit is how long f may stay idle before it ends.
+func (t *Table) idleLimit(f *Flow) time.Duration {
+	switch listOf(f) {
+	case listClosed:
+		return t.cfg.ClosedLinger
+	case listOpenOther:
+		return t.cfg.UDPIdleTimeout
+	}
+	return t.cfg.IdleTimeout
 }
 
 func (t *Table) pushBack(f *Flow) {
@@ -407,7 +429,7 @@ func (t *Table) relist(f *Flow) {
 // expire ends flows idle past their timeout. Each list is ordered by last
 // activity, so it stops at the first flow still live.
 func (t *Table) expire() {
-	for l, limit := range [2]time.Duration{t.cfg.IdleTimeout, t.cfg.ClosedLinger} {
+	for l, limit := range [3]time.Duration{t.cfg.IdleTimeout, t.cfg.ClosedLinger, t.cfg.UDPIdleTimeout} {
 		for f := t.head[l]; f != nil; {
 			next := f.next
 			if f.active.IsZero() {
@@ -459,6 +481,9 @@ func (t *Table) Flush() {
 		live = append(live, f)
 	}
 	for f := t.head[listClosed]; f != nil; f = f.next {
+		live = append(live, f)
+	}
+	for f := t.head[listOpenOther]; f != nil; f = f.next {
 		live = append(live, f)
 	}
 	// Sort by ID for deterministic End order.
