@@ -46,14 +46,17 @@ func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	for i := range r.Devices {
 		d := &r.Devices[i]
+		grids := deviceGrids(d, opt)
+		if len(grids) == 0 {
+			continue // only capture-wide tables were asked for
+		}
 		title, detail := deviceHeading(d)
 		out.heading("Device: "+title, detail)
-		for _, g := range deviceGrids(d, opt) {
+		for _, g := range grids {
 			out.grid(g)
 		}
 	}
 	if sel[TableFlows] {
-		out.heading("Flows", nil)
 		out.grid(flowGrid(r))
 	}
 	out.grid(captureGrid(r))
