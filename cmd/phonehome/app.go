@@ -4,9 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/oui"
+	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -64,7 +70,20 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version and the embedded data versions",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(c.App.Writer, "phonehome %s\n", version)
+			w := c.App.Writer
+			fmt.Fprintf(w, "phonehome %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			var sets []audit.DataSet
+			if g, err := geo.Embedded(); err == nil {
+				sets = append(sets, g.Sources()...)
+			}
+			if s, err := signature.LoadEmbedded(); err == nil {
+				v, svc, p := s.Stats()
+				sets = append(sets, audit.DataSet{Kind: "signatures", Source: fmt.Sprintf("embedded: %d vendors, %d services, %d domain patterns", v, svc, p), Version: s.Version()})
+			}
+			sets = append(sets, oui.Version())
+			for _, d := range sets {
+				fmt.Fprintf(w, "%-12s %s  %s\n", d.Kind, d.Version, d.Source)
+			}
 			return nil
 		},
 	}
