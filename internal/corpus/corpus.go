@@ -132,3 +132,16 @@ func LoadTruth(t testing.TB, e Entry, v any) {
 		t.Fatalf("corpus: truth for %s: %v", e.File, err)
 	}
 }
+
+// CustomBlocks returns how many pcapng Custom Blocks tshark listed as
+// frames in e (its truth's pcapng_custom_block_records). tshark numbers
+// frames including them and phonehome does not, so frame numbers after
+// one cannot be compared.
+func CustomBlocks(t testing.TB, e Entry) int {
+	t.Helper()
+	var v struct {
+		N int `json:"pcapng_custom_block_records"`
+	}
+	LoadTruth(t, e, &v)
+	return v.N
+}

@@ -101,7 +101,19 @@ func Detect(b []byte) bool {
 func Parse(b []byte, m *Message) error {
 	m.Reset()
 	if len(b) < fixedLen {
+		// Cut by the snap length: keep the addresses that were captured.
 		m.Partial = true
+		if len(b) >= 28 {
+			m.Op, m.HType, m.HLen, m.Hops = b[0], b[1], b[2], b[3]
+			m.XID = binary.BigEndian.Uint32(b[4:])
+			m.ClientIP = netip.AddrFrom4([4]byte(b[12:16]))
+			m.YourIP = netip.AddrFrom4([4]byte(b[16:20]))
+			m.ServerIP = netip.AddrFrom4([4]byte(b[20:24]))
+			m.RelayIP = netip.AddrFrom4([4]byte(b[24:28]))
+			if n := 28 + min(int(m.HLen), 16); len(b) >= n {
+				m.CHAddr = b[28:n]
+			}
+		}
 		return fmt.Errorf("dhcp: header: %w", ErrShort)
 	}
 	m.Op, m.HType, m.HLen, m.Hops = b[0], b[1], b[2], b[3]

@@ -87,10 +87,10 @@ func TestCorpusDNS(t *testing.T) {
 				if !hasPort(d, 53, 5353, 5355) {
 					continue
 				}
-				if d.tcp {
+				if d.TCP {
 					// DNS over TCP: one Stream per direction, segments in
 					// capture order (these captures have no reordering).
-					k := [2]netip.AddrPort{d.src, d.dst}
+					k := [2]netip.AddrPort{d.Src, d.Dst}
 					if streams[k] == nil {
 						streams[k] = NewStream(func(_ proto.Dir, m *Message, _ proto.Meta, _ error) {
 							for _, q := range m.Questions {
@@ -98,14 +98,14 @@ func TestCorpusDNS(t *testing.T) {
 							}
 						})
 					}
-					streams[k].Data(proto.ToServer, d.payload, proto.Meta{Frame: uint64(d.frame)})
+					streams[k].Data(proto.ToServer, d.Payload, proto.Meta{Frame: uint64(d.Frame)})
 					continue
 				}
 				m := new(Message)
-				if err := Parse(d.payload, m); err != nil {
-					t.Logf("frame %d: %v", d.frame, err)
+				if err := Parse(d.Payload, m); err != nil {
+					t.Logf("frame %d: %v", d.Frame, err)
 				}
-				byFrame[d.frame] = m
+				byFrame[d.Frame] = m
 				for _, q := range m.Questions {
 					if hasPort(d, 5353) {
 						oursMDNS[string(q.Name)] = true

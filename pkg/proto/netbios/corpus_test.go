@@ -28,17 +28,17 @@ func TestCorpusNetBIOS(t *testing.T) {
 			for _, g := range dgrams {
 				switch {
 				case hasPort(g, 137):
-					if err := Parse(g.payload, &m); err != nil {
-						t.Errorf("frame %d: %v", g.frame, err)
+					if err := Parse(g.Payload, &m); err != nil {
+						t.Errorf("frame %d: %v", g.Frame, err)
 						continue
 					}
 					ns++
 					for _, q := range m.Questions {
-						t.Logf("frame %d: %s", g.frame, q.Name)
+						t.Logf("frame %d: %s", g.Frame, q.Name)
 					}
 				case hasPort(g, 138):
-					if err := ParseDatagram(g.payload, &d); err != nil {
-						t.Errorf("frame %d: %v", g.frame, err)
+					if err := ParseDatagram(g.Payload, &d); err != nil {
+						t.Errorf("frame %d: %v", g.Frame, err)
 						continue
 					}
 					dgm++

@@ -48,11 +48,11 @@ func TestCorpusNTP(t *testing.T) {
 				if !hasPort(d, 123) {
 					continue
 				}
-				if err := Parse(d.payload, &m); err != nil {
-					t.Logf("frame %d: %v", d.frame, err)
+				if err := Parse(d.Payload, &m); err != nil {
+					t.Logf("frame %d: %v", d.Frame, err)
 					continue
 				}
-				got[fmt.Sprintf("%s>%s mode %d v%d", d.src.Addr(), d.dst.Addr(), m.Mode, m.Version)]++
+				got[fmt.Sprintf("%s>%s mode %d v%d", d.Src.Addr(), d.Dst.Addr(), m.Mode, m.Version)]++
 			}
 			for _, w := range tr.NTP {
 				k := fmt.Sprintf("%s>%s mode %s v%s", w.Src, w.Dst, w.Mode, w.Version)

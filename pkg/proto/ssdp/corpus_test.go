@@ -49,8 +49,8 @@ func TestCorpusSSDP(t *testing.T) {
 			got := map[int]Message{}
 			for _, d := range dgrams {
 				var m Message
-				if Detect(d.payload) && Parse(d.payload, &m) == nil {
-					got[d.frame] = m
+				if Detect(d.Payload) && Parse(d.Payload, &m) == nil {
+					got[d.Frame] = m
 				}
 			}
 			for _, i := range want {

@@ -29,12 +29,12 @@ func TestCorpusSTUN(t *testing.T) {
 		// in capture order (no retransmissions in these captures).
 		streams := map[[2]netip.AddrPort]*Stream{}
 		for _, d := range dgrams {
-			if d.tcp {
-				k := [2]netip.AddrPort{d.src, d.dst}
+			if d.TCP {
+				k := [2]netip.AddrPort{d.Src, d.Dst}
 				s, seen := streams[k]
 				if !seen {
 					// Only connections that start with a STUN header.
-					if len(d.payload) < HeaderLen || binary.BigEndian.Uint32(d.payload[4:]) != MagicCookie {
+					if len(d.Payload) < HeaderLen || binary.BigEndian.Uint32(d.Payload[4:]) != MagicCookie {
 						streams[k] = nil
 						continue
 					}
@@ -47,13 +47,13 @@ func TestCorpusSTUN(t *testing.T) {
 					streams[k] = s
 				}
 				if s != nil {
-					s.Data(proto.ToServer, d.payload, proto.Meta{Frame: uint64(d.frame)})
+					s.Data(proto.ToServer, d.Payload, proto.Meta{Frame: uint64(d.Frame)})
 				}
 				continue
 			}
-			if Detect(d.payload) {
-				if err := Parse(d.payload, &m); err != nil {
-					t.Errorf("%s frame %d: %v", e.Name(), d.frame, err)
+			if Detect(d.Payload) {
+				if err := Parse(d.Payload, &m); err != nil {
+					t.Errorf("%s frame %d: %v", e.Name(), d.Frame, err)
 				}
 				got++
 			}
