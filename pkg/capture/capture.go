@@ -121,7 +121,7 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		compression, rd.decompress = "+gzip", zr
 		rd.counter = &countingReader{r: zr}
 	case len(magic) >= 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(rd.buf, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(rd.buf, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
