@@ -175,13 +175,13 @@ func deviceGrid(r *audit.Report) grid {
 func flowGrid(r *audit.Report) grid {
 	g := grid{ID: "flows", Title: "Flows", Empty: "no flows", Cols: []col{
 		{Name: "ID", Num: true}, {Name: "Device", Drop: 4}, {Name: "Proto"}, {Name: "Client", Drop: 5}, {Name: "Server"},
-		{Name: "Protocol", Drop: 2}, {Name: "Name"}, {Name: "Channel"}, {Name: "Packets", Num: true, Drop: 3},
+		{Name: "Protocol", Drop: 2}, {Name: "Name"}, {Name: "Name from", Drop: 7}, {Name: "Channel"}, {Name: "Packets", Num: true, Drop: 3},
 		{Name: "Up", Num: true}, {Name: "Down", Num: true}, {Name: "First", Drop: 6}, {Name: "State", Drop: 1},
 	}}
 	for _, f := range r.Flows {
 		pk := cell{Lines: []string{u64(f.PacketsUp) + "/" + u64(f.PacketsDown)}, Key: u64(f.PacketsUp + f.PacketsDown)}
 		g.Rows = append(g.Rows, []cell{numCell(f.ID), txt(f.Device), txt(f.Transport), txt(f.Client), txt(f.Server),
-			txt(f.Protocol), txt(f.Name), txt(f.Channel), pk, bytesCell(f.BytesUp), bytesCell(f.BytesDown),
+			txt(f.Protocol), txt(f.Name), txt(f.NameSource), txt(f.Channel), pk, bytesCell(f.BytesUp), bytesCell(f.BytesDown),
 			timeCell(f.First), txt(f.State)})
 	}
 	return g
