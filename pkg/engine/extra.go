@@ -34,6 +34,9 @@ func (e *engine) detectStream(s *session, b []byte) bool {
 
 func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
 	e.event(audit.Event{Type: "mqtt", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	// Payloads and passwords are not written to events: release them once
+	// scanned.
+	defer func() { ev.Payload, ev.Password, ev.WillPayload = nil, nil, nil }()
 	if ev.Dir != "up" {
 		return
 	}
