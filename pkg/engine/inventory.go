@@ -443,6 +443,11 @@ func matchKnown(kd lab.Device, d *devAgg) bool {
 			return true
 		}
 	}
+	for _, s := range kd.IPs {
+		if a, err := netip.ParseAddr(s); err == nil && d.ips[a] {
+			return true
+		}
+	}
 	return false
 }
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type File struct {
 // Device is one lab device and its true identifiers, in file order.
 type Device struct {
 	ID, Name, MAC, Model, OS, Notes string
+	IPs                             []string // from "ips:", canonical form
 	Identifiers                     []Identifier
 }
 
@@ -171,6 +173,19 @@ func (p parser) device(n *yaml.Node) (Device, error) {
 			d.OS, err = p.scalar(v, "os")
 		case "notes":
 			d.Notes, err = p.scalar(v, "notes")
+		case "ips":
+			// Addresses the device uses: match it in captures without
+			// link-layer addresses (raw IP, on-device VPN captures).
+			if v.Kind != yaml.SequenceNode {
+				return d, p.errf(v, "ips must be a list of IP addresses")
+			}
+			for _, item := range v.Content {
+				a, perr := netip.ParseAddr(item.Value)
+				if item.Kind != yaml.ScalarNode || perr != nil {
+					return d, p.errf(item, "%q is not an IP address", item.Value)
+				}
+				d.IPs = append(d.IPs, a.String())
+			}
 		case "identifiers":
 			d.Identifiers, err = p.identifiers(v)
 		default:

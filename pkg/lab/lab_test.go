@@ -143,3 +143,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIPs(t *testing.T) {
+	f, err := Parse("d.yaml", []byte("devices:\n  - id: p\n    ips: [\"10.215.173.1\", \"fd00::0001\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Devices[0].IPs; len(got) != 2 || got[0] != "10.215.173.1" || got[1] != "fd00::1" {
+		t.Errorf("IPs = %q", got)
+	}
+	if _, err := Parse("d.yaml", []byte("devices:\n  - id: p\n    ips: [\"not-an-ip\"]\n")); err == nil || !strings.Contains(err.Error(), "d.yaml:3:") {
+		t.Errorf("bad IP: err = %v, want a position", err)
+	}
+}
