@@ -2,7 +2,6 @@ package flow
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -444,26 +443,15 @@ func (d *Decoder) ipv6(data []byte, emit func(*Packet)) {
 	}
 	for i := 0; i < 16; i++ {
 		switch next {
-		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop, 135, 139, 140:
+		case layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6HopByHop, 135, 139, 140, layers.IPProtocolAH:
 			if len(payload) < 8 {
 				d.Stats.Malformed++
 				return
 			}
-			n := (int(payload[1]) + 1) * 8
-			if n > len(payload) {
-				d.Stats.Malformed++
-				return
+			n := (int(payload[1]) + 1) * 8 // length in 8-octet units, not counting the first
+			if next == layers.IPProtocolAH {
+				n = (int(payload[1]) + 2) * 4 // AH counts 4-octet units, minus 2
 			}
-			next = layers.IPProtocol(payload[0])
-			payload = payload[n:]
-			claimed -= n
-			continue
-		case layers.IPProtocolAH:
-			if len(payload) < 8 {
-				d.Stats.Malformed++
-				return
-			}
-			n := (int(payload[1]) + 2) * 4
 			if n > len(payload) {
 				d.Stats.Malformed++
 				return
@@ -673,9 +661,4 @@ func (d *Decoder) udpTunnel(emit func(*Packet)) {
 			d.ipv6(b, emit)
 		}
 	}
-}
-
-// String summarises the counters for debugging.
-func (s DecodeStats) String() string {
-	return fmt.Sprintf("frames=%d nonip=%d malformed=%d truncated=%d fragments=%d reassembled=%d", s.Frames, s.NonIP, s.Malformed, s.Truncated, s.Fragments, s.Reassembled)
 }

@@ -68,9 +68,6 @@ type Flow struct {
 	seqSet     [2]bool
 }
 
-// Proto is the IP protocol number of the flow.
-func (f *Flow) Proto() uint8 { return f.Key.Proto }
-
 // Transport is "tcp", "udp", "icmp" or "icmpv6".
 func (f *Flow) Transport() string {
 	switch f.Key.Proto {
@@ -110,7 +107,6 @@ type Config struct {
 	ClosedLinger   time.Duration // closed/reset TCP flows stay this long for stragglers
 	MaxFlowBuffer  int           // out-of-order bytes buffered per TCP direction
 	MaxTotalBuffer int64         // out-of-order bytes buffered in all flows together
-	NoReassembly   bool          // count TCP but do not reassemble
 }
 
 // Defaults for Config.
@@ -253,8 +249,8 @@ func (t *Table) Add(p *Packet) {
 		if !f.seqSet[dir] {
 			f.seqSet[dir], f.baseSeq[dir] = true, p.Seq
 		}
-		defer t.relist(f)
 		t.tcpSegment(f, dir, p)
+		t.relist(f) // FIN or RST may have closed it
 	}
 }
 
@@ -487,15 +483,11 @@ func (t *Table) Flush() {
 		live = append(live, f)
 	}
 	// Sort by ID for deterministic End order.
-	sortFlows(live)
+	slices.SortFunc(live, func(a, b *Flow) int { return cmp.Compare(a.ID, b.ID) })
 	for _, f := range live {
 		s := f.State
 		t.end(f, s)
 	}
-}
-
-func sortFlows(fs []*Flow) {
-	slices.SortFunc(fs, func(a, b *Flow) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Buffered is the number of out-of-order TCP bytes held right now.

@@ -52,10 +52,6 @@ func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
 
 func (t *Table) tcpSegment(f *Flow, dir proto.Dir, p *Packet) {
-	if t.cfg.NoReassembly {
-		t.tcpFlags(f, dir, p)
-		return
-	}
 	if f.tcp == nil {
 		if p.Claimed == 0 && p.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 {
 			return // pure ACK before any state: nothing to do
