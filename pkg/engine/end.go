@@ -1,6 +1,11 @@
 package engine
 
 import (
+	"encoding/hex"
+	"net"
+	"slices"
+	"strings"
+
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/leak"
@@ -68,34 +73,12 @@ func (e *engine) bestName(s *session) (string, string) {
 	return "", ""
 }
 
+// stripPort removes a port from an HTTP Host value ("h:8080", "[::1]:80").
 func stripPort(h string) string {
-	if len(h) > 0 && h[0] == '[' {
-		if i := indexByte(h, ']'); i > 0 {
-			return h[1:i]
-		}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
 	}
-	if i := lastIndexByte(h, ':'); i > 0 && indexByte(h, ':') == i {
-		return h[:i]
-	}
-	return h
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func lastIndexByte(s string, c byte) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
+	return strings.Trim(h, "[]")
 }
 
 func (s *session) protocol() string {
@@ -117,9 +100,6 @@ func (e *engine) channel(s *session) string {
 			for _, fi := range ss.Findings {
 				s.findings = append(s.findings, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
 			}
-			if ss.SNI != "" {
-				s.names.sni = ss.SNI
-			}
 			if ss.Version != "" {
 				return ss.Version
 			}
@@ -140,40 +120,19 @@ func (e *engine) channel(s *session) string {
 	if len(s.sample) == 0 && len(s.down) == 0 {
 		return ""
 	}
-	v := leak.ClassifyPayload(append(s.sample, s.down...))
+	v := leak.ClassifyPayload(slices.Concat(s.sample, s.down))
 	if e.scanner != nil && len(s.sample) >= 8 && !s.opaque && leak.ClassifyPayload(s.sample).Class != leak.Encrypted {
 		if key, hit, ok := e.scanner.DetectXOR(s.sample); ok {
 			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
-				Message: "payload is XOR-\"encrypted\" with a short fixed key (" + hexKey(key) + "); it hides " + hit.Identifier,
+				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,
 				Frame:   s.f.FirstFrame, Time: s.f.First.UTC()})
 			hit.Encoding = append([]string{"xor"}, hit.Encoding...)
 			s.leaks = append(s.leaks, audit.Leak{Identifier: hit.Identifier, Known: hit.Known, Value: hit.Value,
-				Encoding: joinEnc(hit.Encoding), Location: "tcp.payload", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), Count: 1})
+				Encoding: strings.Join(hit.Encoding, " > "), Location: s.f.Transport() + ".payload", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), Count: 1})
 			return "custom-xor"
 		}
 	}
 	return classChannel(v.Class)
-}
-
-func hexKey(k []byte) string {
-	const hx = "0123456789abcdef"
-	out := make([]byte, 0, 2+2*len(k))
-	out = append(out, "0x"...)
-	for _, b := range k {
-		out = append(out, hx[b>>4], hx[b&15])
-	}
-	return string(out)
-}
-
-func joinEnc(e []string) string {
-	out := ""
-	for i, s := range e {
-		if i > 0 {
-			out += " > "
-		}
-		out += s
-	}
-	return out
 }
 
 // classChannel names the channel of a flow no decoder recognised, from the

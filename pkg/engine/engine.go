@@ -127,8 +127,8 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e := newEngine(cfg)
 	e.pool = newPool(cfg, workerCount(cfg))
 	var damaged error
-	for i, path := range inputs {
-		if err := e.readFile(ctx, i, path); err != nil {
+	for _, path := range inputs {
+		if err := e.readFile(ctx, path); err != nil {
 			var de *capture.DamageError
 			switch {
 			case errors.As(err, &de):
@@ -158,7 +158,6 @@ type engine struct {
 	table      *flow.Table
 	flows      []audit.Flow
 	events     []audit.Event
-	file       int
 	counter    map[string]uint64
 	inv        *inventory
 	dnsCache   *dns.Cache
@@ -193,13 +192,12 @@ func newEngine(cfg Config) *engine {
 
 func (e *engine) warn(w audit.Warning) { e.report.Warnings = append(e.report.Warnings, w) }
 
-func (e *engine) readFile(ctx context.Context, idx int, path string) error {
+func (e *engine) readFile(ctx context.Context, path string) error {
 	r, err := capture.Open(path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	e.file = idx
 	var size int64
 	if st, err := os.Stat(path); err == nil && path != "-" {
 		size = st.Size()

@@ -67,7 +67,7 @@ type destAgg struct {
 }
 
 // name sources, best first.
-var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "mqtt-broker": 4, "dns": 5, "ptr": 6, "": 9}
+var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "dns": 4, "ptr": 5, "": 9}
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
 	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, gatewayMACs: map[[6]byte]bool{},

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -33,17 +34,16 @@ type session struct {
 	leaks    []audit.Leak
 	findings []audit.Finding
 	channel  string
-	hosts    []string // HTTP hosts seen
 	uas      []string
-	dgrams   int
 	udpProto string
 	opaque   bool // unknown payload that looks encrypted: not leak-scanned
+	held     int  // bytes of sniff held back while the protocol was undecided
 }
 
 // names holds the candidate names of a flow's server by source.
 type names struct {
-	sni, host, quicSNI, mqttBroker string
-	dns, ptr                       string // from answers seen before the flow began
+	sni, host, quicSNI string
+	dns, ptr           string // from answers seen before the flow began
 }
 
 const (
@@ -82,7 +82,6 @@ func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 		return
 	}
 	s := e.sess(f)
-	s.dgrams++
 	m := proto.Meta{Frame: p.Frame, Time: p.Time}
 	sp, dp := p.SrcPort, p.DstPort
 	payload := p.Payload
@@ -108,11 +107,15 @@ func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) 
 	if !s.decided {
 		s.sniff[dir] = append(s.sniff[dir], data[:min(len(data), sniffBytes-len(s.sniff[dir]))]...)
 		if !e.decide(s, dir) {
+			s.held = len(s.sniff[dir]) // too few bytes to tell: hold them
 			return
 		}
-		// Replay the sniffed prefix of the other direction first? No: the
-		// parser gets bytes in capture order; the prefix of this direction
-		// is part of data.
+		if s.held > 0 {
+			// Bytes held from earlier calls come first. Only this
+			// direction can hold any: decide waits only while the other
+			// direction has sent nothing.
+			data = slices.Concat(s.sniff[dir][:s.held], data)
+		}
 	}
 	if s.parser != nil {
 		s.parser.Data(dir, data, m)
