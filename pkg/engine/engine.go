@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,6 +126,7 @@ func ExpandInputs(args []string) ([]string, error) {
 // error wrapping ErrInput (no report) or ErrDamaged (partial report).
 func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
 	e := newEngine(cfg)
+	e.dec = flow.NewDecoder()
 	e.pool = newPool(cfg, workerCount(cfg))
 	var damaged error
 	for _, path := range inputs {
@@ -155,7 +157,6 @@ type engine struct {
 	cfg        Config
 	report     *audit.Report
 	dec        *flow.Decoder
-	table      *flow.Table
 	flows      []audit.Flow
 	events     []audit.Event
 	counter    map[string]uint64
@@ -165,7 +166,9 @@ type engine struct {
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
 	maxRecords int
-	pool       *pool // the workers; nil inside a worker
+	pool       *pool           // the workers; nil inside a worker
+	table      *flow.Table     // a worker's flow table
+	stats      flow.TableStats // the workers' table counters, summed
 }
 
 func newEngine(cfg Config) *engine {
@@ -185,8 +188,6 @@ func newEngine(cfg Config) *engine {
 		Tool:          audit.Tool{Name: "phonehome", Version: cfg.ToolVersion},
 		Counters:      map[string]uint64{},
 	}
-	e.dec = flow.NewDecoder()
-	e.table = flow.NewTable(cfg.Flow, e)
 	return e
 }
 
@@ -262,7 +263,7 @@ func (e *engine) finish() {
 	c["ip_fragments_dropped"] = st.FragDropped
 	c["tunnels"] = st.Tunnels
 	c["decoder_panics"] = st.Panics
-	ts := e.table.Stats
+	ts := e.stats
 	c["flows"] = ts.Flows
 	c["flows_evicted"] = ts.Evicted
 	c["flows_timed_out"] = ts.TimedOut
@@ -275,7 +276,7 @@ func (e *engine) finish() {
 	}
 	if ts.Evicted > 0 {
 		e.warn(audit.Warning{Code: "flow-cap", Count: ts.Evicted,
-			Message: fmt.Sprintf("%d flows were evicted because more than %d were live at once (--max-flows); their counts up to eviction are kept", ts.Evicted, e.table.Cap())})
+			Message: fmt.Sprintf("%d flows were evicted because more than %d were live at once (--max-flows); their counts up to eviction are kept", ts.Evicted, cmp.Or(e.cfg.Flow.MaxFlows, flow.DefaultMaxFlows))})
 	}
 	if ts.BufferDropped > 0 {
 		e.warn(audit.Warning{Code: "reassembly-buffer-cap", Count: ts.BufferDropped,

@@ -67,6 +67,7 @@ func newPool(cfg Config, n int) *pool {
 	}
 	for i := 0; i < n; i++ {
 		w := newEngine(wcfg)
+		w.table = flow.NewTable(wcfg.Flow, w)
 		pl.workers = append(pl.workers, w)
 		ch := make(chan *batch, 4)
 		pl.in = append(pl.in, ch)
@@ -257,7 +258,7 @@ func (e *engine) mergeWorkers(pl *pool) {
 		ts.PeakBuffered += s.PeakBuffered
 		e.inv.merge(w.inv)
 	}
-	e.table.Stats = ts
+	e.stats = ts
 	if n := len(e.events); n > e.maxRecords {
 		e.counter["events_dropped"] += uint64(n - e.maxRecords)
 		e.events = e.events[:e.maxRecords]

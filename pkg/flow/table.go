@@ -493,9 +493,6 @@ func (t *Table) Flush() {
 // Buffered is the number of out-of-order TCP bytes held right now.
 func (t *Table) Buffered() int64 { return t.buffered }
 
-// Cap is the configured maximum of live flows.
-func (t *Table) Cap() int { return t.cfg.MaxFlows }
-
 // Hash is a symmetric hash of the packet's flow key: both directions of a
 // flow hash alike. It is stable across runs and machines, for sharding
 // flows over workers.
