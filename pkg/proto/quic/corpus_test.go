@@ -1,21 +1,12 @@
 package quic
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"io"
 	"net/netip"
-	"os"
 	"slices"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
@@ -113,105 +104,35 @@ func TestCorpusQUIC(t *testing.T) {
 
 // readUDP runs one Parser per UDP 5-tuple (client = sender of the first
 // packet) over a capture and ends them all at EOF, in order of first packet.
+// Datagrams come from the product's reader and packet decoder.
 func readUDP(t testing.TB, path string, emit func(audit.Event)) {
 	t.Helper()
-	next, closeFn := openCapture(t, path)
-	if next == nil {
+	dgrams, _, ok := pcaptest.Packets(t, path, false)
+	if !ok {
 		return
 	}
-	defer closeFn()
 	type key struct{ a, b netip.AddrPort }
 	parsers := map[key]*Parser{}
 	var order []*Parser
-	for frame := uint64(1); ; frame++ {
-		data, ci, lt, err := next()
-		if err != nil {
-			break
-		}
-		pkt := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-		u, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
-		if u == nil || pkt.NetworkLayer() == nil {
-			continue
-		}
-		srcIP, _ := netip.AddrFromSlice(pkt.NetworkLayer().NetworkFlow().Src().Raw())
-		dstIP, _ := netip.AddrFromSlice(pkt.NetworkLayer().NetworkFlow().Dst().Raw())
-		src := netip.AddrPortFrom(srcIP.Unmap(), uint16(u.SrcPort))
-		dst := netip.AddrPortFrom(dstIP.Unmap(), uint16(u.DstPort))
+	for _, d := range dgrams {
 		dir := proto.ToServer
-		p := parsers[key{src, dst}]
+		p := parsers[key{d.Src, d.Dst}]
 		if p == nil {
-			if p = parsers[key{dst, src}]; p != nil {
+			if p = parsers[key{d.Dst, d.Src}]; p != nil {
 				dir = proto.ToClient
 			}
 		}
 		if p == nil {
-			if !Detect(u.Payload) {
+			if !Detect(d.Payload) {
 				continue
 			}
 			p = NewParser(emit)
-			parsers[key{src, dst}] = p
+			parsers[key{d.Src, d.Dst}] = p
 			order = append(order, p)
 		}
-		p.Datagram(dir, u.Payload, proto.Meta{Frame: frame, Time: ci.Timestamp})
+		p.Datagram(dir, d.Payload, proto.Meta{Frame: uint64(d.Frame), Time: d.Time})
 	}
 	for _, p := range order {
 		p.End(proto.Meta{})
 	}
-}
-
-// openCapture returns a reader for a pcap or pcapng file, decompressing
-// gzip and zstd.
-func openCapture(t testing.TB, path string) (func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error), func()) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	magic, _ := br.Peek(4)
-	closeFn := func() { f.Close() }
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = gz
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-		closeFn = func() { zr.Close(); f.Close() }
-	}
-	br2 := bufio.NewReader(r)
-	magic, _ = br2.Peek(4)
-	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		ng, err := pcapgo.NewNgReader(br2, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			closeFn()
-			return nil, nil
-		}
-		return func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-			data, ci, err := ng.ReadPacketData()
-			lt := ng.LinkType()
-			if err == nil {
-				if intf, ierr := ng.Interface(ci.InterfaceIndex); ierr == nil {
-					lt = intf.LinkType
-				}
-			}
-			return data, ci, lt, err
-		}, closeFn
-	}
-	pr, err := pcapgo.NewReader(br2)
-	if err != nil {
-		closeFn()
-		return nil, nil
-	}
-	return func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-		data, ci, err := pr.ReadPacketData()
-		return data, ci, pr.LinkType(), err
-	}, closeFn
 }
