@@ -8,6 +8,8 @@ package flow
 
 import (
 	"cmp"
+	"encoding/binary"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -197,7 +199,7 @@ func (t *Table) Add(p *Packet) {
 	if p.Time.After(t.now) {
 		t.now = p.Time
 	}
-	if t.now.Sub(t.lastScan) >= time.Second || t.lastScan.IsZero() {
+	if t.lastScan.IsZero() || elapsed(t.now, t.lastScan) >= time.Second {
 		t.expire()
 		t.lastScan = t.now
 	}
@@ -211,7 +213,7 @@ func (t *Table) Add(p *Packet) {
 		// Idle past the timeout (or the linger of a closed flow): a new
 		// flow, whenever the periodic scan last ran, so results do not
 		// depend on when it ran.
-		if t.now.Sub(f.active) >= t.idleLimit(f) {
+		if elapsed(t.now, f.active) >= t.idleLimit(f) {
 			if f.State == Open {
 				t.Stats.TimedOut++
 				t.end(f, Timeout)
@@ -252,6 +254,20 @@ func (t *Table) Add(p *Packet) {
 		t.tcpSegment(f, dir, p)
 		t.relist(f) // FIN or RST may have closed it
 	}
+}
+
+// elapsed is now.Sub(then) without time.Time.Sub's overflow round trip,
+// which shows on the per-packet path; it saturates beyond ±292 years.
+func elapsed(now, then time.Time) time.Duration {
+	const maxSec = math.MaxInt64/int64(time.Second) - 1
+	s := now.Unix() - then.Unix()
+	switch {
+	case s > maxSec:
+		return math.MaxInt64
+	case s < -maxSec:
+		return math.MinInt64
+	}
+	return time.Duration(s)*time.Second + time.Duration(now.Nanosecond()-then.Nanosecond())
 }
 
 // reusedBy reports whether a SYN starts a new connection on the same
@@ -431,7 +447,7 @@ func (t *Table) expire() {
 			if f.active.IsZero() {
 				f.active = t.now // packets without a timestamp (pcapng SPB)
 			}
-			if t.now.Sub(f.active) < limit {
+			if elapsed(t.now, f.active) < limit {
 				break
 			}
 			if f.State == Open {
@@ -498,16 +514,21 @@ func (t *Table) Buffered() int64 { return t.buffered }
 // flows over workers.
 func (p *Packet) Hash() uint64 {
 	k, _ := keyOf(p)
-	h := uint64(14695981039346656037)
-	mix := func(b []byte) {
-		for _, c := range b {
-			h ^= uint64(c)
-			h *= 1099511628211
-		}
+	a, b := k.A.Addr().As16(), k.B.Addr().As16()
+	le := binary.LittleEndian
+	h := uint64(k.Proto)<<32 | uint64(k.A.Port())<<16 | uint64(k.B.Port())
+	for _, w := range [4]uint64{le.Uint64(a[:8]), le.Uint64(a[8:]), le.Uint64(b[:8]), le.Uint64(b[8:])} {
+		h = mix64(h ^ w)
 	}
-	a16, b16 := k.A.Addr().As16(), k.B.Addr().As16()
-	mix(a16[:])
-	mix(b16[:])
-	mix([]byte{k.Proto, byte(k.A.Port() >> 8), byte(k.A.Port()), byte(k.B.Port() >> 8), byte(k.B.Port())})
-	return h ^ h>>29
+	return h
+}
+
+// mix64 is the splitmix64 finaliser: every input bit affects every output
+// bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

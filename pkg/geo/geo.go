@@ -52,11 +52,11 @@ type Options struct {
 // Resolver looks up addresses. It is immutable after construction and safe
 // for concurrent use.
 type Resolver struct {
-	idx     *geodata.Index
 	country *mmdb // nil: embedded
 	asn     *mmdb // nil: embedded (or country, if it carries ASN data)
 	lan     []netip.Prefix
-	sources []audit.DataSet
+	// countrySrc and asnSrc describe the user's databases (nil: embedded).
+	countrySrc, asnSrc *audit.DataSet
 }
 
 var (
@@ -75,18 +75,27 @@ var (
 func Embedded() (*Resolver, error) { return embeddedResolver() }
 
 // Preload starts decoding the embedded data in the background, so that a
-// command can overlap it with opening its input; Embedded and New then wait
-// for it (or decode it themselves if Preload was not called).
+// command can overlap it with reading its input; the first lookup waits
+// for it (or decodes it if Preload was not called).
 func Preload() { go embeddedIndex() }
 
-// New builds a resolver. Databases named in opts are read whole into memory
-// and checked; the embedded data fills in what they do not cover.
-func New(opts Options) (*Resolver, error) {
+// index is the embedded data, decoded once; nil if it is unusable (a
+// broken build: the tests decode it).
+func index() *geodata.Index {
 	idx, err := embeddedIndex()
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	r := &Resolver{idx: idx}
+	return idx
+}
+
+// New builds a resolver. Databases named in opts are read whole into memory
+// and checked; the embedded data fills in what they do not cover. New does
+// not wait for the embedded data (see Preload): a command can start
+// reading its input while it decodes.
+func New(opts Options) (*Resolver, error) {
+	var err error
+	r := &Resolver{}
 	for _, p := range opts.LAN {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("geo: invalid LAN prefix %v", p)
@@ -96,14 +105,12 @@ func New(opts Options) (*Resolver, error) {
 		}
 		r.lan = append(r.lan, p.Masked())
 	}
-	m := idx.Table().Meta
-	countrySrc := audit.DataSet{Kind: "geo-country", Source: "embedded: " + m.CountrySource, Version: m.Date, License: m.CountryLicense}
-	asnSrc := audit.DataSet{Kind: "geo-asn", Source: "embedded: " + m.ASNSource, Version: m.Date, License: m.ASNLicense}
+	var countrySrc, asnSrc *audit.DataSet // nil: embedded
 	if opts.CountryDB != "" {
 		if r.country, err = openMMDB(opts.CountryDB); err != nil {
 			return nil, err
 		}
-		countrySrc = r.country.dataSet("geo-country")
+		countrySrc = new(r.country.dataSet("geo-country"))
 		if !r.country.hasCountry {
 			return nil, fmt.Errorf("%w: %s: no country data (database type %q)", ErrDB, opts.CountryDB, r.country.typ)
 		}
@@ -115,18 +122,33 @@ func New(opts Options) (*Resolver, error) {
 		if !r.asn.hasASN {
 			return nil, fmt.Errorf("%w: %s: no ASN data (database type %q)", ErrDB, opts.ASNDB, r.asn.typ)
 		}
-		asnSrc = r.asn.dataSet("geo-asn")
+		asnSrc = new(r.asn.dataSet("geo-asn"))
 	} else if r.country != nil && r.country.hasASN {
 		r.asn = r.country // e.g. ipinfo lite carries both
-		asnSrc = r.country.dataSet("geo-asn")
+		asnSrc = new(r.country.dataSet("geo-asn"))
 	}
-	r.sources = []audit.DataSet{countrySrc, asnSrc}
+	r.countrySrc, r.asnSrc = countrySrc, asnSrc
 	return r, nil
 }
 
 // Sources says which data answers lookups, for the report.
 func (r *Resolver) Sources() []audit.DataSet {
-	return append([]audit.DataSet(nil), r.sources...)
+	var m geodata.Meta
+	if idx := index(); idx != nil {
+		m = idx.Table().Meta
+	} else {
+		_, err := embeddedIndex()
+		m.CountrySource, m.ASNSource = fmt.Sprint("unusable: ", err), fmt.Sprint("unusable: ", err)
+	}
+	country := audit.DataSet{Kind: "geo-country", Source: "embedded: " + m.CountrySource, Version: m.Date, License: m.CountryLicense}
+	asn := audit.DataSet{Kind: "geo-asn", Source: "embedded: " + m.ASNSource, Version: m.Date, License: m.ASNLicense}
+	if r.countrySrc != nil {
+		country = *r.countrySrc
+	}
+	if r.asnSrc != nil {
+		asn = *r.asnSrc
+	}
+	return []audit.DataSet{country, asn}
 }
 
 // Lookup returns what is known about ip. IPv4-mapped IPv6 addresses and
@@ -146,9 +168,9 @@ func (r *Resolver) Lookup(ip netip.Addr) Info {
 	var in Info
 	cov := r.country != nil && r.country.covers(ip)
 	asv := r.asn != nil && r.asn.covers(ip)
-	if !cov || !asv {
-		c, a := geodata.Unpack(r.find(ip))
-		t := r.idx.Table()
+	if idx := index(); idx != nil && (!cov || !asv) {
+		c, a := geodata.Unpack(find(idx, ip))
+		t := idx.Table()
 		if !cov {
 			in.Country, in.CountryName = t.Countries[c].Code, t.Countries[c].Name
 		}
@@ -181,10 +203,10 @@ func normalize(ip netip.Addr) netip.Addr {
 	return ip
 }
 
-func (r *Resolver) find(ip netip.Addr) uint32 {
+func find(idx *geodata.Index, ip netip.Addr) uint32 {
 	if ip.Is4() {
 		b := ip.As4()
-		return r.idx.Find4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+		return idx.Find4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
 	}
 	b := ip.As16()
 	var hi, lo uint64
@@ -192,13 +214,17 @@ func (r *Resolver) find(ip netip.Addr) uint32 {
 		hi = hi<<8 | uint64(b[i])
 		lo = lo<<8 | uint64(b[8+i])
 	}
-	return r.idx.Find6(hi, lo)
+	return idx.Find6(hi, lo)
 }
 
 // countryName returns the English name of an ISO code from the embedded
 // table, or "".
 func (r *Resolver) countryName(code string) string {
-	cs := r.idx.Table().Countries
+	idx := index()
+	if idx == nil {
+		return ""
+	}
+	cs := idx.Table().Countries
 	lo, hi := 1, len(cs)
 	for lo < hi {
 		m := (lo + hi) / 2

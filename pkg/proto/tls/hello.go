@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -292,8 +293,29 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 // finish fills the derived name fields.
 func (sh *ServerHello) finish() *ServerHello {
 	sh.VersionName = VersionName(sh.Version)
-	sh.CipherName = stdtls.CipherSuiteName(sh.CipherSuite)
+	sh.CipherName = cipherName(sh.CipherSuite)
 	return sh
+}
+
+// cipherNames holds crypto/tls's names of the suites it knows;
+// stdtls.CipherSuiteName builds its list anew on every call.
+var cipherNames = sync.OnceValue(func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, list := range [][]*stdtls.CipherSuite{stdtls.CipherSuites(), stdtls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			m[cs.ID] = cs.Name
+		}
+	}
+	return m
+})
+
+// cipherName is the standard name of a cipher suite, or its number in hex
+// as crypto/tls writes unknown ones.
+func cipherName(id uint16) string {
+	if n, ok := cipherNames()[id]; ok {
+		return n
+	}
+	return stdtls.CipherSuiteName(id)
 }
 
 // handshakeBody checks the 4-byte handshake header and returns the body.

@@ -2,6 +2,7 @@ package tls
 
 import (
 	"crypto/sha256"
+	stdtls "crypto/tls"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -318,5 +319,13 @@ func TestIsGREASE(t *testing.T) {
 	}
 	if n != 16 {
 		t.Errorf("%d GREASE values, want 16", n)
+	}
+}
+
+func TestCipherNameMatchesCryptoTLS(t *testing.T) {
+	for id := 0; id <= 0xffff; id++ {
+		if got, want := cipherName(uint16(id)), stdtls.CipherSuiteName(uint16(id)); got != want {
+			t.Fatalf("cipherName(%#04x) = %q, crypto/tls says %q", id, got, want)
+		}
 	}
 }
