@@ -45,7 +45,7 @@ func analysisFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-flows", Value: flow.DefaultMaxFlows, Usage: "live flows kept at once; the least recently active flow is ended (and still reported) beyond it"},
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
-		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records and protocol events kept for the flows table and ndjson (each); the rest are counted"},
+		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records kept for the flows table and HTML; the rest are counted (json and ndjson list every flow and event, spooled through temporary files in $TMPDIR)"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
 		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
 		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB for table, markdown, csv and html output; none for json/ndjson)"},
@@ -94,6 +94,9 @@ func runAnalyze(c *cli.Context) error {
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
+	}
+	if rep.Records != nil {
+		defer rep.Records.Close()
 	}
 	if err := writeReport(c, rep); err != nil {
 		return err
@@ -163,6 +166,9 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 func engineConfig(c *cli.Context) (engine.Config, error) {
 	cfg := engine.Config{ToolVersion: version}
 	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c)
+	// JSON and NDJSON stream every record from temporary files; the
+	// flows table and HTML keep up to --max-records in memory.
+	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (c.String("format") == "json" || c.String("format") == "ndjson")
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
 	cfg.Flow.UDPIdleTimeout = c.Duration("udp-idle-timeout")
@@ -229,10 +235,10 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 			return cfg, usageErr("--max-memory: %v", err)
 		}
 		debug.SetMemoryLimit(int64(n))
-	} else if os.Getenv("GOMEMLIMIT") == "" && !cfg.KeepFlows && !cfg.KeepEvents {
-		// Without records to keep, the live heap of an analysis stays near
-		// 100 MB whatever the capture size; a soft limit keeps the garbage
-		// collector from letting the process grow far past it.
+	} else if os.Getenv("GOMEMLIMIT") == "" && (cfg.SpoolRecords || !cfg.KeepFlows && !cfg.KeepEvents) {
+		// Without records to keep in memory, the live heap of an analysis
+		// stays near 100 MB whatever the capture size; a soft limit keeps
+		// the garbage collector from letting the process grow far past it.
 		debug.SetMemoryLimit(defaultSoftMemory)
 	}
 	return cfg, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -103,5 +104,38 @@ func TestFlagsAfterArguments(t *testing.T) {
 	want := "phonehome analyze --format json --no-color -o=x -- a.pcap b.pcap"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// JSON and NDJSON stream every flow record and event through spool files,
+// so --max-records (which bounds the in-memory flows table) cuts nothing
+// there; the flows table still stops at it and says so.
+func TestStreamedFormatsListEveryRecord(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	all, _, code := runCLI(t, "analyze", "fixtures/demo.pcap", "--format", "ndjson")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	flows := strings.Count(all, `{"type":"flow",`)
+	if flows < 5 {
+		t.Fatalf("demo has %d flow records; the test needs more than 4", flows)
+	}
+	capped, _, code := runCLI(t, "analyze", "fixtures/demo.pcap", "--format", "ndjson", "--max-records", "2")
+	if code != 0 || capped != all {
+		t.Errorf("--max-records 2 changed the NDJSON output (exit %d)", code)
+	}
+	doc, _, _ := runCLI(t, "analyze", "fixtures/demo.pcap", "--format", "json", "--max-records", "2")
+	var rep struct {
+		Flows []json.RawMessage `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(doc), &rep); err != nil || len(rep.Flows) != flows {
+		t.Errorf("json lists %d flows (err %v), want %d", len(rep.Flows), err, flows)
+	}
+	table, _, _ := runCLI(t, "analyze", "fixtures/demo.pcap", "--table", "flows", "--max-records", "2")
+	if !strings.Contains(table, "only the first 2 flow records") {
+		t.Errorf("the flows table does not report the cap:\n%s", table)
+	}
+	if ents, _ := os.ReadDir(os.Getenv("TMPDIR")); len(ents) != 0 {
+		t.Errorf("%d spool files left in TMPDIR", len(ents))
 	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -46,6 +47,20 @@ type Event struct {
 
 // MarshalJSON writes the common keys first, then the fields of Fields.
 func (e Event) MarshalJSON() ([]byte, error) {
+	b, _, err := e.marshal()
+	return b, err
+}
+
+// MarshalJSONFlowLater marshals an event whose FlowID is not known yet
+// (e.FlowID must be 0): flowIDAt is where `,"flow_id":N` belongs.
+func (e Event) MarshalJSONFlowLater() (b []byte, flowIDAt int, err error) {
+	if e.FlowID != 0 {
+		return nil, 0, errors.New("audit: MarshalJSONFlowLater of an event with a flow ID")
+	}
+	return e.marshal()
+}
+
+func (e Event) marshal() ([]byte, int, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`{"type":`)
 	t, _ := json.Marshal(e.Type)
@@ -56,6 +71,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	buf.WriteString(`,"ts":`)
 	ts, _ := json.Marshal(e.Time.UTC())
 	buf.Write(ts)
+	at := buf.Len()
 	if e.FlowID != 0 {
 		buf.WriteString(`,"flow_id":`)
 		id, _ := json.Marshal(e.FlowID)
@@ -64,7 +80,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if e.Fields != nil {
 		body, err := json.Marshal(e.Fields)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		body = bytes.TrimSpace(body)
 		if len(body) > 2 && body[0] == '{' {
@@ -73,5 +89,5 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		}
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return buf.Bytes(), at, nil
 }

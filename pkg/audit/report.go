@@ -27,6 +27,23 @@ type Report struct {
 	// Incomplete is true when the run stopped early (cancelled, input
 	// error); the report holds everything read before that.
 	Incomplete bool `json:"incomplete"`
+	// Records, when not nil, streams the flow records and events that the
+	// engine spooled to disk instead of keeping in Flows and Events (for
+	// NDJSON output of large captures). Close it when done.
+	Records Records `json:"-"`
+}
+
+// Records streams spooled flow records and events as JSON objects, each
+// exactly as Flow and Event marshal.
+type Records interface {
+	// Each calls flow with every flow record in order of first frame,
+	// then event with every event in frame order, and stops at the first
+	// error they return. keep, when not nil, selects flow records by
+	// device ID; the events of flows it drops are skipped too. The slices
+	// passed are only valid during the call.
+	Each(keep func(device string) bool, flow, event func(json []byte) error) error
+	// Close removes the spool files.
+	Close() error
 }
 
 // Tool names the program that made the report.

@@ -25,10 +25,12 @@ func (e *engine) End(f *flow.Flow) {
 	protocol := s.protocol()
 	channel := e.channel(s)
 	d, deviceIsClient := e.inv.deviceOf(f)
-	if e.cfg.KeepFlows && len(e.flows) >= e.maxRecords {
+	switch {
+	case !e.cfg.KeepFlows:
+	case e.spools == nil && len(e.flows) >= e.maxRecords:
 		e.counter["flow_records_dropped"]++
-	} else if e.cfg.KeepFlows {
-		e.flows = append(e.flows, audit.Flow{
+	default:
+		rec := audit.Flow{
 			ID:          f.ID,
 			Transport:   f.Transport(),
 			Client:      f.Client.String(),
@@ -49,7 +51,14 @@ func (e *engine) End(f *flow.Flow) {
 			Channel:     channel,
 			State:       f.State.String(),
 			GapBytes:    f.GapBytes,
-		})
+		}
+		if e.spools != nil && e.spools.flows != nil {
+			if err := e.spools.spoolFlow(s, rec); err != nil {
+				e.counter["flow_records_unencodable"]++
+			}
+		} else {
+			e.flows = append(e.flows, rec)
+		}
 	}
 	e.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
 	f.User = nil

@@ -49,6 +49,15 @@ type Config struct {
 	// Workers is the number of goroutines flows are sharded over (0: one
 	// per CPU, at most 8). Results do not depend on it.
 	Workers int
+	// SpoolRecords writes the flow records and events to temporary files
+	// (in SpoolDir, default os.TempDir()) instead of keeping them in
+	// memory: Report.Records then streams all of them, whatever their
+	// number, and MaxRecords does not apply.
+	SpoolRecords bool
+	SpoolDir     string
+	// SpoolBudget is the memory each worker's spool of each kind fills
+	// before it writes a sorted run (0: 4 MiB).
+	SpoolBudget int
 	// MaxRecords bounds the flow records and the events kept (each);
 	// beyond it they are counted and dropped (default DefaultMaxRecords).
 	MaxRecords int
@@ -166,9 +175,11 @@ type engine struct {
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
 	maxRecords int
-	pool       *pool           // the workers; nil inside a worker
-	table      *flow.Table     // a worker's flow table
-	stats      flow.TableStats // the workers' table counters, summed
+	pool       *pool             // the workers; nil inside a worker
+	spools     *recordSpools     // a worker's spooled records (SpoolRecords)
+	renamed    map[string]string // device IDs given at the end, by provisional ID
+	table      *flow.Table       // a worker's flow table
+	stats      flow.TableStats   // the workers' table counters, summed
 }
 
 func newEngine(cfg Config) *engine {
@@ -313,6 +324,12 @@ func (e *engine) finish() {
 	}
 	e.buildDevices()
 	e.redactEvents()
+	if recs, err := newSpooledRecords(e.pool.workers, e.renamed, e.newRedactor()); err != nil {
+		e.warn(audit.Warning{Code: "spool-error", Message: fmt.Sprintf("flow records and events could not all be written to temporary files: %v", err)})
+		recs.Close()
+	} else if recs != nil {
+		e.report.Records = recs
+	}
 	e.report.Summary.Devices = len(e.report.Devices)
 	e.report.Summary.Flows = int(ts.Flows)
 	e.report.Summary.Frames = st.Frames

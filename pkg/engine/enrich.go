@@ -256,6 +256,7 @@ func (e *engine) buildDevices() {
 	if e.report.Devices == nil {
 		e.report.Devices = []audit.Device{}
 	}
+	e.renamed = renamed
 	if len(renamed) > 0 {
 		for i := range e.flows {
 			if id, ok := renamed[e.flows[i].Device]; ok {

@@ -21,7 +21,7 @@ func (e *engine) detectStream(s *session, b []byte) bool {
 	case stun.Detect(b):
 		s.proto = "stun"
 		s.parser = stun.NewStream(func(d proto.Dir, msg *stun.Message, meta proto.Meta, err error) {
-			e.event(audit.Event{Type: "stun", Frame: meta.Frame, Time: meta.Time.UTC(), FlowID: s.f.ID, Fields: stun.NewEvent(msg, err)})
+			e.event(s, audit.Event{Type: "stun", Frame: meta.Frame, Time: meta.Time.UTC(), FlowID: s.f.ID, Fields: stun.NewEvent(msg, err)})
 		})
 		return true
 	case mqtt.Detect(b):
@@ -33,7 +33,7 @@ func (e *engine) detectStream(s *session, b []byte) bool {
 }
 
 func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
-	e.event(audit.Event{Type: "mqtt", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: "mqtt", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	// Payloads and passwords are not written to events: release them once
 	// scanned.
 	defer func() { ev.Payload, ev.Password, ev.WillPayload = nil, nil, nil }()
@@ -80,7 +80,7 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 		s.udpProto = "ssdp"
 		var msg ssdp.Message
 		if ssdp.Parse(b, &msg) == nil {
-			e.event(audit.Event{Type: "ssdp", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ssdp.NewEvent(&msg)})
+			e.event(s, audit.Event{Type: "ssdp", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ssdp.NewEvent(&msg)})
 		}
 		return true
 	case stun.Detect(b):
@@ -88,7 +88,7 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 		var msg stun.Message
 		err := stun.Parse(b, &msg)
 		ev := stun.NewEvent(&msg, err)
-		e.event(audit.Event{Type: "stun", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+		e.event(s, audit.Event{Type: "stun", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 		if dir == proto.ToServer && ev.Username != "" {
 			e.scan(s, leak.Input{Location: "stun.username", Data: []byte(ev.Username)}, m)
 		}
@@ -98,7 +98,7 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 		var msg netbios.Message
 		err := netbios.Parse(b, &msg)
 		ev := netbios.NewEvent(&msg, err)
-		e.event(audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+		e.event(s, audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 		if err == nil {
 			e.inv.netbiosNames(p.Src, ev)
 		}
@@ -107,13 +107,13 @@ func (e *engine) udpExtra(s *session, dir proto.Dir, b []byte, m proto.Meta, p *
 		s.udpProto = "netbios"
 		var d netbios.Datagram
 		err := netbios.ParseDatagram(b, &d)
-		e.event(audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: netbios.NewDatagramEvent(&d, err)})
+		e.event(s, audit.Event{Type: "netbios", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: netbios.NewDatagramEvent(&d, err)})
 		return true
 	case (p.SrcPort == 123 || p.DstPort == 123) && ntp.Detect(b):
 		s.udpProto = "ntp"
 		var msg ntp.Message
 		err := ntp.Parse(b, &msg)
-		e.event(audit.Event{Type: "ntp", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ntp.NewEvent(&msg, err)})
+		e.event(s, audit.Event{Type: "ntp", Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ntp.NewEvent(&msg, err)})
 		return true
 	}
 	return false
@@ -146,7 +146,7 @@ func (e *engine) endExtra(s *session, m proto.Meta) {
 		d := sniff.Analyze(s.down)
 		ev.Down = &d
 	}
-	e.event(audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
 }
 
 // unknownEvent profiles the first bytes of each direction of a flow no

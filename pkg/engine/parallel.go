@@ -68,6 +68,9 @@ func newPool(cfg Config, n int) *pool {
 	for i := 0; i < n; i++ {
 		w := newEngine(wcfg)
 		w.table = flow.NewTable(wcfg.Flow, w)
+		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
+			w.spools = newRecordSpools(cfg)
+		}
 		pl.workers = append(pl.workers, w)
 		ch := make(chan *batch, 4)
 		pl.in = append(pl.in, ch)

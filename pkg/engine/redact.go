@@ -9,15 +9,21 @@ import (
 	"github.com/phonehome/phonehome/pkg/leak"
 )
 
-// redactEvents masks, in the protocol events kept for the report, every
-// identifier value the leak scan found, as the leaks themselves are masked
-// (unless ShowEvidence): an HTTP event's URI, query and headers, a DNS
-// name, an MQTT payload would otherwise repeat the IMEI in clear in the
-// JSON and NDJSON reports. Only the spellings the scanner reported are
-// replaced (the canonical value); other encodings of it stay as captured.
-func (e *engine) redactEvents() {
-	if e.cfg.ShowEvidence || len(e.report.Events) == 0 {
-		return
+// redactor masks, in the JSON of protocol events, every identifier value
+// the leak scan found, as the leaks themselves are masked (unless
+// ShowEvidence): an HTTP event's URI, query and headers, a DNS name, an
+// MQTT payload would otherwise repeat the IMEI in clear in the JSON and
+// NDJSON reports. Only the spellings the scanner reported are replaced
+// (the canonical value); other encodings of it stay as captured.
+type redactor struct {
+	olds, news [][]byte // the values as they appear inside JSON strings, longest first
+}
+
+// newRedactor returns the redactor for the leaks found, or nil when
+// nothing is to be masked.
+func (e *engine) newRedactor() *redactor {
+	if e.cfg.ShowEvidence {
+		return nil
 	}
 	masks := map[string]string{}
 	for _, d := range e.inv.devs {
@@ -28,7 +34,7 @@ func (e *engine) redactEvents() {
 		}
 	}
 	if len(masks) == 0 {
-		return
+		return nil
 	}
 	values := make([]string, 0, len(masks))
 	for v := range masks {
@@ -41,11 +47,36 @@ func (e *engine) redactEvents() {
 		}
 		return cmp.Compare(a, b)
 	})
-	var olds [][]byte
+	r := &redactor{}
 	for _, v := range values {
-		// The value as it appears inside a JSON string.
 		q, _ := json.Marshal(v)
-		olds = append(olds, q[1:len(q)-1])
+		m, _ := json.Marshal(masks[v])
+		r.olds = append(r.olds, q[1:len(q)-1])
+		r.news = append(r.news, m[1:len(m)-1])
+	}
+	return r
+}
+
+// apply returns body with the values masked, and whether it changed.
+func (r *redactor) apply(body []byte) ([]byte, bool) {
+	changed := false
+	for j, old := range r.olds {
+		if bytes.Contains(body, old) {
+			body = bytes.ReplaceAll(body, old, r.news[j])
+			changed = true
+		}
+	}
+	return body, changed
+}
+
+// redactEvents masks the fields of the events kept in the report.
+func (e *engine) redactEvents() {
+	if len(e.report.Events) == 0 {
+		return
+	}
+	r := e.newRedactor()
+	if r == nil {
+		return
 	}
 	for i := range e.report.Events {
 		ev := &e.report.Events[i]
@@ -56,15 +87,7 @@ func (e *engine) redactEvents() {
 		if err != nil {
 			continue
 		}
-		changed := false
-		for j, old := range olds {
-			if bytes.Contains(body, old) {
-				m, _ := json.Marshal(masks[values[j]])
-				body = bytes.ReplaceAll(body, old, m[1:len(m)-1])
-				changed = true
-			}
-		}
-		if changed {
+		if body, changed := r.apply(body); changed {
 			ev.Fields = json.RawMessage(body)
 		}
 	}

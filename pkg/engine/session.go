@@ -36,8 +36,9 @@ type session struct {
 	channel  string
 	uas      []string
 	udpProto string
-	opaque   bool // unknown payload that looks encrypted: not leak-scanned
-	held     int  // bytes of sniff held back while the protocol was undecided
+	opaque   bool   // unknown payload that looks encrypted: not leak-scanned
+	held     int    // bytes of sniff held back while the protocol was undecided
+	recKey   []byte // sort key of the flow's spooled records (records.go)
 }
 
 // names holds the candidate names of a flow's server by source.
@@ -209,12 +210,18 @@ func (e *engine) emitter(s *session, typ string) func(audit.Event) {
 		if ev.Type == "" {
 			ev.Type = typ
 		}
-		e.event(ev)
+		e.event(s, ev)
 	}
 }
 
-func (e *engine) event(ev audit.Event) {
+func (e *engine) event(s *session, ev audit.Event) {
 	e.counter["events_"+ev.Type]++
+	if e.spools != nil && e.spools.events != nil {
+		if err := e.spools.spoolEvent(s, ev); err != nil {
+			e.counter["events_unencodable"]++
+		}
+		return
+	}
 	if e.cfg.KeepEvents {
 		if len(e.events) >= e.maxRecords {
 			e.counter["events_dropped"]++
@@ -280,7 +287,7 @@ func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
 }
 
 func (e *engine) httpEvent(s *session, ev *phttp.Event) {
-	e.event(audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	// Bodies are not written to events; once scanned they must not stay
 	// in memory with the kept event.
 	defer dropBodies(ev)
@@ -385,7 +392,7 @@ func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant 
 	if err != nil {
 		e.counter["dns_malformed"]++
 	}
-	e.event(audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	if msg.Response {
 		e.dnsCache.Add(client, msg, m)
 		if variant == "mdns" {
@@ -405,7 +412,7 @@ func (e *engine) dhcpMessage(s *session, b []byte, m proto.Meta, p *flow.Packet)
 	var msg dhcp.Message
 	err := dhcp.Parse(b, &msg)
 	ev := dhcp.NewEvent(&msg, err)
-	e.event(audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	if err == nil {
 		e.inv.dhcp(ev, m.Frame)
 	}
@@ -416,5 +423,5 @@ func (e *engine) dhcp6Message(s *session, b []byte, m proto.Meta) {
 	var msg dhcp.Message6
 	err := dhcp.Parse6(b, &msg)
 	ev := dhcp.NewEvent6(&msg, err)
-	e.event(audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	e.event(s, audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 }

@@ -47,6 +47,9 @@ func Apply(r *audit.Report, f Filter) *audit.Report {
 			return true
 		})
 		c.Events = slices.DeleteFunc(c.Events, func(e audit.Event) bool { return e.FlowID != 0 && !flowIDs[e.FlowID] })
+		if c.Records != nil {
+			c.Records = keptRecords{c.Records, keep}
+		}
 		// Count the kept devices' flows from their destinations: the flow
 		// records may not have been kept (table output of a large capture).
 		n := 0
@@ -191,4 +194,14 @@ func sortedShares(m map[string]*audit.ByteShare) []audit.ByteShare {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out
+}
+
+// keptRecords passes on the spooled records of the kept devices' flows.
+type keptRecords struct {
+	audit.Records
+	keep map[string]bool
+}
+
+func (k keptRecords) Each(keep func(string) bool, flow, event func([]byte) error) error {
+	return k.Records.Each(func(dev string) bool { return k.keep[dev] && (keep == nil || keep(dev)) }, flow, event)
 }

@@ -16,9 +16,94 @@ import (
 func writeJSON(w io.Writer, r *audit.Report) error {
 	c := clone(r)
 	normalize(c)
-	enc := json.NewEncoder(w)
+	if c.Records == nil {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	}
+	// Spooled records: the document without them, with the two arrays
+	// streamed in where the encoder wrote them empty. A raw newline only
+	// occurs between tokens, so the marker cannot come from a string.
+	const marker = "\n  \"flows\": [],\n  \"events\": [],"
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
 	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	if err := enc.Encode(c); err != nil {
+		return err
+	}
+	i := bytes.Index(doc.Bytes(), []byte(marker))
+	if i < 0 {
+		return errors.New("flow and event arrays not found in the document")
+	}
+	if _, err := w.Write(doc.Bytes()[:i]); err != nil {
+		return err
+	}
+	aw := &arrayWriter{w: w}
+	aw.begin("", "flows")
+	inEvents := false
+	toEvents := func() {
+		if !inEvents {
+			aw.end()
+			aw.begin(",", "events")
+			inEvents = true
+		}
+	}
+	err := c.Records.Each(nil, aw.item, func(b []byte) error {
+		toEvents()
+		return aw.item(b)
+	})
+	if err != nil {
+		return err
+	}
+	toEvents()
+	aw.end()
+	if aw.err != nil {
+		return aw.err
+	}
+	_, err = w.Write(doc.Bytes()[i+len(marker)-1:]) // from the comma on
+	return err
+}
+
+// arrayWriter writes `\n  "name": [` items `]` as the encoder indents
+// them.
+type arrayWriter struct {
+	w   io.Writer
+	n   int
+	buf bytes.Buffer
+	err error
+}
+
+func (a *arrayWriter) begin(sep, name string) {
+	a.n = 0
+	a.write([]byte(sep + "\n  \"" + name + "\": ["))
+}
+
+func (a *arrayWriter) item(b []byte) error {
+	a.buf.Reset()
+	if a.n > 0 {
+		a.buf.WriteByte(',')
+	}
+	a.buf.WriteString("\n    ")
+	if err := json.Indent(&a.buf, b, "    ", "  "); err != nil {
+		return err
+	}
+	a.n++
+	a.write(a.buf.Bytes())
+	return a.err
+}
+
+func (a *arrayWriter) end() {
+	if a.n > 0 {
+		a.write([]byte("\n  ]"))
+	} else {
+		a.write([]byte("]"))
+	}
+}
+
+func (a *arrayWriter) write(b []byte) {
+	if a.err == nil {
+		_, a.err = a.w.Write(b)
+	}
 }
 
 // deviceRecord is a Device without its nested lists, which NDJSON writes
@@ -70,6 +155,18 @@ func writeNDJSON(w io.Writer, r *audit.Report) error {
 		}
 		nw.line(b)
 	}
+	if c.Records != nil {
+		err := c.Records.Each(nil, func(b []byte) error {
+			nw.raw("flow", "", b)
+			return nw.err
+		}, func(b []byte) error {
+			nw.line(b)
+			return nw.err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	for i := range c.Devices {
 		d := &c.Devices[i]
 		nw.record("device", d.ID, deviceRecord{
@@ -115,6 +212,14 @@ func (n *ndWriter) record(typ, dev string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		n.err = fmt.Errorf("%s record: %w", typ, err)
+		return
+	}
+	n.raw(typ, dev, body)
+}
+
+// raw is record for a value already marshalled.
+func (n *ndWriter) raw(typ, dev string, body []byte) {
+	if n.err != nil {
 		return
 	}
 	if len(body) < 2 || body[0] != '{' {

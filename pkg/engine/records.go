@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/spool"
+)
+
+// With Config.SpoolRecords each worker encodes its flow records and events
+// to JSON as they are produced and spools them (pkg/spool), keyed by the
+// same total orders mergeWorkers sorts by: flows by first frame,
+// transport, client, server and start; events by frame, their flow's key,
+// type and order of emission. At the end spooledRecords merges the
+// workers' spools and streams them, numbering the flows as it goes and
+// giving each event the number of its flow. Memory stays bounded whatever
+// the number of records, and the output is the same as from memory.
+
+// defaultSpoolBudget is the memory each spool of each worker fills before
+// it writes a sorted run to disk.
+const defaultSpoolBudget = 4 << 20
+
+// recordSpools are one worker's spools (nil fields: that kind not kept).
+type recordSpools struct {
+	flows, events *spool.Writer
+	seq           uint64 // events emitted, the last tie-break
+	buf           []byte
+}
+
+func newRecordSpools(cfg Config) *recordSpools {
+	rs := &recordSpools{}
+	budget := cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)
+	if cfg.KeepFlows {
+		rs.flows = spool.New(cfg.SpoolDir, budget)
+	}
+	if cfg.KeepEvents {
+		rs.events = spool.New(cfg.SpoolDir, budget)
+	}
+	return rs
+}
+
+// flowKey is the byte-comparable sort key of a flow record: the order
+// mergeWorkers gives flow records (strings end in a 0 byte, which no
+// address or transport name contains).
+func flowKey(dst []byte, firstFrame uint64, transport, client, server string, firstNano int64) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, firstFrame)
+	for _, s := range []string{transport, client, server} {
+		dst = append(dst, s...)
+		dst = append(dst, 0)
+	}
+	return binary.BigEndian.AppendUint64(dst, uint64(firstNano)^1<<63)
+}
+
+// recordKey is the flow key of a session's flow, built once.
+func (s *session) recordKey() []byte {
+	if s.recKey == nil {
+		f := s.f
+		s.recKey = flowKey(nil, f.FirstFrame, f.Transport(), f.Client.String(), f.Server.String(), f.First.UnixNano())
+	}
+	return s.recKey
+}
+
+// spoolFlow adds a flow record; its ID is given when the spools are merged.
+func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
+	rec.ID = 0
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	v := binary.AppendUvarint(rs.buf[:0], s.f.ID)
+	v = binary.AppendUvarint(v, uint64(len(rec.Device)))
+	v = append(v, rec.Device...)
+	v = append(v, js...)
+	rs.buf = v
+	rs.flows.Add(s.recordKey(), v)
+	return nil
+}
+
+// spoolEvent adds an event of the session's flow (s nil: of no flow).
+func (rs *recordSpools) spoolEvent(s *session, ev audit.Event) error {
+	local := ev.FlowID
+	ev.FlowID = 0
+	js, at, err := ev.MarshalJSONFlowLater()
+	if err != nil {
+		return err
+	}
+	rs.seq++
+	k := binary.BigEndian.AppendUint64(nil, ev.Frame)
+	if s != nil && local != 0 {
+		k = append(k, 1)
+		k = append(k, s.recordKey()...)
+	} else {
+		k, local = append(k, 0), 0
+	}
+	k = append(k, ev.Type...)
+	k = append(k, 0)
+	k = binary.BigEndian.AppendUint64(k, rs.seq)
+	v := binary.AppendUvarint(rs.buf[:0], local)
+	v = binary.AppendUvarint(v, uint64(at))
+	v = append(v, js...)
+	rs.buf = v
+	rs.events.Add(k, v)
+	return nil
+}
+
+// spooledRecords implements audit.Records over the workers' spools.
+type spooledRecords struct {
+	flows, events []*spool.Writer   // one per worker, nil entries skipped
+	renamed       map[string]string // final device IDs by provisional ID
+	redact        *redactor         // nil: nothing to mask
+}
+
+// newSpooledRecords closes the workers' spools; nil if none were kept.
+func newSpooledRecords(workers []*engine, renamed map[string]string, redact *redactor) (*spooledRecords, error) {
+	r := &spooledRecords{renamed: renamed, redact: redact}
+	var errs []error
+	for _, w := range workers {
+		rs := w.spools
+		if rs == nil {
+			return nil, nil
+		}
+		for _, p := range []struct {
+			w   *spool.Writer
+			dst *[]*spool.Writer
+		}{{rs.flows, &r.flows}, {rs.events, &r.events}} {
+			if p.w == nil {
+				continue
+			}
+			if err := p.w.Close(); err != nil {
+				errs = append(errs, err)
+			}
+			*p.dst = append(*p.dst, p.w)
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+// Each implements audit.Records.
+func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
+	// ids[worker][local flow ID] is the flow's number in the output; 0
+	// when keep dropped it.
+	ids := make([][]uint64, len(r.flows))
+	var n uint64
+	var buf []byte
+	err := spool.Merge(r.flows, func(src int, _, v []byte) error {
+		local, dev, js, err := decodeFlowValue(v)
+		if err != nil {
+			return err
+		}
+		n++
+		if id, ok := r.renamed[dev]; ok {
+			// The device key is the first with this spelling: the
+			// strings before it are a transport and two addresses.
+			old, _ := json.Marshal(dev)
+			now, _ := json.Marshal(id)
+			js = bytes.Replace(js, append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...), 1)
+			dev = id
+		}
+		if keep != nil && !keep(dev) {
+			return nil
+		}
+		if local >= uint64(len(ids[src])) {
+			ids[src] = append(ids[src], make([]uint64, int(local)+1-len(ids[src]))...)
+		}
+		ids[src][local] = n
+		buf = append(buf[:0], `{"id":`...)
+		buf = strconv.AppendUint(buf, n, 10)
+		buf = append(buf, js[len(`{"id":0`):]...)
+		return flowFn(buf)
+	})
+	if err != nil || len(r.events) == 0 {
+		return err
+	}
+	return spool.Merge(r.events, func(src int, _, v []byte) error {
+		local, at, js, err := decodeEventValue(v)
+		if err != nil {
+			return err
+		}
+		var id uint64
+		if local != 0 {
+			if src < len(ids) && local < uint64(len(ids[src])) {
+				id = ids[src][local]
+			}
+			if id == 0 && keep != nil {
+				return nil // its flow was filtered out
+			}
+		}
+		buf = append(buf[:0], js[:at]...)
+		if id != 0 {
+			buf = append(buf, `,"flow_id":`...)
+			buf = strconv.AppendUint(buf, id, 10)
+		}
+		fields := len(buf)
+		buf = append(buf, js[at:]...)
+		if r.redact != nil {
+			if masked, changed := r.redact.apply(buf[fields:]); changed {
+				buf = append(buf[:fields], masked...)
+			}
+		}
+		return eventFn(buf)
+	})
+}
+
+// Close implements audit.Records.
+func (r *spooledRecords) Close() error {
+	var errs []error
+	for _, w := range append(r.flows, r.events...) {
+		if err := w.Remove(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var errSpoolValue = errors.New("engine: damaged spool record")
+
+func decodeFlowValue(v []byte) (local uint64, device string, js []byte, err error) {
+	local, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, "", nil, errSpoolValue
+	}
+	v = v[n:]
+	l, n := binary.Uvarint(v)
+	if n <= 0 || uint64(len(v)-n) < l {
+		return 0, "", nil, errSpoolValue
+	}
+	device, js = string(v[n:n+int(l)]), v[n+int(l):]
+	if len(js) < len(`{"id":0}`) || string(js[:len(`{"id":0`)]) != `{"id":0` {
+		return 0, "", nil, fmt.Errorf("%w: flow record does not start with its id", errSpoolValue)
+	}
+	return local, device, js, nil
+}
+
+func decodeEventValue(v []byte) (local uint64, at int, js []byte, err error) {
+	local, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, 0, nil, errSpoolValue
+	}
+	v = v[n:]
+	a, n := binary.Uvarint(v)
+	if n <= 0 || a > uint64(len(v)-n) {
+		return 0, 0, nil, errSpoolValue
+	}
+	return local, int(a), v[n:], nil
+}

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/phonehome/phonehome/fixtures/scenario"
+	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/lab"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/report"
+	"github.com/phonehome/phonehome/pkg/signature"
+)
+
+// Spooled records (json and ndjson output) must come out byte for byte as
+// the records kept in memory, whatever the worker count and however many
+// sorted runs the spools write; device filters apply to them alike.
+func TestSpooledRecordsMatchMemory(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []string
+	for _, s := range scenario.All() {
+		p := filepath.Join(dir, s.Name)
+		if err := os.WriteFile(p, scenario.Bytes(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, p)
+	}
+	leaks := filepath.Join(dir, "leaks.pcap")
+	f, _ := os.Create(leaks)
+	scenario.Leaks(f)
+	f.Close()
+	inputs = append(inputs, leaks)
+	if corpus.Dir() != "" {
+		for _, e := range corpus.Dev(t) {
+			if e.Packets > 2000 {
+				inputs = append(inputs, e.Path)
+			}
+		}
+	}
+	lf, _ := lab.Parse("d.yaml", []byte(scenario.LeakDevicesYAML))
+	sc, err := leak.NewScanner(lf.Devices, leak.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := geo.Embedded()
+	sigs, _ := signature.LoadEmbedded()
+	write := func(rep *audit.Report, format string, flt report.Filter) []byte {
+		var buf bytes.Buffer
+		if err := report.Write(&buf, report.Apply(rep, flt), report.Options{Format: format}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	spoolDir := t.TempDir()
+	for _, in := range inputs {
+		base := Config{Workers: 1, KeepFlows: true, KeepEvents: true, Known: lf.Devices, Scanner: sc, Geo: g, Signatures: sigs, MaxRecords: 1 << 30}
+		mem, err := Run(context.Background(), base, []string{in})
+		if err != nil && !errors.Is(err, ErrDamaged) {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if mem.Records != nil {
+			t.Fatal("records spooled without SpoolRecords")
+		}
+		var filter report.Filter
+		if len(mem.Devices) > 0 {
+			filter.Devices = []string{mem.Devices[0].ID}
+		}
+		for _, workers := range []int{1, 3} {
+			cfg := base
+			cfg.Workers, cfg.SpoolRecords, cfg.SpoolDir, cfg.SpoolBudget = workers, true, spoolDir, 700
+			sp, err := Run(context.Background(), cfg, []string{in})
+			if err != nil && !errors.Is(err, ErrDamaged) {
+				t.Fatalf("%s: %v", in, err)
+			}
+			if sp.Records == nil {
+				t.Fatalf("%s: no spooled records", in)
+			}
+			if len(sp.Flows) != 0 || len(sp.Events) != 0 {
+				t.Errorf("%s: spooled run also kept %d flows and %d events in memory", in, len(sp.Flows), len(sp.Events))
+			}
+			for _, format := range []string{"ndjson", "json"} {
+				for _, flt := range []report.Filter{{}, filter} {
+					if a, b := write(mem, format, flt), write(sp, format, flt); !bytes.Equal(a, b) {
+						t.Errorf("%s, %d workers, %s, devices %v: spooled output differs from memory (%d vs %d bytes)", filepath.Base(in), workers, format, flt.Devices, len(b), len(a))
+					}
+				}
+			}
+			if err := sp.Records.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir(spoolDir); len(ents) != 0 {
+		t.Errorf("%d spool files left behind", len(ents))
+	}
+}

@@ -1,0 +1,272 @@
+// Package spool sorts more records than memory should hold: a Writer
+// buffers keyed records, sorts them and, past its memory budget, writes
+// the sorted run to a temporary file; Merge reads the runs of several
+// Writers back as one stream in key order. Records are opaque bytes and
+// keys compare as byte strings (bytes.Compare).
+//
+// The engine spools flow records and protocol events through it, so that
+// NDJSON output of any capture size needs a bounded amount of memory.
+package spool
+
+import (
+	"bufio"
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// DefaultBudget is the memory a Writer fills before it writes a run.
+const DefaultBudget = 8 << 20
+
+// readBuffer is the write buffer of a Writer and the largest read buffer of
+// a run during a merge; mergeBuffers bounds the read buffers of all runs.
+const (
+	readBuffer   = 64 << 10
+	mergeBuffers = 32 << 20
+)
+
+// Writer collects records. It is not safe for concurrent use; give each
+// goroutine its own and merge them.
+type Writer struct {
+	dir      string
+	budget   int
+	recs     []record
+	arena    []byte
+	f        *os.File
+	bw       *bufio.Writer
+	off      int64
+	runs     []run
+	n        int64
+	err      error
+	closed   bool
+	unlinked bool // the file has no name any more; closing frees it
+}
+
+type record struct {
+	key, val []byte
+	seq      int // order of Add within the run, for a stable sort
+}
+
+type run struct{ off, size int64 }
+
+// New returns a Writer that keeps up to budget bytes of records in memory
+// (DefaultBudget if budget <= 0) and writes sorted runs to a temporary
+// file in dir (os.TempDir() if empty), created on first need.
+func New(dir string, budget int) *Writer {
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	return &Writer{dir: dir, budget: budget}
+}
+
+// Add copies a record into the spool. An error writing a run is kept and
+// returned by Close; later records are then dropped.
+func (w *Writer) Add(key, val []byte) {
+	if w.err != nil || w.closed {
+		return
+	}
+	if len(w.arena)+len(key)+len(val) > w.budget && len(w.recs) > 0 {
+		w.flush()
+	}
+	start := len(w.arena)
+	w.arena = append(w.arena, key...)
+	w.arena = append(w.arena, val...)
+	k := w.arena[start : start+len(key) : start+len(key)]
+	v := w.arena[start+len(key) : len(w.arena) : len(w.arena)]
+	w.recs = append(w.recs, record{k, v, len(w.recs)})
+	w.n++
+}
+
+// Len is the number of records added.
+func (w *Writer) Len() int64 { return w.n }
+
+// SpilledBytes is how much the Writer wrote to its temporary file.
+func (w *Writer) SpilledBytes() int64 { return w.off }
+
+// flush sorts the buffered records and appends them to the file as a run.
+func (w *Writer) flush() {
+	if w.f == nil {
+		f, err := os.CreateTemp(w.dir, "phonehome-spool-*")
+		if err != nil {
+			w.fail(fmt.Errorf("spool: %w", err))
+			return
+		}
+		w.f, w.bw = f, bufio.NewWriterSize(f, readBuffer)
+		// Unlinked at once where the system allows it (Unix): nothing is
+		// left behind if the process is killed.
+		w.unlinked = os.Remove(f.Name()) == nil
+	}
+	w.sort()
+	start := w.off
+	var hdr [2 * binary.MaxVarintLen64]byte
+	for _, r := range w.recs {
+		n := binary.PutUvarint(hdr[:], uint64(len(r.key)))
+		n += binary.PutUvarint(hdr[n:], uint64(len(r.val)))
+		w.bw.Write(hdr[:n])
+		w.bw.Write(r.key)
+		w.bw.Write(r.val)
+		w.off += int64(n + len(r.key) + len(r.val))
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.fail(fmt.Errorf("spool: %w", err))
+		return
+	}
+	w.runs = append(w.runs, run{start, w.off - start})
+	w.recs, w.arena = w.recs[:0], w.arena[:0]
+}
+
+func (w *Writer) sort() {
+	slices.SortFunc(w.recs, func(a, b record) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
+}
+
+func (w *Writer) fail(err error) {
+	w.err = err
+	w.recs, w.arena = nil, nil
+}
+
+// Close ends adding: the records still in memory stay there as the last
+// run. It returns the first error met while writing runs.
+func (w *Writer) Close() error {
+	if !w.closed {
+		w.closed = true
+		w.sort()
+	}
+	return w.err
+}
+
+// Remove deletes the temporary file and frees the memory.
+func (w *Writer) Remove() error {
+	w.recs, w.arena, w.runs = nil, nil, nil
+	if w.f == nil {
+		return nil
+	}
+	name := w.f.Name()
+	err := w.f.Close()
+	w.f = nil
+	if !w.unlinked {
+		err = os.Remove(name)
+	}
+	return err
+}
+
+// Merge calls yield with every record of the closed Writers, in key order,
+// with the index in ws of the Writer it came from; records with equal keys
+// come in the order of ws, then in the order they were added. It stops at
+// the first error of yield and returns it. The slices passed to yield are
+// only valid during the call.
+func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
+	var h cursors
+	runs := 0
+	for _, w := range ws {
+		if !w.closed {
+			return errors.New("spool: Merge before Close")
+		}
+		if w.err != nil {
+			return w.err
+		}
+		runs += len(w.runs)
+	}
+	bufSize := min(readBuffer, max(4<<10, mergeBuffers/max(runs, 1)))
+	for wi, w := range ws {
+		for ri, r := range w.runs {
+			c := &cursor{src: wi, run: ri, r: bufio.NewReaderSize(io.NewSectionReader(w.f, r.off, r.size), bufSize)}
+			if err := c.next(); err != nil {
+				if err == io.EOF {
+					continue
+				}
+				return err
+			}
+			h = append(h, c)
+		}
+		if len(w.recs) > 0 {
+			c := &cursor{src: wi, run: len(w.runs), mem: w.recs}
+			c.next()
+			h = append(h, c)
+		}
+	}
+	heap.Init(&h)
+	for len(h) > 0 {
+		c := h[0]
+		if err := yield(c.src, c.key, c.val); err != nil {
+			return err
+		}
+		switch err := c.next(); err {
+		case nil:
+			heap.Fix(&h, 0)
+		case io.EOF:
+			heap.Pop(&h)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// cursor reads one run, from the file or from memory.
+type cursor struct {
+	src, run int
+	r        *bufio.Reader
+	mem      []record
+	buf      []byte
+	key, val []byte
+}
+
+func (c *cursor) next() error {
+	if c.r == nil {
+		if len(c.mem) == 0 {
+			return io.EOF
+		}
+		c.key, c.val = c.mem[0].key, c.mem[0].val
+		c.mem = c.mem[1:]
+		return nil
+	}
+	kl, err := binary.ReadUvarint(c.r)
+	if err != nil {
+		return err // io.EOF at the end of the run
+	}
+	vl, err := binary.ReadUvarint(c.r)
+	if err != nil {
+		return fmt.Errorf("spool: damaged run: %w", err)
+	}
+	n := int(kl + vl)
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n)
+	}
+	c.buf = c.buf[:n]
+	if _, err := io.ReadFull(c.r, c.buf); err != nil {
+		return fmt.Errorf("spool: damaged run: %w", err)
+	}
+	c.key, c.val = c.buf[:kl], c.buf[kl:]
+	return nil
+}
+
+type cursors []*cursor
+
+func (h cursors) Len() int { return len(h) }
+func (h cursors) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
+		return c < 0
+	}
+	if h[i].src != h[j].src {
+		return h[i].src < h[j].src
+	}
+	return h[i].run < h[j].run
+}
+func (h cursors) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursors) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *cursors) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}

@@ -1,0 +1,160 @@
+package spool
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+)
+
+type rec struct {
+	key, val string
+	src, seq int
+}
+
+func collect(t *testing.T, ws []*Writer) []rec {
+	t.Helper()
+	var got []rec
+	err := Merge(ws, func(src int, k, v []byte) error {
+		got = append(got, rec{key: string(k), val: string(v), src: src})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestMergeSortsStablyAcrossRunsAndWriters(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		writers int
+		records int
+		budget  int
+	}{
+		{"empty", 2, 0, 0},
+		{"in-memory", 1, 500, 0},
+		{"many-runs", 1, 2000, 1 << 10},
+		{"writers-and-runs", 3, 3000, 2 << 10},
+		{"record-larger-than-budget", 2, 50, 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(1, uint64(tc.records)))
+			ws := make([]*Writer, tc.writers)
+			for i := range ws {
+				ws[i] = New(dir, tc.budget)
+			}
+			var want []rec
+			for i := 0; i < tc.records; i++ {
+				src := rng.IntN(tc.writers)
+				// Few distinct keys, so that ties are common.
+				r := rec{key: fmt.Sprintf("k%03d", rng.IntN(100)), val: fmt.Sprintf("v%d-%s", i, bytes.Repeat([]byte("x"), rng.IntN(40))), src: src, seq: i}
+				ws[src].Add([]byte(r.key), []byte(r.val))
+				want = append(want, r)
+			}
+			for _, w := range ws {
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			slices.SortStableFunc(want, func(a, b rec) int {
+				return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.src, b.src), cmp.Compare(a.seq, b.seq))
+			})
+			got := collect(t, ws)
+			if len(got) != len(want) {
+				t.Fatalf("got %d records, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i].key != want[i].key || got[i].val != want[i].val || got[i].src != want[i].src {
+					t.Fatalf("record %d: got %q=%q, want %q=%q", i, got[i].key, got[i].val, want[i].key, want[i].val)
+				}
+			}
+			// A second merge reads the same again.
+			if again := collect(t, ws); len(again) != len(got) {
+				t.Fatalf("second merge: %d records, want %d", len(again), len(got))
+			}
+			spilled := false
+			for _, w := range ws {
+				spilled = spilled || w.SpilledBytes() > 0
+				if err := w.Remove(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if wantSpill := tc.budget > 0 && tc.records > 0; spilled != wantSpill {
+				t.Errorf("spilled to disk: %v, want %v", spilled, wantSpill)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("Remove left %d files in the spool directory", len(ents))
+			}
+		})
+	}
+}
+
+func TestMergeStopsAtYieldError(t *testing.T) {
+	w := New(t.TempDir(), 64)
+	for i := 0; i < 100; i++ {
+		w.Add([]byte{byte(i)}, []byte("value"))
+	}
+	w.Close()
+	defer w.Remove()
+	stop := errors.New("stop")
+	n := 0
+	err := Merge([]*Writer{w}, func(src int, k, v []byte) error {
+		if n++; n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 10 {
+		t.Errorf("Merge returned %v after %d records, want the yield error after 10", err, n)
+	}
+}
+
+func TestMergeNeedsClose(t *testing.T) {
+	w := New("", 0)
+	w.Add([]byte("a"), nil)
+	if err := Merge([]*Writer{w}, func(src int, k, v []byte) error { return nil }); err == nil {
+		t.Error("Merge of an open Writer succeeded")
+	}
+}
+
+func TestUnwritableDirectoryIsAnError(t *testing.T) {
+	w := New("/nonexistent/phonehome-spool-test", 8)
+	for i := 0; i < 10; i++ {
+		w.Add([]byte("key"), []byte("value"))
+	}
+	if err := w.Close(); err == nil {
+		t.Error("Close returned no error though no run could be written")
+	}
+}
+
+func BenchmarkSpoolAndMerge(b *testing.B) {
+	dir := b.TempDir()
+	val := bytes.Repeat([]byte("v"), 300)
+	key := make([]byte, 24)
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.SetBytes(int64(100_000 * (len(val) + len(key))))
+	for b.Loop() {
+		ws := []*Writer{New(dir, 4<<20), New(dir, 4<<20)}
+		for i := 0; i < 100_000; i++ {
+			for j := range key {
+				key[j] = byte(rng.Uint32())
+			}
+			ws[i%2].Add(key, val)
+		}
+		for _, w := range ws {
+			w.Close()
+		}
+		if err := Merge(ws, func(src int, k, v []byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		for _, w := range ws {
+			w.Remove()
+		}
+	}
+}
