@@ -159,8 +159,9 @@ type Finding struct {
 	Kind     string    `json:"kind"` // kebab-case id, e.g. "tls-deprecated-version"
 	Message  string    `json:"message"`
 	Dest     Dest      `json:"destination"`
-	Frame    uint64    `json:"frame"`
+	Frame    uint64    `json:"frame"` // first occurrence
 	Time     time.Time `json:"time"`
+	Count    int       `json:"count"` // occurrences merged into this row
 }
 
 // DeviceSummary is the per-device roll-up table.

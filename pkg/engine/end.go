@@ -107,7 +107,7 @@ func (e *engine) channel(s *session) string {
 		if s.tls != nil {
 			ss := s.tls.Session()
 			for _, fi := range ss.Findings {
-				s.findings = append(s.findings, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
+				s.addFinding(e, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
 			}
 			if ss.Version != "" {
 				return ss.Version
@@ -132,7 +132,7 @@ func (e *engine) channel(s *session) string {
 	v := leak.ClassifyPayload(slices.Concat(s.sample, s.down))
 	if e.scanner != nil && len(s.sample) >= 8 && !s.opaque && leak.ClassifyPayload(s.sample).Class != leak.Encrypted {
 		if key, hit, ok := e.scanner.DetectXOR(s.sample); ok {
-			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
+			s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
 				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,
 				Frame:   s.f.FirstFrame, Time: s.f.First.UTC()})
 			hit.Encoding = append([]string{"xor"}, hit.Encoding...)

@@ -309,6 +309,16 @@ func (e *engine) finish() {
 		e.warn(audit.Warning{Code: "http-decoded-cap", Count: n,
 			Message: fmt.Sprintf("%d compressed HTTP bodies inflated beyond %d bytes (4 x --max-body), %d of them at over 100:1 (decompression bombs); decoding stopped there", n, e.httpLimits.MaxDecoded, e.counter["http_body_bomb"])})
 	}
+	var leaksCut, findingsCut uint64
+	for _, d := range e.inv.devs {
+		leaksCut += d.leaksDropped
+		findingsCut += d.findingsDropped
+	}
+	c["leaks_dropped_device_cap"], c["findings_dropped_device_cap"] = leaksCut, findingsCut
+	if leaksCut+findingsCut > 0 {
+		e.warn(audit.Warning{Code: "device-row-cap", Count: leaksCut + findingsCut,
+			Message: fmt.Sprintf("a device had more than %d distinct leak or finding rows; %d further leak and %d further finding occurrences were not listed", maxDeviceRows, leaksCut, findingsCut)})
+	}
 	if n := e.inv.overflow; n > 0 {
 		e.warn(audit.Warning{Code: "device-cap", Count: n,
 			Message: fmt.Sprintf("more than %d devices were seen; %d flows of further devices are counted under the device %q", maxDevices, n, otherDevices)})

@@ -47,7 +47,7 @@ func (e *engine) mqttEvent(s *session, ev *mqtt.Event) {
 		e.scan(s, leak.Input{Location: "mqtt.username", Data: []byte(ev.Username)}, m)
 		if ev.PasswordPresent {
 			e.scan(s, leak.Input{Location: "mqtt.password", Data: ev.Password}, m)
-			s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext",
+			s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext",
 				Message: "MQTT password sent without TLS", Frame: ev.Frame, Time: ev.Time.UTC()})
 		}
 		if ev.WillTopic != "" {
@@ -128,7 +128,7 @@ func (e *engine) endExtra(s *session, m proto.Meta) {
 		s.quic.End(m)
 		for _, c := range s.quic.Connections() {
 			for _, fi := range c.Findings {
-				s.findings = append(s.findings, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
+				s.addFinding(e, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
 			}
 		}
 	}

@@ -49,6 +49,25 @@ type devAgg struct {
 	findings []audit.Finding
 	uas      []string
 	other    *destAgg // destinations beyond the cap
+	// Row indexes: a repeat of a leak or finding adds to its row's count.
+	leakRows    map[leakRow]int
+	findingRows map[findingRow]int
+	// Rows not kept past maxDeviceRows.
+	leaksDropped, findingsDropped uint64
+}
+
+// maxDeviceRows caps the leak rows and the finding rows of one device.
+const maxDeviceRows = 10000
+
+type leakRow struct {
+	identifier, value, encoding, location, ip string
+	port                                      uint16
+}
+
+type findingRow struct {
+	severity                 audit.Severity
+	kind, message, ip, trans string
+	port                     uint16
 }
 
 type destKey struct {
@@ -218,24 +237,53 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 	}
 	for _, fi := range s.findings {
 		fi.Dest = dest
-		d.findings = append(d.findings, fi)
+		d.addFinding(fi)
 	}
 }
 
 func (d *devAgg) addLeak(l audit.Leak) {
-	for i := range d.leaks {
+	k := leakRow{l.Identifier, l.Value, l.Encoding, l.Location, l.Dest.IP, l.Dest.Port}
+	if i, ok := d.leakRows[k]; ok {
 		o := &d.leaks[i]
-		if o.Identifier == l.Identifier && o.Value == l.Value && o.Encoding == l.Encoding && o.Location == l.Location && o.Dest.IP == l.Dest.IP && o.Dest.Port == l.Dest.Port {
-			o.Count += l.Count
-			if l.Frame < o.Frame {
-				o.Frame, o.Time = l.Frame, l.Time
-			}
-			return
+		o.Count += l.Count
+		if l.Frame < o.Frame {
+			o.Frame, o.Time, o.Dest = l.Frame, l.Time, l.Dest
 		}
+		return
 	}
-	if len(d.leaks) < 10000 {
-		d.leaks = append(d.leaks, l)
+	if len(d.leaks) >= maxDeviceRows {
+		d.leaksDropped += uint64(max(l.Count, 1))
+		return
 	}
+	if d.leakRows == nil {
+		d.leakRows = map[leakRow]int{}
+	}
+	d.leakRows[k] = len(d.leaks)
+	d.leaks = append(d.leaks, l)
+}
+
+// addFinding files a finding, merging it into the row of the same kind,
+// message and destination.
+func (d *devAgg) addFinding(fi audit.Finding) {
+	fi.Count = max(fi.Count, 1)
+	k := findingRow{fi.Severity, fi.Kind, fi.Message, fi.Dest.IP, fi.Dest.Transport, fi.Dest.Port}
+	if i, ok := d.findingRows[k]; ok {
+		o := &d.findings[i]
+		o.Count += fi.Count
+		if fi.Frame < o.Frame {
+			o.Frame, o.Time, o.Dest = fi.Frame, fi.Time, fi.Dest
+		}
+		return
+	}
+	if len(d.findings) >= maxDeviceRows {
+		d.findingsDropped += uint64(fi.Count)
+		return
+	}
+	if d.findingRows == nil {
+		d.findingRows = map[findingRow]int{}
+	}
+	d.findingRows[k] = len(d.findings)
+	d.findings = append(d.findings, fi)
 }
 
 // channelRank orders channels so that a destination reached both in clear

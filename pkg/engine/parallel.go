@@ -359,7 +359,11 @@ func (d *devAgg) merge(o *devAgg) {
 	for _, l := range o.leaks {
 		d.addLeak(l)
 	}
-	d.findings = append(d.findings, o.findings...)
+	for _, fi := range o.findings {
+		d.addFinding(fi)
+	}
+	d.leaksDropped += o.leaksDropped
+	d.findingsDropped += o.findingsDropped
 	for _, ua := range o.uas {
 		if !slices.Contains(d.uas, ua) {
 			d.uas = append(d.uas, ua)

@@ -260,6 +260,24 @@ func (s *session) unknownBytes(e *engine, dir proto.Dir, data []byte, m proto.Me
 	e.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
 }
 
+// addFinding notes a finding of the flow; repeats of a kind and message
+// add to its count, and a flow keeps at most maxFlowLeaks rows.
+func (s *session) addFinding(e *engine, fi audit.Finding) {
+	fi.Count = max(fi.Count, 1)
+	for i := range s.findings {
+		o := &s.findings[i]
+		if o.Kind == fi.Kind && o.Message == fi.Message && o.Severity == fi.Severity {
+			o.Count += fi.Count
+			return
+		}
+	}
+	if len(s.findings) >= maxFlowLeaks {
+		e.counter["findings_dropped_flow_cap"]++
+		return
+	}
+	s.findings = append(s.findings, fi)
+}
+
 // scan runs the leak scanner on one input of a flow.
 func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
 	if e.scanner == nil || len(in.Data) == 0 {
@@ -318,7 +336,7 @@ func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 			continue
 		case "authorization":
 			if strings.HasPrefix(strings.ToLower(h.Value), "basic ") {
-				s.findings = append(s.findings, audit.Finding{Severity: audit.High, Kind: "http-basic-auth-cleartext",
+				s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "http-basic-auth-cleartext",
 					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time.UTC()})
 			}
 		}

@@ -106,14 +106,14 @@ func csvFindings(r *audit.Report, write func([]string) error) error {
 	for _, h := range destCSVHeader {
 		hdr = append(hdr, "destination_"+h)
 	}
-	hdr = append(hdr, "frame", "time")
+	hdr = append(hdr, "frame", "time", "count")
 	if err := write(hdr); err != nil {
 		return err
 	}
 	for i := range r.Devices {
 		dev := &r.Devices[i]
 		for _, f := range dev.Findings {
-			rec := withDest(prefixed(dev, f.Severity.String(), f.Kind, f.Message), f.Dest, u64(f.Frame), fmtTime(f.Time))
+			rec := withDest(prefixed(dev, f.Severity.String(), f.Kind, f.Message), f.Dest, u64(f.Frame), fmtTime(f.Time), itoa(f.Count))
 			if err := write(rec); err != nil {
 				return err
 			}

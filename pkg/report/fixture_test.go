@@ -100,11 +100,11 @@ func fixture() *audit.Report {
 		},
 		Findings: []audit.Finding{
 			{Severity: audit.High, Kind: "plaintext-credentials", Message: "MQTT CONNECT carries username and password in clear",
-				Dest: dCamMQTT, Frame: 60, Time: at(6.2)},
+				Dest: dCamMQTT, Frame: 60, Time: at(6.2), Count: 3},
 			{Severity: audit.Medium, Kind: "home-made-encryption", Message: "payload XOR-obfuscated with a one-byte key (0x5a)",
-				Dest: dCamMQTT, Frame: 64, Time: at(6.4)},
+				Dest: dCamMQTT, Frame: 64, Time: at(6.4), Count: 1},
 			{Severity: audit.Low, Kind: "plaintext-http", Message: "telemetry sent over HTTP without TLS",
-				Dest: dCamLog, Frame: 57, Time: at(5.9)},
+				Dest: dCamLog, Frame: 57, Time: at(5.9), Count: 1},
 		},
 		Summary: audit.DeviceSummary{
 			BytesUp: 65245, BytesDown: 125168,
@@ -149,9 +149,9 @@ func fixture() *audit.Report {
 		},
 		Findings: []audit.Finding{
 			{Severity: audit.Medium, Kind: "encrypted-unknown", Message: "encrypted traffic on a non-standard port with no TLS handshake",
-				Dest: dUnknown, Frame: 201, Time: at(30.0)},
+				Dest: dUnknown, Frame: 201, Time: at(30.0), Count: 1},
 			{Severity: audit.Info, Kind: "tracker-contact", Message: "contacts an advertising network", Dest: dGraph,
-				Frame: 95, Time: at(14.0)},
+				Frame: 95, Time: at(14.0), Count: 1},
 		},
 		Summary: audit.DeviceSummary{
 			BytesUp: 52081, BytesDown: 84773,

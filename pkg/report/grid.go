@@ -108,8 +108,9 @@ func findingGrid(d *audit.Device) grid {
 		{Name: "Channel", Drop: 1}, {Name: "Frame", Num: true},
 	}}
 	for _, f := range d.Findings {
+		fr := cell{Lines: []string{frameLabel(f.Frame, f.Count)}, Key: u64(f.Frame)}
 		g.Rows = append(g.Rows, []cell{sevCell(f.Severity), txt(f.Kind), txt(f.Message), txt(destLabel(f.Dest)),
-			txt(f.Dest.Channel), numCell(f.Frame)})
+			txt(f.Dest.Channel), fr})
 	}
 	return g
 }
