@@ -73,6 +73,11 @@ func (w *Writer) Add(key, val []byte) {
 	if len(w.arena)+len(key)+len(val) > w.budget && len(w.recs) > 0 {
 		w.flush()
 	}
+	if w.arena == nil {
+		// Once, at full size: growing by doubling cost more than the
+		// sorting (fresh pages to clear, old arrays for the collector).
+		w.arena = make([]byte, 0, w.budget)
+	}
 	start := len(w.arena)
 	w.arena = append(w.arena, key...)
 	w.arena = append(w.arena, val...)
