@@ -100,3 +100,28 @@ func TestSpooledRecordsMatchMemory(t *testing.T) {
 		t.Errorf("%d spool files left behind", len(ents))
 	}
 }
+
+// A spool that cannot be written costs the flow and event listing, not the
+// report: the devices are there and a warning says what was lost.
+func TestSpoolFailureIsAWarning(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "demo.pcap")
+	if err := os.WriteFile(p, scenario.Bytes(scenario.All()[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolBudget: 64,
+		SpoolDir: filepath.Join(t.TempDir(), "missing")}
+	rep, err := Run(context.Background(), cfg, []string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != nil {
+		t.Error("records offered though the spool failed")
+	}
+	found := false
+	for _, w := range rep.Warnings {
+		found = found || w.Code == "spool-error"
+	}
+	if !found || len(rep.Devices) == 0 {
+		t.Errorf("want a spool-error warning and the devices; got warnings %+v and %d devices", rep.Warnings, len(rep.Devices))
+	}
+}
