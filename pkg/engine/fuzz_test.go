@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/fixtures/adversarial"
+	"github.com/phonehome/phonehome/pkg/report"
 )
 
 // FuzzRun feeds whole capture files through the pipeline (reader, L2-L4
@@ -31,6 +32,9 @@ func FuzzRun(f *testing.F) {
 	}
 	cfg := hostileConfig(f)
 	dir := f.TempDir()
+	// Records go through the spool (as for json and ndjson output), with
+	// runs small enough that most inputs spill and merge.
+	cfg.SpoolRecords, cfg.SpoolDir, cfg.SpoolBudget = true, f.TempDir(), 2<<10
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<20 {
 			return
@@ -44,6 +48,12 @@ func FuzzRun(f *testing.F) {
 		case err == nil, errors.Is(err, ErrDamaged):
 			if rep == nil {
 				t.Fatalf("no report with err %v", err)
+			}
+			if rep.Records != nil {
+				werr := report.Write(io.Discard, rep, report.Options{Format: "ndjson"})
+				if cerr := rep.Records.Close(); werr != nil || cerr != nil {
+					t.Fatalf("writing the spooled records: %v; removing the spool: %v", werr, cerr)
+				}
 			}
 		case errors.Is(err, ErrInput):
 		default:
