@@ -111,7 +111,7 @@ func (rs *recordSpools) spoolEvent(s *session, ev audit.Event) error {
 
 // spooledRecords implements audit.Records over the workers' spools.
 type spooledRecords struct {
-	flows, events []*spool.Writer   // one per worker, nil entries skipped
+	flows, events []*spool.Writer   // one per worker (none for a kind not kept)
 	renamed       map[string]string // final device IDs by provisional ID
 	redact        *redactor         // nil: nothing to mask
 }
