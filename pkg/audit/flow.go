@@ -69,7 +69,10 @@ func (e Event) marshal() ([]byte, int, error) {
 	f, _ := json.Marshal(e.Frame)
 	buf.Write(f)
 	buf.WriteString(`,"ts":`)
-	ts, _ := json.Marshal(e.Time.UTC())
+	ts, err := json.Marshal(e.Time.UTC())
+	if err != nil {
+		return nil, 0, err
+	}
 	buf.Write(ts)
 	at := buf.Len()
 	if e.FlowID != 0 {

@@ -70,6 +70,10 @@ type Reader struct {
 	done       bool
 	lastStamp  time.Time
 	Backwards  uint64 // frames whose timestamp went backwards
+	// Timeless counts frames whose timestamp lies after the year 9999
+	// (a corrupt pcapng timestamp or resolution); they are given the zero
+	// time, like frames without one, since no report format can write it.
+	Timeless uint64
 }
 
 type countingReader struct {
@@ -205,6 +209,12 @@ func (r *Reader) Frames() uint64 { return r.frames }
 // Next reads the next frame into f. It returns io.EOF at the clean end of
 // the input and a *DamageError when the input is damaged; in both cases no
 // further frames follow.
+// The timestamps RFC 3339 (and so JSON) can write: years 0 to 9999.
+var (
+	minUnix = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
+
 func (r *Reader) Next(f *Frame) (err error) {
 	if r.done {
 		return io.EOF
@@ -238,10 +248,16 @@ func (r *Reader) Next(f *Frame) (err error) {
 		}
 	}
 	r.noteLink(link)
-	if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
-		r.Backwards++
+	if s := ci.Timestamp.Unix(); s > maxUnix || s < minUnix {
+		ci.Timestamp = time.Time{}
+		r.Timeless++
 	}
-	r.lastStamp = ci.Timestamp
+	if !ci.Timestamp.IsZero() {
+		if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
+			r.Backwards++
+		}
+		r.lastStamp = ci.Timestamp
+	}
 	if ci.CaptureLength > len(data) {
 		ci.CaptureLength = len(data)
 	}

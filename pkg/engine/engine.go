@@ -250,6 +250,10 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 		e.warn(audit.Warning{Code: "time-backwards", File: path, Count: r.Backwards,
 			Message: fmt.Sprintf("%s: %d frames have a timestamp earlier than the frame before", path, r.Backwards)})
 	}
+	if r.Timeless > 0 {
+		e.warn(audit.Warning{Code: "time-invalid", File: path, Count: r.Timeless,
+			Message: fmt.Sprintf("%s: %d frames have a timestamp after the year 9999 (corrupt); they are analysed as frames without a timestamp", path, r.Timeless)})
+	}
 	if readErr != nil {
 		in.Error = readErr.Error()
 	}
