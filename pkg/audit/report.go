@@ -28,8 +28,9 @@ type Report struct {
 	// error); the report holds everything read before that.
 	Incomplete bool `json:"incomplete"`
 	// Records, when not nil, streams the flow records and events that the
-	// engine spooled to disk instead of keeping in Flows and Events (for
-	// NDJSON output of large captures). Close it when done.
+	// engine spooled to disk instead of keeping in Flows and Events
+	// (engine.Config.SpoolRecords, used for json and ndjson output, the
+	// only writers that read it). Close it when done.
 	Records Records `json:"-"`
 }
 
