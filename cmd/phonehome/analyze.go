@@ -197,8 +197,10 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	}
 	cfg.HomeCountry = strings.ToUpper(c.String("home-country"))
 	cfg.ShowEvidence = c.Bool("show-evidence")
-	// The embedded data sets decode in parallel: start-up is a fixed cost
-	// of every run.
+	// Start-up is a fixed cost of every run, so its parts overlap: the
+	// signature pack loads while the devices file, keys and the leak
+	// scanner's matcher are built; the embedded OUI and geo data decode
+	// in the background until their first lookup.
 	var sigs *signature.Set
 	var sigErr error
 	sigDone := make(chan struct{})
@@ -207,26 +209,29 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		sigs, sigErr = signature.Load(c.StringSlice("signatures")...)
 	}()
 	go oui.Version() // decodes the OUI table
-	if cfg.Geo, err = geo.New(geo.Options{CountryDB: c.String("geoip-db"), ASNDB: c.String("asn-db"), LAN: cfg.LAN}); err != nil {
-		<-sigDone
-		return cfg, withCode(exitUsage, err)
-	}
-	<-sigDone
-	if cfg.Signatures, err = sigs, sigErr; err != nil {
-		return cfg, withCode(exitUsage, err)
-	}
-	if p := c.String("devices"); p != "" {
-		lf, err := lab.Load(p)
-		if err != nil {
-			return cfg, withCode(exitUsage, err)
+	scanErr := func() error {
+		if cfg.Geo, err = geo.New(geo.Options{CountryDB: c.String("geoip-db"), ASNDB: c.String("asn-db"), LAN: cfg.LAN}); err != nil {
+			return err
 		}
-		cfg.Known = lf.Devices
+		if p := c.String("devices"); p != "" {
+			lf, err := lab.Load(p)
+			if err != nil {
+				return err
+			}
+			cfg.Known = lf.Devices
+		}
+		keys, err := leak.LoadKeys(c.StringSlice("keys")...)
+		if err != nil {
+			return err
+		}
+		cfg.Scanner, err = leak.NewScanner(cfg.Known, leak.Options{Keys: keys})
+		return err
+	}()
+	<-sigDone
+	if scanErr != nil {
+		return cfg, withCode(exitUsage, scanErr)
 	}
-	keys, err := leak.LoadKeys(c.StringSlice("keys")...)
-	if err != nil {
-		return cfg, withCode(exitUsage, err)
-	}
-	if cfg.Scanner, err = leak.NewScanner(cfg.Known, leak.Options{Keys: keys}); err != nil {
+	if cfg.Signatures, err = sigs, sigErr; err != nil {
 		return cfg, withCode(exitUsage, err)
 	}
 	if s := c.String("max-memory"); s != "" {
