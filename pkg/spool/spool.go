@@ -5,7 +5,8 @@
 // keys compare as byte strings (bytes.Compare).
 //
 // The engine spools flow records and protocol events through it, so that
-// NDJSON output of any capture size needs a bounded amount of memory.
+// JSON and NDJSON output of any capture size need a bounded amount of
+// memory.
 package spool
 
 import (
