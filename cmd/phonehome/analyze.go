@@ -48,7 +48,7 @@ func analysisFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records kept for the flows table and HTML; the rest are counted (json and ndjson list every flow and event, spooled through temporary files in $TMPDIR)"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
 		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
-		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB for table, markdown, csv and html output; none for json/ndjson)"},
+		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB, none for html and --table flows, which keep flow records in memory)"},
 		&cli.BoolFlag{Name: "no-progress", Usage: "never show the progress bar (it is shown on a terminal for large inputs)"},
 		&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile to `FILE` (for bug reports)"},
 		&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile to `FILE` at the end"},
