@@ -83,8 +83,15 @@ type Chunk struct {
 	Gap   int
 }
 
+// Conn is one TCP connection: its endpoints as the flow table oriented
+// them and its chunks (see Streams).
+type Conn struct {
+	Client, Server netip.AddrPort
+	Chunks         []Chunk
+}
+
 type streams struct {
-	byFlow map[uint64][]Chunk
+	byFlow map[uint64]*Conn
 	order  []uint64
 }
 
@@ -100,10 +107,13 @@ func (s *streams) Gap(f *flow.Flow, d proto.Dir, n int, m proto.Meta) {
 func (s *streams) End(f *flow.Flow) {}
 
 func (s *streams) add(f *flow.Flow, c Chunk) {
-	if _, ok := s.byFlow[f.ID]; !ok {
+	conn := s.byFlow[f.ID]
+	if conn == nil {
+		conn = &Conn{Client: f.Client, Server: f.Server}
+		s.byFlow[f.ID] = conn
 		s.order = append(s.order, f.ID)
 	}
-	s.byFlow[f.ID] = append(s.byFlow[f.ID], c)
+	conn.Chunks = append(conn.Chunks, c)
 }
 
 // Streams returns, per TCP connection of the capture at path (in order of
@@ -111,6 +121,16 @@ func (s *streams) add(f *flow.Flow, c Chunk) {
 // delivers them to decoders: in capture order, client to server as
 // proto.ToServer, gaps marked.
 func Streams(t testing.TB, path string) [][]Chunk {
+	t.Helper()
+	var out [][]Chunk
+	for _, c := range Conns(t, path) {
+		out = append(out, c.Chunks)
+	}
+	return out
+}
+
+// Conns is Streams with each connection's endpoints.
+func Conns(t testing.TB, path string) []Conn {
 	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
@@ -120,7 +140,7 @@ func Streams(t testing.TB, path string) [][]Chunk {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	st := &streams{byFlow: map[uint64][]Chunk{}}
+	st := &streams{byFlow: map[uint64]*Conn{}}
 	tab := flow.NewTable(flow.Config{IdleTimeout: 1<<63 - 1, UDPIdleTimeout: 1<<63 - 1, ClosedLinger: 1<<63 - 1}, st)
 	d := flow.NewDecoder()
 	var f capture.Frame
@@ -128,9 +148,9 @@ func Streams(t testing.TB, path string) [][]Chunk {
 		d.Decode(f.N, f.CI.Timestamp, f.CI.Length, f.CI.CaptureLength, f.Link, f.Data, tab.Add)
 	}
 	tab.Flush()
-	out := make([][]Chunk, 0, len(st.order))
+	out := make([]Conn, 0, len(st.order))
 	for _, id := range st.order {
-		out = append(out, st.byFlow[id])
+		out = append(out, *st.byFlow[id])
 	}
 	return out
 }

@@ -1,31 +1,20 @@
 package tls
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"slices"
-	"sort"
 	"testing"
-	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
-// The corpus check reads captures with gopacket (test-only; the engine's
-// flow table replaces this) and reassembles TCP naively: per direction,
-// segments sorted by sequence number, overlaps dropped.
+// The corpus check reads captures with the product's reader, decoder and
+// TCP reassembly (internal/pcaptest) and feeds each connection's streams
+// to a Stream.
 
 type tlsTruth struct {
 	TLS struct {
@@ -60,19 +49,6 @@ var corpusExceptions = map[string]string{
 	"pcapplusplus/file_heuristics/pcapng-example.pcapng.zst": "same capture as pcapplusplus/pcapng-example.pcapng (MySQL SSL upgrade)",
 }
 
-type segment struct {
-	seq   uint32
-	frame uint64
-	ts    time.Time
-	data  []byte
-}
-
-type tcpConn struct {
-	client, server netip.AddrPort
-	segs           [2][]segment
-	synSeq         [2]*uint32
-}
-
 func TestCorpusTLS(t *testing.T) {
 	var total, sniOK, ja3OK, shTotal, shOK, invented int
 	for _, e := range corpus.Dev(t) {
@@ -91,7 +67,14 @@ func TestCorpusTLS(t *testing.T) {
 			t.Logf("%s: skipped: %s", e.Name(), why)
 			continue
 		}
-		conns, seqs := readTCP(t, e.Path)
+		conns := pcaptest.Conns(t, e.Path)
+		payloads := map[uint64][]byte{}
+		tcp, _, _ := pcaptest.Packets(t, e.Path, true)
+		for _, d := range tcp {
+			if d.TCP {
+				payloads[uint64(d.Frame)] = d.Payload
+			}
+		}
 		type key struct {
 			c, s netip.AddrPort
 		}
@@ -100,10 +83,10 @@ func TestCorpusTLS(t *testing.T) {
 		for _, c := range conns {
 			var evs []audit.Event
 			s := NewStream(func(ev audit.Event) { evs = append(evs, ev) })
-			feedConn(s, c)
+			feedConn(s, c.Chunks)
 			for _, ev := range evs {
 				ss := ev.Fields.(*Session)
-				k := key{c.client, c.server}
+				k := key{c.Client, c.Server}
 				got[k] = append(got[k], ss.ClientHellos...)
 				if ss.HelloRetry != nil {
 					gotSH[k] = append(gotSH[k], *ss.HelloRetry)
@@ -120,19 +103,19 @@ func TestCorpusTLS(t *testing.T) {
 			}
 		}
 		used := map[key]int{}
-		seenSeq := map[key][]uint32{}
+		seen := map[key][]string{}
 		for _, ch := range truth.TLS.ClientHellos {
 			if ch.Transport != "tcp" {
 				continue
 			}
 			k := key{ap(ch.Src, ch.Sport), ap(ch.Dst, ch.Dport)}
-			if sq, ok := seqs[ch.Frame]; ok && slices.Contains(seenSeq[k], sq) {
+			if p, ok := payloads[ch.Frame]; ok && slices.Contains(seen[k], string(p)) {
 				// tshark lists a retransmitted segment's ClientHello again;
 				// reassembly sees the bytes once.
 				t.Logf("%s: frame %d: retransmitted ClientHello, counted once", e.Name(), ch.Frame)
 				continue
 			} else if ok {
-				seenSeq[k] = append(seenSeq[k], sq)
+				seen[k] = append(seen[k], string(p))
 			}
 			total++
 			i := used[k]
@@ -193,175 +176,17 @@ func ap(ip string, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(a.Unmap(), port)
 }
 
-// feedConn reassembles each direction by sequence number and feeds the
-// pieces to s in frame order.
-func feedConn(s proto.StreamParser, c *tcpConn) {
-	type piece struct {
-		dir   proto.Dir
-		frame uint64
-		ts    time.Time
-		data  []byte
-		gap   int
-	}
-	var pieces []piece
-	for d := range 2 {
-		segs := c.segs[d]
-		if len(segs) == 0 {
-			continue
-		}
-		base := segs[0].seq
-		if c.synSeq[d] != nil {
-			base = *c.synSeq[d] + 1
-		} else {
-			for _, sg := range segs {
-				if int32(sg.seq-base) < 0 {
-					base = sg.seq
-				}
-			}
-		}
-		sort.SliceStable(segs, func(i, j int) bool { return int32(segs[i].seq-base) < int32(segs[j].seq-base) })
-		var next uint32 // offset from base
-		for _, sg := range segs {
-			off := sg.seq - base
-			end := off + uint32(len(sg.data))
-			if int32(end-next) <= 0 {
-				continue // retransmission
-			}
-			data := sg.data
-			gap := 0
-			if int32(off-next) > 0 {
-				gap = int(off - next)
-			} else {
-				data = data[next-off:]
-			}
-			pieces = append(pieces, piece{proto.Dir(d), sg.frame, sg.ts, data, gap})
-			next = end
-		}
-	}
-	sort.SliceStable(pieces, func(i, j int) bool { return pieces[i].frame < pieces[j].frame })
+// feedConn feeds a connection's chunks to s.
+func feedConn(s proto.StreamParser, chunks []pcaptest.Chunk) {
 	var last proto.Meta
-	for _, p := range pieces {
-		m := proto.Meta{Frame: p.frame, Time: p.ts}
-		if p.gap > 0 {
-			s.Gap(p.dir, p.gap, m)
+	for _, c := range chunks {
+		m := proto.Meta{Frame: c.Frame}
+		if c.Gap > 0 {
+			s.Gap(c.Dir, c.Gap, m)
+		} else {
+			s.Data(c.Dir, c.Data, m)
 		}
-		s.Data(p.dir, p.data, m)
 		last = m
 	}
 	s.End(last)
-}
-
-// openCapture returns a reader for a pcap or pcapng file, decompressing
-// gzip and zstd.
-func openCapture(t testing.TB, path string) (func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error), func()) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	magic, _ := br.Peek(4)
-	closeFn := func() { f.Close() }
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bufio.NewReader(gz)
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bufio.NewReader(zr)
-		closeFn = func() { zr.Close(); f.Close() }
-	}
-	br2 := r.(*bufio.Reader)
-	magic, _ = br2.Peek(4)
-	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		ng, err := pcapgo.NewNgReader(br2, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			closeFn()
-			return nil, nil
-		}
-		return func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-			data, ci, err := ng.ReadPacketData()
-			lt := ng.LinkType()
-			if err == nil {
-				if intf, ierr := ng.Interface(ci.InterfaceIndex); ierr == nil {
-					lt = intf.LinkType
-				}
-			}
-			return data, ci, lt, err
-		}, closeFn
-	}
-	pr, err := pcapgo.NewReader(br2)
-	if err != nil {
-		closeFn()
-		return nil, nil
-	}
-	return func() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-		data, ci, err := pr.ReadPacketData()
-		return data, ci, pr.LinkType(), err
-	}, closeFn
-}
-
-// readTCP groups TCP payloads by connection, in order of first packet, and
-// returns each frame's TCP sequence number.
-func readTCP(t testing.TB, path string) ([]*tcpConn, map[uint64]uint32) {
-	t.Helper()
-	seqs := map[uint64]uint32{}
-	next, closeFn := openCapture(t, path)
-	if next == nil {
-		return nil, seqs
-	}
-	defer closeFn()
-	type key struct{ a, b netip.AddrPort }
-	conns := map[key]*tcpConn{}
-	var order []*tcpConn
-	for frame := uint64(1); ; frame++ {
-		data, ci, lt, err := next()
-		if err != nil {
-			break
-		}
-		pkt := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-		tl, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-		if tl == nil || pkt.NetworkLayer() == nil {
-			continue
-		}
-		srcIP, _ := netip.AddrFromSlice(pkt.NetworkLayer().NetworkFlow().Src().Raw())
-		dstIP, _ := netip.AddrFromSlice(pkt.NetworkLayer().NetworkFlow().Dst().Raw())
-		src := netip.AddrPortFrom(srcIP.Unmap(), uint16(tl.SrcPort))
-		dst := netip.AddrPortFrom(dstIP.Unmap(), uint16(tl.DstPort))
-		c := conns[key{src, dst}]
-		dir := proto.ToServer
-		if c == nil {
-			if c = conns[key{dst, src}]; c != nil {
-				dir = proto.ToClient
-			}
-		}
-		if c == nil {
-			c = &tcpConn{client: src, server: dst}
-			if tl.SYN && tl.ACK { // capture started at the SYN-ACK
-				c = &tcpConn{client: dst, server: src}
-				dir = proto.ToClient
-			}
-			conns[key{c.client, c.server}] = c
-			order = append(order, c)
-		} else if tl.SYN && !tl.ACK && c.client != src { // port reuse
-			continue
-		}
-		if tl.SYN {
-			seq := tl.Seq
-			c.synSeq[dir] = &seq
-			continue
-		}
-		seqs[frame] = tl.Seq
-		if len(tl.Payload) > 0 {
-			c.segs[dir] = append(c.segs[dir], segment{tl.Seq, frame, ci.Timestamp, bytes.Clone(tl.Payload)})
-		}
-	}
-	return order, seqs
 }
