@@ -9,47 +9,15 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/fixtures/scenario"
-	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/pkg/audit"
-	"github.com/phonehome/phonehome/pkg/geo"
-	"github.com/phonehome/phonehome/pkg/lab"
-	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/report"
-	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // Spooled records (json and ndjson output) must come out byte for byte as
 // the records kept in memory, whatever the worker count and however many
 // sorted runs the spools write; device filters apply to them alike.
 func TestSpooledRecordsMatchMemory(t *testing.T) {
-	dir := t.TempDir()
-	var inputs []string
-	for _, s := range scenario.All() {
-		p := filepath.Join(dir, s.Name)
-		if err := os.WriteFile(p, scenario.Bytes(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, p)
-	}
-	leaks := filepath.Join(dir, "leaks.pcap")
-	f, _ := os.Create(leaks)
-	scenario.Leaks(f)
-	f.Close()
-	inputs = append(inputs, leaks)
-	if corpus.Dir() != "" {
-		for _, e := range corpus.Dev(t) {
-			if e.Packets > 2000 {
-				inputs = append(inputs, e.Path)
-			}
-		}
-	}
-	lf, _ := lab.Parse("d.yaml", []byte(scenario.LeakDevicesYAML))
-	sc, err := leak.NewScanner(lf.Devices, leak.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := geo.Embedded()
-	sigs, _ := signature.LoadEmbedded()
+	inputs := scenarioInputs(t, 2000)
 	write := func(rep *audit.Report, format string, flt report.Filter) []byte {
 		var buf bytes.Buffer
 		if err := report.Write(&buf, report.Apply(rep, flt), report.Options{Format: format}); err != nil {
@@ -58,8 +26,9 @@ func TestSpooledRecordsMatchMemory(t *testing.T) {
 		return buf.Bytes()
 	}
 	spoolDir := t.TempDir()
+	base := labConfig(t)
+	base.Workers, base.KeepFlows, base.KeepEvents, base.MaxRecords = 1, true, true, 1<<30
 	for _, in := range inputs {
-		base := Config{Workers: 1, KeepFlows: true, KeepEvents: true, Known: lf.Devices, Scanner: sc, Geo: g, Signatures: sigs, MaxRecords: 1 << 30}
 		mem, err := Run(context.Background(), base, []string{in})
 		if err != nil && !errors.Is(err, ErrDamaged) {
 			t.Fatalf("%s: %v", in, err)

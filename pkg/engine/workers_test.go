@@ -20,38 +20,13 @@ import (
 // TestWorkerCountDoesNotChangeOutput runs the same inputs with 1, 2 and 3
 // workers and requires byte-identical reports.
 func TestWorkerCountDoesNotChangeOutput(t *testing.T) {
-	dir := t.TempDir()
-	var inputs []string
-	for _, s := range scenario.All() {
-		p := filepath.Join(dir, s.Name)
-		if err := os.WriteFile(p, scenario.Bytes(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, p)
-	}
-	leaks := filepath.Join(dir, "leaks.pcap")
-	f, _ := os.Create(leaks)
-	scenario.Leaks(f)
-	f.Close()
-	inputs = append(inputs, leaks)
-	if corpus.Dir() != "" {
-		for _, e := range corpus.Dev(t) {
-			if e.Packets > 200 {
-				inputs = append(inputs, e.Path)
-			}
-		}
-	}
-	lf, _ := lab.Parse("d.yaml", []byte(scenario.LeakDevicesYAML))
-	sc, err := leak.NewScanner(lf.Devices, leak.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := geo.Embedded()
-	sigs, _ := signature.LoadEmbedded()
+	inputs := scenarioInputs(t, 200)
+	base := labConfig(t)
 	for _, in := range inputs {
 		var first []byte
 		for _, n := range []int{1, 2, 3} {
-			cfg := Config{Workers: n, KeepFlows: true, KeepEvents: true, Known: lf.Devices, Scanner: sc, Geo: g, Signatures: sigs}
+			cfg := base
+			cfg.Workers, cfg.KeepFlows, cfg.KeepEvents = n, true, true
 			rep, err := Run(context.Background(), cfg, []string{in})
 			if err != nil && !errors.Is(err, ErrDamaged) {
 				t.Fatalf("%s: %v", in, err)
@@ -72,4 +47,59 @@ func TestWorkerCountDoesNotChangeOutput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// scenarioInputs writes every scenario capture and the planted-leak capture
+// to a temporary directory and returns their paths, plus the dev corpus
+// captures of more than minPackets packets when the corpus is there.
+func scenarioInputs(t *testing.T, minPackets int) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var inputs []string
+	for _, s := range scenario.All() {
+		p := filepath.Join(dir, s.Name)
+		if err := os.WriteFile(p, scenario.Bytes(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, p)
+	}
+	leaks := filepath.Join(dir, "leaks.pcap")
+	f, err := os.Create(leaks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario.Leaks(f)
+	f.Close()
+	inputs = append(inputs, leaks)
+	if corpus.Dir() != "" {
+		for _, e := range corpus.Dev(t) {
+			if e.Packets > minPackets {
+				inputs = append(inputs, e.Path)
+			}
+		}
+	}
+	return inputs
+}
+
+// labConfig is a Config with the planted-leak lab devices, their scanner
+// and the embedded geo data and signatures.
+func labConfig(t *testing.T) Config {
+	t.Helper()
+	lf, err := lab.Parse("d.yaml", []byte(scenario.LeakDevicesYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := leak.NewScanner(lf.Devices, leak.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := geo.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := signature.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{Known: lf.Devices, Scanner: sc, Geo: g, Signatures: sigs}
 }
