@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
@@ -189,18 +190,10 @@ func TestFuzzSeeds(t *testing.T) {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range v4Cases() {
-		writeSeed(t, "FuzzParse", c.name, c.msg)
+		fuzzseed.Write(t, "FuzzParse", c.name, c.msg)
 	}
 	for _, c := range v6Cases() {
-		writeSeed(t, "FuzzParse6", c.name, c.msg)
-	}
-}
-
-func writeSeed(t *testing.T, target, name string, b []byte) {
-	dir := filepath.Join("testdata", "fuzz", target)
-	os.MkdirAll(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644); err != nil {
-		t.Fatal(err)
+		fuzzseed.Write(t, "FuzzParse6", c.name, c.msg)
 	}
 }
 

@@ -2,12 +2,10 @@ package dns
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -17,19 +15,8 @@ func TestFuzzSeeds(t *testing.T) {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range parseCases() {
-		writeSeed(t, "FuzzParse", c.name, fmt.Sprintf("[]byte(%q)\n", c.msg))
-		writeSeed(t, "FuzzStream", c.name, fmt.Sprintf("[]byte(%q)\nuint16(%d)\n", framed(c.msg, c.msg), len(c.msg)/2))
-	}
-}
-
-func writeSeed(t *testing.T, target, name, body string) {
-	t.Helper()
-	dir := filepath.Join("testdata", "fuzz", target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), []byte("go test fuzz v1\n"+body), 0o644); err != nil {
-		t.Fatal(err)
+		fuzzseed.Write(t, "FuzzParse", c.name, c.msg)
+		fuzzseed.Write(t, "FuzzStream", c.name, framed(c.msg, c.msg), uint16(len(c.msg)/2))
 	}
 }
 

@@ -1,77 +1,27 @@
 package http
 
 import (
-	"encoding/binary"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 )
-
-// encodeOps turns ops into the fuzz input format: per op a control byte
-// (bit 0: direction, bit 1: gap), a big-endian uint16 length, then the data
-// (none for a gap, whose size is the length).
-func encodeOps(ops []op) []byte {
-	var b []byte
-	for _, o := range ops {
-		if o.gap > 0 {
-			b = append(b, byte(o.dir)|2)
-			b = binary.BigEndian.AppendUint16(b, uint16(o.gap))
-			continue
-		}
-		for d := o.data; len(d) > 0; {
-			n := min(len(d), 0xffff)
-			b = append(b, byte(o.dir))
-			b = binary.BigEndian.AppendUint16(b, uint16(n))
-			b = append(b, d[:n]...)
-			d = d[n:]
-		}
-	}
-	return b
-}
-
-func decodeOps(b []byte) []op {
-	var ops []op
-	for len(b) >= 3 {
-		ctl, n := b[0], int(binary.BigEndian.Uint16(b[1:3]))
-		b = b[3:]
-		o := op{dir: proto.Dir(ctl & 1)}
-		if ctl&2 != 0 {
-			o.gap = n
-		} else {
-			n = min(n, len(b))
-			o.data, b = string(b[:n]), b[n:]
-		}
-		ops = append(ops, o)
-	}
-	return ops
-}
 
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParser")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzParser")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range cases() {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", encodeOps(tc.ops))
-		if err := os.WriteFile(filepath.Join(dir, tc.name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		fuzzseed.Write(t, "FuzzParser", tc.name, fuzzseed.Encode(tc.ops))
 	}
 }
 
 func FuzzParser(f *testing.F) {
 	for _, tc := range cases() {
-		f.Add(encodeOps(tc.ops))
+		f.Add(fuzzseed.Encode(tc.ops))
 	}
 	lim := Limits{MaxHeaderBytes: 512, MaxHeaders: 8, MaxBody: 4 << 10, MaxDecoded: 64 << 10}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		tc := testCase{lim: lim, ops: decodeOps(in)}
+		tc := testCase{lim: lim, ops: fuzzseed.Decode(in)}
 		evs, p := run(tc, nil)
 		for _, e := range evs {
 			if e == nil || (e.Request == nil && e.Response == nil) {

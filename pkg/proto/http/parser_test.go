@@ -18,20 +18,17 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// op is one call on the parser: data in a direction, or a gap when gap > 0.
-type op struct {
-	dir  proto.Dir
-	data string
-	gap  int
-}
+// op is one call on the parser: data in a direction, or a gap.
+type op = fuzzseed.Op
 
-func up(s string) op   { return op{dir: proto.ToServer, data: s} }
-func down(s string) op { return op{dir: proto.ToClient, data: s} }
+func up(s string) op   { return op{Dir: proto.ToServer, Data: []byte(s)} }
+func down(s string) op { return op{Dir: proto.ToClient, Data: []byte(s)} }
 
 func gz(s string) string {
 	var b bytes.Buffer
@@ -170,16 +167,16 @@ func cases() []testCase {
 		}},
 		{name: "gap-resync", ops: []op{
 			up("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHo"),
-			{dir: proto.ToServer, gap: 100},
+			{Dir: proto.ToServer, Gap: 100},
 			up("st: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n"),
 			down(resp("200 OK", "", "1")),
-			{dir: proto.ToClient, gap: 40},
+			{Dir: proto.ToClient, Gap: 40},
 			down("junk\r\n" + resp("200 OK", "", "3")),
 		}},
 		{name: "gap-in-body", ops: []op{
 			up("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n"),
 			down("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01"),
-			{dir: proto.ToClient, gap: 6},
+			{Dir: proto.ToClient, Gap: 6},
 			down("89" + resp("200 OK", "", "2")),
 		}},
 		{name: "until-close", ops: []op{
@@ -215,11 +212,11 @@ func run(tc testCase, split func(n int) int) ([]*Event, *Parser) {
 	for _, o := range tc.ops {
 		m := proto.Meta{Frame: frame, Time: time.Unix(1700000000, 0).Add(time.Duration(frame) * time.Millisecond)}
 		frame++
-		if o.gap > 0 {
-			p.Gap(o.dir, o.gap, m)
+		if o.Gap > 0 {
+			p.Gap(o.Dir, o.Gap, m)
 			continue
 		}
-		b := []byte(o.data)
+		b := o.Data
 		for len(b) > 0 {
 			n := len(b)
 			if split != nil {
@@ -227,7 +224,7 @@ func run(tc testCase, split func(n int) int) ([]*Event, *Parser) {
 			}
 			// Hand the parser a copy it may not keep, then scribble on it.
 			piece := bytes.Clone(b[:n])
-			p.Data(o.dir, piece, m)
+			p.Data(o.Dir, piece, m)
 			for i := range piece {
 				piece[i] = '#'
 			}

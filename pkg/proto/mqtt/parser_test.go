@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -101,14 +102,11 @@ func publish(v5 bool, qos byte, id int, topic, payload string) []byte {
 
 func ptr(s string) *string { return &s }
 
-type op struct {
-	dir  proto.Dir
-	data []byte
-	gap  int
-}
+// op is one call on the parser: data in a direction, or a gap.
+type op = fuzzseed.Op
 
-func up(b ...[]byte) op   { return op{dir: proto.ToServer, data: bytes.Join(b, nil)} }
-func down(b ...[]byte) op { return op{dir: proto.ToClient, data: bytes.Join(b, nil)} }
+func up(b ...[]byte) op   { return op{Dir: proto.ToServer, Data: bytes.Join(b, nil)} }
+func down(b ...[]byte) op { return op{Dir: proto.ToClient, Data: bytes.Join(b, nil)} }
 
 type testCase struct {
 	name string
@@ -149,10 +147,10 @@ func cases() []testCase {
 		}},
 		{name: "gaps", ops: []op{
 			up(publish(false, 0, 0, "t/one", "0123456789")[:12]),
-			{dir: proto.ToServer, gap: 4},
+			{Dir: proto.ToServer, Gap: 4},
 			up(publish(false, 0, 0, "t/one", "0123456789")[16:], publish(false, 0, 0, "t/two", "ok")),
 			up(publish(false, 0, 0, "t/three", "lost end")[:5]),
-			{dir: proto.ToServer, gap: 50},
+			{Dir: proto.ToServer, Gap: 50},
 			up([]byte("junk"), publish(false, 1, 9, "t/four", "after resync"), pkt(0xc0)),
 		}},
 		{name: "limits", lim: Limits{MaxPacket: 1024, MaxPayload: 16}, ops: []op{
@@ -174,18 +172,18 @@ func run(tc testCase, split func(int) int) []*Event {
 	for _, o := range tc.ops {
 		m := proto.Meta{Frame: frame, Time: time.Unix(1700000000, 0).Add(time.Duration(frame) * time.Millisecond)}
 		frame++
-		if o.gap > 0 {
-			p.Gap(o.dir, o.gap, m)
+		if o.Gap > 0 {
+			p.Gap(o.Dir, o.Gap, m)
 			continue
 		}
-		b := o.data
+		b := o.Data
 		for len(b) > 0 {
 			n := len(b)
 			if split != nil {
 				n = min(n, split(n))
 			}
 			piece := bytes.Clone(b[:n])
-			p.Data(o.dir, piece, m)
+			p.Data(o.Dir, piece, m)
 			for i := range piece {
 				piece[i] = 0xee
 			}

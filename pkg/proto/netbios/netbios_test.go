@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
 
@@ -152,12 +153,10 @@ func TestFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
-	os.MkdirAll(dir, 0o755)
 	for _, c := range cases() {
-		os.WriteFile(filepath.Join(dir, c.name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", c.msg)), 0o644)
+		fuzzseed.Write(t, "FuzzParse", c.name, c.msg)
 	}
-	os.WriteFile(filepath.Join(dir, "datagram"), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", dgmPacket())), 0o644)
+	fuzzseed.Write(t, "FuzzParse", "datagram", dgmPacket())
 }
 
 // FuzzParse feeds the same bytes to the name and datagram parsers.

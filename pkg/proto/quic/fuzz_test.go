@@ -3,10 +3,10 @@ package quic
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -39,17 +39,9 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDatagram")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.datagrams"))
 	for _, p := range files {
 		b, _ := os.ReadFile(p)
-		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
-		name := strings.TrimSuffix(filepath.Base(p), ".datagrams")
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		fuzzseed.Write(t, "FuzzDatagram", strings.TrimSuffix(filepath.Base(p), ".datagrams"), b)
 	}
 }

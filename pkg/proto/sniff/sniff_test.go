@@ -9,13 +9,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -169,13 +169,8 @@ func TestFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzAnalyze")
-	os.MkdirAll(dir, 0o755)
 	for _, c := range cases(t) {
-		if len(c.in) > 512 {
-			c.in = c.in[:512]
-		}
-		os.WriteFile(filepath.Join(dir, c.name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", c.in)), 0o644)
+		fuzzseed.Write(t, "FuzzAnalyze", c.name, c.in[:min(len(c.in), 512)])
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
@@ -140,15 +142,9 @@ func TestFuzzSeeds(t *testing.T) {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases() {
-		seed(t, "FuzzParse", c.name, c.msg)
+		fuzzseed.Write(t, "FuzzParse", c.name, c.msg)
 	}
-	seed(t, "FuzzParseDescription", "sonos-like", []byte(description))
-}
-
-func seed(t *testing.T, target, name string, b []byte) {
-	dir := filepath.Join("testdata", "fuzz", target)
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644)
+	fuzzseed.Write(t, "FuzzParseDescription", "sonos-like", []byte(description))
 }
 
 func FuzzParse(f *testing.F) {

@@ -2,11 +2,9 @@ package stun
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -83,17 +81,7 @@ func TestStreamFuzzSeed(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
-	writeSeedFile(t, "FuzzStream", "messages-and-channeldata", []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint16(30)\n", streamInput())))
-}
-
-func writeSeedFile(t *testing.T, target, name string, body []byte) {
-	dir := filepath.Join("testdata", "fuzz", target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fuzzseed.Write(t, "FuzzStream", "messages-and-channeldata", streamInput(), uint16(30))
 }
 
 // Regression (found by FuzzStream): an empty ChannelData frame whose

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
@@ -142,10 +143,8 @@ func TestFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
-	os.MkdirAll(dir, 0o755)
 	for _, c := range cases() {
-		os.WriteFile(filepath.Join(dir, c.name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", c.msg)), 0o644)
+		fuzzseed.Write(t, "FuzzParse", c.name, c.msg)
 	}
 }
 

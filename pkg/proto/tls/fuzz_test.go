@@ -3,11 +3,11 @@ package tls
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -75,32 +75,20 @@ func FuzzStream(f *testing.F) {
 	})
 }
 
-// writeSeed stores b as a Go fuzz corpus file under testdata/fuzz/name.
-func writeSeed(t *testing.T, name, file string, b []byte) {
-	dir := filepath.Join("testdata", "fuzz", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestWriteFuzzSeeds refreshes the committed seed corpora with -update.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite testdata/fuzz")
 	}
-	writeSeed(t, "FuzzClientHello", "foxio-example", buildClientHello(foxioExample))
+	fuzzseed.Write(t, "FuzzClientHello", "foxio-example", buildClientHello(foxioExample))
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.transcript"))
 	for _, p := range files {
 		b, _ := os.ReadFile(p)
 		name := strings.TrimSuffix(filepath.Base(p), ".transcript")
-		writeSeed(t, "FuzzStream", name, b)
+		fuzzseed.Write(t, "FuzzStream", name, b)
 		for _, c := range readTranscript(b) {
 			if c.dir == proto.ToServer && len(c.data) > 5 {
-				writeSeed(t, "FuzzClientHello", name, c.data[5:])
+				fuzzseed.Write(t, "FuzzClientHello", name, c.data[5:])
 				break
 			}
 		}
