@@ -320,32 +320,38 @@ func reportOptions(c *cli.Context, out io.Writer) (report.Options, report.Filter
 }
 
 func writeReport(c *cli.Context, rep *audit.Report) error {
-	out := c.App.Writer
-	var file *os.File
-	if p := c.String("output"); p != "" && p != "-" {
-		f, err := os.Create(p)
+	err := writeOutput(c, func(out io.Writer) error {
+		opt, flt, err := reportOptions(c, out)
 		if err != nil {
-			return withCode(exitUsage, err)
+			return err
 		}
-		file, out = f, f
-	}
-	opt, flt, err := reportOptions(c, out)
-	if err != nil {
-		return err
-	}
-	if err := report.Write(out, report.Apply(rep, flt), opt); err != nil {
-		if file != nil {
-			file.Close()
-		}
+		err = report.Write(out, report.Apply(rep, flt), opt)
 		if errors.Is(err, report.ErrFormat) || errors.Is(err, report.ErrTable) || errors.Is(err, report.ErrGroupBy) {
 			return withCode(exitUsage, err)
 		}
-		return withCode(exitPartial, err)
+		return err
+	})
+	return orCode(exitPartial, err)
+}
+
+// writeOutput runs write on the --output file (created, then closed) or,
+// without one or with "-", on standard output. A file that cannot be
+// created is a usage error; write's errors and the close error are
+// returned as they are.
+func writeOutput(c *cli.Context, write func(io.Writer) error) error {
+	p := c.String("output")
+	if p == "" || p == "-" {
+		return write(c.App.Writer)
 	}
-	if file != nil {
-		return withCode(exitPartial, file.Close())
+	f, err := os.Create(p)
+	if err != nil {
+		return withCode(exitUsage, err)
 	}
-	return nil
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // progress draws a bar on stderr when it is a terminal.

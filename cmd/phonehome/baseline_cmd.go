@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/phonehome/phonehome/pkg/policy"
@@ -44,22 +42,8 @@ func runBaseline(c *cli.Context) error {
 		rep = report.Apply(rep, report.Filter{Devices: devs})
 	}
 	b := policy.NewBaseline(rep)
-	if p := c.String("output"); p != "" && p != "-" {
-		f, err := os.Create(p)
-		if err != nil {
-			return withCode(exitUsage, err)
-		}
-		if err := b.Write(f); err != nil {
-			f.Close()
-			return withCode(exitPartial, err)
-		}
-		if err := f.Close(); err != nil {
-			return withCode(exitPartial, err)
-		}
-		return runErr
-	}
-	if err := b.Write(c.App.Writer); err != nil {
-		return withCode(exitPartial, err)
+	if err := writeOutput(c, b.Write); err != nil {
+		return orCode(exitPartial, err)
 	}
 	return runErr
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -62,23 +61,11 @@ func runDiff(c *cli.Context) error {
 		return newErr
 	}
 	changes := policy.Compare(oldB, newB)
-	out := c.App.Writer
-	var file *os.File
-	if p := c.String("output"); p != "" && p != "-" {
-		f, err := os.Create(p)
-		if err != nil {
-			return withCode(exitUsage, err)
-		}
-		file, out = f, f
-	}
-	err := writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes)
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
-	}
+	err := writeOutput(c, func(out io.Writer) error {
+		return writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes)
+	})
 	if err != nil {
-		return withCode(exitPartial, err)
+		return orCode(exitPartial, err)
 	}
 	if c.Bool("exit-code") {
 		for _, ch := range changes {

@@ -45,3 +45,12 @@ func exitCode(err error) int {
 	}
 	return exitUsage
 }
+
+// orCode gives err the exit code code unless it already carries one.
+func orCode(code int, err error) error {
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return withCode(code, err)
+}
