@@ -72,6 +72,10 @@ type DataSet struct {
 	Source  string `json:"source"`  // e.g. "embedded: @ip-location-db/asn" or a file path
 	Version string `json:"version"` // date or version string
 	License string `json:"license,omitempty"`
+
+	// Stale says why answers from this data may not hold for the capture
+	// (geo data much newer than the capture), or is empty.
+	Stale string `json:"stale,omitempty"`
 }
 
 // Device is one local endpoint of the lab network.
@@ -114,7 +118,7 @@ type Dest struct {
 	IP          string `json:"ip"`
 	Port        uint16 `json:"port"`
 	Transport   string `json:"transport"`         // tcp, udp
-	Country     string `json:"country,omitempty"` // ISO 3166 alpha-2, or a special-range tag
+	Country     string `json:"country,omitempty"` // located: ISO 3166 alpha-2, "anycast", or a special-range tag
 	CountryName string `json:"country_name,omitempty"`
 	ASN         uint32 `json:"asn,omitempty"`
 	ASOrg       string `json:"as_org,omitempty"`
@@ -123,6 +127,13 @@ type Dest struct {
 	Category    string `json:"category,omitempty"`
 	SignatureID string `json:"signature_id,omitempty"`
 	Channel     string `json:"channel"` // TLS1.3, TLS1.2, QUIC, HTTP, MQTT, DNS, plaintext, encrypted-unknown...
+
+	// RegisteredCountry is the ISO 3166 alpha-2 code of the country the
+	// address block is registered to; it may differ from Country (a cloud
+	// region abroad, an anycast network). Empty for special ranges.
+	RegisteredCountry string `json:"registered_country,omitempty"`
+	// Anycast names the anycast network when Country is "anycast".
+	Anycast string `json:"anycast,omitempty"`
 }
 
 // Destination aggregates the flows from a device to one server endpoint.

@@ -82,7 +82,10 @@ func FuzzLookup(f *testing.F) {
 		if in.Special != "" && (in != Info{Special: in.Special}) {
 			t.Fatalf("%v: special with data: %+v", ip, in)
 		}
-		if in.Country != "" && (len(in.Country) != 2 || in.CountryName == "") {
+		if in.Country == Anycast && in.AnycastNet == "" || in.Country != "" && in.Country != Anycast && (len(in.Country) != 2 || in.CountryName == "") {
+			t.Fatalf("%v: bad country %+v", ip, in)
+		}
+		if in.Registered != "" && (len(in.Registered) != 2 || in.RegisteredName == "") {
 			t.Fatalf("%v: bad country %+v", ip, in)
 		}
 		if in.ASN == 0 && in.ASOrg != "" {

@@ -1,16 +1,19 @@
 // Package geo answers "where is this server and who runs its network"
-// offline: country (ISO code and name) and autonomous system (number and
-// organisation) for any IPv4 or IPv6 address, plus a name for special
-// ranges (private, loopback, CGNAT, the lab LAN...).
+// offline: the country the address is located in (geolocation), the
+// country its block is registered to, whether it belongs to a well-known
+// anycast network, and its autonomous system (number and organisation),
+// for any IPv4 or IPv6 address, plus a name for special ranges (private,
+// loopback, CGNAT, the lab LAN...).
 //
 // The default data is embedded in the binary (built by internal/gen from
-// the open @ip-location-db packages; see NOTICE and docs/geo.md). Users may
+// the open @ip-location-db packages: DB-IP Lite for location, RIR/whois
+// data for registration; see NOTICE and docs/geo.md). Users may
 // point to their own MaxMind-format databases (GeoLite2/GeoIP2 Country or
 // City, GeoLite2-ASN, DB-IP lite, ipinfo lite); what they do not override
 // still comes from the embedded data. The package never uses the network.
 package geo
 
-//go:generate go run ./internal/gen -version 2.3.2026061719 -out data/geo.bin.zst
+//go:generate go run ./internal/gen -version 2.3.2026061719 -dbip-version 2.3.2026060120 -out data/geo.bin.zst
 
 import (
 	_ "embed"
@@ -32,15 +35,28 @@ var ErrDB = errors.New("geo: unusable database")
 // Info is what is known about one address. Special is non-empty for
 // non-public addresses (see the Special* constants); the other fields are
 // then empty. Region and City are only filled from a City database.
+//
+// Country is where the address is located: the geolocation data's answer,
+// or Anycast ("anycast") for a well-known anycast network, whose servers
+// answer from many countries under one address (AnycastNet names it).
+// Registered is the country the block is registered to (RIR/whois data);
+// for cloud and CDN blocks it is often the provider's home country, not
+// the server's.
 type Info struct {
-	Country     string // ISO 3166-1 alpha-2, e.g. "SG"
-	CountryName string // English name, e.g. "Singapore"
-	Region      string // first-level subdivision name (City databases only)
-	City        string // city name (City databases only)
-	ASN         uint32 // 0 if unknown
-	ASOrg       string
-	Special     string
+	Country        string // ISO 3166-1 alpha-2, e.g. "SG", or "anycast"
+	CountryName    string // English name, e.g. "Singapore"; "" for anycast
+	Registered     string // ISO 3166-1 alpha-2 of the registration, e.g. "US"
+	RegisteredName string // English name, e.g. "United States"
+	AnycastNet     string // anycast network name, e.g. "Cloudflare"; "" if not anycast
+	Region         string // first-level subdivision name (City databases only)
+	City           string // city name (City databases only)
+	ASN            uint32 // 0 if unknown
+	ASOrg          string
+	Special        string
 }
+
+// Anycast is the Country of an address in a well-known anycast network.
+const Anycast = "anycast"
 
 // Options configures New. Empty paths mean "use the embedded data".
 type Options struct {
@@ -138,9 +154,10 @@ func (r *Resolver) Sources() []audit.DataSet {
 		m = idx.Table().Meta
 	} else {
 		_, err := embeddedIndex()
-		m.CountrySource, m.ASNSource = fmt.Sprint("unusable: ", err), fmt.Sprint("unusable: ", err)
+		m.CountrySource, m.ASNSource, m.RegisteredSource = fmt.Sprint("unusable: ", err), fmt.Sprint("unusable: ", err), fmt.Sprint("unusable: ", err)
 	}
-	country := audit.DataSet{Kind: "geo-country", Source: "embedded: " + m.CountrySource, Version: m.Date, License: m.CountryLicense}
+	country := audit.DataSet{Kind: "geo-country", Source: "embedded: " + m.CountrySource, Version: m.CountryDate, License: m.CountryLicense}
+	registered := audit.DataSet{Kind: "geo-registered-country", Source: "embedded: " + m.RegisteredSource, Version: m.Date, License: m.RegisteredLicense}
 	asn := audit.DataSet{Kind: "geo-asn", Source: "embedded: " + m.ASNSource, Version: m.Date, License: m.ASNLicense}
 	if r.countrySrc != nil {
 		country = *r.countrySrc
@@ -148,7 +165,8 @@ func (r *Resolver) Sources() []audit.DataSet {
 	if r.asnSrc != nil {
 		asn = *r.asnSrc
 	}
-	return []audit.DataSet{country, asn}
+	anycast := audit.DataSet{Kind: "geo-anycast", Source: fmt.Sprintf("embedded: %d well-known anycast prefixes (docs/geo.md)", len(anycastList)), Version: anycastVersion, License: "facts from the operators' own documentation (docs/geo.md)"}
+	return []audit.DataSet{country, asn, registered, anycast}
 }
 
 // Lookup returns what is known about ip. IPv4-mapped IPv6 addresses and
@@ -168,12 +186,16 @@ func (r *Resolver) Lookup(ip netip.Addr) Info {
 	var in Info
 	cov := r.country != nil && r.country.covers(ip)
 	asv := r.asn != nil && r.asn.covers(ip)
-	if idx := index(); idx != nil && (!cov || !asv) {
-		c, a := geodata.Unpack(find(idx, ip))
+	if idx := index(); idx != nil {
+		val, reg := find(idx, ip)
+		c, a := geodata.Unpack(val)
 		t := idx.Table()
 		if !cov {
 			in.Country, in.CountryName = t.Countries[c].Code, t.Countries[c].Name
 		}
+		// The registration comes from the embedded data unless the
+		// user's database names one (MaxMind registered_country).
+		in.Registered, in.RegisteredName = t.Countries[reg].Code, t.Countries[reg].Name
 		if !asv {
 			in.ASN, in.ASOrg = t.ASNum[a], t.Org(a)
 		}
@@ -183,6 +205,15 @@ func (r *Resolver) Lookup(ip netip.Addr) Info {
 	}
 	if asv {
 		r.asn.lookupASN(ip, &in)
+	}
+	// A well-known anycast network has no single country. A user's
+	// country database keeps its own answer (it may handle anycast its
+	// own way); the flag is set all the same.
+	if n := anycastNet(ip); n != "" {
+		in.AnycastNet = n
+		if !cov {
+			in.Country, in.CountryName = Anycast, ""
+		}
 	}
 	return in
 }
@@ -203,10 +234,16 @@ func normalize(ip netip.Addr) netip.Addr {
 	return ip
 }
 
-func find(idx *geodata.Index, ip netip.Addr) uint32 {
+// find returns the packed value (located country, AS) and the registered
+// country index of the row holding ip; zeros if none.
+func find(idx *geodata.Index, ip netip.Addr) (uint32, uint8) {
+	t := idx.Table()
 	if ip.Is4() {
 		b := ip.As4()
-		return idx.Find4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+		if i := idx.Row4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])); i >= 0 {
+			return t.V4Val[i], t.V4Reg[i]
+		}
+		return 0, 0
 	}
 	b := ip.As16()
 	var hi, lo uint64
@@ -214,7 +251,10 @@ func find(idx *geodata.Index, ip netip.Addr) uint32 {
 		hi = hi<<8 | uint64(b[i])
 		lo = lo<<8 | uint64(b[8+i])
 	}
-	return idx.Find6(hi, lo)
+	if i := idx.Row6(hi, lo); i >= 0 {
+		return t.V6Val[i], t.V6Reg[i]
+	}
+	return 0, 0
 }
 
 // countryName returns the English name of an ISO code from the embedded
@@ -238,4 +278,11 @@ func (r *Resolver) countryName(code string) string {
 		return cs[lo].Name
 	}
 	return ""
+}
+
+// RegisteredElsewhere reports whether the registration country is known and
+// differs from the located country (an anycast address counts whenever its
+// registration is known).
+func (in Info) RegisteredElsewhere() bool {
+	return in.Registered != "" && in.Registered != in.Country
 }

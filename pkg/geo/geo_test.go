@@ -20,7 +20,8 @@ func embedded(t testing.TB) *Resolver {
 // TestWellKnown checks the embedded data against addresses whose network
 // owner is public knowledge: resolvers, large clouds, and the Alibaba Cloud
 // (AS45102) and Zoom (AS30103) ranges named in shared/docs/signatures.md.
-// Country is checked only where the allocation is stable (country "" skips).
+// Country (the located country, or "anycast") is checked only where it is
+// stable (country "" skips); registered is the registration country.
 // After a data refresh a failure here means an allocation moved: check it
 // before changing the table.
 func TestWellKnown(t *testing.T) {
@@ -31,16 +32,16 @@ func TestWellKnown(t *testing.T) {
 		asn     uint32
 		org     string // substring of ASOrg
 	}{
-		{"8.8.8.8", "US", 15169, "Google"},
-		{"8.8.4.4", "US", 15169, "Google"},
-		{"2001:4860:4860::8888", "US", 15169, "Google"},
-		{"1.1.1.1", "", 13335, "Cloudflare"},
-		{"104.16.0.1", "US", 13335, "Cloudflare"},
-		{"2606:4700:4700::1111", "US", 13335, "Cloudflare"},
-		{"9.9.9.9", "US", 19281, "Quad9"},
-		{"149.112.112.112", "US", 19281, "Quad9"},
-		{"2620:fe::fe", "US", 19281, "Quad9"},
-		{"208.67.222.222", "US", 36692, "OpenDNS"},
+		{"8.8.8.8", Anycast, 15169, "Google"},
+		{"8.8.4.4", Anycast, 15169, "Google"},
+		{"2001:4860:4860::8888", Anycast, 15169, "Google"},
+		{"1.1.1.1", Anycast, 13335, "Cloudflare"},
+		{"104.16.0.1", Anycast, 13335, "Cloudflare"},
+		{"2606:4700:4700::1111", Anycast, 13335, "Cloudflare"},
+		{"9.9.9.9", Anycast, 19281, "Quad9"},
+		{"149.112.112.112", Anycast, 19281, "Quad9"},
+		{"2620:fe::fe", Anycast, 19281, "Quad9"},
+		{"208.67.222.222", Anycast, 36692, "OpenDNS"},
 		{"17.253.144.10", "US", 714, "Apple"},
 		{"52.95.110.1", "", 16509, "Amazon"},
 		{"20.190.128.1", "", 8075, "Microsoft"},
@@ -77,8 +78,15 @@ func TestWellKnown(t *testing.T) {
 			if in.ASN != tc.asn || !strings.Contains(in.ASOrg, tc.org) {
 				t.Errorf("AS = %d %q, want %d containing %q", in.ASN, in.ASOrg, tc.asn, tc.org)
 			}
-			if len(in.Country) != 2 || in.CountryName == "" {
+			if in.Country == Anycast {
+				if in.AnycastNet == "" || in.CountryName != "" {
+					t.Errorf("anycast without a network name: %+v", in)
+				}
+			} else if len(in.Country) != 2 || in.CountryName == "" {
 				t.Errorf("country = %q %q, want an ISO code and a name", in.Country, in.CountryName)
+			}
+			if len(in.Registered) != 2 || in.RegisteredName == "" {
+				t.Errorf("registered = %q %q, want an ISO code and a name", in.Registered, in.RegisteredName)
 			}
 			if tc.country != "" && in.Country != tc.country {
 				t.Errorf("country = %q, want %q", in.Country, tc.country)
@@ -193,13 +201,19 @@ func TestMappedEqualsPlain(t *testing.T) {
 
 func TestSources(t *testing.T) {
 	src := embedded(t).Sources()
-	if len(src) != 2 || src[0].Kind != "geo-country" || src[1].Kind != "geo-asn" {
+	if len(src) != 4 || src[0].Kind != "geo-country" || src[1].Kind != "geo-asn" || src[2].Kind != "geo-registered-country" || src[3].Kind != "geo-anycast" {
 		t.Fatalf("Sources = %+v", src)
 	}
 	for _, s := range src {
-		if !strings.HasPrefix(s.Source, "embedded: @ip-location-db/") || len(s.Version) != len("2006-01-02") || s.License == "" {
+		if !strings.HasPrefix(s.Source, "embedded: ") || len(s.Version) != len("2006-01-02") || s.License == "" {
 			t.Errorf("incomplete data set %+v", s)
 		}
+		if s.Kind != "geo-anycast" && !strings.HasPrefix(s.Source, "embedded: @ip-location-db/") {
+			t.Errorf("incomplete data set %+v", s)
+		}
+	}
+	if !strings.Contains(src[0].License, "CC-BY-4.0") || !strings.Contains(src[0].License, "DB-IP") {
+		t.Errorf("country licence %q lacks CC-BY-4.0 and the DB-IP attribution", src[0].License)
 	}
 	if !strings.Contains(src[1].License, "CC-BY-4.0") {
 		t.Errorf("ASN licence %q lacks CC-BY-4.0", src[1].License)

@@ -152,6 +152,12 @@ func (m *mmdb) lookupCountry(ip netip.Addr, in *Info, nameOf func(string) string
 		name = n // same names as the embedded data, whatever the source
 	}
 	in.Country, in.CountryName = code, name
+	if reg := strings.ToUpper(rec.Registered.ISO); reg != "" {
+		in.Registered, in.RegisteredName = reg, rec.Registered.Names.EN
+		if n := nameOf(reg); n != "" {
+			in.RegisteredName = n
+		}
+	}
 	if len(rec.Subdivisions) > 0 {
 		in.Region = rec.Subdivisions[0].Names.EN
 		if in.Region == "" {

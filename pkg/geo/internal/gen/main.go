@@ -1,11 +1,17 @@
 // Command gen rebuilds pkg/geo/data/geo.bin.zst, the embedded geo-IP/ASN
-// table, from the npm packages @ip-location-db/geo-whois-asn-country (CC0,
-// with NRO data under CC BY 4.0) and @ip-location-db/asn (CC BY 4.0:
-// RouteViews, DB-IP, NRO). It runs `npm pack` (or reads tarballs already
-// downloaded with -from), merges the CSV ranges and writes the compressed
-// table. Country names come from CLDR (golang.org/x/text) at build time.
+// table, from three npm packages: @ip-location-db/dbip-country (DB-IP
+// Lite, CC BY 4.0: where the address is located), geo-whois-asn-country
+// (CC0, with NRO data under CC BY 4.0: where the block is registered) and
+// @ip-location-db/asn (CC BY 4.0: RouteViews, DB-IP, NRO). It runs `npm
+// pack` (or reads tarballs already downloaded with -from), merges the CSV
+// ranges and writes the compressed table. DB-IP's country is used only
+// inside address space that the registration or ASN data knows (DB-IP also
+// places undelegated space); where DB-IP has no row, the located country
+// is the registration country. Country names come from
+// CLDR (golang.org/x/text) at build time. The output depends only on the
+// tarballs: the same inputs give the same bytes.
 //
-//	go run ./internal/gen -version 2.3.2026061719 -out data/geo.bin.zst
+//	go run ./internal/gen -version 2.3.2026061719 -dbip-version 2.3.2026060120 -out data/geo.bin.zst
 package main
 
 import (
@@ -35,31 +41,33 @@ import (
 const (
 	countryPkg = "@ip-location-db/geo-whois-asn-country"
 	asnPkg     = "@ip-location-db/asn"
+	dbipPkg    = "@ip-location-db/dbip-country"
 )
 
 func main() {
-	version := flag.String("version", "latest", "npm version of both packages")
+	version := flag.String("version", "latest", "npm version of the registration-country and ASN packages")
+	dbipVersion := flag.String("dbip-version", "latest", "npm version of "+dbipPkg)
 	from := flag.String("from", "", "directory holding the npm tarballs (default: run npm pack into a temp dir)")
 	out := flag.String("out", "data/geo.bin.zst", "output file")
 	flag.Parse()
-	if err := run(*version, *from, *out); err != nil {
+	if err := run(*version, *dbipVersion, *from, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(version, from, out string) error {
+func run(version, dbipVersion, from, out string) error {
 	if from == "" {
 		dir, err := os.MkdirTemp("", "geo-gen")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		for _, p := range []string{countryPkg, asnPkg} {
-			cmd := exec.Command("npm", "pack", "--silent", p+"@"+version)
+		for _, p := range []string{countryPkg + "@" + version, asnPkg + "@" + version, dbipPkg + "@" + dbipVersion} {
+			cmd := exec.Command("npm", "pack", "--silent", p)
 			cmd.Dir, cmd.Stderr = dir, os.Stderr
 			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("npm pack %s@%s: %w", p, version, err)
+				return fmt.Errorf("npm pack %s: %w", p, err)
 			}
 		}
 		from = dir
@@ -72,26 +80,37 @@ func run(version, from, out string) error {
 	if err != nil {
 		return err
 	}
+	dfiles, dver, err := readTarball(from, "ip-location-db-dbip-country-")
+	if err != nil {
+		return err
+	}
 	if cver != aver {
 		fmt.Fprintf(os.Stderr, "gen: warning: country %s and asn %s versions differ\n", cver, aver)
 	}
 	t := &geodata.Table{Meta: geodata.Meta{
-		Version:        aver,
-		Date:           dateOf(aver),
-		CountrySource:  countryPkg + "@" + cver + " (GeoFeed, RIR whois, ASN; NRO data)",
-		CountryLicense: "CC0-1.0; NRO statistics data CC-BY-4.0",
-		ASNSource:      asnPkg + "@" + aver + " (RouteViews, NRO/RIR, DB-IP ASN Lite)",
-		ASNLicense:     "CC-BY-4.0 (RouteViews, DB-IP, NRO)",
+		Version:           aver + "+dbip." + dver,
+		Date:              dateOf(aver),
+		CountrySource:     dbipPkg + "@" + dver + " (DB-IP IP to Country Lite)",
+		CountryLicense:    "CC-BY-4.0 (IP Geolocation by DB-IP, https://db-ip.com)",
+		CountryDate:       dateOf(dver),
+		RegisteredSource:  countryPkg + "@" + cver + " (GeoFeed, RIR whois, ASN; NRO data)",
+		RegisteredLicense: "CC0-1.0; NRO statistics data CC-BY-4.0",
+		ASNSource:         asnPkg + "@" + aver + " (RouteViews, NRO/RIR, DB-IP ASN Lite)",
+		ASNLicense:        "CC-BY-4.0 (RouteViews, DB-IP, NRO)",
 	}}
 
-	// Countries.
+	// Countries: registration (whois) and location (DB-IP).
 	cc := map[string]bool{}
-	var c4, c6 [][3]string
+	var c4, c6, d4, d6 [][3]string
 	for _, f := range []struct {
-		name string
-		dst  *[][3]string
-	}{{"geo-whois-asn-country-ipv4.csv", &c4}, {"geo-whois-asn-country-ipv6.csv", &c6}} {
-		recs, err := readCSV(cfiles, f.name, 3)
+		files map[string][]byte
+		name  string
+		dst   *[][3]string
+	}{
+		{cfiles, "geo-whois-asn-country-ipv4.csv", &c4}, {cfiles, "geo-whois-asn-country-ipv6.csv", &c6},
+		{dfiles, "dbip-country-ipv4.csv", &d4}, {dfiles, "dbip-country-ipv6.csv", &d6},
+	} {
+		recs, err := readCSV(f.files, f.name, 3)
 		if err != nil {
 			return err
 		}
@@ -161,13 +180,29 @@ func run(version, from, out string) error {
 	if err != nil {
 		return err
 	}
-	var fixed [4]int
+	r4d, err := ranges(d4, cidx, true)
+	if err != nil {
+		return err
+	}
+	r6d, err := ranges(d6, cidx, false)
+	if err != nil {
+		return err
+	}
+	var fixed [6]int
 	r4c, fixed[0] = geodata.Flatten(r4c, max4)
 	r4a, fixed[1] = geodata.Flatten(r4a, max4)
 	r6c, fixed[2] = geodata.Flatten(r6c, max6)
 	r6a, fixed[3] = geodata.Flatten(r6a, max6)
-	t.SetV4(geodata.Merge(r4c, r4a, max4))
-	t.SetV6(geodata.Merge(r6c, r6a, max6))
+	r4d, fixed[4] = geodata.Flatten(r4d, max4)
+	r6d, fixed[5] = geodata.Flatten(r6d, max6)
+	// Located: DB-IP where registration or routing data knows the
+	// space (DB-IP also places undelegated space), else the registration.
+	known4, _ := geodata.Flatten(append(slices.Clone(r4c), r4a...), max4)
+	known6, _ := geodata.Flatten(append(slices.Clone(r6c), r6a...), max6)
+	loc4 := geodata.Fill(geodata.Within(r4d, known4, max4), r4c, max4)
+	loc6 := geodata.Fill(geodata.Within(r6d, known6, max6), r6c, max6)
+	t.SetV4(geodata.Merge3(loc4, r4c, r4a, max4))
+	t.SetV6(geodata.Merge3(loc6, r6c, r6a, max6))
 	data, err := geodata.Encode(t)
 	if err != nil {
 		return err

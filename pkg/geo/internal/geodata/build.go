@@ -36,10 +36,12 @@ type Range struct {
 	Val        uint32
 }
 
-// Row is one merged row: it starts at Start and carries a packed value.
+// Row is one merged row: it starts at Start and carries a packed value
+// (located country and AS) and a registered country index.
 type Row struct {
 	Start U128
 	Val   uint32
+	Reg   uint8
 }
 
 // sub returns a-b (a >= b).
@@ -167,11 +169,16 @@ func (h *rangeHeap) pop() {
 }
 
 // Merge overlays cleaned country and AS range lists into rows whose values
-// are Pack(country, as). max is the last address of the family. Adjacent
-// rows with equal values are coalesced; uncovered space gets value 0.
-func Merge(country, as []Range, max U128) []Row {
+// are Pack(country, as); the registered country is left empty.
+func Merge(country, as []Range, max U128) []Row { return Merge3(country, nil, as, max) }
+
+// Merge3 overlays cleaned located-country, registered-country and AS range
+// lists into rows. max is the last address of the family. Adjacent rows
+// with equal values are coalesced; uncovered space gets value 0.
+// Registered country values must fit in 8 bits.
+func Merge3(country, registered, as []Range, max U128) []Row {
 	var bounds []U128
-	for _, l := range [][]Range{country, as} {
+	for _, l := range [][]Range{country, registered, as} {
 		for _, r := range l {
 			bounds = append(bounds, r.Start)
 			if n, ok := r.End.next(max); ok {
@@ -191,16 +198,17 @@ func Merge(country, as []Range, max U128) []Row {
 		return 0
 	}
 	var rows []Row
-	ci, ai := 0, 0
+	ci, ri, ai := 0, 0, 0
 	for _, b := range bounds {
 		v := Pack(valAt(country, &ci, b), valAt(as, &ai, b))
-		if n := len(rows); n > 0 && rows[n-1].Val == v {
+		reg := uint8(valAt(registered, &ri, b))
+		if n := len(rows); n > 0 && rows[n-1].Val == v && rows[n-1].Reg == reg {
 			continue
 		}
-		if len(rows) == 0 && v == 0 {
+		if len(rows) == 0 && v == 0 && reg == 0 {
 			continue
 		}
-		rows = append(rows, Row{b, v})
+		rows = append(rows, Row{b, v, reg})
 	}
 	return rows
 }
@@ -209,9 +217,10 @@ func Merge(country, as []Range, max U128) []Row {
 func (t *Table) SetV4(rows []Row) {
 	t.V4Start = make([]uint32, len(rows))
 	t.V4Val = make([]uint32, len(rows))
+	t.V4Reg = make([]uint8, len(rows))
 	for i, r := range rows {
 		t.V4Start[i] = uint32(r.Start.Lo)
-		t.V4Val[i] = r.Val
+		t.V4Val[i], t.V4Reg[i] = r.Val, r.Reg
 	}
 }
 
@@ -220,7 +229,67 @@ func (t *Table) SetV6(rows []Row) {
 	t.V6Hi = make([]uint64, len(rows))
 	t.V6Lo = make([]uint64, len(rows))
 	t.V6Val = make([]uint32, len(rows))
+	t.V6Reg = make([]uint8, len(rows))
 	for i, r := range rows {
-		t.V6Hi[i], t.V6Lo[i], t.V6Val[i] = r.Start.Hi, r.Start.Lo, r.Val
+		t.V6Hi[i], t.V6Lo[i], t.V6Val[i], t.V6Reg[i] = r.Start.Hi, r.Start.Lo, r.Val, r.Reg
 	}
+}
+
+// Fill returns primary (sorted, disjoint) completed by the parts of
+// fallback (sorted, disjoint) that primary does not cover, sorted. It is
+// how the located-country table falls back to the registration country
+// where the geolocation data has no row.
+func Fill(primary, fallback []Range, max U128) []Range {
+	out := make([]Range, 0, len(primary)+len(fallback))
+	out = append(out, primary...)
+	j := 0
+	for _, f := range fallback {
+		s := f.Start
+		for j < len(primary) && primary[j].End.Cmp(s) < 0 {
+			j++
+		}
+		k := j
+		for ok := true; ok; {
+			if k >= len(primary) || primary[k].Start.Cmp(f.End) > 0 {
+				out = append(out, Range{Start: s, End: f.End, Val: f.Val})
+				break
+			}
+			p := primary[k]
+			if p.Start.Cmp(s) > 0 {
+				out = append(out, Range{Start: s, End: p.Start.sub(U128{Lo: 1}), Val: f.Val})
+			}
+			if p.End.Cmp(f.End) >= 0 {
+				break
+			}
+			s, ok = p.End.next(max)
+			k++
+		}
+	}
+	slices.SortFunc(out, func(a, b Range) int { return a.Start.Cmp(b.Start) })
+	return out
+}
+
+// Within returns the parts of list (sorted, disjoint) that lie inside
+// cover (sorted, disjoint; values ignored). It keeps the geolocation data
+// to address space that registration or routing data knows: a location
+// guessed for undelegated space is not a fact.
+func Within(list, cover []Range, max U128) []Range {
+	var out []Range
+	j := 0
+	for _, r := range list {
+		for j < len(cover) && cover[j].End.Cmp(r.Start) < 0 {
+			j++
+		}
+		for k := j; k < len(cover) && cover[k].Start.Cmp(r.End) <= 0; k++ {
+			s, e := r.Start, r.End
+			if cover[k].Start.Cmp(s) > 0 {
+				s = cover[k].Start
+			}
+			if cover[k].End.Cmp(e) < 0 {
+				e = cover[k].End
+			}
+			out = append(out, Range{Start: s, End: e, Val: r.Val})
+		}
+	}
+	return out
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // magic starts every uncompressed table.
-const magic = "PHGEO\x01"
+const magic = "PHGEO\x02"
 
 // Marshal writes t in the uncompressed column format.
 func Marshal(t *Table) ([]byte, error) {
@@ -18,7 +18,8 @@ func Marshal(t *Table) ([]byte, error) {
 	var w writer
 	w.b = append(w.b, magic...)
 	m := t.Meta
-	for _, s := range []string{m.Version, m.Date, m.CountrySource, m.CountryLicense, m.ASNSource, m.ASNLicense} {
+	for _, s := range []string{m.Version, m.Date, m.CountrySource, m.CountryLicense, m.ASNSource, m.ASNLicense,
+		m.CountryDate, m.RegisteredSource, m.RegisteredLicense} {
 		w.str(s)
 	}
 	w.uv(uint64(len(t.Countries)))
@@ -47,6 +48,7 @@ func Marshal(t *Table) ([]byte, error) {
 		prev = s
 	}
 	w.vals(t.V4Val)
+	w.b = append(w.b, t.V4Reg...)
 	w.uv(uint64(len(t.V6Hi)))
 	var ph, pl uint64
 	for i := range t.V6Hi {
@@ -65,6 +67,7 @@ func Marshal(t *Table) ([]byte, error) {
 		ph, pl = h, l
 	}
 	w.vals(t.V6Val)
+	w.b = append(w.b, t.V6Reg...)
 	return w.b, nil
 }
 
@@ -108,7 +111,8 @@ func Unmarshal(b []byte) (*Table, error) {
 	r := reader{b: b, off: len(magic)}
 	t := &Table{}
 	m := &t.Meta
-	for _, p := range []*string{&m.Version, &m.Date, &m.CountrySource, &m.CountryLicense, &m.ASNSource, &m.ASNLicense} {
+	for _, p := range []*string{&m.Version, &m.Date, &m.CountrySource, &m.CountryLicense, &m.ASNSource, &m.ASNLicense,
+		&m.CountryDate, &m.RegisteredSource, &m.RegisteredLicense} {
 		*p = r.str()
 	}
 	nc := r.count(MaxCountries, 2)
@@ -150,7 +154,7 @@ func Unmarshal(b []byte) (*Table, error) {
 			r.off += total
 		}
 	}
-	n4 := r.count(MaxRows, 3)
+	n4 := r.count(MaxRows, 6)
 	if r.err == nil {
 		t.V4Start = make([]uint32, n4)
 		var prev uint64
@@ -166,8 +170,9 @@ func Unmarshal(b []byte) (*Table, error) {
 			t.V4Start[i] = uint32(prev)
 		}
 		t.V4Val = r.vals(n4, len(t.Countries), len(t.ASNum))
+		t.V4Reg = r.regs(n4, len(t.Countries))
 	}
-	n6 := r.count(MaxRows, 4)
+	n6 := r.count(MaxRows, 7)
 	if r.err == nil {
 		t.V6Hi = make([]uint64, n6)
 		t.V6Lo = make([]uint64, n6)
@@ -191,6 +196,7 @@ func Unmarshal(b []byte) (*Table, error) {
 			t.V6Hi[i], t.V6Lo[i] = ph, pl
 		}
 		t.V6Val = r.vals(n6, len(t.Countries), len(t.ASNum))
+		t.V6Reg = r.regs(n6, len(t.Countries))
 	}
 	if r.err == nil && r.off != len(b) {
 		r.fail("trailing bytes")
@@ -325,5 +331,27 @@ func (r *reader) vals(n, nc, na int) []uint32 {
 		v[i] = uint32(c)<<24 | a
 	}
 	r.off += 4 * n
+	return v
+}
+
+// regs reads the registered-country column of n rows (one byte a row),
+// checking each index against the number of countries nc.
+func (r *reader) regs(n, nc int) []uint8 {
+	if r.err != nil {
+		return nil
+	}
+	if n > len(r.b)-r.off {
+		r.fail("registered country column truncated")
+		return nil
+	}
+	v := make([]uint8, n)
+	copy(v, r.b[r.off:r.off+n])
+	for _, c := range v {
+		if int(c) >= nc {
+			r.fail("registered country index out of range")
+			return nil
+		}
+	}
+	r.off += n
 	return v
 }

@@ -34,6 +34,22 @@ func (x *Index) Table() *Table { return x.t }
 
 // Find4 returns the packed value of the row holding ip, or 0.
 func (x *Index) Find4(ip uint32) uint32 {
+	if i := x.Row4(ip); i >= 0 {
+		return x.t.V4Val[i]
+	}
+	return 0
+}
+
+// Find6 returns the packed value of the row holding the address hi:lo, or 0.
+func (x *Index) Find6(h, l uint64) uint32 {
+	if i := x.Row6(h, l); i >= 0 {
+		return x.t.V6Val[i]
+	}
+	return 0
+}
+
+// Row4 returns the index of the IPv4 row holding ip, or -1.
+func (x *Index) Row4(ip uint32) int {
 	k := ip >> 16
 	lo, hi := int(x.b4[k]), int(x.b4[k+1])
 	s := x.t.V4Start
@@ -46,14 +62,11 @@ func (x *Index) Find4(ip uint32) uint32 {
 			hi = m
 		}
 	}
-	if lo == 0 {
-		return 0
-	}
-	return x.t.V4Val[lo-1]
+	return lo - 1
 }
 
-// Find6 returns the packed value of the row holding the address hi:lo, or 0.
-func (x *Index) Find6(h, l uint64) uint32 {
+// Row6 returns the index of the IPv6 row holding the address hi:lo, or -1.
+func (x *Index) Row6(h, l uint64) int {
 	k := h >> 48
 	lo, hi := int(x.b6[k]), int(x.b6[k+1])
 	sh, sl := x.t.V6Hi, x.t.V6Lo
@@ -65,8 +78,5 @@ func (x *Index) Find6(h, l uint64) uint32 {
 			hi = m
 		}
 	}
-	if lo == 0 {
-		return 0
-	}
-	return x.t.V6Val[lo-1]
+	return lo - 1
 }

@@ -4,8 +4,9 @@
 // index checked, so a damaged or hostile file is an error, never a panic.
 //
 // One table merges country and ASN ranges: each row starts at an address
-// and runs to the next row's start; its value packs a country index (top 8
-// bits) and an AS index (low 24 bits). Index 0 means "no data".
+// and runs to the next row's start; its value packs the located country
+// index (top 8 bits) and an AS index (low 24 bits), and a parallel column
+// holds the registered country index. Index 0 means "no data".
 package geodata
 
 import (
@@ -30,11 +31,16 @@ const (
 // Meta describes where the data came from.
 type Meta struct {
 	Version        string // e.g. "2.3.2026061719"
-	Date           string // data date, YYYY-MM-DD
-	CountrySource  string
+	Date           string // data date of the registration and ASN data, YYYY-MM-DD
+	CountrySource  string // located (geolocation) country data
 	CountryLicense string
 	ASNSource      string
 	ASNLicense     string
+	// CountryDate is the data date of the located country data.
+	CountryDate string
+	// RegisteredSource describes the registration country data.
+	RegisteredSource  string
+	RegisteredLicense string
 }
 
 // Country is one country row: ISO 3166-1 alpha-2 code and English name.
@@ -61,9 +67,11 @@ type Table struct {
 	ASOrgOff  []uint32 // len(ASNum)+1 offsets into ASOrgs
 	V4Start   []uint32
 	V4Val     []uint32
+	V4Reg     []uint8 // registered country index per row
 	V6Hi      []uint64
 	V6Lo      []uint64
 	V6Val     []uint32
+	V6Reg     []uint8
 }
 
 // Pack combines a country index and an AS index into a row value.
@@ -121,7 +129,8 @@ func (t *Table) validateTables() error {
 	if t.ASOrgOff[0] != 0 {
 		return fmt.Errorf("%w: bad AS name offsets", ErrFormat)
 	}
-	if len(t.V4Start) != len(t.V4Val) || len(t.V6Hi) != len(t.V6Lo) || len(t.V6Hi) != len(t.V6Val) {
+	if len(t.V4Start) != len(t.V4Val) || len(t.V4Reg) != len(t.V4Val) || len(t.V6Hi) != len(t.V6Lo) ||
+		len(t.V6Hi) != len(t.V6Val) || len(t.V6Reg) != len(t.V6Val) {
 		return fmt.Errorf("%w: column lengths differ", ErrFormat)
 	}
 	return nil
@@ -151,5 +160,15 @@ func (t *Table) validateRows() error {
 	if err := check("IPv4", t.V4Val); err != nil {
 		return err
 	}
-	return check("IPv6", t.V6Val)
+	if err := check("IPv6", t.V6Val); err != nil {
+		return err
+	}
+	for _, col := range [][]uint8{t.V4Reg, t.V6Reg} {
+		for i, c := range col {
+			if int(c) >= len(t.Countries) {
+				return fmt.Errorf("%w: registered country of row %d out of range", ErrFormat, i)
+			}
+		}
+	}
+	return nil
 }

@@ -61,15 +61,32 @@ func TestMerge(t *testing.T) {
 	country := []Range{{v4(10), v4(19), 1}, {v4(20), v4(39), 2}}
 	as := []Range{{v4(15), v4(24), 7}, {v4(50), max4, 8}}
 	want := []Row{
-		{v4(10), Pack(1, 0)},
-		{v4(15), Pack(1, 7)},
-		{v4(20), Pack(2, 7)},
-		{v4(25), Pack(2, 0)},
-		{v4(40), 0},
-		{v4(50), Pack(0, 8)},
+		{v4(10), Pack(1, 0), 0},
+		{v4(15), Pack(1, 7), 0},
+		{v4(20), Pack(2, 7), 0},
+		{v4(25), Pack(2, 0), 0},
+		{v4(40), 0, 0},
+		{v4(50), Pack(0, 8), 0},
 	}
 	if got := Merge(country, as, max4); !reflect.DeepEqual(got, want) {
 		t.Errorf("Merge = %v\nwant %v", got, want)
+	}
+}
+
+// TestMerge3 checks that the registered country splits rows on its own
+// boundaries and is carried beside the packed value.
+func TestMerge3(t *testing.T) {
+	located := []Range{{v4(10), v4(39), 1}}
+	registered := []Range{{v4(0), v4(29), 3}}
+	as := []Range{{v4(10), v4(39), 7}}
+	want := []Row{
+		{v4(0), 0, 3},
+		{v4(10), Pack(1, 7), 3},
+		{v4(30), Pack(1, 7), 0},
+		{v4(40), 0, 0},
+	}
+	if got := Merge3(located, registered, as, max4); !reflect.DeepEqual(got, want) {
+		t.Errorf("Merge3 = %v\nwant %v", got, want)
 	}
 }
 
@@ -77,12 +94,17 @@ func TestMerge(t *testing.T) {
 func sample(seed uint64, n int) *Table {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t := &Table{
-		Meta:      Meta{Version: "1.2.3", Date: "2026-01-02", CountrySource: "test", ASNSource: "test-asn", ASNLicense: "CC-BY-4.0"},
+		Meta: Meta{Version: "1.2.3", Date: "2026-01-02", CountrySource: "test", ASNSource: "test-asn", ASNLicense: "CC-BY-4.0",
+			CountryDate: "2026-01-01", RegisteredSource: "test-reg", RegisteredLicense: "CC0-1.0"},
 		Countries: []Country{{}, {"AU", "Australia"}, {"SG", "Singapore"}, {"US", "United States"}},
 	}
 	t.SetASes([]AS{{}, {13335, "Cloudflare, Inc."}, {45102, "Alibaba (US) Technology Co., Ltd."}, {4294967295, ""}})
-	var c4, a4, c6, a6 []Range
+	var c4, a4, c6, a6, r4, r6 []Range
 	for range n {
+		s0 := rng.Uint64N(1 << 32)
+		r4 = append(r4, Range{v4(s0), v4(min(s0+rng.Uint64N(1<<22), 0xffffffff)), uint32(rng.IntN(4))})
+		h0 := 0x2000<<48 | rng.Uint64N(1<<50)
+		r6 = append(r6, Range{U128{h0, 0}, U128{h0 + rng.Uint64N(1<<32), 0}, uint32(rng.IntN(4))})
 		s := rng.Uint64N(1 << 32)
 		e := min(s+rng.Uint64N(1<<20), 0xffffffff)
 		c4 = append(c4, Range{v4(s), v4(e), uint32(rng.IntN(4))})
@@ -97,8 +119,10 @@ func sample(seed uint64, n int) *Table {
 	a4, _ = Flatten(a4, max4)
 	c6, _ = Flatten(c6, max6)
 	a6, _ = Flatten(a6, max6)
-	t.SetV4(Merge(c4, a4, max4))
-	t.SetV6(Merge(c6, a6, max6))
+	r4, _ = Flatten(r4, max4)
+	r6, _ = Flatten(r6, max6)
+	t.SetV4(Merge3(c4, r4, a4, max4))
+	t.SetV6(Merge3(c6, r6, a6, max6))
 	return t
 }
 
@@ -130,6 +154,9 @@ func TestRoundTripAndFind(t *testing.T) {
 			}
 			if got, want := x.Find4(ip), linear4(out, ip); got != want {
 				t.Fatalf("Find4(%#x) = %#x, want %#x", ip, got, want)
+			}
+			if i := x.Row4(ip); i >= 0 && (out.V4Start[i] > ip || i+1 < len(out.V4Start) && out.V4Start[i+1] <= ip) {
+				t.Fatalf("Row4(%#x) = %d, not the row holding it", ip, i)
 			}
 			h, l := 0x2000<<48|rng.Uint64N(1<<51), rng.Uint64()
 			if rng.IntN(4) == 0 && len(out.V6Hi) > 0 {
@@ -180,6 +207,19 @@ func TestEmptyTable(t *testing.T) {
 	}
 }
 
+// badReg is a marshalled table whose last IPv6 row names a registered
+// country past the country table.
+func badReg(t *testing.T) []byte {
+	t.Helper()
+	tb := sample(3, 20)
+	b, err := Marshal(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] = byte(len(tb.Countries))
+	return b
+}
+
 func TestUnmarshalErrors(t *testing.T) {
 	good, err := Marshal(sample(1, 20))
 	if err != nil {
@@ -190,12 +230,14 @@ func TestUnmarshalErrors(t *testing.T) {
 		in   []byte
 	}{
 		{"empty", nil},
-		{"bad magic", append([]byte("PHGEO\x02"), good[6:]...)},
+		{"bad magic", append([]byte("PHGEO\x03"), good[6:]...)},
+		{"old format", append([]byte("PHGEO\x01"), good[6:]...)},
 		{"truncated", good[:len(good)/2]},
 		{"truncated by one", good[:len(good)-1]},
 		{"trailing", append(bytes.Clone(good), 0)},
-		{"huge count", append([]byte(magic), 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f)},
-		{"no countries", append([]byte(magic), 0, 0, 0, 0, 0, 0, 0)},
+		{"huge count", append([]byte(magic), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"no countries", append([]byte(magic), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
+		{"registered index out of range", badReg(t)},
 		{"bad varint", append([]byte(magic), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)},
 		{"string past end", append([]byte(magic), 100, 'a')},
 	}
@@ -259,11 +301,17 @@ func FuzzUnmarshal(f *testing.F) {
 			c, a := Unpack(x.Find4(ip))
 			_ = tb.Countries[c]
 			_ = tb.Org(a)
+			if i := x.Row4(ip); i >= 0 {
+				_ = tb.Countries[tb.V4Reg[i]]
+			}
 		}
 		for _, h := range []uint64{0, 0x2001 << 48, ^uint64(0)} {
 			c, a := Unpack(x.Find6(h, h))
 			_ = tb.Countries[c]
 			_ = tb.Org(a)
+			if i := x.Row6(h, h); i >= 0 {
+				_ = tb.Countries[tb.V6Reg[i]]
+			}
 		}
 		re, err := Marshal(tb)
 		if err != nil {
@@ -288,4 +336,39 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("error not wrapping ErrFormat: %v", err)
 		}
 	})
+}
+
+func TestFill(t *testing.T) {
+	primary := []Range{{v4(10), v4(19), 1}, {v4(30), v4(39), 2}}
+	fallback := []Range{{v4(0), v4(12), 5}, {v4(15), v4(35), 6}, {v4(38), v4(50), 7}, {v4(60), v4(60), 8}}
+	want := []Range{
+		{v4(0), v4(9), 5},
+		{v4(10), v4(19), 1},
+		{v4(20), v4(29), 6},
+		{v4(30), v4(39), 2},
+		{v4(40), v4(50), 7},
+		{v4(60), v4(60), 8},
+	}
+	if got := Fill(primary, fallback, max4); !reflect.DeepEqual(got, want) {
+		t.Errorf("Fill = %v\nwant %v", got, want)
+	}
+	if got := Fill(nil, fallback, max4); !reflect.DeepEqual(got, fallback) {
+		t.Errorf("Fill(nil) = %v", got)
+	}
+	// A primary range reaching the end of the address space.
+	if got := Fill([]Range{{v4(5), max4, 1}}, []Range{{v4(0), max4, 2}}, max4); len(got) != 2 || got[0].End != v4(4) {
+		t.Errorf("Fill to max = %v", got)
+	}
+}
+
+func TestWithin(t *testing.T) {
+	list := []Range{{v4(0), v4(9), 1}, {v4(10), v4(29), 2}, {v4(40), v4(49), 3}}
+	cover := []Range{{v4(5), v4(12), 9}, {v4(20), v4(45), 9}}
+	want := []Range{{v4(5), v4(9), 1}, {v4(10), v4(12), 2}, {v4(20), v4(29), 2}, {v4(40), v4(45), 3}}
+	if got := Within(list, cover, max4); !reflect.DeepEqual(got, want) {
+		t.Errorf("Within = %v\nwant %v", got, want)
+	}
+	if got := Within(list, nil, max4); len(got) != 0 {
+		t.Errorf("Within(nil cover) = %v", got)
+	}
 }
