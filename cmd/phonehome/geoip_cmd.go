@@ -59,8 +59,10 @@ func geoipCommand() *cli.Command {
 		Name:  "geoip",
 		Usage: "look up addresses in the geo/ASN data",
 		Description: `Answers offline, from data embedded in phonehome (or your own MaxMind-format
-databases), what the analyzer says about a server address: country, network
-owner (ASN and organisation) or, for non-public addresses, the kind of range.`,
+databases), what the analyzer says about a server address: the country it is
+located in ("anycast" for a well-known anycast network), the country its
+block is registered to, network owner (ASN and organisation) or, for
+non-public addresses, the kind of range.`,
 		Subcommands: []*cli.Command{geoipLookupCommand(), geoipInfoCommand()},
 	}
 }
@@ -68,7 +70,7 @@ owner (ASN and organisation) or, for non-public addresses, the kind of range.`,
 func geoipLookupCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "lookup",
-		Usage:     "print country and network owner of each address",
+		Usage:     "print located and registered country, anycast network and network owner of each address",
 		ArgsUsage: "IP...",
 		Description: `Prints one line per address, as the analyzer would describe it.
 
@@ -99,8 +101,11 @@ func geoipInfoCommand() *cli.Command {
 // geoRow is one lookup result as printed.
 type geoRow struct {
 	IP          string `json:"ip"`
-	Country     string `json:"country,omitempty"`
+	Country     string `json:"country,omitempty"` // located; "anycast" for a well-known anycast network
 	CountryName string `json:"country_name,omitempty"`
+	Registered  string `json:"registered_country,omitempty"`
+	RegName     string `json:"registered_country_name,omitempty"`
+	Anycast     string `json:"anycast,omitempty"` // anycast network name
 	Region      string `json:"region,omitempty"`
 	City        string `json:"city,omitempty"`
 	ASN         uint32 `json:"asn,omitempty"`
@@ -128,8 +133,9 @@ func runGeoipLookup(c *cli.Context) error {
 	location := false
 	for i, ip := range ips {
 		in := r.Lookup(ip)
-		rows[i] = geoRow{IP: ip.String(), Country: in.Country, CountryName: in.CountryName, Region: in.Region,
-			City: in.City, ASN: in.ASN, ASOrg: in.ASOrg, Special: in.Special}
+		rows[i] = geoRow{IP: ip.String(), Country: in.Country, CountryName: in.CountryName, Registered: in.Registered,
+			RegName: in.RegisteredName, Anycast: in.AnycastNet, Region: in.Region, City: in.City, ASN: in.ASN,
+			ASOrg: in.ASOrg, Special: in.Special}
 		location = location || in.Region != "" || in.City != ""
 	}
 	w := c.App.Writer
@@ -139,7 +145,7 @@ func runGeoipLookup(c *cli.Context) error {
 		return e.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "ADDRESS\tCOUNTRY\t"
+	head := "ADDRESS\tCOUNTRY\tREGISTERED\tANYCAST\t"
 	if location {
 		head += "REGION\tCITY\t"
 	}
@@ -156,7 +162,7 @@ func runGeoipLookup(c *cli.Context) error {
 		if r.ASN != 0 {
 			asn = fmt.Sprintf("AS%d", r.ASN)
 		}
-		line := r.IP + "\t" + country + "\t"
+		line := r.IP + "\t" + country + "\t" + dash(r.Registered) + "\t" + dash(r.Anycast) + "\t"
 		if location {
 			line += dash(r.Region) + "\t" + dash(r.City) + "\t"
 		}
@@ -171,8 +177,10 @@ func runGeoipLookup(c *cli.Context) error {
 
 // geoAttribution is printed by geoip info; the full text is in NOTICE.
 const geoAttribution = `Embedded geo data: @ip-location-db (github.com/sapics/ip-location-db).
-ASN data: CC BY 4.0, RouteViews (routeviews.org), DB-IP (db-ip.com, "IP Geolocation by DB-IP"),
-NRO (nro.net). Country data: CC0 1.0, with NRO statistics data (CC BY 4.0).
+Located country: DB-IP IP to Country Lite, CC BY 4.0, "IP Geolocation by DB-IP" (https://db-ip.com).
+Registered country: CC0 1.0, with NRO statistics data (CC BY 4.0).
+ASN data: CC BY 4.0, RouteViews (routeviews.org), DB-IP (db-ip.com), NRO (nro.net).
+Anycast networks: operators' own statements (docs/geo.md).
 MAC vendors: IEEE registries via the oui-data package (BSD-2-Clause). See NOTICE.`
 
 func runGeoipInfo(c *cli.Context) error {

@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/oui"
 	"github.com/phonehome/phonehome/pkg/signature"
@@ -34,6 +36,7 @@ func (e *engine) enrich(d *audit.Dest, ip netip.Addr, httpHost string) {
 			d.Country, d.CountryName = info.Special, ""
 		} else {
 			d.Country, d.CountryName = info.Country, info.CountryName
+			d.RegisteredCountry, d.Anycast = info.Registered, info.AnycastNet
 		}
 		d.ASN, d.ASOrg = info.ASN, info.ASOrg
 		asn = info.ASN
@@ -276,6 +279,20 @@ func (e *engine) buildDevices() {
 	}
 	ds = append(ds, oui.Version())
 	e.report.Data = ds
+	if w, ok := geo.MarkStale(e.report.Data, firstFrameTime(e.report.Inputs)); ok {
+		e.warn(w)
+	}
+}
+
+// firstFrameTime is the earliest first-frame time of the inputs, or zero.
+func firstFrameTime(in []audit.Input) time.Time {
+	var t time.Time
+	for _, i := range in {
+		if !i.First.IsZero() && (t.IsZero() || i.First.Before(t)) {
+			t = i.First
+		}
+	}
+	return t
 }
 
 func destLabel(d audit.Dest) string {

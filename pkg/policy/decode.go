@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/geo"
 )
 
 // Caps on one file, so that hostile input stays small in memory.
@@ -307,7 +308,7 @@ func (d *decoder) rule(n *yaml.Node) *Rule {
 		return nil
 	}
 	r := &Rule{Pos: d.pos(n), Severity: audit.High, pos: map[string]Pos{}}
-	var kindNode, dirNode, knownNode *yaml.Node
+	var kindNode, dirNode, knownNode, countryNode *yaml.Node
 	before := len(d.errs)
 	d.fields(n, func(key string, k, v *yaml.Node) {
 		switch key {
@@ -340,6 +341,15 @@ func (d *decoder) rule(n *yaml.Node) *Rule {
 			default:
 				d.errf(v, "direction %q: want up, down or both", s)
 			}
+		case "country":
+			countryNode = v
+			switch s := d.str(v); s {
+			case "located", "registered":
+				r.CountryField = CountryField(s)
+			case "":
+			default:
+				d.errf(v, "country %q: want located (where the server is, the default) or registered (where its block is registered)", s)
+			}
 		case "known":
 			knownNode = v
 			r.Known = d.bool(v)
@@ -365,6 +375,12 @@ func (d *decoder) rule(n *yaml.Node) *Rule {
 	}
 	if dirNode != nil && r.Kind != "" && r.Kind != MaxBytesPerDestination && r.Kind != MaxBytesPerCountry {
 		d.errf(dirNode, "direction applies to max_bytes_per_destination and max_bytes_per_country only")
+	}
+	if countryNode != nil && r.Kind != "" && r.Kind != AllowCountries && r.Kind != DenyCountries && r.Kind != MaxBytesPerCountry {
+		d.errf(countryNode, "country applies to allow_countries, deny_countries and max_bytes_per_country only")
+	}
+	if r.CountryField == "" {
+		r.CountryField = Located
 	}
 	if knownNode != nil && r.Kind != "" && r.Kind != DenyIdentifiers && r.Kind != DenyPlaintextIdentifiers {
 		d.errf(knownNode, "known applies to deny_identifiers and deny_plaintext_identifiers only")
@@ -407,7 +423,7 @@ func (d *decoder) params(r *Rule, v *yaml.Node) {
 		d.list(v, func(it *yaml.Node) {
 			c, ok := countryCode(it.Value)
 			if !ok {
-				d.errf(it, "country %q: want an ISO 3166 alpha-2 code such as CN", it.Value)
+				d.errf(it, "country %q: want an ISO 3166 alpha-2 code such as CN, or anycast", it.Value)
 				return
 			}
 			r.Countries = append(r.Countries, c)
@@ -502,8 +518,14 @@ func (d *decoder) params(r *Rule, v *yaml.Node) {
 	}
 }
 
+// countryCode normalises a country of a rule: an ISO 3166 alpha-2 code
+// (upper case) or "anycast" (well-known anycast networks, which have no
+// single located country).
 func countryCode(s string) (string, bool) {
 	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, geo.Anycast) {
+		return geo.Anycast, true
+	}
 	if len(s) != 2 {
 		return "", false
 	}

@@ -291,10 +291,19 @@ func countryLabel(d audit.Dest) string {
 	switch {
 	case d.Country == "":
 		return "an unknown country"
+	case d.Country == geo.Anycast && d.Anycast != "":
+		return "anycast (" + d.Anycast + ")"
 	case d.CountryName != "":
 		return d.Country + " (" + d.CountryName + ")"
 	}
 	return d.Country
+}
+
+func registeredLabel(d audit.Dest) string {
+	if d.RegisteredCountry == "" {
+		return "an unknown country"
+	}
+	return d.RegisteredCountry
 }
 
 func asLabel(d audit.Dest) string {
@@ -335,9 +344,12 @@ func evalRule(c *collector, r *Rule, d *audit.Device) {
 			if !remote(dst) {
 				continue
 			}
-			listed := slices.Contains(r.Countries, dst.Country)
+			listed := slices.Contains(r.Countries, r.countryOf(dst.Dest))
 			if listed == (r.Kind == DenyCountries) {
 				what := "is in " + countryLabel(dst.Dest)
+				if r.CountryField == Registered {
+					what = "is registered in " + registeredLabel(dst.Dest)
+				}
 				if r.Kind == AllowCountries {
 					what += ", not an allowed country"
 				}
@@ -474,7 +486,7 @@ func evalRule(c *collector, r *Rule, d *audit.Device) {
 			if !remote(dst) {
 				continue
 			}
-			cc := dst.Country
+			cc := r.countryOf(dst.Dest)
 			if _, ok := sums[cc]; !ok {
 				order = append(order, cc)
 				frames[cc] = dst.FirstFrame

@@ -140,9 +140,31 @@ type Rule struct {
 	MaxBytes     uint64         // max_bytes_per_destination
 	CountryBytes []CountryLimit // max_bytes_per_country, "*" last
 	Direction    Direction      // budgets
+	CountryField CountryField   // allow/deny_countries, max_bytes_per_country: which country
 	Threshold    audit.Severity // fail_on
 
 	pos map[string]Pos // positions of list items, for lint
+}
+
+// CountryField selects which country of a destination a country rule
+// means (key "country" of a rule).
+type CountryField string
+
+// Country fields.
+const (
+	// Located is where the server is (geolocation; "anycast" for a
+	// well-known anycast network). The default.
+	Located CountryField = "located"
+	// Registered is the country the address block is registered to.
+	Registered CountryField = "registered"
+)
+
+// countryOf is the country of d that the rule means.
+func (r *Rule) countryOf(d audit.Dest) string {
+	if r.CountryField == Registered {
+		return d.RegisteredCountry
+	}
+	return d.Country
 }
 
 // CountryLimit is one entry of max_bytes_per_country; Country "*" is every
@@ -156,8 +178,14 @@ type CountryLimit struct {
 func (r *Rule) Describe() string {
 	switch r.Kind {
 	case AllowCountries:
+		if r.CountryField == Registered {
+			return "destinations only on blocks registered in " + strings.Join(r.Countries, ", ")
+		}
 		return "destinations only in " + strings.Join(r.Countries, ", ")
 	case DenyCountries:
+		if r.CountryField == Registered {
+			return "no destinations on blocks registered in " + strings.Join(r.Countries, ", ")
+		}
 		return "no destinations in " + strings.Join(r.Countries, ", ")
 	case AllowASNs:
 		return "destinations only in networks " + asnList(r.ASNs)

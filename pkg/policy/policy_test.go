@@ -138,6 +138,15 @@ func TestRuleDetails(t *testing.T) {
 		{"fail_on below threshold", "fail_on: critical", v2, []string{"leak imei to sdk.sensorsdata.cn over HTTP at url.query:imei"}},
 		{"scope to another device", "deny_countries: [CN]\n    devices: [printer]", v2, nil},
 		{"scope by IP", "deny_countries: [CN]\n    devices: [192.168.1.77]", v2, []string{"sdk.sensorsdata.cn"}},
+		// A server located in SG on a block registered in the US, and an
+		// anycast resolver registered in the US.
+		{"deny located (default)", "deny_countries: [SG]", abroad(), []string{"data.mistat.intl.xiaomi.com"}},
+		{"deny located, registration ignored", "deny_countries: [US]", abroad(), []string{"www.google.com"}},
+		{"deny registered", "deny_countries: [US]\n    country: registered", abroad(), []string{"data.mistat.intl.xiaomi.com", "dns.google", "www.google.com"}},
+		{"deny anycast", "deny_countries: [anycast]", abroad(), []string{"dns.google"}},
+		{"allow located", "allow_countries: [DE, US, SG]\n    country: located", abroad(), []string{"dns.google"}},
+		{"allow registered", "allow_countries: [DE, US]\n    country: registered", abroad(), nil},
+		{"budget per registered country", "max_bytes_per_country: {'*': 1000}\n    country: registered", abroad(), []string{"country DE", "country US"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +164,23 @@ func TestRuleDetails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// abroad is firmware V1 with a destination in a cloud region abroad and an
+// anycast one; every public destination carries its registration.
+func abroad() *audit.Report {
+	r := firmwareReport(false)
+	sg := dst("data.mistat.intl.xiaomi.com", "47.241.18.20", 443, "SG", 45102, "analytics", "TLS1.2", 700)
+	sg.RegisteredCountry = "US"
+	any := dst("dns.google", "8.8.8.8", 853, "anycast", 15169, "", "TLS1.3", 300)
+	any.RegisteredCountry, any.Anycast = "US", "Google Public DNS"
+	r.Devices[0].Destinations = append(r.Devices[0].Destinations, sg, any)
+	for i, d := range r.Devices[0].Destinations {
+		if len(d.Country) == 2 && d.RegisteredCountry == "" {
+			r.Devices[0].Destinations[i].RegisteredCountry = d.Country
+		}
+	}
+	return r
 }
 
 func withDest(r *audit.Report, d audit.Destination) *audit.Report {
@@ -226,6 +252,8 @@ func TestParseErrors(t *testing.T) {
 		{"two kinds", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN]\n    min_tls_version: '1.2'\n", "p.yaml:5:5: rule already checks deny_countries"},
 		{"typo suggestion", "version: 1\nrules:\n  - id: a\n    denied_countries: [CN]\n", "did you mean deny_countries?"},
 		{"bad country", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN, China]\n", "p.yaml:4:26: country \"China\""},
+		{"bad country field", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN]\n    country: whois\n", "p.yaml:5:14: country \"whois\": want located"},
+		{"country field on another kind", "version: 1\nrules:\n  - id: a\n    deny_asns: [1]\n    country: registered\n", "country applies to allow_countries"},
 		{"bad asn", "version: 1\nrules:\n  - id: a\n    deny_asns: [ASX]\n", "p.yaml:4:17: ASN \"ASX\""},
 		{"bad pattern", "version: 1\nrules:\n  - id: a\n    allow_destinations: ['a.*.com']\n", "p.yaml:4:26: \"a.*.com\" is not a host name"},
 		{"bad cidr", "version: 1\nrules:\n  - id: a\n    allow_destinations: [10.0.0.0/33]\n", "not a CIDR"},

@@ -41,11 +41,11 @@ func writeCSV(w io.Writer, r *audit.Report, table string) error {
 }
 
 var destCSVHeader = []string{"name", "name_source", "domain", "ip", "port", "transport", "country", "country_name",
-	"asn", "as_org", "vendor", "service", "category", "signature_id", "channel"}
+	"registered_country", "anycast", "asn", "as_org", "vendor", "service", "category", "signature_id", "channel"}
 
 func destCSV(d audit.Dest) []string {
 	return []string{d.Name, d.NameSource, d.Domain, d.IP, strconv.Itoa(int(d.Port)), d.Transport, d.Country,
-		d.CountryName, strconv.FormatUint(uint64(d.ASN), 10), d.ASOrg, d.Vendor, d.Service, d.Category,
+		d.CountryName, d.RegisteredCountry, d.Anycast, strconv.FormatUint(uint64(d.ASN), 10), d.ASOrg, d.Vendor, d.Service, d.Category,
 		d.SignatureID, d.Channel}
 }
 

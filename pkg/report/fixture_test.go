@@ -33,7 +33,7 @@ type tlsFields struct {
 // Destinations used by several devices' leaks and findings.
 var (
 	dTuyaAPI = audit.Dest{Name: "a1.tuyaeu.com", NameSource: "sni", Domain: "tuyaeu.com", IP: "3.121.7.8", Port: 443,
-		Transport: "tcp", Country: "DE", CountryName: "Germany", ASN: 16509, ASOrg: "Amazon.com, Inc.",
+		Transport: "tcp", Country: "DE", CountryName: "Germany", RegisteredCountry: "US", ASN: 16509, ASOrg: "Amazon.com, Inc.",
 		Vendor: "Tuya", Service: "Tuya IoT Cloud", Category: "iot-cloud", SignatureID: "tuya-cloud", Channel: "TLS1.2"}
 	dCamLog = audit.Dest{Name: "log.ipcam-cloud.cn", NameSource: "http-host", Domain: "ipcam-cloud.cn", IP: "47.96.12.40",
 		Port: 80, Transport: "tcp", Country: "CN", CountryName: "China", ASN: 37963,

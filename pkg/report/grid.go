@@ -224,6 +224,9 @@ func captureGrid(r *audit.Report) grid {
 			if ds.License != "" {
 				line += " (" + ds.License + ")"
 			}
+			if ds.Stale != "" {
+				line += "; stale: " + ds.Stale
+			}
 			c.Lines = append(c.Lines, line)
 		}
 		add("Data sources", c)

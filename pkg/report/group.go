@@ -92,7 +92,7 @@ func groupDests(ds []audit.Destination, groupBy string) []destRow {
 		}
 		for col, v := range map[string]string{
 			"name": name, "domain": d.Domain, "vendor": vendorLabel(d.Dest),
-			"country": d.Country, "asn": asLabel(d.Dest), "channel": d.Channel,
+			"country": countryLabel(d.Dest), "asn": asLabel(d.Dest), "channel": d.Channel,
 		} {
 			if v != "" && !slices.Contains(a.vals[col], v) {
 				a.vals[col] = append(a.vals[col], v)
