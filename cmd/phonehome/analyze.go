@@ -4,16 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -58,10 +58,11 @@ func analysisFlags() []cli.Flag {
 func outputFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(report.Formats(), ", ")},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
-		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, summary, flows; csv: one of them)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output; its extension (.json, .ndjson, .csv, .md, .html) sets the format when --format is not given; a DIR for several csv tables"},
+		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, summary, flows; csv: one per file, several with --output DIR)"},
 		&cli.StringFlag{Name: "group-by", Value: "name", Usage: "group destinations by name, domain, vendor, country or endpoint"},
-		&cli.BoolFlag{Name: "no-color", Usage: "no colours even on a terminal (also honoured: NO_COLOR)"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colours: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always, never"},
+		&cli.BoolFlag{Name: "no-color", Usage: "same as --color never"},
 		&cli.StringSliceFlag{Name: "device", Usage: "only this device (id, name or MAC); repeatable"},
 		&cli.StringFlag{Name: "min-severity", Usage: "hide leaks and findings below this severity (info, low, medium, high, critical)"},
 		&cli.StringSliceFlag{Name: "category", Usage: "only destinations of this category (telemetry, analytics, advertising, ...); repeatable"},
@@ -165,10 +166,17 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 
 func engineConfig(c *cli.Context) (engine.Config, error) {
 	cfg := engine.Config{ToolVersion: version}
-	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c)
+	format := c.String("format")
+	if c.Command != nil && c.Command.Name == "analyze" {
+		var err error
+		if format, err = outputFormat(c); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c, format)
 	// JSON and NDJSON stream every record from temporary files; the
 	// flows table and HTML keep up to --max-records in memory.
-	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (c.String("format") == "json" || c.String("format") == "ndjson")
+	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (format == "json" || format == "ndjson")
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
 	cfg.Flow.UDPIdleTimeout = c.Duration("udp-idle-timeout")
@@ -195,7 +203,11 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		}
 		cfg.LAN = append(cfg.LAN, p.Masked())
 	}
-	cfg.HomeCountry = strings.ToUpper(c.String("home-country"))
+	if s := c.String("home-country"); s != "" {
+		if cfg.HomeCountry, err = parseCountry(s); err != nil {
+			return cfg, usageErr("--home-country: %v", err)
+		}
+	}
 	cfg.ShowEvidence = c.Bool("show-evidence")
 	// Start-up is a fixed cost of every run, so its parts overlap: the
 	// signature pack loads while the devices file, keys and the leak
@@ -256,12 +268,12 @@ const defaultSoftMemory = 160 << 20
 // recordsNeeded says whether the output of this command shows flow records
 // and protocol events; keeping them costs memory on large captures, so the
 // engine keeps them only when they will be written.
-func recordsNeeded(c *cli.Context) (flows, events bool) {
+func recordsNeeded(c *cli.Context, format string) (flows, events bool) {
 	if c.Command == nil || c.Command.Name != "analyze" {
 		return false, false // check, baseline, diff read devices only
 	}
 	tables := c.StringSlice("table")
-	switch c.String("format") {
+	switch format {
 	case "json", "ndjson":
 		return true, true
 	case "html":
@@ -271,37 +283,51 @@ func recordsNeeded(c *cli.Context) (flows, events bool) {
 	}
 }
 
-// parseSize reads sizes like 1048576, 64KiB, 1MiB, 2GB.
+// parseSize reads sizes like 1048576, 64KiB, 1MiB, 2GB (case-insensitive
+// units; K, M, G are binary). Anything else, "1XB" or "1.5MiB" included, is
+// an error.
 func parseSize(s string) (int, error) {
-	s = strings.TrimSpace(s)
+	t := strings.TrimSpace(s)
 	units := []struct {
 		suffix string
-		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000_000}, {"GB", 1000_000_000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-	mult := 1
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40}, {"kb", 1000}, {"mb", 1000_000}, {"gb", 1000_000_000}, {"tb", 1000_000_000_000}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40}, {"b", 1}}
+	mult := int64(1)
+	lower := strings.ToLower(t)
 	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+		if strings.HasSuffix(lower, u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
 			break
 		}
 	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size (e.g. 1048576, 64KiB, 1MiB)", s)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || t == "" || t[0] == '+' {
+		return 0, fmt.Errorf("%q is not a size (e.g. 1048576, 64KiB, 1MiB, 2GB)", s)
 	}
-	return n * mult, nil
+	if n > math.MaxInt64/mult || n*mult > math.MaxInt {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int(n * mult), nil
 }
 
 func reportOptions(c *cli.Context, out io.Writer) (report.Options, report.Filter, error) {
-	opt := report.Options{Format: c.String("format"), GroupBy: c.String("group-by")}
+	format, err := outputFormat(c)
+	if err != nil {
+		return report.Options{}, report.Filter{}, err
+	}
+	opt := report.Options{Format: format, GroupBy: c.String("group-by")}
 	tables := c.StringSlice("table")
 	if opt.Format == "csv" && len(tables) > 0 {
 		opt.CSVTable = tables[0]
 	} else {
 		opt.Tables = tables
 	}
-	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		opt.Color = !c.Bool("no-color") && os.Getenv("NO_COLOR") == ""
+	f, ok := out.(*os.File)
+	tty := ok && isatty.IsTerminal(f.Fd())
+	if opt.Color, err = colorMode(c, tty); err != nil {
+		return opt, report.Filter{}, err
+	}
+	if tty {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
 			opt.Width = w
 		}
@@ -320,18 +346,39 @@ func reportOptions(c *cli.Context, out io.Writer) (report.Options, report.Filter
 }
 
 func writeReport(c *cli.Context, rep *audit.Report) error {
-	err := writeOutput(c, func(out io.Writer) error {
+	write := func(out io.Writer, table string) error {
 		opt, flt, err := reportOptions(c, out)
 		if err != nil {
 			return err
+		}
+		if table != "" {
+			opt.CSVTable = table
 		}
 		err = report.Write(out, report.Apply(rep, flt), opt)
 		if errors.Is(err, report.ErrFormat) || errors.Is(err, report.ErrTable) || errors.Is(err, report.ErrGroupBy) {
 			return withCode(exitUsage, err)
 		}
 		return err
-	})
-	return orCode(exitPartial, err)
+	}
+	if format, err := outputFormat(c); err != nil || format != "csv" {
+		if err != nil {
+			return err
+		}
+		return orCode(exitPartial, writeOutput(c, func(out io.Writer) error { return write(out, "") }))
+	}
+	paths, tables, err := csvTargets(c)
+	if err != nil {
+		return err
+	}
+	if paths == nil {
+		return orCode(exitPartial, writeOutput(c, func(out io.Writer) error { return write(out, "") }))
+	}
+	for _, t := range tables {
+		if err := writeOutputPath(c, paths[t], func(out io.Writer) error { return write(out, t) }); err != nil {
+			return orCode(exitPartial, err)
+		}
+	}
+	return nil
 }
 
 // writeOutput runs write on the --output file (created, then closed) or,
@@ -339,7 +386,11 @@ func writeReport(c *cli.Context, rep *audit.Report) error {
 // created is a usage error; write's errors and the close error are
 // returned as they are.
 func writeOutput(c *cli.Context, write func(io.Writer) error) error {
-	p := c.String("output")
+	return writeOutputPath(c, c.String("output"), write)
+}
+
+// writeOutputPath is writeOutput on the file p.
+func writeOutputPath(c *cli.Context, p string, write func(io.Writer) error) error {
 	if p == "" || p == "-" {
 		return write(c.App.Writer)
 	}
@@ -353,51 +404,3 @@ func writeOutput(c *cli.Context, write func(io.Writer) error) error {
 	}
 	return err
 }
-
-// progress draws a bar on stderr when it is a terminal.
-type progress struct {
-	bar   *progressbar.ProgressBar
-	file  string
-	total int64
-	done  int64 // bytes of the files already finished
-	sizes map[string]int64
-}
-
-func newProgress(c *cli.Context, inputs []string) *progress {
-	if c.Bool("no-progress") {
-		return nil
-	}
-	f, ok := c.App.ErrWriter.(*os.File)
-	if !ok || !isatty.IsTerminal(f.Fd()) {
-		return nil
-	}
-	p := &progress{sizes: map[string]int64{}}
-	for _, in := range inputs {
-		if st, err := os.Stat(in); err == nil && in != "-" {
-			p.sizes[in] = st.Size()
-			p.total += st.Size()
-		}
-	}
-	if p.total < 64<<20 {
-		return nil
-	}
-	p.bar = progressbar.NewOptions64(p.total, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("reading"), progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
-	return p
-}
-
-func (p *progress) update(file string, read, size int64) {
-	if file != p.file {
-		if p.file != "" {
-			p.done += p.sizes[p.file]
-		}
-		p.file = file
-	}
-	if read > size && size > 0 {
-		read = size // compressed input: decompressed offsets run ahead
-	}
-	p.bar.Set64(p.done + read)
-}
-
-func (p *progress) finish() { p.bar.Finish() }

@@ -34,6 +34,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	// -v is --verbose where a command has it; the version is --version
+	// or the version command.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	app := &cli.App{
 		Name:      "phonehome",
 		Usage:     "offline privacy forensics of network captures",
@@ -59,10 +62,98 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			versionCommand(),
 		},
 	}
+	app.Action = unknownCommand("phonehome", app.Commands)
+	// A bad flag prints its error and a one-line hint on stderr (run()
+	// does the printing), never the whole help on stdout, where it would
+	// end up inside a redirected report.
+	forEachCommand(app.Commands, func(cmd *cli.Command, path string) {
+		categorize(cmd)
+		cmd.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
+			return usageErr("%s: %v (phonehome %s --help lists its flags)", path, err, path)
+		}
+		if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+			cmd.Action = unknownCommand("phonehome "+path, cmd.Subcommands)
+		}
+	})
 	app.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
-		return usageErr("%v (see --help)", err)
+		return usageErr("%v (phonehome --help lists the commands)", err)
 	}
 	return app
+}
+
+// forEachCommand calls fn on every command and subcommand with its path
+// ("signatures lint").
+func forEachCommand(cmds []*cli.Command, fn func(cmd *cli.Command, path string)) {
+	var walk func(cmds []*cli.Command, prefix string)
+	walk = func(cmds []*cli.Command, prefix string) {
+		for _, cmd := range cmds {
+			path := strings.TrimSpace(prefix + " " + cmd.Name)
+			fn(cmd, path)
+			walk(cmd.Subcommands, path)
+		}
+	}
+	walk(cmds, "")
+}
+
+// unknownCommand is the action of a command that only has subcommands
+// (and of the app itself): without arguments it shows the help, otherwise
+// it names the mistake and the closest command.
+func unknownCommand(path string, cmds []*cli.Command) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return cli.ShowSubcommandHelp(c)
+		}
+		name := c.Args().First()
+		var names []string
+		for _, cmd := range cmds {
+			if !cmd.Hidden {
+				names = append(names, cmd.Name)
+			}
+		}
+		hint := path + " --help lists them"
+		if best := closest(name, names); best != "" {
+			hint = fmt.Sprintf("did you mean %q?", best)
+		}
+		return usageErr("unknown command %q for %s (commands: %s); %s", name, path, strings.Join(names, ", "), hint)
+	}
+}
+
+// closest returns the candidate within two edits of s, or "".
+func closest(s string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Damerau-Levenshtein distance (adjacent swaps count
+// one), enough to catch "analzye" and "chek".
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }
 
 func versionCommand() *cli.Command {

@@ -13,6 +13,9 @@ import (
 	"github.com/phonehome/phonehome/signatures"
 )
 
+// listFormats are the formats of signatures list and geoip lookup.
+var listFormats = []string{"table", "json"}
+
 // signaturesCommand groups the commands that inspect vendor signature packs.
 func signaturesCommand() *cli.Command {
 	userFlag := &cli.StringSliceFlag{
@@ -53,12 +56,13 @@ func signaturesCommand() *cli.Command {
 					"Examples:\n" +
 					"   phonehome signatures list\n" +
 					"   phonehome signatures list --category telemetry --vendor xiaomi\n" +
-					"   phonehome signatures list --json --signatures ./my-signatures",
+					"   phonehome signatures list --format json --signatures ./my-signatures",
 				Flags: []cli.Flag{
 					userFlag,
 					&cli.StringFlag{Name: "category", Usage: "only services of this `CATEGORY`"},
 					&cli.StringFlag{Name: "vendor", Usage: "only vendors whose id or name contains `TEXT`"},
-					&cli.BoolFlag{Name: "json", Usage: "write JSON instead of a table"},
+					formatFlag(listFormats...),
+					&cli.BoolFlag{Name: "json", Hidden: true, Usage: "same as --format json"},
 				},
 				Action: signaturesList,
 			},
@@ -176,7 +180,11 @@ func signaturesList(c *cli.Context) error {
 		}
 		return rows[i].ID < rows[j].ID
 	})
-	if c.Bool("json") {
+	format, err := chosenFormat(c, listFormats...)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
 		out := struct {
 			Version    string    `json:"version"`
 			Signatures []listRow `json:"signatures"`
