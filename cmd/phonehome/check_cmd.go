@@ -141,10 +141,7 @@ func runCheck(c *cli.Context) error {
 		fmt.Fprintln(c.App.ErrWriter, "phonehome: "+is.String())
 	}
 	if c.Bool("lint") {
-		if in.policy == nil && in.ignore == nil {
-			return usageErr("--lint needs --policy or --ignore")
-		}
-		return nil
+		return lintCheckInputs(c.App.Writer, c.App.ErrWriter, in)
 	}
 	if in.policy == nil && in.baseline == nil && in.failOn == audit.None {
 		return usageErr("nothing to check: give --policy, --baseline or --fail-on (see --help)")
@@ -217,4 +214,36 @@ func deviceAliases(path string) (map[string]string, error) {
 		m[strings.ToLower(d.ID)] = mac
 	}
 	return m, nil
+}
+
+// lintCheckInputs is check --lint: the policy's lint warnings (already
+// printed by the caller), suppressions that have expired at --date, and a
+// closing line that says what was checked.
+func lintCheckInputs(stdout, stderr io.Writer, in *checkInputs) error {
+	if in.policy == nil && in.ignore == nil {
+		return usageErr("--lint needs --policy or --ignore")
+	}
+	warnings := len(in.lint)
+	var parts []string
+	if in.policy != nil {
+		parts = append(parts, fmt.Sprintf("policy %s: %d rule(s)", in.policy.File, len(in.policy.Rules)))
+	}
+	if in.ignore != nil {
+		expired := 0
+		for i := range in.ignore.Entries {
+			e := &in.ignore.Entries[i]
+			if e.Expired(in.now) {
+				expired++
+				fmt.Fprintf(stderr, "phonehome: %s: warning: suppression expired on %s (reason was: %s); it no longer suppresses anything\n", e.Pos, e.ExpiresText, e.Reason)
+			}
+		}
+		warnings += expired
+		parts = append(parts, fmt.Sprintf("ignore %s: %d suppression(s), %d expired", in.ignore.File, len(in.ignore.Entries), expired))
+	}
+	verdict := "OK"
+	if warnings > 0 {
+		verdict = fmt.Sprintf("OK with %d warning(s)", warnings)
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", verdict, strings.Join(parts, "; "))
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -272,3 +273,54 @@ func TestListFormatFlag(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestCheckLintSaysOKAndWarnsAboutExpiredSuppressions(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	ign := filepath.Join(dir, "ignore.yaml")
+	os.WriteFile(pol, []byte("version: 1\nrules:\n  - id: no-china\n    deny_countries: [CN]\n"), 0o644)
+	os.WriteFile(ign, []byte("version: 1\nignore:\n  - rule: no-china\n    reason: vendor ticket 1\n    expires: 2026-06-30\n  - rule: no-china\n    reason: vendor ticket 2\n    expires: 2027-06-30\n"), 0o644)
+	out, errs, code := runCLI(t, "check", "--lint", "--policy", pol, "--ignore", ign, "--date", "2026-12-01")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.HasPrefix(out, "OK with 1 warning(s): policy ") || !strings.Contains(out, "2 suppression(s), 1 expired") {
+		t.Errorf("stdout %q", out)
+	}
+	if !strings.Contains(errs, "ignore.yaml:3:") || !strings.Contains(errs, "expired on 2026-06-30") || strings.Contains(errs, "ticket 2") {
+		t.Errorf("stderr %q does not name the one expired suppression", errs)
+	}
+	out, _, code = runCLI(t, "check", "--lint", "--policy", pol, "--ignore", ign, "--date", "2026-01-01")
+	if code != 0 || !strings.HasPrefix(out, "OK: policy ") {
+		t.Errorf("clean lint: exit %d, %q", code, out)
+	}
+}
+
+// Two runs of one device under different ids still compare, and the diff
+// says that it paired them by guess.
+func TestDiffSaysWhenItPairsByGuess(t *testing.T) {
+	dir := t.TempDir()
+	oldB := filepath.Join(dir, "old.json")
+	if _, errs, code := runCLI(t, "baseline", "-o", oldB, "--devices", "fixtures/demo-devices.yaml", "fixtures/demo.pcap"); code != 0 {
+		t.Fatalf("baseline: %s", errs)
+	}
+	b, _ := os.ReadFile(oldB)
+	// Edit the text, keeping the file's layout (its first bytes say it is
+	// a baseline): the phone had another id in the old run.
+	if !bytes.Contains(b, []byte(`"id": "phone"`)) {
+		t.Fatalf("the demo baseline has no device with id phone:\n%s", b)
+	}
+	b = bytes.Replace(b, []byte(`"id": "phone"`), []byte(`"id": "02:00:00:00:00:99"`), 1)
+	os.WriteFile(oldB, b, 0o644)
+	out, errs, code := runCLI(t, "diff", "--devices", "fixtures/demo-devices.yaml", oldB, "fixtures/demo.pcap")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "note: compared old device 02:00:00:00:00:99 with new device phone although their ids differ: their names agree"
+	if !strings.Contains(out, want) {
+		t.Errorf("diff output does not say it guessed:\n%s", out)
+	}
+	if !strings.Contains(out, "no changes") {
+		t.Errorf("the guessed pair was not compared as one device:\n%s", out)
+	}
+}

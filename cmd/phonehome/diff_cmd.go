@@ -30,7 +30,8 @@ func diffCommand() *cli.Command {
 		Description: `Each side is a baseline file (recognised by its content) or a capture, which is
 analysed with the analysis flags (--devices, --signatures, --geoip-db...).
 Devices pair up by id, then by name, then the only remaining one with the
-only remaining one.
+only remaining one; pairings other than by id are guesses, and the output
+says so ("note: compared old device ... with new device ...").
 
 Examples:
    phonehome diff fw-1.0.pcap fw-1.1.pcap
@@ -61,8 +62,15 @@ func runDiff(c *cli.Context) error {
 		return newErr
 	}
 	changes := policy.Compare(oldB, newB)
+	_, pairings := policy.PairDevices(oldB, newB)
+	var guesses []policy.Pairing
+	for _, p := range pairings {
+		if p.Guess {
+			guesses = append(guesses, p)
+		}
+	}
 	err := writeOutput(c, func(out io.Writer) error {
-		return writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes)
+		return writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes, guesses)
 	})
 	if err != nil {
 		return orCode(exitPartial, err)
@@ -142,7 +150,16 @@ func analyzePaths(c *cli.Context, paths []string) (*audit.Report, error) {
 	return rep, withCode(exitPartial, err)
 }
 
-func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Change) error {
+// guessWords says in words why two devices with different ids were paired.
+func guessWords(p policy.Pairing) string {
+	why := "their names agree"
+	if p.By == "only-remaining" {
+		why = "each was the only unpaired device on its side"
+	}
+	return fmt.Sprintf("compared old device %s with new device %s although their ids differ: %s", p.Old, p.New, why)
+}
+
+func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Change, guesses []policy.Pairing) error {
 	added, removed := 0, 0
 	for _, ch := range changes {
 		if ch.Op == policy.Added {
@@ -161,16 +178,20 @@ func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Ch
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(struct {
-			Old     string          `json:"old"`
-			New     string          `json:"new"`
-			Added   int             `json:"added"`
-			Removed int             `json:"removed"`
-			Changes []policy.Change `json:"changes"`
-		}{oldName, newName, added, removed, changes}); err != nil {
+			Old     string           `json:"old"`
+			New     string           `json:"new"`
+			Added   int              `json:"added"`
+			Removed int              `json:"removed"`
+			Guessed []policy.Pairing `json:"guessed_pairings,omitempty"`
+			Changes []policy.Change  `json:"changes"`
+		}{oldName, newName, added, removed, guesses, changes}); err != nil {
 			return err
 		}
 	case "markdown":
 		fmt.Fprintf(bw, "## phonehome diff\n\n`%s` → `%s`: %d added, %d removed\n", mdCode(oldName), mdCode(newName), added, removed)
+		for _, g := range guesses {
+			fmt.Fprintf(bw, "\n> **Note:** %s.\n", mdText(guessWords(g)))
+		}
 		dev := ""
 		for _, ch := range changes {
 			if ch.Device != dev {
@@ -184,6 +205,9 @@ func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Ch
 			fmt.Fprintf(bw, "| %s | %s | %s |\n", sign, ch.Kind, mdText(ch.Detail))
 		}
 	default:
+		for _, g := range guesses {
+			fmt.Fprintf(bw, "note: %s\n", report.SafeTerminal(guessWords(g)))
+		}
 		dev := ""
 		for _, ch := range changes {
 			if ch.Device != dev {

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/text/language"
 
+	"github.com/phonehome/phonehome/pkg/policy"
 	"github.com/phonehome/phonehome/pkg/report"
 )
 
@@ -101,16 +101,12 @@ func colorMode(c *cli.Context, isTerminal bool) (bool, error) {
 // parseCountry reads an ISO 3166-1 alpha-2 country code such as DE; names
 // ("germany"), private-use codes (XX) and unknown codes are refused.
 func parseCountry(s string) (string, error) {
-	code := strings.ToUpper(strings.TrimSpace(s))
-	if len(code) != 2 {
+	if len(strings.TrimSpace(s)) != 2 {
 		return "", fmt.Errorf("%q is not a two-letter ISO 3166 country code (e.g. DE, US, SG)", s)
 	}
-	r, err := language.ParseRegion(code)
-	if err != nil || !r.IsCountry() {
+	code, ok := policy.CountryCode(s)
+	if !ok {
 		return "", fmt.Errorf("%q is not an ISO 3166 country code (e.g. DE, US, SG)", s)
-	}
-	if code == "UK" {
-		code = "GB" // reserved for the United Kingdom; geo data says GB
 	}
 	return code, nil
 }

@@ -342,3 +342,23 @@ func BenchmarkSARIF(b *testing.B) {
 	}
 	b.SetBytes(int64(buf.Len()))
 }
+
+func TestFileURIIsRelativeToTheWorkingDirectory(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ in, want string }{
+		{"fw.pcap", "fw.pcap"},
+		{"./captures/fw 1.pcap", "captures/fw%201.pcap"},
+		{filepath.Join(wd, "captures", "fw.pcap"), "captures/fw.pcap"},
+		{"/elsewhere/fw.pcap", "file:///elsewhere/fw.pcap"},
+		{"../up/fw.pcap", "../up/fw.pcap"},
+		{"-", "stdin"},
+	}
+	for _, tc := range cases {
+		if got := fileURI(tc.in); got != tc.want {
+			t.Errorf("fileURI(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/policy"
@@ -99,10 +101,26 @@ const SARIFSchemaURI = "https://json.schemastore.org/sarif-2.1.0.json"
 // FingerprintKey names phonehome's entry in partialFingerprints.
 const FingerprintKey = "phonehomeViolation/v1"
 
-// fileURI turns a path into a relative URI reference.
+// fileURI turns a path into a URI reference relative to the working
+// directory, which is what code-scanning services resolve against the
+// repository root; a path outside the working directory becomes an absolute
+// file URI.
 func fileURI(p string) string {
-	u := url.URL{Path: filepath.ToSlash(p)}
-	return u.String()
+	if p == "" || p == "-" {
+		return "stdin"
+	}
+	if filepath.IsAbs(p) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				p = rel
+			}
+		}
+	}
+	p = filepath.Clean(p)
+	if filepath.IsAbs(p) {
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
+	}
+	return (&url.URL{Path: filepath.ToSlash(p)}).String()
 }
 
 // securitySeverity is GitHub code scanning's 0-10 score for a severity.

@@ -265,18 +265,28 @@ type Change struct {
 	Dest       *audit.Dest `json:"destination,omitempty"`
 }
 
-// Compare lists what changed from old to new, per device. Devices pair up
-// by ID, then by name, then (if one of each is left) with each other, so
-// that two captures of one device on different lab MACs still compare.
-// Changes are sorted by device, then kind, op and subject.
-func Compare(old, new *Baseline) []Change {
-	var out []Change
+// Pairing says which old device a new device was compared with, and on
+// what grounds: "id" (the same device id, normally its MAC), "name" (ids
+// differ, names agree) or "only-remaining" (one device was left on each
+// side). Pairings other than by id are guesses and worth saying.
+type Pairing struct {
+	Old   string `json:"old"`
+	New   string `json:"new"`
+	By    string `json:"by"`
+	Guess bool   `json:"guess"`
+}
+
+// PairDevices pairs the devices of old and new: by ID, then by name, then
+// (if one of each is left) with each other, so that two captures of one
+// device on different lab MACs still compare. pair[i] is the index into
+// old.Devices of new.Devices[i]'s partner, or -1.
+func PairDevices(old, new *Baseline) (pair []int, pairings []Pairing) {
 	used := make([]bool, len(old.Devices))
-	pair := make([]int, len(new.Devices))
+	pair = make([]int, len(new.Devices))
 	for i := range pair {
 		pair[i] = -1
 	}
-	match := func(eq func(a, b *BaselineDevice) bool) {
+	match := func(by string, eq func(a, b *BaselineDevice) bool) {
 		for i := range new.Devices {
 			if pair[i] >= 0 {
 				continue
@@ -284,13 +294,14 @@ func Compare(old, new *Baseline) []Change {
 			for j := range old.Devices {
 				if !used[j] && eq(&old.Devices[j], &new.Devices[i]) {
 					pair[i], used[j] = j, true
+					pairings = append(pairings, Pairing{Old: old.Devices[j].ID, New: new.Devices[i].ID, By: by, Guess: by != "id"})
 					break
 				}
 			}
 		}
 	}
-	match(func(a, b *BaselineDevice) bool { return a.ID == b.ID })
-	match(func(a, b *BaselineDevice) bool { return a.Name != "" && strings.EqualFold(a.Name, b.Name) })
+	match("id", func(a, b *BaselineDevice) bool { return a.ID == b.ID })
+	match("name", func(a, b *BaselineDevice) bool { return a.Name != "" && strings.EqualFold(a.Name, b.Name) })
 	var freeNew, freeOld []int
 	for i, p := range pair {
 		if p < 0 {
@@ -303,7 +314,23 @@ func Compare(old, new *Baseline) []Change {
 		}
 	}
 	if len(freeNew) == 1 && len(freeOld) == 1 {
-		pair[freeNew[0]], used[freeOld[0]] = freeOld[0], true
+		pair[freeNew[0]] = freeOld[0]
+		pairings = append(pairings, Pairing{Old: old.Devices[freeOld[0]].ID, New: new.Devices[freeNew[0]].ID, By: "only-remaining", Guess: true})
+	}
+	return pair, pairings
+}
+
+// Compare lists what changed from old to new, per device, with devices
+// paired by PairDevices. Changes are sorted by device, then kind, op and
+// subject.
+func Compare(old, new *Baseline) []Change {
+	var out []Change
+	pair, _ := PairDevices(old, new)
+	used := make([]bool, len(old.Devices))
+	for _, j := range pair {
+		if j >= 0 {
+			used[j] = true
+		}
 	}
 	empty := &BaselineDevice{}
 	for i := range new.Devices {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"golang.org/x/text/language"
 	"io"
 	"os"
 	"regexp"
@@ -522,20 +523,29 @@ func (d *decoder) params(r *Rule, v *yaml.Node) {
 // (upper case) or "anycast" (well-known anycast networks, which have no
 // single located country).
 func countryCode(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if strings.EqualFold(s, geo.Anycast) {
+	if strings.EqualFold(strings.TrimSpace(s), geo.Anycast) {
 		return geo.Anycast, true
 	}
-	if len(s) != 2 {
+	return CountryCode(s)
+}
+
+// CountryCode reads an ISO 3166-1 alpha-2 country code, case-insensitive,
+// and returns it in upper case. Private-use codes (XX, ZZ, AA, QM–QZ,
+// XA–XZ), groupings (EU) and anything but two letters are refused; UK, the
+// reserved code for the United Kingdom, becomes GB as the geo data says.
+func CountryCode(s string) (string, bool) {
+	code := strings.ToUpper(strings.TrimSpace(s))
+	if len(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' {
 		return "", false
 	}
-	for i := 0; i < 2; i++ {
-		c := s[i] | 0x20
-		if c < 'a' || c > 'z' {
-			return "", false
-		}
+	r, err := language.ParseRegion(code)
+	if err != nil || !r.IsCountry() {
+		return "", false
 	}
-	return strings.ToUpper(s), true
+	if code == "UK" {
+		code = "GB"
+	}
+	return code, true
 }
 
 func parseASN(s string) (uint32, bool) {

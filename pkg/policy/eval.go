@@ -442,7 +442,12 @@ func evalRule(c *collector, r *Rule, d *audit.Device) {
 		for i := range d.Destinations {
 			dst := &d.Destinations[i]
 			for _, ch := range r.Channels {
-				if strings.EqualFold(ch, dst.Channel) || strings.EqualFold(ch, Cleartext) && audit.PlaintextChannel(dst.Channel) {
+				// "cleartext" means readable traffic that leaves the lab:
+				// the lab's own DHCP, DNS to the gateway, mDNS and SSDP
+				// are plaintext by design and stay on the LAN. A channel
+				// named explicitly (deny_channels: [DNS]) applies to LAN
+				// destinations too.
+				if strings.EqualFold(ch, dst.Channel) || strings.EqualFold(ch, Cleartext) && audit.PlaintextChannel(dst.Channel) && remote(dst) {
 					destV(dst.Dest, host(dst.Dest)+" "+dst.Channel, fmt.Sprintf("%s uses %s", label(dst.Dest), dst.Channel), dst.FirstFrame)
 					break
 				}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,8 @@ func TestRuleDetails(t *testing.T) {
 		{"unknown country fails an allow list", "allow_countries: [DE, US, CN]", withDest(firmwareReport(true), dst("x.example", "203.0.113.5", 443, "", 0, "", "TLS1.3", 1)), []string{"x.example"}},
 		{"suffix pattern matches the domain itself", "allow_destinations: ['*.google.com', '*.tuyaeu.com', 106.75.64.0/24]", v2, nil},
 		{"exact name does not match subdomains", "allow_destinations: [google.com, m1.tuyaeu.com, sdk.sensorsdata.cn]", v2, []string{"www.google.com"}},
-		{"cleartext pseudo-channel", "deny_channels: [cleartext]", v2, []string{"192.168.1.1 DNS", "sdk.sensorsdata.cn HTTP"}},
+		{"cleartext pseudo-channel leaves LAN infrastructure alone", "deny_channels: [cleartext]", v2, []string{"sdk.sensorsdata.cn HTTP"}},
+		{"an explicit channel applies on the LAN too", "deny_channels: [DNS]", v2, []string{"192.168.1.1 DNS"}},
 		{"channel names ignore case", "deny_channels: [http]", v2, []string{"sdk.sensorsdata.cn HTTP"}},
 		{"min tls 1.3", "min_tls_version: TLSv1.3", v2, []string{"www.google.com TLS1.2"}},
 		{"budget both directions", "max_bytes_per_destination: 4000\n    direction: both", v2, []string{"m1.tuyaeu.com"}},
@@ -254,6 +256,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad country", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN, China]\n", "p.yaml:4:26: country \"China\""},
 		{"bad country field", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN]\n    country: whois\n", "p.yaml:5:14: country \"whois\": want located"},
 		{"country field on another kind", "version: 1\nrules:\n  - id: a\n    deny_asns: [1]\n    country: registered\n", "country applies to allow_countries"},
+		{"private-use country", "version: 1\nrules:\n  - id: a\n    deny_countries: [CN, XX]\n", "p.yaml:4:26: country \"XX\""},
+		{"grouping is not a country", "version: 1\nrules:\n  - id: a\n    allow_countries: [EU]\n", "p.yaml:4:23: country \"EU\""},
 		{"bad asn", "version: 1\nrules:\n  - id: a\n    deny_asns: [ASX]\n", "p.yaml:4:17: ASN \"ASX\""},
 		{"bad pattern", "version: 1\nrules:\n  - id: a\n    allow_destinations: ['a.*.com']\n", "p.yaml:4:26: \"a.*.com\" is not a host name"},
 		{"bad cidr", "version: 1\nrules:\n  - id: a\n    allow_destinations: [10.0.0.0/33]\n", "not a CIDR"},
@@ -623,5 +627,30 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Evaluate(r, p, Options{})
+	}
+}
+
+func TestPairDevicesSaysWhichPairingsAreGuesses(t *testing.T) {
+	dev := func(id, name string) BaselineDevice { return BaselineDevice{ID: id, Name: name} }
+	cases := []struct {
+		name     string
+		old, new []BaselineDevice
+		want     []Pairing
+	}{
+		{"same ids", []BaselineDevice{dev("a", "cam"), dev("b", "plug")}, []BaselineDevice{dev("b", "plug"), dev("a", "cam")},
+			[]Pairing{{Old: "b", New: "b", By: "id"}, {Old: "a", New: "a", By: "id"}}},
+		{"new MAC, same name", []BaselineDevice{dev("a", "cam"), dev("b", "plug")}, []BaselineDevice{dev("a", "cam"), dev("c", "plug")},
+			[]Pairing{{Old: "a", New: "a", By: "id"}, {Old: "b", New: "c", By: "name", Guess: true}}},
+		{"one left on each side", []BaselineDevice{dev("a", "")}, []BaselineDevice{dev("z", "")},
+			[]Pairing{{Old: "a", New: "z", By: "only-remaining", Guess: true}}},
+		{"two left on each side pair with nobody", []BaselineDevice{dev("a", ""), dev("b", "")}, []BaselineDevice{dev("y", ""), dev("z", "")}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := PairDevices(&Baseline{Devices: tc.old}, &Baseline{Devices: tc.new})
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("pairings %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
