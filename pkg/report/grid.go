@@ -69,7 +69,7 @@ func destGrid(d *audit.Device, groupBy string) grid {
 	if groupBy != "endpoint" {
 		g.Title += " by " + groupBy
 	}
-	drop := map[string]int{"domain": 3, "asn": 2, "channel": 1}
+	drop := map[string]int{"domain": 3, "asn": 2} // Channel stays: it says how
 	for i, k := range order {
 		c := col{Name: names[k], Drop: drop[k]}
 		if i == 0 {
@@ -91,8 +91,10 @@ func destGrid(d *audit.Device, groupBy string) grid {
 
 func leakGrid(d *audit.Device) grid {
 	g := grid{ID: "leaks", Title: "Leaks", Empty: "no identifiers leaked", Cols: []col{
-		{Name: "Severity", Sev: true}, {Name: "Identifier"}, {Name: "Value"}, {Name: "Encoding", Drop: 1},
-		{Name: "Where"}, {Name: "Destination"}, {Name: "Channel", Drop: 2}, {Name: "Frame", Num: true},
+		// Nothing is dropped: Encoding and Channel are the point of the
+		// table; narrow terminals abbreviate the longest cells instead.
+		{Name: "Severity", Sev: true}, {Name: "Identifier"}, {Name: "Value"}, {Name: "Encoding"},
+		{Name: "Where"}, {Name: "Destination"}, {Name: "Channel"}, {Name: "Frame", Num: true},
 	}}
 	for _, l := range d.Leaks {
 		fr := cell{Lines: []string{frameLabel(l.Frame, l.Count)}, Key: u64(l.Frame)}
@@ -105,7 +107,7 @@ func leakGrid(d *audit.Device) grid {
 func findingGrid(d *audit.Device) grid {
 	g := grid{ID: "findings", Title: "Findings", Empty: "no findings", Cols: []col{
 		{Name: "Severity", Sev: true}, {Name: "Kind"}, {Name: "Message"}, {Name: "Destination"},
-		{Name: "Channel", Drop: 1}, {Name: "Frame", Num: true},
+		{Name: "Channel"}, {Name: "Frame", Num: true},
 	}}
 	for _, f := range d.Findings {
 		fr := cell{Lines: []string{frameLabel(f.Frame, f.Count)}, Key: u64(f.Frame)}
@@ -297,10 +299,10 @@ func deviceHeading(d *audit.Device) (title string, detail []string) {
 		detail = append(detail, strings.Join(parts, "; "))
 	}
 	if len(d.IPs) > 0 {
-		detail = append(detail, "IPs: "+strings.Join(d.IPs, ", "))
+		detail = append(detail, "IPs: "+cutList(d.IPs, headingItems))
 	}
 	if len(d.Hostnames) > 0 {
-		detail = append(detail, "Hostnames: "+strings.Join(d.Hostnames, ", "))
+		detail = append(detail, "Hostnames: "+cutLine(cutList(d.Hostnames, headingItems)))
 	}
 	if !d.FirstSeen.IsZero() {
 		detail = append(detail, "Seen: "+fmtTimeShort(d.FirstSeen)+" – "+fmtTimeShort(d.LastSeen))
@@ -316,8 +318,12 @@ func deviceHeading(d *audit.Device) (title string, detail []string) {
 			detail = append(detail, "DHCP: "+strings.Join(p, "; "))
 		}
 	}
-	for _, ua := range d.UserAgents {
-		detail = append(detail, "User-Agent: "+ua)
+	for i, ua := range d.UserAgents {
+		if i == overviewItems {
+			detail = append(detail, "User-Agents: +"+itoa(len(d.UserAgents)-i)+" more (all in the JSON report)")
+			break
+		}
+		detail = append(detail, "User-Agent: "+cutLine(ua))
 	}
 	if d.Notes != "" {
 		detail = append(detail, "Notes: "+d.Notes)

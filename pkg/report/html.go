@@ -22,6 +22,9 @@ type htmlPage struct {
 	Incomplete bool
 	CSS        template.CSS // trusted: embedded file, hashed into CSP
 	JS         template.JS  // trusted: embedded file, hashed into CSP
+	Overview   htmlGrid
+	Matrix     leakMatrix
+	Flowmap    flowmap
 	Inventory  htmlGrid
 	Devices    []htmlDevice
 	Capture    htmlGrid
@@ -87,6 +90,9 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 		Incomplete: r.Incomplete,
 		CSS:        template.CSS(css),
 		JS:         template.JS(js),
+		Overview:   toHTML(overviewGrid(r)),
+		Matrix:     newLeakMatrix(r),
+		Flowmap:    flowMap(r),
 		Inventory:  toHTML(deviceGrid(r)),
 		Capture:    toHTML(captureGrid(r)),
 		Flows:      toHTML(flowGrid(r)),
@@ -106,8 +112,7 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 		g := toHTML(warningGrid(r))
 		p.Warnings = &g
 	}
-	for i := range r.Devices {
-		d := &r.Devices[i]
+	for i, d := range deviceOrder(r) {
 		title, detail := deviceHeading(d)
 		hd := htmlDevice{Anchor: "device-" + strconv.Itoa(i+1), Title: SafeTerminal(title)}
 		for _, l := range detail {

@@ -19,11 +19,13 @@ func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	m.printf("# %s report\n", mdEscape(name))
 	sel := opt.tables()
+	if sel[TableOverview] {
+		m.grid(overviewGrid(r), "##")
+	}
 	if sel[TableDevices] {
 		m.grid(deviceGrid(r), "##")
 	}
-	for i := range r.Devices {
-		d := &r.Devices[i]
+	for _, d := range deviceOrder(r) {
 		title, detail := deviceHeading(d)
 		m.printf("\n## Device: %s\n\n", mdEscape(title))
 		for _, l := range detail {

@@ -36,10 +36,10 @@ const (
 )
 
 var (
-	textTables    = []string{TableDevices, TableDestinations, TableLeaks, TableFindings, TableSummary, TableFlows}
+	textTables    = []string{TableOverview, TableDevices, TableDestinations, TableLeaks, TableFindings, TableSummary, TableFlows}
 	csvTables     = []string{TableDestinations, TableLeaks, TableFindings, TableDevices, TableFlows}
 	groupKeys     = []string{"name", "domain", "vendor", "country", "endpoint"}
-	defaultTables = []string{TableDestinations, TableLeaks, TableSummary}
+	defaultTables = []string{TableOverview, TableDestinations, TableLeaks, TableFindings, TableSummary}
 )
 
 // Options selects and shapes the output. The zero value writes plain
@@ -61,9 +61,10 @@ type Options struct {
 	// (default), leaks, findings, devices or flows.
 	CSVTable string
 	// Tables lists the tables of table and markdown output, in any order:
-	// devices, destinations, leaks, findings, summary, flows. Empty means
-	// destinations, leaks and summary. The capture summary always ends the
-	// output.
+	// overview, devices, destinations, leaks, findings, summary, flows.
+	// Empty means overview, destinations, leaks, findings and summary.
+	// Devices follow the overview's order (worst first). The capture
+	// summary always ends the output.
 	Tables []string
 }
 

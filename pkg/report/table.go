@@ -41,11 +41,13 @@ func sevColor(s string) string {
 func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 	out := &termWriter{w: w, opt: opt}
 	sel := opt.tables()
+	if sel[TableOverview] {
+		out.grid(overviewGrid(r))
+	}
 	if sel[TableDevices] {
 		out.grid(deviceGrid(r))
 	}
-	for i := range r.Devices {
-		d := &r.Devices[i]
+	for _, d := range deviceOrder(r) {
 		grids := deviceGrids(d, opt)
 		if len(grids) == 0 {
 			continue // only capture-wide tables were asked for
@@ -111,6 +113,7 @@ func (t *termWriter) grid(g grid) {
 	if t.err != nil {
 		return
 	}
+	t.n++
 	t.printf("\n%s\n", t.style(g.Title, ansiBold))
 	if len(g.Rows) == 0 {
 		t.printf("  (%s)\n", g.Empty)
@@ -137,7 +140,9 @@ func (t *termWriter) grid(g grid) {
 			rows[i][j] = lines
 		}
 	}
+	all := g.Cols
 	g, head, rows = dropColumns(g, head, rows, t.opt.Width)
+	defer t.sayDropped(all, g.Cols)
 	widths, _ := fitWidths(g.Cols, head, rows, t.opt.Width)
 	aligns := make([]tw.Align, len(g.Cols))
 	for i, c := range g.Cols {
@@ -173,14 +178,16 @@ func (t *termWriter) grid(g grid) {
 	for i, row := range rows {
 		cells := make([]string, len(row))
 		for j, lines := range row {
-			for k, l := range lines {
-				l = truncate(l, widths[j])
-				if g.Cols[j].Sev {
-					l = t.style(l, sevColor(g.Rows[i][j].text()))
+			var out []string
+			for _, l := range lines {
+				for _, part := range wrap(l, widths[j], maxWrapLines) {
+					if g.Cols[j].Sev {
+						part = t.style(part, sevColor(g.Rows[i][j].text()))
+					}
+					out = append(out, part)
 				}
-				lines[k] = l
 			}
-			cells[j] = strings.Join(lines, "\n")
+			cells[j] = strings.Join(out, "\n")
 		}
 		if err := tb.Append(cells); err != nil {
 			t.err = fmt.Errorf("table %s: %w", g.ID, err)
@@ -190,6 +197,20 @@ func (t *termWriter) grid(g grid) {
 	if err := tb.Render(); err != nil {
 		t.err = fmt.Errorf("table %s: %w", g.ID, err)
 	}
+}
+
+// sayDropped notes under a table the columns hidden to fit the terminal.
+func (t *termWriter) sayDropped(all, kept []col) {
+	if len(all) == len(kept) || t.err != nil {
+		return
+	}
+	var gone []string
+	for _, c := range all {
+		if !slices.ContainsFunc(kept, func(k col) bool { return k.Name == c.Name }) {
+			gone = append(gone, c.Name)
+		}
+	}
+	t.printf("  %s\n", t.fit("(hidden to fit the terminal: "+strings.Join(gone, ", ")+"; --format markdown shows all)", 2))
 }
 
 // minCol is the narrowest a text column is squeezed to before the table is
@@ -220,7 +241,7 @@ func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (width
 		w = make([]int, len(nat))
 		for j, n := range nat {
 			w[j] = n
-			if !cols[j].Num && n > c {
+			if !cols[j].Num && !cols[j].Sev && n > c {
 				w[j] = max(c, min(n, minCol))
 			}
 			sum += w[j]
@@ -279,6 +300,48 @@ func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [
 		g.Rows = gr
 	}
 	return g, head, rows
+}
+
+// maxWrapLines is how many lines a squeezed cell may take before the rest
+// is cut with "…".
+const maxWrapLines = 3
+
+// wrap breaks s into lines of at most width display cells, preferring to
+// break after a separator (space . : > / , = &) in the last third of a
+// line; past maxLines lines the text is cut with "…".
+func wrap(s string, width, maxLines int) []string {
+	if width <= 0 || twwidth.Width(s) <= width {
+		return []string{s}
+	}
+	var lines []string
+	rest := []rune(s)
+	for len(rest) > 0 {
+		if len(lines) == maxLines-1 || twwidth.Width(string(rest)) <= width {
+			lines = append(lines, truncate(string(rest), width))
+			break
+		}
+		used, cut, soft := 0, 0, -1
+		for i, r := range rest {
+			rw := twwidth.Width(string(r))
+			if used+rw > width {
+				break
+			}
+			used += rw
+			cut = i + 1
+			if strings.ContainsRune(" .:>/,=&", r) && used*3 >= width*2 {
+				soft = i + 1
+			}
+		}
+		if soft > 0 {
+			cut = soft
+		}
+		if cut == 0 {
+			cut = 1
+		}
+		lines = append(lines, strings.TrimRight(string(rest[:cut]), " "))
+		rest = []rune(strings.TrimLeft(string(rest[cut:]), " "))
+	}
+	return lines
 }
 
 // truncate cuts s to at most width display cells, ending with "…".
