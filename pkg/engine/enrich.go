@@ -162,7 +162,8 @@ func (e *engine) buildDevices() {
 			// device are its own backend.
 			tp := full.Vendor != "" && thirdPartyCategories[full.Category] && !ownVendor(full.Vendor)
 			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
-			l.Severity = leak.Severity(l.Identifier, plain, tp, abroad)
+			l.Severity = leak.Severity(l.Identifier, leak.Exposure{Plaintext: plain, ThirdParty: tp, Abroad: abroad,
+				Local: full.Country != "" && geo.IsSpecialName(full.Country)})
 			if !e.cfg.ShowEvidence {
 				l.Value = leak.Mask(l.Identifier, l.Value)
 			}

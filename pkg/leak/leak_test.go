@@ -417,26 +417,47 @@ func TestMask(t *testing.T) {
 
 func TestSeverity(t *testing.T) {
 	tests := []struct {
-		id                   string
-		plain, third, abroad bool
-		want                 audit.Severity
+		id   string
+		e    Exposure
+		want audit.Severity
 	}{
-		{"imei", false, false, false, audit.Low},
-		{"imei", true, false, false, audit.High},
-		{"imei", false, true, true, audit.High},
-		{"imei", true, true, false, audit.Critical},
-		{"imei", true, true, true, audit.Critical},
-		{"advertising_id", false, false, false, audit.Info},
-		{"advertising_id", false, true, false, audit.Low},
-		{"advertising_id", true, true, true, audit.High},
-		{"password", true, false, false, audit.Critical},
-		{"password", false, true, false, audit.Medium},
-		{"lan_ip", true, true, true, audit.Medium},
-		{"cloud_uid", false, false, false, audit.Info},
+		{"imei", Exposure{}, audit.Low},
+		{"imei", Exposure{Plaintext: true}, audit.High},
+		{"imei", Exposure{ThirdParty: true, Abroad: true}, audit.High},
+		{"imei", Exposure{Plaintext: true, ThirdParty: true}, audit.Critical},
+		{"imei", Exposure{Plaintext: true, ThirdParty: true, Abroad: true}, audit.Critical},
+		{"advertising_id", Exposure{}, audit.Info},
+		{"advertising_id", Exposure{ThirdParty: true}, audit.Low},
+		{"advertising_id", Exposure{Plaintext: true, ThirdParty: true, Abroad: true}, audit.High},
+		{"password", Exposure{Plaintext: true}, audit.Critical},
+		{"password", Exposure{ThirdParty: true}, audit.Medium},
+		{"lan_ip", Exposure{Plaintext: true, ThirdParty: true, Abroad: true}, audit.Medium},
+		{"cloud_uid", Exposure{}, audit.Info},
+		// Same LAN or multicast ranks below the Internet.
+		{"mac", Exposure{Plaintext: true, Local: true}, audit.Low},
+		{"email", Exposure{Plaintext: true, Local: true}, audit.Low},
+		{"email", Exposure{Local: true}, audit.Info},
+		{"advertising_id", Exposure{Plaintext: true, Local: true}, audit.Info},
+		{"password", Exposure{Plaintext: true, Local: true}, audit.Medium},
+		{"hostname", Exposure{Plaintext: true, Local: true}, audit.Info},
+		// Local wins over flags that cannot apply on the LAN.
+		{"imei", Exposure{Plaintext: true, Local: true, ThirdParty: true, Abroad: true}, audit.Low},
 	}
 	for _, tt := range tests {
-		if got := Severity(tt.id, tt.plain, tt.third, tt.abroad); got != tt.want {
-			t.Errorf("Severity(%s, %v, %v, %v) = %v, want %v", tt.id, tt.plain, tt.third, tt.abroad, got, tt.want)
+		if got := Severity(tt.id, tt.e); got != tt.want {
+			t.Errorf("Severity(%s, %+v) = %v, want %v", tt.id, tt.e, got, tt.want)
+		}
+	}
+	// For a strong identifier, on one kind of channel: LAN < Internet <
+	// third party < third party abroad (encrypted), LAN < Internet (clear).
+	for _, order := range [][]Exposure{
+		{{Local: true}, {}, {ThirdParty: true}, {ThirdParty: true, Abroad: true}},
+		{{Plaintext: true, Local: true}, {Plaintext: true}, {Plaintext: true, ThirdParty: true}},
+	} {
+		for i := 1; i < len(order); i++ {
+			if Severity("email", order[i]) <= Severity("email", order[i-1]) {
+				t.Errorf("%+v is not rated above %+v", order[i], order[i-1])
+			}
 		}
 	}
 }

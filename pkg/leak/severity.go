@@ -22,12 +22,40 @@ func severityClass(identifier string) int {
 	return classContext
 }
 
-// Severity rates a leak: a base per identifier class, raised for an
-// unencrypted channel, a third-party destination and a foreign one, and
-// capped per class. See docs/leaks.md for the table.
-func Severity(identifier string, plaintext, thirdParty, abroad bool) audit.Severity {
+// Exposure says where a leaked value went and how.
+type Exposure struct {
+	Plaintext  bool // readable on the wire (HTTP, MQTT, DNS, home-made encryption...)
+	Local      bool // stayed on the lab network: LAN, multicast, broadcast
+	ThirdParty bool // a tracker or other party that is not the device's maker
+	Abroad     bool // a server outside --home-country
+}
+
+// Severity rates a leak by what was sent and where it went: a base per
+// identifier class, raised for an unencrypted channel, a third-party
+// destination and a foreign one, capped per class. A value that never left
+// the lab network (mDNS announcing a MAC, an e-mail to a hub on the LAN) is
+// rated below anything sent to the Internet: only a readable channel raises
+// it, and never above low (medium for credentials). See docs/leaks.md.
+func Severity(identifier string, e Exposure) audit.Severity {
+	class := severityClass(identifier)
+	if e.Local {
+		var base, plain, ceil int
+		switch class {
+		case classStrong:
+			base, plain, ceil = 1, 1, 2
+		case classCredential:
+			base, plain, ceil = 2, 1, 3
+		default:
+			base, plain, ceil = 1, 0, 1
+		}
+		s := base
+		if e.Plaintext {
+			s += plain
+		}
+		return audit.Severity(min(s, ceil))
+	}
 	var base, plain, third, away, ceil int
-	switch severityClass(identifier) {
+	switch class {
 	case classStrong:
 		base, plain, third, away, ceil = 2, 2, 1, 1, 5
 	case classResettable:
@@ -38,13 +66,13 @@ func Severity(identifier string, plaintext, thirdParty, abroad bool) audit.Sever
 		base, plain, third, away, ceil = 1, 1, 1, 0, 3
 	}
 	s := base
-	if plaintext {
+	if e.Plaintext {
 		s += plain
 	}
-	if thirdParty {
+	if e.ThirdParty {
 		s += third
 	}
-	if abroad {
+	if e.Abroad {
 		s += away
 	}
 	return audit.Severity(min(s, ceil))
