@@ -134,6 +134,10 @@ type Dest struct {
 	RegisteredCountry string `json:"registered_country,omitempty"`
 	// Anycast names the anycast network when Country is "anycast".
 	Anycast string `json:"anycast,omitempty"`
+	// Hosting is the cloud or CDN network a named server runs on, when a
+	// signature knows the address block but not the name: the service is
+	// the name's owner (Vendor empty, Domain says whose), not the host.
+	Hosting string `json:"hosting,omitempty"`
 }
 
 // Destination aggregates the flows from a device to one server endpoint.

@@ -44,9 +44,26 @@ func (e *engine) enrich(d *audit.Dest, ip netip.Addr, httpHost string) {
 	if e.cfg.Signatures != nil {
 		q := signature.Query{Domain: d.Name, IP: ip, ASN: asn, Port: d.Port, Transport: d.Transport, HTTPHost: httpHost}
 		if m, ok := e.cfg.Signatures.Match(q); ok {
-			d.Vendor, d.Service, d.Category, d.SignatureID = m.Vendor, m.Service, m.Category, m.SignatureID
+			if hostingOnly(m) && d.Domain != "" {
+				// The name is not in any signature; its address is in a
+				// cloud's or CDN's block. That network hosts the service,
+				// it does not own it: api.dch.dlink.com on AWS is D-Link's.
+				d.Hosting = m.Vendor
+				if svc := strings.TrimSuffix(m.Service, " (network)"); svc != "" {
+					d.Hosting = svc
+				}
+			} else {
+				d.Vendor, d.Service, d.Category, d.SignatureID = m.Vendor, m.Service, m.Category, m.SignatureID
+			}
 		}
 	}
+}
+
+// hostingOnly says whether a signature match describes only the network a
+// server is on: a cloud or CDN matched by address block or AS number.
+func hostingOnly(m signature.Match) bool {
+	byNetwork := strings.HasPrefix(m.MatchedBy, "cidr:") || strings.HasPrefix(m.MatchedBy, "asn:")
+	return byNetwork && (m.Category == "cloud" || m.Category == "cdn")
 }
 
 // firstParty reports whether a destination vendor is the device's maker,

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -49,5 +50,34 @@ func TestCorpusGenericLeaks(t *testing.T) {
 		if g, w := strings.Join(got, " "), genericLeaks[e.Name()]; g != w {
 			t.Errorf("%s: generic detectors report %q, pinned %q", e.Name(), g, w)
 		}
+	}
+}
+
+// A named server in a cloud's address block belongs to the name's owner,
+// not to the cloud: the D-Link hub's api.dch.dlink.com runs on AWS (real
+// capture, iot-sentinel) and must not be reported as an Amazon service.
+func TestHostingIsNotTheServiceOwner(t *testing.T) {
+	dir := corpus.Dir()
+	if dir == "" {
+		t.Skip("shared corpus not found (../shared/corpus or $PHONEHOME_CORPUS): skipping")
+	}
+	rep, err := Run(context.Background(), labConfig(t), []string{filepath.Join(dir, "pcaps/iot-sentinel/D-LinkHomeHub/Setup-A-1-STA.pcap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, d := range rep.Devices {
+		for _, dst := range d.Destinations {
+			if dst.Domain != "dlink.com" {
+				continue
+			}
+			seen++
+			if dst.Vendor != "" || dst.Hosting != "Amazon Web Services" {
+				t.Errorf("%s: vendor %q, hosting %q; want no vendor, hosting Amazon Web Services", dst.Name, dst.Vendor, dst.Hosting)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no dlink.com destination in the D-Link capture")
 	}
 }

@@ -36,6 +36,9 @@ func groupKey(d *audit.Destination, groupBy string) string {
 		if d.Service != "" {
 			return d.Service
 		}
+		if d.Domain != "" {
+			return d.Domain // who owns the name, not who hosts it
+		}
 		return "(unattributed)"
 	case "country":
 		if d.Country != "" {

@@ -106,6 +106,13 @@ func vendorLabel(d audit.Dest) string {
 		}
 		s += "(" + d.Category + ")"
 	}
+	if s == "" && d.Hosting != "" {
+		owner := d.Domain
+		if owner == "" {
+			owner = "?"
+		}
+		s = owner + " (hosted on " + d.Hosting + ")"
+	}
 	return s
 }
 
