@@ -59,6 +59,30 @@ func (e *engine) enrich(d *audit.Dest, ip netip.Addr, httpHost string) {
 	}
 }
 
+// ownDomain reports whether a registrable domain is the maker's, by the
+// maker's first word inside the domain's first label ("D-Link
+// International" ~ dlink.com, "Withings" ~ withings.net).
+func ownDomain(maker, domain string) bool {
+	w := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, firstWordKeepHyphen(maker))
+	label, _, _ := strings.Cut(domain, ".")
+	return len(w) >= 3 && strings.Contains(label, w)
+}
+
+// firstWordKeepHyphen is the first word of s in lower case, with hyphens
+// kept inside it ("D-Link International" gives "d-link").
+func firstWordKeepHyphen(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(s, " ,/("); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
 // hostingOnly says whether a signature match describes only the network a
 // server is on: a cloud or CDN matched by address block or AS number.
 func hostingOnly(m signature.Match) bool {
@@ -178,6 +202,14 @@ func (e *engine) buildDevices() {
 			// that is not the device's maker; clouds and CDNs serving the
 			// device are its own backend.
 			tp := full.Vendor != "" && thirdPartyCategories[full.Category] && !ownVendor(full.Vendor)
+			// A server no signature knows that receives an identifier is
+			// a third party too, unless its domain is the device maker's:
+			// an unlisted ad SDK must not leave "Third parties: none".
+			if full.Vendor == "" && full.Domain != "" && !geo.IsSpecialName(full.Country) &&
+				!ownDomain(dev.Vendor, full.Domain) && !ownDomain(dev.Name, full.Domain) && !ownDomain(dev.Model, full.Domain) {
+				tp = true
+				third[full.Domain] = true
+			}
 			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
 			l.Severity = leak.Severity(l.Identifier, leak.Exposure{Plaintext: plain, ThirdParty: tp, Abroad: abroad,
 				Local: full.Country != "" && geo.IsSpecialName(full.Country)})

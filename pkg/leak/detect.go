@@ -45,7 +45,7 @@ func (lc *layerCtx) generic() {
 				}
 			}
 			continue
-		case "api_key":
+		case "api_key", "session_token":
 			if !strings.HasPrefix(lc.st.base, "url") && !strings.HasPrefix(lc.loc, "url") {
 				continue
 			}
@@ -173,9 +173,13 @@ func (s *Scanner) validate(class, key, v string) (string, string) {
 		if len(v) <= 128 && l != "null" && l != "none" && l != "undefined" && strings.Trim(v, "*") != "" {
 			return "password", v
 		}
-	case "api_key":
+	case "api_key", "session_token":
 		if tokenLike(v) {
-			return "api_key", v
+			return class, v
+		}
+	case "jid":
+		if validEmail(v) {
+			return "jid", v
 		}
 	}
 	return "", ""
@@ -294,7 +298,13 @@ func (lc *layerCtx) keylessEmail() {
 			continue
 		}
 		if v := string(b[s:e]); validEmail(v) {
-			lc.add(Hit{Identifier: "email", Value: v, Encoding: lc.enc([]string{"plain"})}, s, e)
+			// An XMPP address (jid=user@host) has an e-mail's shape but
+			// names a chat account on a server, not a mailbox.
+			id := "email"
+			if f := lc.fieldAt(s, e); f != nil && lc.st.s.keys.classOf(lc.keyBytes(f)) == "jid" {
+				id = "jid"
+			}
+			lc.add(Hit{Identifier: id, Value: v, Encoding: lc.enc([]string{"plain"})}, s, e)
 		}
 	}
 }

@@ -17,12 +17,25 @@ var defaultKeys []byte
 // ErrKeys is wrapped by errors about a key-name file.
 var ErrKeys = errors.New("leak: invalid key file")
 
+// Identifiers returns the identifier names leaks are reported under, in
+// documentation order: the key classes (latitude and longitude halves are
+// reported together as gps) and basic_auth, found by its header.
+func Identifiers() []string {
+	var out []string
+	for _, c := range classNames {
+		if c != "gps_lat" && c != "gps_lon" {
+			out = append(out, c)
+		}
+	}
+	return append(out, "basic_auth")
+}
+
 // classNames are the identifier classes a key can name; each has a
 // validator in detect.go.
 var classNames = []string{
 	"imei", "imeisv", "meid", "imsi", "iccid", "phone", "mac", "android_id",
 	"advertising_id", "device_id", "email", "gps_lat", "gps_lon", "gps", "ssid",
-	"bssid", "serial", "lan_ip", "hostname", "password", "api_key",
+	"bssid", "serial", "lan_ip", "hostname", "password", "api_key", "session_token", "jid",
 }
 
 // Keys maps normalised key names to identifier classes.

@@ -13,7 +13,7 @@ import (
 // coordinates keep one decimal; secrets are fully hidden.
 func Mask(identifier, value string) string {
 	switch identifier {
-	case "password", "api_key":
+	case "password", "api_key", "session_token":
 		return "********"
 	case "basic_auth":
 		u, _, _ := strings.Cut(value, ":")

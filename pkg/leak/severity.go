@@ -12,11 +12,11 @@ const (
 
 func severityClass(identifier string) int {
 	switch identifier {
-	case "imei", "imeisv", "meid", "imsi", "iccid", "phone", "email", "gps", "mac", "bssid", "serial":
+	case "imei", "imeisv", "meid", "imsi", "iccid", "phone", "email", "jid", "gps", "mac", "bssid", "serial":
 		return classStrong
 	case "android_id", "advertising_id", "device_id", "ssid":
 		return classResettable
-	case "password", "basic_auth", "api_key":
+	case "password", "basic_auth", "api_key", "session_token":
 		return classCredential
 	}
 	return classContext

@@ -9,6 +9,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"github.com/phonehome/phonehome/pkg/leak"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -371,6 +372,4 @@ func leakInClear(l *audit.Leak) bool {
 }
 
 // knownIdentifiers are the identifier types the leak detectors report.
-var knownIdentifiers = []string{"imei", "imeisv", "meid", "imsi", "iccid", "phone", "mac", "android_id",
-	"advertising_id", "device_id", "email", "gps", "ssid", "bssid", "serial", "lan_ip", "hostname",
-	"password", "basic_auth", "api_key"}
+var knownIdentifiers = leak.Identifiers()
