@@ -127,7 +127,7 @@ func Findings(ch *ClientHelloInfo, sh *ServerHelloInfo, chain []Certificate, mis
 	}
 	if ch != nil && ch.SNI == "" {
 		out = append(out, Finding{Kind: "tls-no-sni", Severity: audit.Low, Frame: ch.Frame,
-			Message: "ClientHello without server name: the destination is named by IP only"})
+			Message: "ClientHello without a server name (SNI): any name shown for this destination comes from DNS, not from the connection"})
 	}
 	if len(chain) > 0 {
 		leaf := chain[0]
