@@ -324,3 +324,22 @@ func TestDiffSaysWhenItPairsByGuess(t *testing.T) {
 		t.Errorf("the guessed pair was not compared as one device:\n%s", out)
 	}
 }
+
+func TestGeoipLookupAnswersTheGoodAddresses(t *testing.T) {
+	out, errs, code := runCLI(t, "geoip", "lookup", "1.1.1.1", "not-an-ip", "47.241.18.20")
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(out, "1.1.1.1") || !strings.Contains(out, "47.241.18.20") {
+		t.Errorf("the good addresses were not looked up:\n%s", out)
+	}
+	if !strings.Contains(errs, `"not-an-ip" is not an IP address`) || strings.Contains(out, "not-an-ip") {
+		t.Errorf("the bad one is not named on stderr only: stderr %q", errs)
+	}
+	for _, args := range [][]string{{"geoip", "lookup", "-f", "json", "8.8.8.8"}, {"geoip", "lookup", "--json", "8.8.8.8"}} {
+		out, _, code := runCLI(t, args...)
+		if code != 0 || !json.Valid([]byte(out)) {
+			t.Errorf("%v: exit %d, not JSON", args, code)
+		}
+	}
+}

@@ -78,9 +78,13 @@ Examples:
    phonehome geoip lookup 8.219.0.1 2001:4860:4860::8888
    phonehome geoip lookup --lan 192.168.1.0/24 192.168.1.20 10.0.0.1
    phonehome geoip lookup --geoip-db GeoLite2-City.mmdb --asn-db GeoLite2-ASN.mmdb 81.2.69.142
-   phonehome geoip lookup --json 1.1.1.1`,
+   phonehome geoip lookup --format json 1.1.1.1
+
+An argument that is not an address gets an error line on stderr; the others
+are still looked up, and the exit status is 2.`,
 		Flags: append(geoFlags(),
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array instead of a table"},
+			formatFlag(listFormats...),
+			&cli.BoolFlag{Name: "json", Hidden: true, Usage: "same as --format json"},
 		),
 		Action: runGeoipLookup,
 	}
@@ -117,14 +121,37 @@ func runGeoipLookup(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErr("no address given (see --help)")
 	}
+	format, err := chosenFormat(c, listFormats...)
+	if err != nil {
+		return err
+	}
+	// Bad arguments are named on stderr; the good ones are still
+	// answered, so one typo in a list of fifty costs one line.
 	var ips []netip.Addr
+	var bad []string
 	for _, a := range c.Args().Slice() {
-		ip, err := netip.ParseAddr(a)
+		ip, err := netip.ParseAddr(strings.TrimSpace(a))
 		if err != nil {
-			return usageErr("%q is not an IP address", a)
+			fmt.Fprintf(c.App.ErrWriter, "phonehome: geoip lookup: %q is not an IP address\n", a)
+			bad = append(bad, a)
+			continue
 		}
 		ips = append(ips, ip)
 	}
+	if len(ips) == 0 {
+		return usageErr("no valid address given")
+	}
+	if err := lookupAndPrint(c, ips, format); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return usageErr("%d of %d arguments are not IP addresses", len(bad), c.NArg())
+	}
+	return nil
+}
+
+// lookupAndPrint writes the lookup of every address in format.
+func lookupAndPrint(c *cli.Context, ips []netip.Addr, format string) error {
 	r, err := newGeoResolver(c)
 	if err != nil {
 		return err
@@ -139,7 +166,7 @@ func runGeoipLookup(c *cli.Context) error {
 		location = location || in.Region != "" || in.City != ""
 	}
 	w := c.App.Writer
-	if c.Bool("json") {
+	if format == "json" {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
 		return e.Encode(rows)

@@ -52,7 +52,7 @@ func TestGeoipLookup(t *testing.T) {
 }
 
 func TestGeoipLookupJSON(t *testing.T) {
-	out, errOut, code := runGeo(t, "lookup", "--json", "47.241.18.20", "fe80::1", "1.1.1.1")
+	out, errOut, code := runGeo(t, "lookup", "--format", "json", "47.241.18.20", "fe80::1", "1.1.1.1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
