@@ -343,3 +343,10 @@ func TestGeoipLookupAnswersTheGoodAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffMarkdownNeutralisesBidi(t *testing.T) {
+	got := mdText("evil\u202egnp.exe | *x*")
+	if strings.ContainsRune(got, '\u202e') || strings.Contains(got, "| *x*") {
+		t.Errorf("mdText(%q) = %q: a bidi override or Markdown survived", "evil\u202egnp.exe | *x*", got)
+	}
+}

@@ -241,17 +241,6 @@ func mdCode(s string) string {
 	return strings.NewReplacer("`", "'", "|", "¦", "\n", " ", "\r", " ").Replace(s)
 }
 
-func mdText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r < 0x20 || r == 0x7f:
-			b.WriteByte(' ')
-		case strings.ContainsRune("\\`*_{}[]()#+!|~<>&", r):
-			fmt.Fprintf(&b, "&#%d;", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// mdText is the report's Markdown escaping: control and bidi characters
+// made visible, Markdown punctuation and HTML made inert.
+func mdText(s string) string { return report.MarkdownText(s) }

@@ -100,6 +100,10 @@ func csvSafe(s string) string {
 	return s
 }
 
+// MarkdownText is mdEscape for other packages' Markdown writers (the diff
+// and CI summaries): one escaping for every Markdown phonehome writes.
+func MarkdownText(s string) string { return mdEscape(s) }
+
 // mdEscape makes a captured string inert inside a Markdown pipe-table cell:
 // control characters become visible escapes (as SafeTerminal), < & and "
 // become entities (so no tag or entity can form), and Markdown punctuation that could start
