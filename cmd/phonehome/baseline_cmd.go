@@ -34,6 +34,9 @@ baseline covers only what was read).`,
 }
 
 func runBaseline(c *cli.Context) error {
+	if err := checkOutputs(c.String("output")); err != nil {
+		return err
+	}
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
@@ -43,7 +46,7 @@ func runBaseline(c *cli.Context) error {
 	}
 	b := policy.NewBaseline(rep)
 	if err := writeOutput(c, b.Write); err != nil {
-		return orCode(exitPartial, err)
+		return err
 	}
 	return runErr
 }

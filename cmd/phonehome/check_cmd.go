@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -153,6 +152,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range outs {
+		if err := checkOutputs(o.path); err != nil {
+			return err
+		}
+	}
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
@@ -181,18 +185,7 @@ func runCheck(c *cli.Context) error {
 }
 
 func writeCheck(stdout io.Writer, o output, res *policy.Result) error {
-	if o.path == "" || o.path == "-" {
-		return withCode(exitPartial, cireport.Write(stdout, res, o.format))
-	}
-	f, err := os.Create(o.path)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	if err := cireport.Write(f, res, o.format); err != nil {
-		f.Close()
-		return withCode(exitPartial, err)
-	}
-	return withCode(exitPartial, f.Close())
+	return writeTo(o.path, stdout, func(w io.Writer) error { return cireport.Write(w, res, o.format) })
 }
 
 // deviceAliases maps the ids of a --devices file to their MACs, so that

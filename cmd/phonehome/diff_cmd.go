@@ -52,6 +52,9 @@ func runDiff(c *cli.Context) error {
 	if format != "text" && format != "json" && format != "markdown" {
 		return usageErr("unknown format %q (want text, json or markdown)", format)
 	}
+	if err := checkOutputs(c.String("output")); err != nil {
+		return err
+	}
 	oldB, oldErr := diffSide(c, c.Args().Get(0))
 	if oldB == nil {
 		return oldErr
@@ -65,7 +68,7 @@ func runDiff(c *cli.Context) error {
 		return writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes)
 	})
 	if err != nil {
-		return orCode(exitPartial, err)
+		return err
 	}
 	if c.Bool("exit-code") {
 		for _, ch := range changes {
@@ -131,15 +134,10 @@ func analyzePaths(c *cli.Context, paths []string) (*audit.Report, error) {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}
 	rep, err := engine.Run(c.Context, cfg, inputs)
-	switch {
-	case err == nil:
-		return rep, nil
-	case errors.Is(err, engine.ErrDamaged):
-		return rep, withCode(exitPartial, fmt.Errorf("%s: some input was damaged; the diff covers everything read before the damage", strings.Join(paths, ", ")))
-	case errors.Is(err, engine.ErrInput):
-		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
+	if errors.Is(err, engine.ErrDamaged) && !errors.Is(err, engine.ErrIncomplete) {
+		return rep, withCode(exitDamaged, fmt.Errorf("%s: some input was damaged; the diff covers everything read before the damage", strings.Join(paths, ", ")))
 	}
-	return rep, withCode(exitPartial, err)
+	return runOutcome(c, rep, err)
 }
 
 func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Change) error {
