@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/capture"
 	"github.com/phonehome/phonehome/pkg/flow"
@@ -381,7 +383,7 @@ func (e *engine) finish() {
 	if err != nil {
 		// The records that could be kept are listed; the report says
 		// that some are missing.
-		e.warn(audit.Warning{Code: "spool-error", Message: fmt.Sprintf("flow records and events were lost: %v", err)})
+		e.warn(audit.Warning{Code: "spool-error", Message: "flow records and events were lost: " + strings.ReplaceAll(err.Error(), "\n", "; ")})
 		e.report.Incomplete = true
 		e.lost = err
 	}
@@ -394,7 +396,14 @@ func (e *engine) finish() {
 	e.report.Summary.Warnings = len(e.report.Warnings)
 }
 
-func linkName(lt interface{ String() string }) string { return lt.String() }
+// linkName is gopacket's name of a link type, or its number when gopacket
+// has none ("LINKTYPE_147").
+func linkName(lt layers.LinkType) string {
+	if s := lt.String(); s != "UnknownLinkType" {
+		return s
+	}
+	return fmt.Sprintf("LINKTYPE_%d", uint16(lt))
+}
 
 // warnSpoolFallback says when temporary files failed and records were
 // kept in memory instead.
@@ -412,7 +421,7 @@ func (e *engine) warnSpoolFallback() {
 			}
 		}
 	}
-	if first != nil {
+	if first != nil && e.cfg.SpoolFallback >= 0 {
 		e.warn(audit.Warning{Code: "spool-fallback", Count: uint64(n),
 			Message: fmt.Sprintf("temporary files for flow records and events failed (%v); records were kept in memory instead (up to %d MiB in all)", first, cmp.Or(e.cfg.SpoolFallback, spool.DefaultFallback)>>20)})
 	}
