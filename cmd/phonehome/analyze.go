@@ -49,6 +49,7 @@ func analysisFlags() []cli.Flag {
 		&cli.StringFlag{Name: "max-record-size", Value: "256KiB", Usage: "longest capture record kept; a longer one is cut there (the rest skipped, with a warning) and reading goes on"},
 		&cli.StringFlag{Name: "max-zstd-window", Value: "1GiB", Usage: "largest zstd window decoded (zstd --long=30 writes 1GiB); the decoder may hold this much, never more than the decoded file"},
 		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records kept for the flows table and HTML; the rest are counted (json and ndjson list every flow and event, spooled through temporary files in $TMPDIR)"},
+		&cli.StringFlag{Name: "spool-memory", Value: "256MiB", Usage: "json/ndjson: memory for flow records and events when temporary files in $TMPDIR fail (0: none); beyond it records are lost, the report is marked incomplete and the exit code is 5"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
 		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
 		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB, none for html and --table flows, which keep flow records in memory)"},
@@ -220,6 +221,14 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		return cfg, usageErr("--max-zstd-window: want a size of at least 1KiB, e.g. 1GiB")
 	}
 	cfg.Capture = capture.Options{MaxRecord: rec, MaxZstdWindow: uint64(win)}
+	spoolMem, err := parseSize(c.String("spool-memory"))
+	if err != nil {
+		return cfg, usageErr("--spool-memory: %v", err)
+	}
+	cfg.SpoolFallback = int64(spoolMem)
+	if spoolMem == 0 {
+		cfg.SpoolFallback = -1 // none
+	}
 	cfg.HTTP = phttp.DefaultLimits()
 	cfg.HTTP.MaxBody, cfg.HTTP.MaxDecoded = body, 4*body
 	for _, s := range c.StringSlice("lan") {

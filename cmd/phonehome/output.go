@@ -27,11 +27,22 @@ func writeTo(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return orWrite(write(stdout))
 	}
+	target, inPlace, err := outputTarget(path)
+	if err != nil {
+		return withKind(errUsage, err)
+	}
+	if inPlace {
+		return writeInPlace(path, write)
+	}
+	path = target
 	f, err := createTempBeside(path)
 	if err != nil {
 		return withKind(errUsage, err)
 	}
 	tmp := f.Name()
+	if st, err := os.Stat(path); err == nil {
+		f.Chmod(st.Mode().Perm()) // a replaced report keeps its mode
+	}
 	err = write(f)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%s: %w", path, cerr)
@@ -48,6 +59,37 @@ func writeTo(path string, stdout io.Writer, write func(io.Writer) error) error {
 	return nil
 }
 
+// outputTarget is the file a report for path is renamed to: path itself,
+// or the file a symbolic link points to (the link stays). An existing
+// path that is not a regular file (/dev/null, a named pipe, a terminal)
+// is written in place: renaming over it would replace the device.
+func outputTarget(path string) (target string, inPlace bool, err error) {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return "", false, fmt.Errorf("%s: is a directory", path)
+	case err == nil && !st.Mode().IsRegular():
+		return path, true, nil
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real, false, nil
+	}
+	return path, false, nil
+}
+
+// writeInPlace writes to an existing file that is not a regular one.
+func writeInPlace(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return withKind(errUsage, err)
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: %w", path, cerr)
+	}
+	return orWrite(err)
+}
+
 // orWrite gives err the kind errWrite unless it has a kind already.
 func orWrite(err error) error {
 	if err == nil || classified(err) {
@@ -62,9 +104,6 @@ func createTempBeside(path string) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
 	}
 	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
@@ -86,7 +125,19 @@ func checkOutputs(paths ...string) error {
 		if p == "" || p == "-" {
 			continue
 		}
-		f, err := createTempBeside(p)
+		target, inPlace, err := outputTarget(p)
+		if err != nil {
+			return withKind(errUsage, err)
+		}
+		if inPlace {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return withKind(errUsage, err)
+			}
+			f.Close()
+			continue
+		}
+		f, err := createTempBeside(target)
 		if err != nil {
 			return withKind(errUsage, err)
 		}
