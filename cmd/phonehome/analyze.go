@@ -47,7 +47,7 @@ func analysisFlags() []cli.Flag {
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
 		&cli.StringFlag{Name: "max-record-size", Value: "256KiB", Usage: "longest capture record kept; a longer one is cut there (the rest skipped, with a warning) and reading goes on"},
-		&cli.StringFlag{Name: "max-zstd-window", Value: "1GiB", Usage: "largest zstd window decoded (zstd --long=30 writes 1GiB); the decoder may hold this much, never more than the decoded file"},
+		&cli.StringFlag{Name: "max-zstd-window", Value: "1GiB", Usage: "largest zstd window decoded (zstd --long=30 writes 1GiB); the decoder reserves the window a file declares"},
 		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records kept for the flows table and HTML; the rest are counted (json and ndjson list every flow and event, spooled through temporary files in $TMPDIR)"},
 		&cli.StringFlag{Name: "spool-memory", Value: "256MiB", Usage: "json/ndjson: memory for flow records and events when temporary files in $TMPDIR fail (0: none); beyond it records are lost, the report is marked incomplete and the exit code is 5"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
@@ -88,7 +88,8 @@ Examples:
    tcpdump -w - -i eth0 | phonehome analyze -
 
 Exit codes: 0 done; 2 usage error or unreadable input; 3 some input was damaged
-(everything before the damage is in the report).`,
+(everything before the damage is in the report); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(outputFlags(), analysisFlags()...),
 		Action: runAnalyze,
 	}

@@ -27,7 +27,8 @@ Examples:
    phonehome diff approved.json fw-1.1.pcap
 
 Exit codes: 0 written; 2 usage error or unreadable input; 3 damaged input (the
-baseline covers only what was read).`,
+baseline covers only what was read); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runBaseline,
 	}

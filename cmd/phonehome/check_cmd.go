@@ -57,7 +57,8 @@ Examples:
 
 Exit codes: 0 no violation; 1 a violation that is not suppressed; 2 usage error,
 invalid policy/baseline/ignore file or unreadable capture; 3 damaged capture
-without violation (results cover only what was read).`,
+without violation (results cover only what was read); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runCheck,
 	}

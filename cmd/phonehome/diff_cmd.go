@@ -38,7 +38,8 @@ Examples:
 
 Exit codes: 0 compared (with --exit-code: nothing new); 1 with --exit-code,
 NEW has something OLD does not; 2 usage error or unreadable input; 3 damaged
-input.`,
+input; 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runDiff,
 	}

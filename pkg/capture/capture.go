@@ -56,8 +56,9 @@ const DefaultMaxRecord = 256 << 10
 
 // DefaultMaxZstdWindow is the largest zstd window accepted: 1 GiB, what
 // `zstd --long=30` writes (zstd's own default limit is 128 MiB, --long=27).
-// The decoder holds up to this much decoded history, and never more than the
-// decoded size of the file.
+// The decoder reserves the window a frame declares when it starts decoding;
+// the pages are touched (and so resident) only as far as the decoded data
+// reaches, but Go counts the whole reservation in its heap.
 const DefaultMaxZstdWindow = 1 << 30
 
 // Options tune a Reader; zero fields take the defaults.
