@@ -152,11 +152,10 @@ func (w *Writer) SpilledBytes() int64 { return w.off }
 func (w *Writer) flush() {
 	w.sort()
 	if w.ferr == nil {
-		if err := w.writeRun(); err == nil {
+		w.ferr = w.writeRun()
+		if w.ferr == nil {
 			w.recs, w.arena = w.recs[:0], w.arena[:0]
 			return
-		} else {
-			w.ferr = err
 		}
 	}
 	// The records stay where they are, in their own arena; the next run
