@@ -117,3 +117,17 @@ func TestSpoolFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileBombCounted: a gzip body of about 1000:1 that stops at the
+// decoded cap is counted as a bomb; the warning said "0 of them at over
+// 100:1" when the ratio was taken against the whole body kept.
+func TestHostileBombCounted(t *testing.T) {
+	r := runHostile(t, "gzip-bomb.pcap", hostileConfig(t), func(w io.Writer) error { return adversarial.GzipBomb(w, 64<<20) })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	w := r.warning(t, "http-decoded-cap")
+	if n := r.counter("http_body_bomb"); n == 0 || n != r.counter("http_body_decoded_limit") || strings.Contains(w.Message, " 0 of them") {
+		t.Errorf("bombs %d of %d decoded-limit bodies; warning %q", n, r.counter("http_body_decoded_limit"), w.Message)
+	}
+}
