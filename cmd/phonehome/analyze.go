@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/capture"
 	"github.com/phonehome/phonehome/pkg/engine"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/geo"
@@ -45,7 +46,10 @@ func analysisFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-flows", Value: flow.DefaultMaxFlows, Usage: "live flows kept at once; the least recently active flow is ended (and still reported) beyond it"},
 		&cli.StringFlag{Name: "max-buffer", Value: "1MiB", Usage: "out-of-order TCP bytes buffered per connection direction before a hole is given up"},
 		&cli.StringFlag{Name: "max-total-buffer", Value: "256MiB", Usage: "out-of-order TCP bytes buffered in all connections together"},
+		&cli.StringFlag{Name: "max-record-size", Value: "256KiB", Usage: "longest capture record kept; a longer one is cut there (the rest skipped, with a warning) and reading goes on"},
+		&cli.StringFlag{Name: "max-zstd-window", Value: "1GiB", Usage: "largest zstd window decoded (zstd --long=30 writes 1GiB); the decoder reserves the window a file declares"},
 		&cli.IntFlag{Name: "max-records", Value: engine.DefaultMaxRecords, Usage: "flow records kept for the flows table and HTML; the rest are counted (json and ndjson list every flow and event, spooled through temporary files in $TMPDIR)"},
+		&cli.StringFlag{Name: "spool-memory", Value: "256MiB", Usage: "json/ndjson: memory for flow records and events when temporary files in $TMPDIR fail (0: none); beyond it records are lost, the report is marked incomplete and the exit code is 5"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
 		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
 		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB, none for html and --table flows, which keep flow records in memory)"},
@@ -85,13 +89,21 @@ Examples:
    tcpdump -w - -i eth0 | phonehome analyze -
 
 Exit codes: 0 done; 2 usage error or unreadable input; 3 some input was damaged
-(everything before the damage is in the report).`,
+(everything before the damage is in the report); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(outputFlags(), analysisFlags()...),
 		Action: runAnalyze,
 	}
 }
 
 func runAnalyze(c *cli.Context) error {
+	outs, err := reportPaths(c)
+	if err != nil {
+		return err
+	}
+	if err := checkOutputs(outs...); err != nil {
+		return err
+	}
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
@@ -144,23 +156,42 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 			f.Close()
 		}
 	}
+	return runOutcome(c, rep, err)
+}
+
+// runOutcome turns what engine.Run returned into the report to write and
+// the error that says how complete it is: damaged input and lost records
+// are printed on stderr (they are also warnings in the report).
+func runOutcome(c *cli.Context, rep *audit.Report, err error) (*audit.Report, error) {
 	switch {
 	case err == nil:
 		return rep, nil
-	case errors.Is(err, engine.ErrDamaged):
-		for _, w := range rep.Warnings {
-			if w.Code == "damaged-input" {
-				fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
-			}
-		}
-		return rep, &exitError{code: exitPartial, err: errors.New("some input was damaged; the report covers everything read before the damage")}
 	case errors.Is(err, engine.ErrInput):
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
-	default:
-		if rep != nil {
-			return rep, withCode(exitPartial, err)
+	case rep == nil:
+		return nil, withKind(errIncomplete, err)
+	}
+	var errs []error
+	if errors.Is(err, engine.ErrDamaged) {
+		stderrWarnings(c, rep, "damaged-input")
+		errs = append(errs, withKind(errDamaged, errors.New("some input was damaged; the report covers everything read before the damage")))
+	}
+	if errors.Is(err, engine.ErrIncomplete) {
+		stderrWarnings(c, rep, "spool-error")
+		errs = append(errs, withKind(errIncomplete, errors.New("flow records or events were lost; the report lists the rest and is marked incomplete")))
+	}
+	if len(errs) == 0 {
+		// Interrupted (Ctrl-C, deadline): the report covers what was read.
+		errs = append(errs, withKind(errIncomplete, fmt.Errorf("the run stopped early (%v); the report is marked incomplete", err)))
+	}
+	return rep, errors.Join(errs...)
+}
+
+func stderrWarnings(c *cli.Context, rep *audit.Report, code string) {
+	for _, w := range rep.Warnings {
+		if w.Code == code {
+			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
 		}
-		return nil, withCode(exitPartial, err)
 	}
 }
 
@@ -193,6 +224,23 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	body, err := parseSize(c.String("max-body"))
 	if err != nil {
 		return cfg, usageErr("--max-body: %v", err)
+	}
+	rec, err := parseSize(c.String("max-record-size"))
+	if err != nil || rec < 64 {
+		return cfg, usageErr("--max-record-size: want a size of at least 64 bytes, e.g. 256KiB")
+	}
+	win, err := parseSize(c.String("max-zstd-window"))
+	if err != nil || win < 1<<10 {
+		return cfg, usageErr("--max-zstd-window: want a size of at least 1KiB, e.g. 1GiB")
+	}
+	cfg.Capture = capture.Options{MaxRecord: rec, MaxZstdWindow: uint64(win)}
+	spoolMem, err := parseSize(c.String("spool-memory"))
+	if err != nil {
+		return cfg, usageErr("--spool-memory: %v", err)
+	}
+	cfg.SpoolFallback = int64(spoolMem)
+	if spoolMem == 0 {
+		cfg.SpoolFallback = -1 // none
 	}
 	cfg.HTTP = phttp.DefaultLimits()
 	cfg.HTTP.MaxBody, cfg.HTTP.MaxDecoded = body, 4*body
@@ -364,43 +412,19 @@ func writeReport(c *cli.Context, rep *audit.Report) error {
 		if err != nil {
 			return err
 		}
-		return orCode(exitPartial, writeOutput(c, func(out io.Writer) error { return write(out, "") }))
+		return orWrite(writeOutput(c, func(out io.Writer) error { return write(out, "") }))
 	}
 	paths, tables, err := csvTargets(c)
 	if err != nil {
 		return err
 	}
 	if paths == nil {
-		return orCode(exitPartial, writeOutput(c, func(out io.Writer) error { return write(out, "") }))
+		return orWrite(writeOutput(c, func(out io.Writer) error { return write(out, "") }))
 	}
 	for _, t := range tables {
-		if err := writeOutputPath(c, paths[t], func(out io.Writer) error { return write(out, t) }); err != nil {
-			return orCode(exitPartial, err)
+		if err := writeTo(paths[t], c.App.Writer, func(out io.Writer) error { return write(out, t) }); err != nil {
+			return orWrite(err)
 		}
 	}
 	return nil
-}
-
-// writeOutput runs write on the --output file (created, then closed) or,
-// without one or with "-", on standard output. A file that cannot be
-// created is a usage error; write's errors and the close error are
-// returned as they are.
-func writeOutput(c *cli.Context, write func(io.Writer) error) error {
-	return writeOutputPath(c, c.String("output"), write)
-}
-
-// writeOutputPath is writeOutput on the file p.
-func writeOutputPath(c *cli.Context, p string, write func(io.Writer) error) error {
-	if p == "" || p == "-" {
-		return write(c.App.Writer)
-	}
-	f, err := os.Create(p)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	err = write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -27,13 +27,17 @@ Examples:
    phonehome diff approved.json fw-1.1.pcap
 
 Exit codes: 0 written; 2 usage error or unreadable input; 3 damaged input (the
-baseline covers only what was read).`,
+baseline covers only what was read); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runBaseline,
 	}
 }
 
 func runBaseline(c *cli.Context) error {
+	if err := checkOutputs(c.String("output")); err != nil {
+		return err
+	}
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
@@ -43,7 +47,7 @@ func runBaseline(c *cli.Context) error {
 	}
 	b := policy.NewBaseline(rep)
 	if err := writeOutput(c, b.Write); err != nil {
-		return orCode(exitPartial, err)
+		return err
 	}
 	return runErr
 }

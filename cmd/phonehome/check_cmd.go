@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -58,7 +57,8 @@ Examples:
 
 Exit codes: 0 no violation; 1 a violation that is not suppressed; 2 usage error,
 invalid policy/baseline/ignore file or unreadable capture; 3 damaged capture
-without violation (results cover only what was read).`,
+without violation (results cover only what was read); 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runCheck,
 	}
@@ -150,6 +150,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range outs {
+		if err := checkOutputs(o.path); err != nil {
+			return err
+		}
+	}
 	rep, runErr := buildReport(c)
 	if rep == nil {
 		return runErr
@@ -178,18 +183,7 @@ func runCheck(c *cli.Context) error {
 }
 
 func writeCheck(stdout io.Writer, o output, res *policy.Result) error {
-	if o.path == "" || o.path == "-" {
-		return withCode(exitPartial, cireport.Write(stdout, res, o.format))
-	}
-	f, err := os.Create(o.path)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	if err := cireport.Write(f, res, o.format); err != nil {
-		f.Close()
-		return withCode(exitPartial, err)
-	}
-	return withCode(exitPartial, f.Close())
+	return writeTo(o.path, stdout, func(w io.Writer) error { return cireport.Write(w, res, o.format) })
 }
 
 // deviceAliases maps the ids of a --devices file to their MACs, so that

@@ -39,7 +39,8 @@ Examples:
 
 Exit codes: 0 compared (with --exit-code: nothing new); 1 with --exit-code,
 NEW has something OLD does not; 2 usage error or unreadable input; 3 damaged
-input.`,
+input; 4 the output could not be written (nothing left
+under its name); 5 records lost or interrupted (the report is marked incomplete).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runDiff,
 	}
@@ -52,6 +53,9 @@ func runDiff(c *cli.Context) error {
 	format := c.String("format")
 	if format != "text" && format != "json" && format != "markdown" {
 		return usageErr("unknown format %q (want text, json or markdown)", format)
+	}
+	if err := checkOutputs(c.String("output")); err != nil {
+		return err
 	}
 	oldB, oldErr := diffSide(c, c.Args().Get(0))
 	if oldB == nil {
@@ -73,7 +77,7 @@ func runDiff(c *cli.Context) error {
 		return writeDiff(out, format, c.Args().Get(0), c.Args().Get(1), changes, guesses)
 	})
 	if err != nil {
-		return orCode(exitPartial, err)
+		return err
 	}
 	if c.Bool("exit-code") {
 		for _, ch := range changes {
@@ -139,15 +143,10 @@ func analyzePaths(c *cli.Context, paths []string) (*audit.Report, error) {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}
 	rep, err := engine.Run(c.Context, cfg, inputs)
-	switch {
-	case err == nil:
-		return rep, nil
-	case errors.Is(err, engine.ErrDamaged):
-		return rep, withCode(exitPartial, fmt.Errorf("%s: some input was damaged; the diff covers everything read before the damage", strings.Join(paths, ", ")))
-	case errors.Is(err, engine.ErrInput):
-		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
+	if errors.Is(err, engine.ErrDamaged) && !errors.Is(err, engine.ErrIncomplete) {
+		return rep, withCode(exitDamaged, fmt.Errorf("%s: some input was damaged; the diff covers everything read before the damage", strings.Join(paths, ", ")))
 	}
-	return rep, withCode(exitPartial, err)
+	return runOutcome(c, rep, err)
 }
 
 // guessWords says in words why two devices with different ids were paired.

@@ -3,53 +3,112 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/phonehome/phonehome/pkg/engine"
 )
 
-// Exit codes, the same for every command (documented in README and docs/ci.md).
+// Exit codes, the same for every command, one meaning each (the table in
+// README.md and docs/ci.md). exitCode is the only place that picks one.
 const (
-	exitOK        = 0 // clean run
-	exitViolation = 1 // check: a policy rule was violated
-	exitUsage     = 2 // bad flags, unreadable config, not a capture
-	exitPartial   = 3 // input damaged: results up to the damage were written
+	exitOK         = 0 // done
+	exitViolation  = 1 // check/diff: a policy rule was violated, or NEW has new things
+	exitUsage      = 2 // bad flags, unreadable config or input, unwritable -o directory
+	exitDamaged    = 3 // input damaged part-way: the report covers everything before the damage
+	exitWrite      = 4 // the report could not be written (disk full, encoding failure)
+	exitIncomplete = 5 // records were lost: the report is marked incomplete
 )
 
-// exitError carries an exit code through urfave/cli without letting the
-// library call os.Exit.
-type exitError struct {
-	code int
-	err  error
+// exitPartial is the old name of exitDamaged.
+const exitPartial = exitDamaged
+
+// The kinds of failure a command returns (wrapped in its error); exitCode
+// maps each to its code.
+var (
+	errViolation  = errors.New("policy violated")
+	errUsage      = errors.New("usage error")
+	errDamaged    = errors.New("input damaged")
+	errWrite      = errors.New("report not written")
+	errIncomplete = errors.New("analysis incomplete")
+)
+
+// exitCode maps an error returned by a command to the process exit code.
+// When an error has several kinds (errors.Join), the first case wins: a
+// report that could not be written is worse than one with lost records,
+// which is worse than damaged input; a violation found in a complete
+// report is reported as such.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errWrite):
+		return exitWrite
+	case errors.Is(err, errIncomplete), errors.Is(err, engine.ErrIncomplete):
+		return exitIncomplete
+	case errors.Is(err, errDamaged), errors.Is(err, engine.ErrDamaged):
+		return exitDamaged
+	case errors.Is(err, errViolation):
+		return exitViolation
+	default:
+		return exitUsage // errUsage, and anything unclassified
+	}
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(format string, a ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+// kinded is an error of one kind: its message is err's, and errors.Is sees
+// both the kind and err's chain.
+type kinded struct {
+	kind, err error
 }
 
-func withCode(code int, err error) error {
+func (e *kinded) Error() string   { return e.err.Error() }
+func (e *kinded) Unwrap() []error { return []error{e.kind, e.err} }
+
+// withKind marks err (nil stays nil) as a failure of that kind.
+func withKind(kind, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &exitError{code: code, err: err}
+	return &kinded{kind: kind, err: err}
 }
 
-// exitCode maps an error returned by a command to the process exit code.
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return exitUsage
+func usageErr(format string, a ...any) error {
+	return withKind(errUsage, fmt.Errorf(format, a...))
 }
 
-// orCode gives err the exit code code unless it already carries one.
+// writeErr marks a failure to write the report.
+func writeErr(err error) error { return withKind(errWrite, err) }
+
+// kindOf is the kind for an exit code (used by withCode).
+func kindOf(code int) error {
+	switch code {
+	case exitViolation:
+		return errViolation
+	case exitDamaged:
+		return errDamaged
+	case exitWrite:
+		return errWrite
+	case exitIncomplete:
+		return errIncomplete
+	default:
+		return errUsage
+	}
+}
+
+// withCode marks err with the kind that exits with code.
+func withCode(code int, err error) error { return withKind(kindOf(code), err) }
+
+// classified reports whether err already has a kind.
+func classified(err error) bool {
+	for _, k := range []error{errViolation, errUsage, errDamaged, errWrite, errIncomplete, engine.ErrDamaged, engine.ErrIncomplete} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// orCode gives err the exit code code unless it already has a kind.
 func orCode(code int, err error) error {
-	var ee *exitError
-	if err == nil || errors.As(err, &ee) {
+	if err == nil || classified(err) {
 		return err
 	}
 	return withCode(code, err)

@@ -129,3 +129,24 @@ func chosenFormat(c *cli.Context, valid ...string) (string, error) {
 	}
 	return "", usageErr("--format %q: want %s", c.String("format"), strings.Join(valid, " or "))
 }
+
+// reportPaths are the files an analyze run will write: --output, or one
+// per CSV table when several tables go to a directory.
+func reportPaths(c *cli.Context) ([]string, error) {
+	format, err := outputFormat(c)
+	if err != nil {
+		return nil, err
+	}
+	if format != "csv" {
+		return []string{c.String("output")}, nil
+	}
+	paths, tables, err := csvTargets(c)
+	if err != nil || paths == nil {
+		return []string{c.String("output")}, err
+	}
+	var out []string
+	for _, t := range tables {
+		out = append(out, paths[t])
+	}
+	return out, nil
+}

@@ -4,6 +4,9 @@
 // pcapgo readers, after undoing gzip or zstd compression detected by content.
 // Damage (a truncated last record, a bad block) ends the file with a
 // *DamageError that says where; every frame before it has been delivered.
+// A record longer than Options.MaxRecord is cut to that many bytes and the
+// file goes on (Reader.Cut counts them), so no record can make the reader
+// allocate what its header claims.
 package capture
 
 import (
@@ -19,7 +22,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/klauspost/compress/zstd"
 )
 
 // ErrNotCapture is returned by Open and NewReader when the input is not a
@@ -48,6 +50,30 @@ func (e *DamageError) Error() string {
 
 func (e *DamageError) Unwrap() error { return e.Err }
 
+// DefaultMaxRecord is the longest record kept, in bytes: libpcap's
+// MAXIMUM_SNAPLEN and Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD (256 KiB).
+const DefaultMaxRecord = 256 << 10
+
+// DefaultMaxZstdWindow is the largest zstd window accepted: 1 GiB, what
+// `zstd --long=30` writes (zstd's own default limit is 128 MiB, --long=27).
+// The decoder reserves the window a frame declares when it starts decoding;
+// the pages are touched (and so resident) only as far as the decoded data
+// reaches, but Go counts the whole reservation in its heap.
+const DefaultMaxZstdWindow = 1 << 30
+
+// Options tune a Reader; zero fields take the defaults.
+type Options struct {
+	MaxRecord     int    // longest record kept (DefaultMaxRecord); longer ones are cut
+	MaxZstdWindow uint64 // largest zstd window decoded (DefaultMaxZstdWindow)
+}
+
+// Cut counts the records longer than the record cap.
+type Cut struct {
+	Records uint64 // records cut to the cap
+	Skipped uint64 // bytes skipped after the cap
+	Largest uint64 // the longest record length a header claimed
+}
+
 type packetSource interface {
 	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 }
@@ -58,6 +84,9 @@ type Reader struct {
 	format     string
 	src        packetSource
 	ng         *pcapgo.NgReader
+	filter     *ngFilter
+	cut        *recordCut
+	maxRecord  int
 	link       layers.LinkType
 	counter    *countingReader
 	buf        *bufio.Reader
@@ -87,17 +116,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Open opens a capture file by path; "-" reads standard input.
-func Open(path string) (*Reader, error) {
+// Open opens a capture file by path with the default options; "-" reads
+// standard input.
+func Open(path string) (*Reader, error) { return OpenWith(path, Options{}) }
+
+// OpenWith opens a capture file by path; "-" reads standard input.
+func OpenWith(path string, opt Options) (*Reader, error) {
 	if path == "-" {
-		r, err := NewReader(os.Stdin, "<stdin>")
+		r, err := NewReaderWith(os.Stdin, "<stdin>", opt)
 		return r, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReader(f, path)
+	r, err := NewReaderWith(f, path, opt)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -108,10 +141,21 @@ func Open(path string) (*Reader, error) {
 
 const bufSize = 256 << 10
 
-// NewReader sniffs the format of r and prepares to read frames from it.
-// name is used in errors.
+// NewReader sniffs the format of r and prepares to read frames from it,
+// with the default options. name is used in errors.
 func NewReader(r io.Reader, name string) (*Reader, error) {
-	rd := &Reader{name: name}
+	return NewReaderWith(r, name, Options{})
+}
+
+// NewReaderWith is NewReader with options.
+func NewReaderWith(r io.Reader, name string, opt Options) (*Reader, error) {
+	if opt.MaxRecord <= 0 {
+		opt.MaxRecord = DefaultMaxRecord
+	}
+	if opt.MaxZstdWindow == 0 {
+		opt.MaxZstdWindow = DefaultMaxZstdWindow
+	}
+	rd := &Reader{name: name, maxRecord: opt.MaxRecord}
 	rd.counter = &countingReader{r: r}
 	rd.buf = bufio.NewReaderSize(rd.counter, bufSize)
 	magic, _ := rd.buf.Peek(4)
@@ -123,15 +167,14 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		compression, rd.decompress = "+gzip", zr
-		rd.counter = &countingReader{r: zr}
+		rd.counter = &countingReader{r: &decompressed{r: zr, codec: "gzip"}}
 	case len(magic) >= 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(rd.buf, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
+		zr, err := newZstdStream(rd.buf, opt.MaxZstdWindow)
 		if err != nil {
 			return nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
-		rc := zr.IOReadCloser()
-		compression, rd.decompress = "+zstd", rc
-		rd.counter = &countingReader{r: rc}
+		compression, rd.decompress = "+zstd", zr
+		rd.counter = &countingReader{r: &decompressed{r: zr, codec: "zstd", window: opt.MaxZstdWindow}}
 	}
 	if compression != "" {
 		// Count decompressed bytes so offsets point into the capture itself.
@@ -139,6 +182,11 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	}
 	magic, err := rd.buf.Peek(4)
 	if err != nil || len(magic) < 4 {
+		if compression != "" && err != nil && err != io.EOF {
+			// The decompressor failed before a whole capture header came
+			// out: say why rather than "empty file".
+			return nil, fmt.Errorf("%s: %v before a capture header came out: %w", name, err, ErrNotCapture)
+		}
 		if len(magic) == 0 {
 			return nil, fmt.Errorf("%s: empty file: %w", name, ErrNotCapture)
 		}
@@ -147,17 +195,22 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	le := uint32(magic[0]) | uint32(magic[1])<<8 | uint32(magic[2])<<16 | uint32(magic[3])<<24
 	switch le {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		pr, err := pcapgo.NewReader(rd.buf)
+		pr, err := newPcapReader(rd.buf, opt.MaxRecord)
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcap header: %v: %w", name, err, ErrNotCapture)
 		}
-		rd.src, rd.link, rd.format = pr, pr.LinkType(), "pcap"
-		rd.resolution = pr.Resolution()
-		rd.linkTypes = []layers.LinkType{pr.LinkType()}
+		rd.src, rd.link, rd.format, rd.cut = pr, pr.link, "pcap", &pr.cut
+		rd.resolution = gopacket.TimestampResolutionMicrosecond
+		if pr.nano {
+			rd.resolution = gopacket.TimestampResolutionNanosecond
+		}
+		rd.linkTypes = []layers.LinkType{pr.link}
 	case 0x0a0d0d0a:
 		// pcapgo reads through the block filter; offsets stay those of
 		// the unfiltered stream (rd.buf) minus what the filter holds.
-		rd.ngbuf = bufio.NewReaderSize(newNgFilter(rd.buf), bufSize)
+		rd.filter = newNgFilter(rd.buf, opt.MaxRecord)
+		rd.cut = &rd.filter.cut
+		rd.ngbuf = bufio.NewReaderSize(rd.filter, bufSize)
 		ng, err := pcapgo.NewNgReader(rd.ngbuf, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng section header: %v: %w", name, err, ErrNotCapture)
@@ -165,7 +218,9 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		rd.src, rd.ng, rd.format = ng, ng, "pcapng"
 	default:
 		if bytes.HasPrefix(magic, []byte("snoo")) {
-			sr, err := pcapgo.NewSnoopReader(rd.buf)
+			// pcapgo reads the 16-byte file header and maps the link
+			// type; the records are read by snoopReader.
+			sr, err := pcapgo.NewSnoopReader(io.LimitReader(rd.buf, 16))
 			if err != nil {
 				return nil, fmt.Errorf("%s: snoop header: %v: %w", name, err, ErrNotCapture)
 			}
@@ -173,7 +228,8 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: snoop: %v: %w", name, err, ErrNotCapture)
 			}
-			rd.src, rd.link, rd.format = sr, *lt, "snoop"
+			s := &snoopReader{r: rd.buf, max: opt.MaxRecord}
+			rd.src, rd.link, rd.format, rd.cut = s, *lt, "snoop", &s.cut
 			rd.linkTypes = []layers.LinkType{*lt}
 			break
 		}
@@ -206,6 +262,17 @@ func (r *Reader) Offset() int64 {
 // Frames is the number of frames delivered so far.
 func (r *Reader) Frames() uint64 { return r.frames }
 
+// MaxRecord is the record cap in force.
+func (r *Reader) MaxRecord() int { return r.maxRecord }
+
+// Cut counts the records cut to the record cap so far.
+func (r *Reader) Cut() Cut {
+	if r.cut == nil {
+		return Cut{}
+	}
+	return Cut{Records: r.cut.records, Skipped: r.cut.skipped, Largest: r.cut.largest}
+}
+
 // Next reads the next frame into f. It returns io.EOF at the clean end of
 // the input and a *DamageError when the input is damaged; in both cases no
 // further frames follow.
@@ -237,6 +304,10 @@ func (r *Reader) Next(f *Frame) (err error) {
 		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
+		}
+		var be *BlockError
+		if errors.As(err, &be) {
+			start = be.Offset
 		}
 		return &DamageError{File: r.name, Offset: start, Frame: r.frames, Err: describe(err)}
 	}
@@ -272,6 +343,10 @@ func (r *Reader) Next(f *Frame) (err error) {
 }
 
 func describe(err error) error {
+	var de *decompressError
+	if errors.As(err, &de) {
+		return de
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("truncated record (file ends inside it)")
 	}

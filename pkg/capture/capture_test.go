@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/phonehome/phonehome/fixtures/adversarial"
 	"github.com/phonehome/phonehome/fixtures/scenario"
 	"github.com/phonehome/phonehome/internal/corpus"
 )
@@ -152,6 +153,19 @@ func TestCorpusFrameCounts(t *testing.T) {
 func FuzzReader(f *testing.F) {
 	f.Add(demo()[:600])
 	f.Add(scenario.Bytes(scenario.All()[1]))
+	// The reader's own hostile inputs (fixtures/adversarial), small sizes.
+	for _, w := range []func(io.Writer) error{
+		adversarial.BadBlockLength, adversarial.ZstdLongWindow, adversarial.UnknownLink,
+		func(w io.Writer) error { return adversarial.OldPcap(w, 1) },
+		func(w io.Writer) error { return adversarial.ZstdTruncated(w, 1) },
+		func(w io.Writer) error { return adversarial.HugeRecord(w, 70_000, false) },
+		func(w io.Writer) error { return adversarial.HugeRecord(w, 70_001, true) },
+		func(w io.Writer) error { return adversarial.Snoop(w, 70_000) },
+	} {
+		var b bytes.Buffer
+		w(&b)
+		f.Add(b.Bytes())
+	}
 	seeds, _ := filepath.Glob("testdata/seed/*")
 	for _, s := range seeds {
 		if b, err := os.ReadFile(s); err == nil {
@@ -159,7 +173,8 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(bytes.NewReader(data), "fuzz")
+		// A small record cap, so that fuzzed inputs reach the cutting.
+		r, err := NewReaderWith(bytes.NewReader(data), "fuzz", Options{MaxRecord: 4096})
 		if err != nil {
 			return
 		}
@@ -168,8 +183,11 @@ func FuzzReader(f *testing.F) {
 			if err := r.Next(&fr); err != nil {
 				return
 			}
-			if len(fr.Data) > len(data) {
+			if len(fr.Data) > len(data) && !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) && !bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
 				t.Fatalf("frame longer than the input")
+			}
+			if len(fr.Data) > 4096 || fr.CI.CaptureLength != len(fr.Data) || fr.CI.Length < fr.CI.CaptureLength {
+				t.Fatalf("frame of %d bytes (captured %d, length %d) with a 4096-byte cap", len(fr.Data), fr.CI.CaptureLength, fr.CI.Length)
 			}
 		}
 	})

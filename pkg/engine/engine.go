@@ -14,7 +14,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/capture"
@@ -25,6 +29,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/signature"
+	"github.com/phonehome/phonehome/pkg/spool"
 )
 
 // ErrInput marks input that could not be read at all (not a capture,
@@ -38,6 +43,11 @@ const DefaultMaxRecords = 250_000
 // ErrDamaged marks a run where some input was damaged part-way; the report
 // holds everything read before the damage.
 var ErrDamaged = errors.New("damaged input")
+
+// ErrIncomplete marks a run that lost records it read (temporary files
+// failed beyond the memory fallback); the report lists the rest and is
+// marked incomplete.
+var ErrIncomplete = errors.New("records lost")
 
 // Config is everything one run needs. Zero values are sensible defaults.
 type Config struct {
@@ -86,6 +96,15 @@ type Config struct {
 	ShowEvidence bool
 	// HTTP bounds the HTTP decoder (zero: its defaults).
 	HTTP phttp.Limits
+	// Capture bounds the capture reader: the longest record kept, the
+	// largest zstd window (zero: its defaults).
+	Capture capture.Options
+	// SpoolFallback is the memory the spools may use together for runs
+	// they cannot write to SpoolDir (0: spool.DefaultFallback; negative:
+	// none, records are dropped at once).
+	SpoolFallback int64
+
+	spoolFallback *spool.Fallback // shared by the workers' spools
 }
 
 // ExpandInputs turns the command-line arguments into a list of files:
@@ -134,6 +153,9 @@ func ExpandInputs(args []string) ([]string, error) {
 // Wireshark. It returns the report and, when something went wrong, an
 // error wrapping ErrInput (no report) or ErrDamaged (partial report).
 func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
+	if cfg.SpoolRecords {
+		cfg.spoolFallback = spool.NewFallback(max(cmp.Or(cfg.SpoolFallback, spool.DefaultFallback), 0))
+	}
 	e := newEngine(cfg)
 	e.dec = flow.NewDecoder()
 	e.pool = newPool(cfg, workerCount(cfg))
@@ -155,9 +177,16 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 		}
 	}
 	e.finish()
+	var errs []error
 	if damaged != nil {
 		e.report.Incomplete = true
-		return e.report, fmt.Errorf("%w: %v", ErrDamaged, damaged)
+		errs = append(errs, fmt.Errorf("%w: %v", ErrDamaged, damaged))
+	}
+	if e.lost != nil {
+		errs = append(errs, fmt.Errorf("%w: %v", ErrIncomplete, e.lost))
+	}
+	if len(errs) > 0 {
+		return e.report, errors.Join(errs...)
 	}
 	return e.report, nil
 }
@@ -180,6 +209,7 @@ type engine struct {
 	renamed    map[string]string // device IDs given at the end, by provisional ID
 	table      *flow.Table       // a worker's flow table
 	stats      flow.TableStats   // the workers' table counters, summed
+	lost       error             // records could not all be kept (spool)
 }
 
 func newEngine(cfg Config) *engine {
@@ -205,7 +235,7 @@ func newEngine(cfg Config) *engine {
 func (e *engine) warn(w audit.Warning) { e.report.Warnings = append(e.report.Warnings, w) }
 
 func (e *engine) readFile(ctx context.Context, path string) error {
-	r, err := capture.Open(path)
+	r, err := capture.OpenWith(path, e.cfg.Capture)
 	if err != nil {
 		return err
 	}
@@ -253,6 +283,12 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 	if r.Timeless > 0 {
 		e.warn(audit.Warning{Code: "time-invalid", File: path, Count: r.Timeless,
 			Message: fmt.Sprintf("%s: %d frames have a timestamp after the year 9999 (corrupt); they are analysed as frames without a timestamp", path, r.Timeless)})
+	}
+	if cut := r.Cut(); cut.Records > 0 {
+		e.counter["records_cut"] += cut.Records
+		e.counter["record_bytes_skipped"] += cut.Skipped
+		e.warn(audit.Warning{Code: "record-cap", File: path, Count: cut.Records,
+			Message: fmt.Sprintf("%s: %d records were longer than %d bytes (--max-record-size; the longest claimed %d); each was cut there and the remaining %d bytes skipped", path, cut.Records, r.MaxRecord(), cut.Largest, cut.Skipped)})
 	}
 	if readErr != nil {
 		in.Error = readErr.Error()
@@ -327,6 +363,10 @@ func (e *engine) finish() {
 		e.warn(audit.Warning{Code: "device-cap", Count: n,
 			Message: fmt.Sprintf("more than %d devices were seen; %d flows of further devices are counted under the device %q", maxDevices, n, otherDevices)})
 	}
+	if st.UnknownLink > 0 {
+		e.warn(audit.Warning{Code: "unknown-link-type", Count: st.UnknownLink,
+			Message: fmt.Sprintf("%d frames have a link type phonehome does not decode (the inputs' link types: %s); they were counted and not analysed", st.UnknownLink, e.inputLinks())})
+	}
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}
@@ -338,10 +378,16 @@ func (e *engine) finish() {
 	}
 	e.buildDevices()
 	e.redactEvents()
-	if recs, err := newSpooledRecords(e.pool.workers, e.renamed, e.newRedactor()); err != nil {
-		e.warn(audit.Warning{Code: "spool-error", Message: fmt.Sprintf("flow records and events could not all be written to temporary files: %v", err)})
-		recs.Close()
-	} else if recs != nil {
+	e.warnSpoolFallback()
+	recs, err := newSpooledRecords(e.pool.workers, e.renamed, e.newRedactor())
+	if err != nil {
+		// The records that could be kept are listed; the report says
+		// that some are missing.
+		e.warn(audit.Warning{Code: "spool-error", Message: "flow records and events were lost: " + strings.ReplaceAll(err.Error(), "\n", "; ")})
+		e.report.Incomplete = true
+		e.lost = err
+	}
+	if recs != nil {
 		e.report.Records = recs
 	}
 	e.report.Summary.Devices = len(e.report.Devices)
@@ -350,4 +396,46 @@ func (e *engine) finish() {
 	e.report.Summary.Warnings = len(e.report.Warnings)
 }
 
-func linkName(lt interface{ String() string }) string { return lt.String() }
+// linkName is gopacket's name of a link type, or its number when gopacket
+// has none ("LINKTYPE_147").
+func linkName(lt layers.LinkType) string {
+	if s := lt.String(); s != "UnknownLinkType" {
+		return s
+	}
+	return fmt.Sprintf("LINKTYPE_%d", uint16(lt))
+}
+
+// warnSpoolFallback says when temporary files failed and records were
+// kept in memory instead.
+func (e *engine) warnSpoolFallback() {
+	var first error
+	var n int
+	for _, w := range e.pool.workers {
+		if w.spools == nil {
+			continue
+		}
+		for _, s := range []*spool.Writer{w.spools.flows, w.spools.events} {
+			if s != nil && s.FileError() != nil {
+				n++
+				first = cmp.Or(first, s.FileError())
+			}
+		}
+	}
+	if first != nil && e.cfg.SpoolFallback >= 0 {
+		e.warn(audit.Warning{Code: "spool-fallback", Count: uint64(n),
+			Message: fmt.Sprintf("temporary files for flow records and events failed (%v); records were kept in memory instead (up to %d MiB in all)", first, cmp.Or(e.cfg.SpoolFallback, spool.DefaultFallback)>>20)})
+	}
+}
+
+// inputLinks lists the link types of all inputs, once each.
+func (e *engine) inputLinks() string {
+	var names []string
+	for _, in := range e.report.Inputs {
+		for _, l := range in.LinkTypes {
+			if !slices.Contains(names, l) {
+				names = append(names, l)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}

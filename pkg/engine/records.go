@@ -37,10 +37,10 @@ func newRecordSpools(cfg Config) *recordSpools {
 	rs := &recordSpools{}
 	budget := cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)
 	if cfg.KeepFlows {
-		rs.flows = spool.New(cfg.SpoolDir, budget)
+		rs.flows = spool.New(cfg.SpoolDir, budget).WithFallback(cfg.spoolFallback)
 	}
 	if cfg.KeepEvents {
-		rs.events = spool.New(cfg.SpoolDir, budget)
+		rs.events = spool.New(cfg.SpoolDir, budget).WithFallback(cfg.spoolFallback)
 	}
 	return rs
 }

@@ -70,21 +70,22 @@ func TestSpooledRecordsMatchMemory(t *testing.T) {
 	}
 }
 
-// A spool that cannot be written costs the flow and event listing, not the
-// report: the devices are there and a warning says what was lost.
+// A spool that can be neither written nor kept in memory costs records,
+// not the report: the devices are there, a warning says what was lost, the
+// report is incomplete and Run says so (TestSpoolFailure: the fallback).
 func TestSpoolFailureIsAWarning(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "demo.pcap")
 	if err := os.WriteFile(p, scenario.Bytes(scenario.All()[0]), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolBudget: 64,
-		SpoolDir: filepath.Join(t.TempDir(), "missing")}
+		SpoolDir: filepath.Join(t.TempDir(), "missing"), SpoolFallback: -1}
 	rep, err := Run(context.Background(), cfg, []string{p})
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrIncomplete) || !rep.Incomplete {
+		t.Fatalf("err %v, incomplete %v; want ErrIncomplete and an incomplete report", err, rep.Incomplete)
 	}
 	if rep.Records != nil {
-		t.Error("records offered though the spool failed")
+		rep.Records.Close()
 	}
 	found := false
 	for _, w := range rep.Warnings {

@@ -270,6 +270,11 @@ func isEmailDomainChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.'
 }
 
+// emailSeparator ends the local part of an e-mail found without a key:
+// RFC 5322 allows these in a local part, but in captured traffic they
+// separate query parameters and path segments ("a=1&email=u@x.org").
+func emailSeparator(c byte) bool { return c == '=' || c == '&' || c == '?' || c == '/' }
+
 // keylessEmail finds local@domain anywhere.
 func (lc *layerCtx) keylessEmail() {
 	b := lc.data
@@ -281,7 +286,7 @@ func (lc *layerCtx) keylessEmail() {
 		at := i + j
 		i = at + 1
 		s := at
-		for s > 0 && isLocalChar(b[s-1]) && at-s < 64 {
+		for s > 0 && isLocalChar(b[s-1]) && !emailSeparator(b[s-1]) && at-s < 64 {
 			s--
 		}
 		e := at + 1

@@ -134,6 +134,11 @@ func TestGenericDetectors(t *testing.T) {
 		{"device id timestamp", "url.query", "did=1700000000123", nil},
 		{"email keyless", "body", "from: someone@example.com;", []string{"email=someone@example.com"}},
 		{"email image name", "body", "img=logo@2x.png", nil},
+		// Query and form separators end the local part: one e-mail, not
+		// "serial=SN…&email=u1@…" as well.
+		{"email after query params", "url.query", "serial=SN8812&email=u1@example.org", []string{"serial=SN8812", "email=u1@example.org"}},
+		{"email in a path query", "body", "GET /reg?uid=7&mail=u2@example.org HTTP/1.1", []string{"email=u2@example.org"}},
+		{"email after a path", "body", "/v1/users/u3@example.org", []string{"email=u3@example.org"}},
 		{"gps keyed", "url.query", "lat=52.5125&lon=13.3252", []string{"gps=52.5125,13.3252"}},
 		{"gps json", "body", `{"location":{"latitude":52.51254,"longitude":13.32519}}`, []string{"gps=52.51254,13.32519"}},
 		{"gps few decimals", "url.query", "lat=52.5&lon=13.3", nil},

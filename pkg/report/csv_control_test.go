@@ -10,7 +10,9 @@ func TestCSVControls(t *testing.T) {
 		{"\x1b[31m=cmd", `\x1b[31m=cmd`},
 		{"=cmd\x00", `'=cmd\x00`},
 		{"del\x7f c1\u009b bidi\u202e", `del\x7f c1\u009b bidi\u202e`},
-		{"keeps\ttab\nlf\rcr", "keeps\ttab\nlf\rcr"},
+		{"keeps\ttab\nlf, not\rcr", "keeps\ttab\nlf, not\\rcr"},
+		{"\r=cmd|' /C calc'!A0", `\r=cmd|' /C calc'!A0`},
+		{"x\r\n=1+1", "x\\r\n=1+1"},
 		{"\tx\x1b", "'\tx\\x1b"},
 	}
 	for _, tc := range tests {

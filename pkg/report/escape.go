@@ -88,7 +88,7 @@ func csvSafe(s string) string {
 		return s
 	}
 	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f || unsafeRune(r) {
+		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f || unsafeRune(r) {
 			s = csvControls(s)
 			break
 		}
@@ -150,8 +150,12 @@ func csvControls(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case r == '\t' || r == '\n' || r == '\r':
+		case r == '\t' || r == '\n':
 			b.WriteRune(r)
+		case r == '\r':
+			// A bare CR ends a row for some CSV readers and, with cat,
+			// overwrites the line on a terminal.
+			b.WriteString(`\r`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case unsafeRune(r):

@@ -35,7 +35,7 @@ func TestCSVSafe(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"},
 		{"+SUM(A1)", "'+SUM(A1)"}, {"-2+3", "'-2+3"}, {"@SUM(1)", "'@SUM(1)"},
-		{"\tx", "'\tx"}, {"\rx", "'\rx"}, {"a=b", "a=b"}, {"", ""}, {"bad\xff", "bad\uFFFD"},
+		{"\tx", "'\tx"}, {"\rx", `\rx`}, {"a=b", "a=b"}, {"", ""}, {"bad\xff", "bad\uFFFD"},
 	}
 	for _, tc := range tests {
 		if got := csvSafe(tc.in); got != tc.want {

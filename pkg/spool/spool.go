@@ -7,6 +7,12 @@
 // The engine spools flow records and protocol events through it, so that
 // JSON and NDJSON output of any capture size need a bounded amount of
 // memory.
+//
+// When the temporary file cannot be created or written (TMPDIR missing,
+// read-only or full), the runs stay in memory instead, within a Fallback
+// budget shared by the Writers of a run; only beyond it are records
+// dropped, and they are counted: Close then returns an error saying how
+// many.
 package spool
 
 import (
@@ -19,7 +25,44 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync/atomic"
 )
+
+// DefaultFallback is the memory a run's Writers may use together for runs
+// they could not write to a temporary file.
+const DefaultFallback = 256 << 20
+
+// Fallback is a memory budget shared by Writers (safe for concurrent use).
+type Fallback struct{ left atomic.Int64 }
+
+// NewFallback returns a budget of n bytes.
+func NewFallback(n int64) *Fallback {
+	f := &Fallback{}
+	f.left.Store(n)
+	return f
+}
+
+func (f *Fallback) take(n int64) bool {
+	if f == nil {
+		return false
+	}
+	if f.left.Add(-n) >= 0 {
+		return true
+	}
+	f.left.Add(n)
+	return false
+}
+
+// file is where runs go: an *os.File, or a failing one in tests.
+type file interface {
+	io.Writer
+	io.ReaderAt
+	io.Closer
+	Name() string
+}
+
+// createTemp makes the temporary file (replaced in tests).
+var createTemp = func(dir string) (file, error) { return os.CreateTemp(dir, "phonehome-spool-*") }
 
 // DefaultBudget is the memory a Writer fills before it writes a run.
 const DefaultBudget = 8 << 20
@@ -38,12 +81,15 @@ type Writer struct {
 	budget   int
 	recs     []record
 	arena    []byte
-	f        *os.File
+	f        file
 	bw       *bufio.Writer
 	off      int64
 	runs     []run
+	mem      [][]record // runs kept in memory after the file failed
+	fallback *Fallback
 	n        int64
-	err      error
+	lost     int64 // records dropped: no file and no fallback memory
+	ferr     error // why the file failed (nil: it did not)
 	closed   bool
 	unlinked bool // the file has no name any more; closing frees it
 }
@@ -65,10 +111,17 @@ func New(dir string, budget int) *Writer {
 	return &Writer{dir: dir, budget: budget}
 }
 
-// Add copies a record into the spool. An error writing a run is kept and
-// returned by Close; later records are then dropped.
+// WithFallback lets the Writer keep runs in memory, within f, when its
+// temporary file fails; without one they are dropped.
+func (w *Writer) WithFallback(f *Fallback) *Writer {
+	w.fallback = f
+	return w
+}
+
+// Add copies a record into the spool. If a run can be neither written nor
+// kept in memory its records are dropped and counted (see Close).
 func (w *Writer) Add(key, val []byte) {
-	if w.err != nil || w.closed {
+	if w.closed {
 		return
 	}
 	if len(w.arena)+len(key)+len(val) > w.budget && len(w.recs) > 0 {
@@ -94,20 +147,42 @@ func (w *Writer) Len() int64 { return w.n }
 // SpilledBytes is how much the Writer wrote to its temporary file.
 func (w *Writer) SpilledBytes() int64 { return w.off }
 
-// flush sorts the buffered records and appends them to the file as a run.
+// flush sorts the buffered records and appends them to the file as a run,
+// or keeps them in memory when the file fails.
 func (w *Writer) flush() {
-	if w.f == nil {
-		f, err := os.CreateTemp(w.dir, "phonehome-spool-*")
-		if err != nil {
-			w.fail(fmt.Errorf("spool: %w", err))
+	w.sort()
+	if w.ferr == nil {
+		w.ferr = w.writeRun()
+		if w.ferr == nil {
+			w.recs, w.arena = w.recs[:0], w.arena[:0]
 			return
+		}
+	}
+	// The records stay where they are, in their own arena; the next run
+	// gets a new one.
+	if w.fallback.take(int64(cap(w.arena)) + int64(cap(w.recs))*recordSize) {
+		w.mem = append(w.mem, w.recs)
+	} else {
+		w.lost += int64(len(w.recs))
+	}
+	w.recs, w.arena = nil, nil
+}
+
+// recordSize is the memory of one record header in a run.
+const recordSize = 56
+
+// writeRun appends the sorted records to the file as a run.
+func (w *Writer) writeRun() error {
+	if w.f == nil {
+		f, err := createTemp(w.dir)
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
 		}
 		w.f, w.bw = f, bufio.NewWriterSize(f, readBuffer)
 		// Unlinked at once where the system allows it (Unix): nothing is
 		// left behind if the process is killed.
 		w.unlinked = os.Remove(f.Name()) == nil
 	}
-	w.sort()
 	start := w.off
 	var hdr [2 * binary.MaxVarintLen64]byte
 	for _, r := range w.recs {
@@ -119,11 +194,12 @@ func (w *Writer) flush() {
 		w.off += int64(n + len(r.key) + len(r.val))
 	}
 	if err := w.bw.Flush(); err != nil {
-		w.fail(fmt.Errorf("spool: %w", err))
-		return
+		// The runs before this one were written whole and stay usable.
+		w.off = start
+		return fmt.Errorf("spool: %w", err)
 	}
 	w.runs = append(w.runs, run{start, w.off - start})
-	w.recs, w.arena = w.recs[:0], w.arena[:0]
+	return nil
 }
 
 func (w *Writer) sort() {
@@ -135,24 +211,31 @@ func (w *Writer) sort() {
 	})
 }
 
-func (w *Writer) fail(err error) {
-	w.err = err
-	w.recs, w.arena = nil, nil
-}
-
 // Close ends adding: the records still in memory stay there as the last
-// run. It returns the first error met while writing runs.
+// run. It returns an error when records were dropped (the temporary file
+// failed and the fallback memory was used up); the others can still be
+// merged.
 func (w *Writer) Close() error {
 	if !w.closed {
 		w.closed = true
 		w.sort()
 	}
-	return w.err
+	if w.lost > 0 {
+		return fmt.Errorf("%d records dropped: temporary file failed (%v) and the memory fallback is used up", w.lost, w.ferr)
+	}
+	return nil
 }
+
+// Lost is the number of records dropped.
+func (w *Writer) Lost() int64 { return w.lost }
+
+// FileError says why the temporary file failed, nil if it did not; the
+// runs since then were kept in memory (or dropped, see Lost).
+func (w *Writer) FileError() error { return w.ferr }
 
 // Remove deletes the temporary file and frees the memory.
 func (w *Writer) Remove() error {
-	w.recs, w.arena, w.runs = nil, nil, nil
+	w.recs, w.arena, w.runs, w.mem = nil, nil, nil, nil
 	if w.f == nil {
 		return nil
 	}
@@ -177,9 +260,6 @@ func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
 		if !w.closed {
 			return errors.New("spool: Merge before Close")
 		}
-		if w.err != nil {
-			return w.err
-		}
 		runs += len(w.runs)
 	}
 	bufSize := min(readBuffer, max(4<<10, mergeBuffers/max(runs, 1)))
@@ -194,10 +274,14 @@ func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
 			}
 			h = append(h, c)
 		}
-		if len(w.recs) > 0 {
-			c := &cursor{src: wi, run: len(w.runs), mem: w.recs}
-			c.next()
-			h = append(h, c)
+		// Runs kept in memory came after the file's; the records not
+		// yet flushed come last.
+		for mi, m := range append(w.mem[:len(w.mem):len(w.mem)], w.recs) {
+			if len(m) > 0 {
+				c := &cursor{src: wi, run: len(w.runs) + mi, mem: m}
+				c.next()
+				h = append(h, c)
+			}
 		}
 	}
 	heap.Init(&h)

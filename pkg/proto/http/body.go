@@ -47,7 +47,7 @@ func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 	copied := false
 	var flags []string
 	for i := len(codings) - 1; i >= 0; i-- {
-		out, err := inflate(codings[i], data, max)
+		out, used, err := inflate(codings[i], data, max)
 		if errors.Is(err, errUnknownCoding) {
 			flags = append(flags, "unknown-encoding")
 			break
@@ -61,7 +61,10 @@ func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 		}
 		if errors.Is(err, errLimit) {
 			flags = append(flags, "decoded-limit")
-			if len(raw) == 0 || len(out)/len(raw) >= bombRatio {
+			// The ratio is of what came out to the compressed bytes
+			// read to make it, not to the whole body kept: a 1000:1
+			// body stops at max long before its end.
+			if used == 0 || len(out)/used >= bombRatio {
 				flags = append(flags, "bomb")
 			}
 			data, copied = out, true
@@ -92,31 +95,40 @@ var (
 )
 
 // inflate undoes one content coding, reading at most max bytes of output.
-// It returns what it decoded even on error.
-func inflate(coding string, in []byte, max int) ([]byte, error) {
+// It returns what it decoded even on error, and how many bytes of in the
+// decoder read for it (read-ahead included).
+func inflate(coding string, in []byte, max int) ([]byte, int, error) {
+	src := bytes.NewReader(in)
+	out, err := inflateFrom(coding, src, len(in), max)
+	return out, len(in) - src.Len(), err
+}
+
+func inflateFrom(coding string, src *bytes.Reader, size, max int) ([]byte, error) {
 	var r io.Reader
 	switch coding {
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(in))
+		zr, err := gzip.NewReader(src)
 		if err != nil {
 			return nil, err
 		}
 		r = zr
 	case "deflate":
 		// RFC 9110 deflate is zlib-wrapped, but many servers send raw DEFLATE.
-		if len(in) >= 2 && in[0]&0x0f == 8 && (uint16(in[0])<<8|uint16(in[1]))%31 == 0 {
-			zr, err := zlib.NewReader(bytes.NewReader(in))
+		var hdr [2]byte
+		n, _ := src.ReadAt(hdr[:], 0)
+		if n == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			zr, err := zlib.NewReader(src)
 			if err != nil {
 				return nil, err
 			}
 			r = zr
 		} else {
-			r = flate.NewReader(bytes.NewReader(in))
+			r = flate.NewReader(src)
 		}
 	case "br":
-		r = brotli.NewReader(bytes.NewReader(in))
+		r = brotli.NewReader(src)
 	case "zstd":
-		zr, err := zstd.NewReader(bytes.NewReader(in), zstd.WithDecoderConcurrency(1),
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderMaxMemory(uint64(max)+zstdMaxWindow), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, err
@@ -126,7 +138,7 @@ func inflate(coding string, in []byte, max int) ([]byte, error) {
 	default:
 		return nil, errUnknownCoding
 	}
-	return readMax(r, max, 4*len(in))
+	return readMax(r, max, 4*size)
 }
 
 // readMax reads r until EOF or max bytes; errLimit says more was available.
