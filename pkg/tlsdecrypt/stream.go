@@ -65,7 +65,9 @@ type Limits struct {
 }
 
 // DefaultLimits hold a maximal record (2^14 + 2048 bytes) many times over.
-func DefaultLimits() Limits { return Limits{MaxBuffer: 256 << 10, MaxHandshake: 64 << 10, MaxSkipped: 32} }
+func DefaultLimits() Limits {
+	return Limits{MaxBuffer: 256 << 10, MaxHandshake: 64 << 10, MaxSkipped: 32}
+}
 
 // Status summarises a Stream, for counting decrypted and key-less sessions.
 type Status struct {
