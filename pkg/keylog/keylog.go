@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Label names one kind of secret in the key log.
@@ -328,4 +329,14 @@ func (l *Log) Add(lab Label, clientRandom [32]byte, sec []byte) {
 	}
 	s.values[lab] = append(s.values[lab], Secret{sec})
 	l.stats.Entries++
+}
+
+// ClientRandoms lists the client randoms with secrets, sorted.
+func (l *Log) ClientRandoms() [][32]byte {
+	out := make([][32]byte, 0, len(l.sessions))
+	for k := range l.sessions {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	return out
 }

@@ -199,11 +199,13 @@ func (s *Stream) drain(d *dirState) {
 	if len(d.buf) == 0 || d.stop != nil {
 		return
 	}
-	n := s.process(d, d.buf)
-	d.buf = append(d.buf[:0], d.buf[n:]...)
+	buf := d.buf
+	n := s.process(d, buf)
 	if d.stop != nil {
-		d.buf = nil
+		d.buf = nil // stopDir dropped it
+		return
 	}
+	d.buf = append(buf[:0], buf[n:]...)
 }
 
 func (s *Stream) pruneMarks(d *dirState) {
