@@ -51,6 +51,10 @@ func (c *collector) StreamEnd(dir proto.Dir, id uint64, m proto.Meta) {
 
 // decrypt feeds every UDP datagram of a capture with one QUIC connection
 // (server port serverPort) to a Conn.
+func pcaptestPackets(t testing.TB, path string) ([]pcaptest.Datagram, int, bool) {
+	return pcaptest.Packets(t, path, false)
+}
+
 func decrypt(t testing.TB, pcap string, keys *keylog.Log, serverPort uint16) (*collector, Status) {
 	t.Helper()
 	pkts, _, ok := pcaptest.Packets(t, pcap, false)
