@@ -131,6 +131,7 @@ type Stream struct {
 	haveCH  bool
 	haveSH  bool
 	offer0  bool // ClientHello offered early data
+	hrr     bool // a HelloRetryRequest was seen
 	version uint16
 	suite   suite
 	etm     bool
@@ -275,7 +276,7 @@ func (s *Stream) stopBoth(err error) {
 // needsKeys reports whether a record of this type in d cannot be handled
 // before the ServerHello is known.
 func (s *Stream) needsKeys(d *dirState, typ byte) bool {
-	return d.phase == phasePlain && (typ == typeApplicationData || typ == typeChangeCipherSpec)
+	return d.phase == phasePlain && (typ == typeApplicationData || typ == typeChangeCipherSpec && !s.hrr)
 }
 
 // maxRecord is the largest record payload accepted: 2^14 plus the
@@ -321,7 +322,7 @@ func (s *Stream) record(d *dirState, hdr, frag []byte) {
 			}
 		case typeChangeCipherSpec:
 			if s.version == VersionTLS13 || !s.haveSH {
-				return // TLS 1.3 middlebox compatibility
+				return // TLS 1.3 middlebox compatibility (after a HelloRetryRequest: before the ServerHello)
 			}
 			if d.pending == nil {
 				s.stopDir(d, d.off, ErrNoKey)
@@ -498,6 +499,10 @@ func (s *Stream) plainHandshake(d *dirState, typ uint8, msg []byte) error {
 			return fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		if sh.HelloRetry {
+			// TLS 1.3: the client's ChangeCipherSpec and second ClientHello
+			// follow in clear; let them through.
+			s.hrr = true
+			s.drain(&s.d[proto.ToServer])
 			return nil
 		}
 		copy(s.sr[:], msg[6:38])

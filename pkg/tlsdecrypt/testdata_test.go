@@ -18,21 +18,35 @@ import (
 	"github.com/phonehome/phonehome/pkg/keylog"
 )
 
-// followTruth reads tshark's "-z follow,tls,raw,0": the decrypted bytes of
-// each direction. Lines indented with a tab are from the node that is not
-// node 0.
-func followTruth(t *testing.T, path string) (node0 netip.AddrPort, data [2][]byte) {
+// followBlock is one connection of tshark's "-z follow,tls,raw,N": the
+// decrypted bytes of each direction. Lines indented with a tab are from
+// the node that is not node 0.
+type followBlock struct {
+	node0 netip.AddrPort
+	data  [2][]byte
+}
+
+func followTruth(t *testing.T, path string) []followBlock {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []followBlock
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasPrefix(line, "Filter: ") {
+			out = append(out, followBlock{})
+			continue
+		}
+		if len(out) == 0 {
+			continue
+		}
+		cur := &out[len(out)-1]
 		if rest, ok := strings.CutPrefix(line, "Node 0: "); ok {
-			node0, _ = netip.ParseAddrPort(rest)
+			cur.node0, _ = netip.ParseAddrPort(rest)
 			continue
 		}
 		side := 0
@@ -43,9 +57,9 @@ func followTruth(t *testing.T, path string) (node0 netip.AddrPort, data [2][]byt
 		if err != nil || strings.TrimSpace(line) == "" {
 			continue
 		}
-		data[side] = append(data[side], h...)
+		cur.data[side] = append(cur.data[side], h...)
 	}
-	return node0, data
+	return out
 }
 
 // h2Requests reads the HTTP/2 requests of a client's plaintext.
@@ -123,34 +137,42 @@ func TestCapturesFromRealStacks(t *testing.T) {
 
 func checkCapture(t *testing.T, pcap, name string, keys *keylog.Log) {
 	sessions := decryptCapture(t, pcap, keys)
-	if len(sessions) != 1 {
-		t.Fatalf("%d TCP connections, want 1", len(sessions))
+	blocks := followTruth(t, name+".follow")
+	if len(sessions) != len(blocks) {
+		t.Fatalf("%d TCP connections, tshark follows %d", len(sessions), len(blocks))
 	}
-	s := sessions[0]
-	t.Logf("%s suite %#04x: records %v, bytes %v, stops %v / %v", tlsName(s.status.Version), s.status.Suite, s.status.Records, s.status.Bytes, s.rec.stops[0], s.rec.stops[1])
-	node0, want := followTruth(t, name+".follow")
-	if node0 != s.conn.Client {
-		want[0], want[1] = want[1], want[0]
-	}
-	for d := range 2 {
-		if !bytes.Equal(s.rec.plain[d].Bytes(), want[d]) {
-			t.Errorf("dir %d: %d plaintext bytes, tshark %d", d, s.rec.plain[d].Len(), len(want[d]))
-		}
-		if e := s.rec.stops[d]; !errors.Is(e, ErrClosed) && !errors.Is(e, ErrEnd) {
-			t.Errorf("dir %d: %v", d, e)
-		}
-	}
-	truth := tsharkRequests(t, name+".http.json")
 	var got []request
-	if c := s.rec.plain[0].Bytes(); bytes.HasPrefix(c, []byte("PRI * HTTP/2.0")) {
-		got = h2Requests(t, c)
-	} else if bytes.HasPrefix(c, []byte("GET ")) || bytes.HasPrefix(c, []byte("POST ")) {
-		var err error
-		if got, err = http1Requests(c); err != nil {
-			t.Error(err)
+	for i, s := range sessions {
+		t.Logf("%s suite %#04x: records %v, bytes %v, early %v, stops %v / %v", tlsName(s.status.Version), s.status.Suite, s.status.Records, s.status.Bytes, s.rec.early, s.rec.stops[0], s.rec.stops[1])
+		want := blocks[i].data
+		if blocks[i].node0 != s.conn.Client {
+			want[0], want[1] = want[1], want[0]
+		}
+		for d := range 2 {
+			if !bytes.Equal(s.rec.plain[d].Bytes(), want[d]) {
+				t.Errorf("connection %d dir %d: %d plaintext bytes, tshark %d", i, d, s.rec.plain[d].Len(), len(want[d]))
+			}
+			// A fatal alert is a legitimate end (openssl s_server killed by
+			// the script answers with one).
+			if e := s.rec.stops[d]; !errors.Is(e, ErrClosed) && !errors.Is(e, ErrEnd) && !errors.Is(e, ErrAlert) {
+				t.Errorf("connection %d dir %d: %v", i, d, e)
+			}
+		}
+		if s.status.Records[0]+s.status.Records[1] == 0 {
+			t.Errorf("connection %d: nothing decrypted", i)
+		}
+		c := s.rec.plain[0].Bytes()
+		if bytes.HasPrefix(c, []byte("PRI * HTTP/2.0")) {
+			got = append(got, h2Requests(t, c)...)
+		} else if bytes.HasPrefix(c, []byte("GET ")) || bytes.HasPrefix(c, []byte("POST ")) {
+			reqs, err := http1Requests(c)
+			if err != nil {
+				t.Error(err)
+			}
+			got = append(got, reqs...)
 		}
 	}
-	if err := sameRequests(got, truth); err != nil {
+	if err := sameRequests(got, tsharkRequests(t, name+".http.json")); err != nil {
 		t.Error(err)
 	}
 }
