@@ -2,6 +2,7 @@ package tlsdecrypt
 
 import (
 	"crypto"
+	"crypto/tls"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -60,5 +61,47 @@ func TestPRF12(t *testing.T) {
 	got := prf12(sha256.New, secret, "test label", seed, len(want))
 	if hex.EncodeToString(got) != hex.EncodeToString(want) {
 		t.Errorf("got %x", got)
+	}
+}
+
+// TestSuiteTable checks the suite table against the names crypto/tls
+// knows: key length, AEAD or CBC, MAC and PRF hash must agree with the
+// name.
+func TestSuiteTable(t *testing.T) {
+	names := map[uint16]string{}
+	for _, l := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range l {
+			names[cs.ID] = cs.Name
+		}
+	}
+	checked := 0
+	for id, s := range suites {
+		name, ok := names[id]
+		if !ok {
+			continue
+		}
+		checked++
+		want := map[bool]int{true: 32, false: 16}[strings.Contains(name, "_256_") || strings.Contains(name, "CHACHA20")]
+		kind := map[bool]cipherKind{true: kindCBC, false: kindGCM}[strings.Contains(name, "_CBC_")]
+		if strings.Contains(name, "CHACHA20") {
+			kind = kindChaCha
+		}
+		hash := map[bool]crypto.Hash{true: crypto.SHA384, false: crypto.SHA256}[strings.HasSuffix(name, "_SHA384")]
+		tls13 := strings.HasPrefix(name, "TLS_AES_") || strings.HasPrefix(name, "TLS_CHACHA20_")
+		if s.keyLen != want || s.kind != kind || s.hash != hash || s.tls13 != tls13 {
+			t.Errorf("%s (%#04x): %+v", name, id, s)
+		}
+		if s.kind == kindCBC {
+			macLen := map[bool]int{true: 20, false: 32}[strings.HasSuffix(name, "_SHA")]
+			if strings.HasSuffix(name, "_SHA384") {
+				macLen = 48
+			}
+			if s.macLen != macLen {
+				t.Errorf("%s: MAC length %d", name, s.macLen)
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d suites checked", checked)
 	}
 }
