@@ -2,8 +2,8 @@ package tlsdecrypt
 
 import (
 	"crypto"
-	"crypto/tls"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"strings"
 	"testing"
