@@ -228,3 +228,59 @@ func TestWrongAndMissingKeys(t *testing.T) {
 func pcaptestRandoms(l *keylog.Log) [][32]byte { return l.ClientRandoms() }
 
 var metaZero proto.Meta
+
+// TestCandidatesAndMidstream: a key log with a wrong value logged before
+// the right one still decrypts (the candidate that authenticates wins); a
+// capture that starts after the ClientHello is ErrMidstream; a ServerHello
+// that never comes is ErrNoServerHello for the waiting client records.
+func TestCandidatesAndMidstream(t *testing.T) {
+	for _, name := range []string{"tls12-ecdhe-aes128gcm", "tls13-aes256gcm", "tls12-cbc-sha-etm"} {
+		base := filepath.Join("testdata", name)
+		right := loadKeys(t, base+".keys")
+		in := ops(t, base+".pcap")
+		clean, _ := run(t, right, in, DefaultLimits())
+		both := keylog.New()
+		for _, c := range right.ClientRandoms() {
+			sec, _ := right.Lookup(c)
+			for l := keylog.ClientRandom; l <= keylog.ExporterSecret; l++ {
+				for _, v := range sec.Get(l) {
+					b := append([]byte(nil), v.Bytes()...)
+					b[len(b)-1] ^= 0x80
+					both.Add(l, c, b) // wrong first
+					both.Add(l, c, v.Bytes())
+				}
+			}
+		}
+		rec, _ := run(t, both, in, DefaultLimits())
+		for d := range 2 {
+			if !bytes.Equal(rec.plain[d].Bytes(), clean.plain[d].Bytes()) || clean.plain[d].Len() == 0 {
+				t.Errorf("%s candidates dir %d: %d bytes, want %d (%v)", name, d, rec.plain[d].Len(), clean.plain[d].Len(), rec.stops[d])
+			}
+		}
+		// Drop the client's first call (the ClientHello).
+		var mid []fuzzseed.Op
+		dropped := false
+		for _, o := range in {
+			if !dropped && o.Dir == proto.ToServer && o.Gap == 0 {
+				dropped = true
+				continue
+			}
+			mid = append(mid, o)
+		}
+		rec, _ = run(t, right, mid, DefaultLimits())
+		if rec.plain[0].Len()+rec.plain[1].Len() > 0 || !errors.Is(rec.stops[1], ErrMidstream) {
+			t.Errorf("%s midstream: %v / %v", name, rec.stops[0], rec.stops[1])
+		}
+		// Only the client side.
+		var client []fuzzseed.Op
+		for _, o := range in {
+			if o.Dir == proto.ToServer {
+				client = append(client, o)
+			}
+		}
+		rec, _ = run(t, right, client, DefaultLimits())
+		if !errors.Is(rec.stops[0], ErrNoServerHello) {
+			t.Errorf("%s client only: %v", name, rec.stops[0])
+		}
+	}
+}
