@@ -159,7 +159,7 @@ func loadKeys(t testing.TB, path string) *keylog.Log {
 	return l
 }
 
-var serverPorts = map[string]uint16{"quic-v1-h3": 19443, "quic-v2-h3": 19444, "quic-v1-h3-nogso": 19445}
+var serverPorts = map[string]uint16{"quic-v1-h3": 19443, "quic-v2-h3": 19444, "quic-v1-h3-nogso": 19445, "quic-v1-h3-retry": 19446}
 
 // TestCapturesFromQuicGo decrypts quic-go HTTP/3 connections (v1 and v2)
 // and compares every stream's bytes with tshark's decryption.

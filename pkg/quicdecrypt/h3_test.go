@@ -98,7 +98,7 @@ func TestHTTP3Requests(t *testing.T) {
 			}
 			sort.Strings(reqs)
 			sort.Strings(bodies)
-			host := "127.0.0.1:" + map[string]string{"quic-v1-h3": "19443", "quic-v2-h3": "19444", "quic-v1-h3-nogso": "19445"}[name]
+			host := "127.0.0.1:" + map[string]string{"quic-v1-h3": "19443", "quic-v2-h3": "19444", "quic-v1-h3-nogso": "19445", "quic-v1-h3-retry": "19446"}[name]
 			want := []string{"GET " + host + "/ping", "GET " + host + "/track?imei=356938035643809&android_id=9774d56d682e549c", "POST " + host + "/v1/collect"}
 			if strings.Join(reqs, "\n") != strings.Join(want, "\n") || strings.Join(bodies, " ") != "/ping /track /v1/collect" {
 				t.Errorf("requests %q, bodies %q", reqs, bodies)
