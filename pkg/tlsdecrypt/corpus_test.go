@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/keylog"
+	"github.com/phonehome/phonehome/pkg/proto"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 )
 
 // TestCorpusDecrypt decrypts the real browser sessions of the shared
@@ -59,5 +62,48 @@ func TestCorpusDecrypt(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCorpusThroughHTTPParser feeds the decrypted Zeek sessions to the
+// project's own HTTP parser (pkg/proto/http) through Inner, as the engine
+// will: every tshark request is an event with the same method, host and
+// URI.
+func TestCorpusThroughHTTPParser(t *testing.T) {
+	dir := corpus.Dir()
+	if dir == "" {
+		t.Skip("corpus not found: put the shared corpus at ../shared/corpus beside the repository or set PHONEHOME_CORPUS")
+	}
+	for _, name := range []string{"tls-1.2-stream-keylog", "tls12-decryption"} {
+		base := filepath.Join(dir, "decrypt", name)
+		if _, err := os.Stat(base + ".pcap"); err != nil {
+			continue
+		}
+		keys := loadKeys(t, base+".keys")
+		var got []request
+		for _, c := range pcaptest.Conns(t, base+".pcap") {
+			inner := &Inner{P: phttp.New(phttp.DefaultLimits(), func(e *phttp.Event) {
+				if e.Request != nil {
+					got = append(got, request{e.Request.Method, e.Request.Host, e.Request.URI})
+				}
+			})}
+			s := New(keys, inner, DefaultLimits())
+			for _, ch := range c.Chunks {
+				if ch.Gap > 0 {
+					s.Gap(ch.Dir, ch.Gap, proto.Meta{Frame: ch.Frame})
+				} else {
+					s.Data(ch.Dir, ch.Data, proto.Meta{Frame: ch.Frame})
+				}
+			}
+			s.End(proto.Meta{})
+			for _, e := range inner.Stops {
+				if Abnormal(e) {
+					t.Errorf("%s: %v", c.Server, e)
+				}
+			}
+		}
+		if err := sameRequests(got, tsharkRequests(t, base+".http.json")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -30,8 +30,9 @@ var (
 type StopError struct {
 	Dir     proto.Dir
 	Offset  int64 // offset in the direction's TLS byte stream of the record (or gap) where it stopped
-	Records int   // records decrypted in this direction before
-	Err     error // one of the Err* values above, possibly wrapped with detail
+	Records int        // records decrypted in this direction before
+	Meta    proto.Meta // frame of the record (or gap) where it stopped, when known
+	Err     error      // one of the Err* values above, possibly wrapped with detail
 }
 
 func (e *StopError) Error() string {
@@ -262,7 +263,7 @@ func (s *Stream) stopDir(d *dirState, off int64, err error) {
 	if d.stop != nil {
 		return
 	}
-	d.stop = &StopError{Dir: d.dir, Offset: off, Records: d.records, Err: err}
+	d.stop = &StopError{Dir: d.dir, Offset: off, Records: d.records, Meta: d.metaAt(off), Err: err}
 	d.buf, d.cands, d.cur, d.pending = nil, nil, nil, nil
 	s.h.Stopped(d.stop)
 }
