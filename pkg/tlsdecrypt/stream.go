@@ -29,7 +29,7 @@ var (
 // StopError says where and why decryption of one direction stopped.
 type StopError struct {
 	Dir     proto.Dir
-	Offset  int64 // offset in the direction's TLS byte stream of the record (or gap) where it stopped
+	Offset  int64      // offset in the direction's TLS byte stream of the record (or gap) where it stopped
 	Records int        // records decrypted in this direction before
 	Meta    proto.Meta // frame of the record (or gap) where it stopped, when known
 	Err     error      // one of the Err* values above, possibly wrapped with detail
