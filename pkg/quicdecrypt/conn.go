@@ -61,6 +61,7 @@ type Status struct {
 	Failed      [2]int // 1-RTT packets that did not authenticate
 	KeyUpdates  [2]int
 	Skipped     [2]int // Handshake and 0-RTT packets (not decrypted)
+	Waiting     [2]int // 1-RTT packets seen before their keys could be known (no ClientHello, no key, no CID yet)
 	StreamBytes [2]int64
 	Err         [2]error // why a direction was not decrypted; nil when it was
 }
@@ -273,7 +274,10 @@ func (c *Conn) long(dir proto.Dir, b []byte, m proto.Meta) int {
 // with the same Destination Connection ID could begin.
 func (c *Conn) shortDatagram(dir proto.Dir, b []byte, m proto.Meta) {
 	switch c.short(dir, b, m) {
-	case shortOK, shortSkip:
+	case shortOK:
+		return
+	case shortSkip:
+		c.st.Waiting[dir]++
 		return
 	}
 	peer := &c.d[1-dir]
