@@ -100,9 +100,13 @@ func (l *Log) ReadPcapng(r io.Reader) (int, error) {
 			}
 			continue
 		}
-		body := make([]byte, bodyLen+4)
-		if _, err := io.ReadFull(r, body); err != nil {
+		// Read what is there rather than allocating what the header claims.
+		body, err := io.ReadAll(io.LimitReader(r, bodyLen+4))
+		if err != nil {
 			return n, fmt.Errorf("keylog: pcapng block: %w", err)
+		}
+		if int64(len(body)) < bodyLen+4 {
+			return n, fmt.Errorf("keylog: pcapng block: %w", io.ErrUnexpectedEOF)
 		}
 		ok, err := l.AddDSB(body[:bodyLen], order)
 		if err != nil {
