@@ -73,23 +73,24 @@ type candidate struct {
 }
 
 type dirState struct {
-	initK    *keys
-	initHP   hpMask
-	initPN   int64
-	crypto   reasm
-	hsBuf    []byte // in-order Initial CRYPTO bytes
-	hsDone   bool
-	cands    []candidate // 1-RTT keys not yet confirmed
-	cur      *keys
-	prev     *keys
-	nextK    *keys
-	hp       hpMask
-	phase    uint8 // key phase bit of cur
-	largest  int64
-	streams  map[uint64]*reasm
-	cidLen   int // length of the CID this side puts in the SCID (its peer's DCID in short headers)
-	haveCID  bool
-	streamsN int
+	initK        *keys
+	initHP       hpMask
+	initPN       int64
+	crypto       reasm
+	cryptoBudget int    // out-of-order Initial CRYPTO bytes that may still be held
+	hsBuf        []byte // in-order Initial CRYPTO bytes
+	hsDone       bool
+	cands        []candidate // 1-RTT keys not yet confirmed
+	cur          *keys
+	prev         *keys
+	nextK        *keys
+	hp           hpMask
+	phase        uint8 // key phase bit of cur
+	largest      int64
+	streams      map[uint64]*reasm
+	cidLen       int // length of the CID this side puts in the SCID (its peer's DCID in short headers)
+	haveCID      bool
+	streamsN     int
 }
 
 // Conn decrypts one QUIC connection (one UDP flow).
@@ -128,6 +129,7 @@ func New(keys *keylog.Log, h Handler, lim Limits) *Conn {
 	c := &Conn{keys: keys, h: h, lim: lim, budget: lim.MaxPending}
 	for i := range c.d {
 		c.d[i].initPN, c.d[i].largest = -1, -1
+		c.d[i].cryptoBudget = lim.MaxCrypto
 		c.d[i].streams = map[uint64]*reasm{}
 	}
 	return c
@@ -601,8 +603,7 @@ func (c *Conn) crypto(dir proto.Dir, off uint64, data []byte) {
 	if d.hsDone {
 		return
 	}
-	budget := c.lim.MaxCrypto - len(d.hsBuf)
-	d.crypto.add(off, data, &budget, func(b []byte) {
+	d.crypto.add(off, data, &d.cryptoBudget, func(b []byte) {
 		if len(d.hsBuf)+len(b) <= c.lim.MaxCrypto {
 			d.hsBuf = append(d.hsBuf, b...)
 		}
