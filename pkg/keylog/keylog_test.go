@@ -154,3 +154,49 @@ func TestParseDSB(t *testing.T) {
 		}
 	}
 }
+
+// pcapng builds a section header, one Decryption Secrets Block and one
+// other block in the given byte order.
+func pcapng(order binary.AppendByteOrder, secrets string) []byte {
+	var b []byte
+	u32 := func(v uint32) { b = order.AppendUint32(b, v) }
+	u32(0x0A0D0D0A)
+	u32(28)
+	u32(0x1A2B3C4D)
+	b = order.AppendUint16(b, 1)
+	b = order.AppendUint16(b, 0)
+	b = order.AppendUint64(b, ^uint64(0))
+	u32(28)
+	pad := (4 - len(secrets)%4) % 4
+	total := uint32(12 + 8 + len(secrets) + pad)
+	u32(BlockTypeDSB)
+	u32(total)
+	u32(SecretsTypeTLS)
+	u32(uint32(len(secrets)))
+	b = append(b, secrets...)
+	b = append(b, make([]byte, pad)...)
+	u32(total)
+	u32(5) // an Interface Statistics Block, skipped
+	u32(16)
+	u32(0)
+	u32(16)
+	return b
+}
+
+func TestReadPcapng(t *testing.T) {
+	text := "CLIENT_RANDOM " + cr1 + " " + ms + "\nCLIENT_TRAFFIC_SECRET_0 " + cr2 + " " + s32 + "\n"
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		l := New()
+		n, err := l.ReadPcapng(bytes.NewReader(pcapng(order, text)))
+		if err != nil || n != 1 || l.Len() != 2 {
+			t.Errorf("%v: %d DSBs, %d sessions, %v", order, n, l.Len(), err)
+		}
+		full := pcapng(order, text)
+		if _, err := New().ReadPcapng(bytes.NewReader(full[:len(full)-30])); err == nil {
+			t.Errorf("%v: truncated file accepted", order)
+		}
+	}
+	if _, err := New().ReadPcapng(strings.NewReader("\xd4\xc3\xb2\xa1 not pcapng")); err == nil {
+		t.Error("pcap accepted as pcapng")
+	}
+}
