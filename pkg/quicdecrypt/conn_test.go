@@ -159,7 +159,7 @@ func loadKeys(t testing.TB, path string) *keylog.Log {
 	return l
 }
 
-var serverPorts = map[string]uint16{"quic-v1-h3": 19443, "quic-v2-h3": 19444, "quic-v1-h3-nogso": 19445, "quic-v1-h3-retry": 19446}
+var serverPorts = map[string]uint16{"quic-v1-h3": 19443, "quic-v2-h3": 19444, "quic-v1-h3-nogso": 19445, "quic-v1-h3-retry": 19446, "quic-v1-h3-keyupdate": 19447}
 
 // TestCapturesFromQuicGo decrypts quic-go HTTP/3 connections (v1 and v2)
 // and compares every stream's bytes with tshark's decryption.
@@ -169,6 +169,10 @@ func TestCapturesFromQuicGo(t *testing.T) {
 			base := filepath.Join("testdata", name)
 			col, st := decrypt(t, base+".pcap", loadKeys(t, base+".keys"), port)
 			t.Logf("%+v", st)
+			checkKeyPhases(t, base+".keyphase.tsv", port, st)
+			if strings.HasSuffix(name, "-keyupdate") {
+				return // its truth has no stream bytes (size); TestHTTP3Requests checks the body
+			}
 			want := tsharkStreams(t, base+".streams.json", port)
 			var keys []string
 			for k, w := range want {
@@ -234,4 +238,39 @@ func BenchmarkConn(b *testing.B) {
 			c.Datagram(dir, p.Payload, proto.Meta{})
 		}
 	}
+}
+
+// checkKeyPhases compares with tshark's 1-RTT packets: as many decrypted
+// per direction, none failed, and a key update wherever tshark's key phase
+// bit flips.
+func checkKeyPhases(t *testing.T, path string, port uint16, st Status) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, flips [2]int
+	last := [2]string{"0", "0"}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 {
+			continue
+		}
+		d := proto.ToServer
+		if f[1] == strconv.Itoa(int(port)) {
+			d = proto.ToClient
+		}
+		// A GSO datagram is one line in tshark but several packets here.
+		n[d]++
+		if f[2] != last[d] {
+			flips[d]++
+			last[d] = f[2]
+		}
+	}
+	for d := range 2 {
+		if st.KeyUpdates[d] != flips[d] || st.Failed[d] != 0 || st.Decrypted[d] < n[d] {
+			t.Errorf("dir %d: %d decrypted, %d failed, %d key updates; tshark %d packets, %d key phase changes", d, st.Decrypted[d], st.Failed[d], st.KeyUpdates[d], n[d], flips[d])
+		}
+	}
+	t.Logf("key updates %v (tshark %v), packets %v (tshark %v)", st.KeyUpdates, flips, st.Decrypted, n)
 }

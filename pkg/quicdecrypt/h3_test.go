@@ -1,6 +1,7 @@
 package quicdecrypt
 
 import (
+	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"sort"
@@ -55,6 +56,7 @@ func TestHTTP3Requests(t *testing.T) {
 				}
 			}
 			var reqs, bodies []string
+			bodyOf := map[uint64][]byte{}
 			for k, b := range col.data {
 				if k.id%4 != 0 {
 					continue
@@ -83,24 +85,39 @@ func TestHTTP3Requests(t *testing.T) {
 						}
 					case 0x00: // DATA
 						if k.dir == proto.ToClient {
-							var v struct {
-								OK   bool   `json:"ok"`
-								Path string `json:"path"`
-								Pad  string `json:"pad"`
-							}
-							if err := json.Unmarshal(payloads[i], &v); err != nil || !v.OK || len(v.Pad) != 3000 {
-								t.Errorf("stream %d: response body %v", k.id, err)
-							}
-							bodies = append(bodies, v.Path)
+							bodyOf[k.id] = append(bodyOf[k.id], payloads[i]...)
 						}
 					}
 				}
 			}
+			for id, body := range bodyOf {
+				if !bytes.HasPrefix(body, []byte("{")) {
+					if len(body) != 120000 || !bytes.Equal(body, bytes.Repeat([]byte("0123456789abcdef"), 7500)) {
+						t.Errorf("stream %d: %d-byte body is not the /big pattern", id, len(body))
+					}
+					bodies = append(bodies, "/big")
+					continue
+				}
+				var v struct {
+					OK   bool   `json:"ok"`
+					Path string `json:"path"`
+					Pad  string `json:"pad"`
+				}
+				if err := json.Unmarshal(body, &v); err != nil || !v.OK || len(v.Pad) != 3000 {
+					t.Errorf("stream %d: response body %v", id, err)
+				}
+				bodies = append(bodies, v.Path)
+			}
 			sort.Strings(reqs)
 			sort.Strings(bodies)
-			host := "127.0.0.1:" + map[string]string{"quic-v1-h3": "19443", "quic-v2-h3": "19444", "quic-v1-h3-nogso": "19445", "quic-v1-h3-retry": "19446"}[name]
+			host := "127.0.0.1:" + map[string]string{"quic-v1-h3": "19443", "quic-v2-h3": "19444", "quic-v1-h3-nogso": "19445", "quic-v1-h3-retry": "19446", "quic-v1-h3-keyupdate": "19447"}[name]
 			want := []string{"GET " + host + "/ping", "GET " + host + "/track?imei=356938035643809&android_id=9774d56d682e549c", "POST " + host + "/v1/collect"}
-			if strings.Join(reqs, "\n") != strings.Join(want, "\n") || strings.Join(bodies, " ") != "/ping /track /v1/collect" {
+			wantBodies := "/ping /track /v1/collect"
+			if strings.HasSuffix(name, "-keyupdate") {
+				want = append([]string{"GET " + host + "/big"}, want...)
+				wantBodies = "/big " + wantBodies
+			}
+			if strings.Join(reqs, "\n") != strings.Join(want, "\n") || strings.Join(bodies, " ") != wantBodies {
 				t.Errorf("requests %q, bodies %q", reqs, bodies)
 			}
 		})
