@@ -72,8 +72,6 @@ type DecodeStats struct {
 type Decoder struct {
 	eth     layers.Ethernet
 	dot1q   layers.Dot1Q
-	sll     layers.LinuxSLL
-	sll2    layers.LinuxSLL2
 	loop    layers.Loopback
 	radio   layers.RadioTap
 	dot11   layers.Dot11
@@ -134,17 +132,21 @@ func (d *Decoder) link(link layers.LinkType, data []byte, emit func(*Packet)) {
 	case layers.LinkTypeEthernet:
 		d.ethernet(data, emit)
 	case layers.LinkTypeLinuxSLL:
-		if d.sll.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+		// The address field is a fixed 8-byte window whatever the address
+		// length says; gopacket refuses lengths over 8, tshark shows the
+		// first 8 bytes and decodes on. The protocol is at the same place
+		// either way.
+		if len(data) < 16 {
 			d.Stats.Malformed++
 			return
 		}
-		d.ethertype(d.sll.EthernetType, d.sll.Payload, emit)
-	case 276: // LINKTYPE_LINUX_SLL2
-		if d.sll2.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+		d.ethertype(layers.EthernetType(binary.BigEndian.Uint16(data[14:16])), data[16:], emit)
+	case 276: // LINKTYPE_LINUX_SLL2, fixed 20-byte header as for SLL
+		if len(data) < 20 {
 			d.Stats.Malformed++
 			return
 		}
-		d.ethertype(d.sll2.ProtocolType, d.sll2.Payload, emit)
+		d.ethertype(layers.EthernetType(binary.BigEndian.Uint16(data[0:2])), data[20:], emit)
 	case layers.LinkTypeRaw, 12, 14, 228, 229: // raw IP (DLT 12/14 on some BSDs), IPv4, IPv6
 		d.rawIP(data, emit)
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
@@ -224,9 +226,45 @@ func (d *Decoder) ethertype(et layers.EthernetType, data []byte, emit func(*Pack
 			data = data[:n]
 		}
 		d.pppProto(data, emit)
+	case layers.EthernetTypeMPLSUnicast, layers.EthernetTypeMPLSMulticast:
+		d.mpls(data, emit)
 	case layers.EthernetTypeARP:
 		d.Stats.ARP++
 		d.Stats.NonIP++
+	default:
+		d.Stats.NonIP++
+	}
+}
+
+// maxMPLSLabels bounds the label stack walked (real stacks hold 1 to 4).
+const maxMPLSLabels = 16
+
+// mpls walks an MPLS label stack (4-byte entries, RFC 3032) to the entry
+// with the bottom-of-stack bit and decodes the IPv4 or IPv6 packet after
+// it, told apart by the version nibble as tshark does. gopacket's
+// layers.MPLS has no DecodeFromBytes, and an entry is one 32-bit word.
+// Other payloads (pseudowires with a control word) count as non-IP.
+func (d *Decoder) mpls(data []byte, emit func(*Packet)) {
+	for i := 0; ; i++ {
+		if len(data) < 4 || i == maxMPLSLabels {
+			d.Stats.Malformed++
+			return
+		}
+		bottom := data[2]&1 != 0
+		data = data[4:]
+		if bottom {
+			break
+		}
+	}
+	if len(data) == 0 {
+		d.Stats.Malformed++
+		return
+	}
+	switch data[0] >> 4 {
+	case 4:
+		d.ipv4(data, emit)
+	case 6:
+		d.ipv6(data, emit)
 	default:
 		d.Stats.NonIP++
 	}
@@ -260,6 +298,8 @@ func (d *Decoder) pppProto(data []byte, emit func(*Packet)) {
 		d.ipv4(data, emit)
 	case 0x0057:
 		d.ipv6(data, emit)
+	case 0x0281, 0x0283: // MPLS unicast, multicast
+		d.mpls(data, emit)
 	default:
 		d.Stats.NonIP++
 	}
@@ -394,7 +434,17 @@ func (d *Decoder) ipv4(data []byte, emit func(*Packet)) {
 		d.Stats.Fragments++
 		if len(ip.Payload) < claimed {
 			// A fragment cut by the snap length cannot be reassembled.
+			// The first one is decoded as it stands, its transport header
+			// and the payload there is (tshark does the same: it
+			// reassembles only fragments it has whole).
 			d.Stats.FragDropped++
+			if ip.FragOffset != 0 {
+				return
+			}
+			src, _ := netip.AddrFromSlice(ip.SrcIP)
+			dst, _ := netip.AddrFromSlice(ip.DstIP)
+			d.pkt.Src, d.pkt.Dst = src.Unmap(), dst.Unmap()
+			d.transport(uint8(ip.Protocol), ip.Payload, claimed, emit)
 			return
 		}
 		// The defragmenter keeps the layer it is given: hand it a copy
