@@ -45,6 +45,12 @@ func FuzzDecodePath(f *testing.F) {
 	}
 	f.Add(uint8(1), []byte{0x45, 0, 0, 20, 0, 0, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
 	f.Add(uint8(2), []byte{0x60, 0, 0, 0, 0, 8, 44, 64})
+	linkIndex := map[layers.LinkType]uint8{layers.LinkTypeEthernet: 0, layers.LinkTypeLinuxSLL: 3, 276: 4}
+	for _, q := range quirks() {
+		for _, fr := range q.frames {
+			f.Add(linkIndex[q.link], fr.Data)
+		}
+	}
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,
 		276, layers.LinkTypeNull, layers.LinkTypePPP, layers.LinkTypeIEEE80211Radio, layers.LinkTypeIEEE802_11, 239}
 	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
