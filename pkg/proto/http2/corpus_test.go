@@ -1,0 +1,105 @@
+package http2
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/internal/pcaptest"
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+type truthHTTP2 struct {
+	HTTP *struct {
+		HTTP2 []struct {
+			Frame     uint64 `json:"frame"`
+			Method    string `json:"method"`
+			Authority string `json:"authority"`
+			Path      string `json:"path"`
+		} `json:"http2_requests"`
+	} `json:"http"`
+	DNS *struct {
+		QueryNames []string `json:"query_names"`
+	} `json:"dns"`
+}
+
+// runConn feeds one reassembled connection to a Parser when it starts
+// with the preface.
+func runConn(c pcaptest.Conn) []*Event {
+	var evs []*Event
+	p := New(Limits{}, func(e *Event) { evs = append(evs, e) })
+	first := true
+	for _, ch := range c.Chunks {
+		if first && ch.Dir == proto.ToServer && ch.Gap == 0 {
+			if !Detect(ch.Data) {
+				return nil
+			}
+			first = false
+		}
+		if ch.Gap > 0 {
+			p.Gap(ch.Dir, ch.Gap, proto.Meta{Frame: ch.Frame})
+		} else {
+			p.Data(ch.Dir, ch.Data, proto.Meta{Frame: ch.Frame})
+		}
+	}
+	p.End(proto.Meta{})
+	return evs
+}
+
+// TestCorpusRequests compares, for every dev capture whose truth has HTTP/2
+// requests, the requests (method, authority, path, frame) with tshark's and
+// the DoH query names with tshark's DNS query names.
+func TestCorpusRequests(t *testing.T) {
+	var files int
+	for _, e := range corpus.Dev(t) {
+		var truth truthHTTP2
+		corpus.LoadTruth(t, e, &truth)
+		if truth.HTTP == nil || len(truth.HTTP.HTTP2) == 0 {
+			continue
+		}
+		files++
+		var want, got []string
+		for _, r := range truth.HTTP.HTTP2 {
+			want = append(want, fmt.Sprintf("frame %d %s %s %s", r.Frame, r.Method, r.Authority, r.Path))
+		}
+		names := map[string]bool{}
+		for _, c := range pcaptest.Conns(t, e.Path) {
+			for _, ev := range runConn(c) {
+				if ev.Request != nil {
+					got = append(got, fmt.Sprintf("frame %d %s %s %s", ev.Request.Frame, ev.Request.Method, ev.Request.Authority, ev.Request.URI))
+				}
+				if len(ev.Flags) > 0 {
+					t.Logf("%s: stream %d flags %v", e.Name(), ev.StreamID, ev.Flags)
+				}
+				for _, d := range ev.DNS {
+					if d.Err != nil {
+						t.Errorf("%s: stream %d: DoH message: %v", e.Name(), ev.StreamID, d.Err)
+					}
+					for _, q := range d.Message.Questions {
+						names[strings.ToLower(string(q.Name))] = true
+					}
+				}
+			}
+		}
+		// tshark lists a frame's requests once per HTTP/2 frame it shows;
+		// compare the multisets.
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: requests\n got %q\nwant %q", e.Name(), got, want)
+		}
+		if truth.DNS != nil {
+			for _, n := range truth.DNS.QueryNames {
+				if !names[strings.ToLower(n)] {
+					t.Errorf("%s: DoH name %s missing (got %v)", e.Name(), n, names)
+				}
+			}
+		}
+		t.Logf("%s: %d requests, DoH names %d", e.Name(), len(got), len(names))
+	}
+	if files == 0 {
+		t.Skip("no HTTP/2 in the dev truth")
+	}
+}
