@@ -76,6 +76,8 @@ const (
 	maxCarry    = 64 << 10 // bytes kept while looking for a frame boundary after a gap
 	resyncFrame = 1 << 14  // largest frame accepted as a resync point (the default SETTINGS_MAX_FRAME_SIZE)
 	initTable   = 4096     // SETTINGS_HEADER_TABLE_SIZE default
+	maxInterim  = 16       // 1xx statuses kept per stream
+	maxTrailers = 256      // trailer fields kept per side of a stream
 )
 
 // frameReader serves one buffered frame to the Framer.
@@ -461,7 +463,9 @@ func (p *Parser) headers(dir proto.Dir, h *half, b *block) {
 		if dir == proto.ToClient && !b.push {
 			st, _ := strconv.Atoi(pseudo(fields, ":status"))
 			if st >= 100 && st < 200 {
-				sd.interim = append(sd.interim, st)
+				if len(sd.interim) < maxInterim {
+					sd.interim = append(sd.interim, st)
+				}
 				return
 			}
 			sd.status = st
@@ -470,8 +474,10 @@ func (p *Parser) headers(dir proto.Dir, h *half, b *block) {
 			fields = []Header{}
 		}
 		sd.started, sd.meta, sd.fields, sd.limit = true, b.meta, fields, b.limit
-	} else {
+	} else if len(sd.trail)+len(fields) <= maxTrailers {
 		sd.trail = append(sd.trail, fields...)
+	} else {
+		sd.limit = true // trailer blocks past maxTrailers fields: dropped
 	}
 	if b.endStream {
 		p.endSide(s, dir)

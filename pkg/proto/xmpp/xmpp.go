@@ -99,8 +99,10 @@ type Limits struct {
 	MaxHold    int // bytes kept after <proceed/> for the hand-over
 }
 
-// DefaultLimits returns 64 KiB elements and 64 KiB held.
-func DefaultLimits() Limits { return Limits{MaxElement: 64 << 10, MaxHold: 64 << 10} }
+// DefaultLimits returns 16 KiB elements and 64 KiB held. An element is
+// parsed again each time bytes ending in a '>' arrive, so MaxElement also
+// bounds the work per segment.
+func DefaultLimits() Limits { return Limits{MaxElement: 16 << 10, MaxHold: 64 << 10} }
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
@@ -192,7 +194,14 @@ func (p *Parser) Data(dir proto.Dir, data []byte, m proto.Meta) {
 	for len(data) > 0 && !p.tunnel {
 		n := min(len(data), p.lim.MaxElement+1-len(h.buf))
 		h.buf = append(h.buf, data[:n]...)
+		added := data[:n]
 		data = data[n:]
+		if bytes.IndexByte(added, '>') < 0 && len(h.buf) <= p.lim.MaxElement {
+			// An element can only end at '>': do not parse the buffered
+			// bytes again for nothing (a stream cut into tiny segments
+			// would cost quadratic time).
+			continue
+		}
 		p.drain(dir, h, m)
 		if p.tunnel {
 			if dir == proto.ToClient {
