@@ -247,13 +247,13 @@ func (p *Parser) drain(dir proto.Dir, h *half, m proto.Meta) {
 		if b[0] != '<' {
 			// Text between elements (a gap landed mid-element): skip to
 			// the next tag.
+			h.gap = true
 			i := bytes.IndexByte(b, '<')
 			if i < 0 {
 				h.buf = h.buf[:0]
 				return
 			}
 			b = b[i:]
-			h.gap = true
 		}
 		n, ok := p.element(dir, h, b)
 		if !ok {
