@@ -58,7 +58,9 @@ type Event struct {
 	// Raw is the element as sent (stanzas only), for the leak scanner; not
 	// written to JSON.
 	Raw   []byte   `json:"-"`
-	Flags []string `json:"flags,omitempty"` // "after-gap", "too-large", "bad-base64"
+	// Flags: "after-gap" (bytes were lost, or skipped as not XML, before
+	// this element), "too-large", "bad-base64".
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Field is one decoded value for the leak scanner.
@@ -303,8 +305,8 @@ func (p *Parser) element(dir proto.Dir, h *half, b []byte) (int, bool) {
 				return 0, false
 			}
 			// Not XML here: skip this '<' and look for the next one.
+			h.gap = true
 			if i := bytes.IndexByte(b[1:], '<'); i >= 0 {
-				h.gap = true
 				return i + 1, true
 			}
 			return len(b), true
