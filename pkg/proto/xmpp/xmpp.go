@@ -57,7 +57,7 @@ type Event struct {
 	Password        []byte `json:"-"`
 	// Raw is the element as sent (stanzas only), for the leak scanner; not
 	// written to JSON.
-	Raw   []byte   `json:"-"`
+	Raw []byte `json:"-"`
 	// Flags: "after-gap" (bytes were lost, or skipped as not XML, before
 	// this element), "too-large", "bad-base64".
 	Flags []string `json:"flags,omitempty"`
