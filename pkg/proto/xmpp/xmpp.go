@@ -257,7 +257,14 @@ func (p *Parser) drain(dir proto.Dir, h *half, m proto.Meta) {
 			}
 			b = b[i:]
 		}
-		n, ok := p.element(dir, h, b)
+		// Parse only up to the last '>': a tag is complete there, so what
+		// the tokenizer says about those bytes does not depend on how the
+		// stream was cut into segments.
+		end := bytes.LastIndexByte(b, '>')
+		n, ok := 0, false
+		if end >= 0 {
+			n, ok = p.element(dir, h, b[:end+1])
+		}
 		if !ok {
 			h.buf = append(h.buf[:0], b...)
 			if consumed {
