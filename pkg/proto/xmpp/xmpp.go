@@ -132,12 +132,19 @@ func Detect(b []byte, serverPort uint16) bool {
 	return false
 }
 
+// mark says that the buffered bytes from off on came with m.
+type mark struct {
+	off int
+	m   proto.Meta
+}
+
 type half struct {
 	buf    []byte
-	meta   proto.Meta
-	header bool // the stream header was read
-	gap    bool // bytes were lost before what buf holds
-	skip   bool // after a gap: drop bytes up to the next '<'
+	marks  []mark     // where each call's bytes begin in buf
+	meta   proto.Meta // of the element being handled
+	header bool       // the stream header was read
+	gap    bool       // bytes were lost before what buf holds
+	skip   bool       // after a gap: drop bytes up to the next '<'
 }
 
 // Parser decodes one connection. It implements proto.StreamParser.
@@ -190,11 +197,11 @@ func (p *Parser) Data(dir proto.Dir, data []byte, m proto.Meta) {
 		return
 	}
 	h := &p.h[dir]
-	if len(h.buf) == 0 {
-		h.meta = m
-	}
 	for len(data) > 0 && !p.tunnel {
 		n := min(len(data), p.lim.MaxElement+1-len(h.buf))
+		if k := len(h.marks); k == 0 || h.marks[k-1].m.Frame != m.Frame || !h.marks[k-1].m.Time.Equal(m.Time) {
+			h.marks = append(h.marks, mark{off: len(h.buf), m: m})
+		}
 		h.buf = append(h.buf, data[:n]...)
 		added := data[:n]
 		data = data[n:]
@@ -210,40 +217,70 @@ func (p *Parser) Data(dir proto.Dir, data []byte, m proto.Meta) {
 				p.down = appendMax(p.down, h.buf, p.lim.MaxHold)
 				p.down = appendMax(p.down, data, p.lim.MaxHold)
 			}
-			h.buf = nil
+			h.buf, h.marks = nil, nil
 			return
 		}
 		if dir == proto.ToServer && p.asked {
 			p.hold = appendMax(p.hold, h.buf, p.lim.MaxHold)
 			p.hold = appendMax(p.hold, data, p.lim.MaxHold)
-			h.buf = h.buf[:0]
+			h.buf, h.marks = h.buf[:0], h.marks[:0]
 			return
 		}
 		if len(h.buf) > p.lim.MaxElement {
 			// One element larger than the limit: drop it, resume at the
 			// next element that parses.
-			p.send(&Event{Frame: h.meta.Frame, Time: h.meta.Time, Dir: dir.String(), Kind: "stanza", Flags: []string{"too-large"}})
-			h.buf, h.gap, h.meta = h.buf[:0], true, m
+			first := h.at(0)
+			p.send(&Event{Frame: first.Frame, Time: first.Time, Dir: dir.String(), Kind: "stanza", Flags: []string{"too-large"}})
+			h.buf, h.marks, h.gap = h.buf[:0], h.marks[:0], true
 		}
 	}
 }
 
+// at returns the Meta of the buffered byte at off.
+func (h *half) at(off int) proto.Meta {
+	var m proto.Meta
+	for _, mk := range h.marks {
+		if mk.off > off {
+			break
+		}
+		m = mk.m
+	}
+	return m
+}
+
+// keep drops the buffered bytes before rest (a suffix of h.buf), keeping
+// the marks of what stays.
+func (h *half) keep(rest []byte) {
+	cut := len(h.buf) - len(rest)
+	var marks []mark
+	for k, mk := range h.marks {
+		if k+1 < len(h.marks) && h.marks[k+1].off <= cut {
+			continue
+		}
+		marks = append(marks, mark{off: max(mk.off-cut, 0), m: mk.m})
+	}
+	if len(rest) == 0 {
+		marks = nil
+	}
+	h.marks = append(h.marks[:0], marks...)
+	h.buf = append(h.buf[:0], rest...)
+}
+
 // drain consumes every complete element at the front of h.buf.
 func (p *Parser) drain(dir proto.Dir, h *half, m proto.Meta) {
-	consumed := false
 	for !p.tunnel && !(dir == proto.ToServer && p.asked) {
 		b := h.buf
 		if h.skip {
 			i := bytes.IndexByte(b, '<')
 			if i < 0 {
-				h.buf = h.buf[:0]
+				h.keep(nil)
 				return
 			}
 			b, h.skip = b[i:], false
 		}
 		b = bytes.TrimLeft(b, " \t\r\n")
 		if len(b) == 0 {
-			h.buf = h.buf[:0]
+			h.keep(nil)
 			return
 		}
 		if b[0] != '<' {
@@ -252,11 +289,12 @@ func (p *Parser) drain(dir proto.Dir, h *half, m proto.Meta) {
 			h.gap = true
 			i := bytes.IndexByte(b, '<')
 			if i < 0 {
-				h.buf = h.buf[:0]
+				h.keep(nil)
 				return
 			}
 			b = b[i:]
 		}
+		h.meta = h.at(len(h.buf) - len(b))
 		// Parse only up to the last '>': a tag is complete there, so what
 		// the tokenizer says about those bytes does not depend on how the
 		// stream was cut into segments.
@@ -266,15 +304,10 @@ func (p *Parser) drain(dir proto.Dir, h *half, m proto.Meta) {
 			n, ok = p.element(dir, h, b[:end+1])
 		}
 		if !ok {
-			h.buf = append(h.buf[:0], b...)
-			if consumed {
-				h.meta = m
-			}
+			h.keep(b)
 			return
 		}
-		h.buf = append(h.buf[:0], b[n:]...)
-		consumed = true
-		h.meta = m
+		h.keep(b[n:])
 	}
 }
 
@@ -484,7 +517,7 @@ func (p *Parser) Gap(dir proto.Dir, n int, m proto.Meta) {
 		return
 	}
 	h := &p.h[dir]
-	h.buf, h.gap, h.skip = h.buf[:0], true, true
+	h.buf, h.marks, h.gap, h.skip = h.buf[:0], h.marks[:0], true, true
 }
 
 // End implements proto.StreamParser.
