@@ -335,12 +335,12 @@ func (inv *inventory) decideLAN(l *lanEvidence) *lanView {
 			v.onLink64[netOf(a)] = true
 		}
 	}
-	// Never the gateway: DHCP clients, hosts probing their own address, lab devices.
+	// Never the gateway: DHCP clients and lab devices. A host that probed
+	// or announced its own address by ARP is not taken for the gateway on
+	// the weaker evidence below, but DHCP (its router option) and router
+	// advertisements still name it: routers send gratuitous ARP too.
 	excluded := map[[6]byte]bool{}
 	for m := range l.dhcpClient {
-		excluded[m] = true
-	}
-	for m := range l.arpOwn {
 		excluded[m] = true
 	}
 	for _, kd := range inv.known {
@@ -360,16 +360,19 @@ func (inv *inventory) decideLAN(l *lanEvidence) *lanView {
 	for m := range l.raRouter {
 		mark(m)
 	}
-	for m, as := range l.arpAnswers {
-		if len(as) >= arpProxyAddrs {
-			mark(m)
-		}
-	}
 	for r := range l.routerIPs {
 		if m, ok := l.arpIP[r]; ok {
 			mark(m)
 		} else if m, ok := inv.ipMAC.m[r]; ok {
 			mark(*m)
+		}
+	}
+	for m := range l.arpOwn {
+		excluded[m] = true
+	}
+	for m, as := range l.arpAnswers {
+		if len(as) >= arpProxyAddrs {
+			mark(m)
 		}
 	}
 	// The MAC in front of many non-LAN networks.
