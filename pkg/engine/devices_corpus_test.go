@@ -252,3 +252,53 @@ func TestDeviceWarnings(t *testing.T) {
 		t.Errorf("empty capture: warnings %+v, want one no-devices", rep.Warnings)
 	}
 }
+
+// TestCorpusDHCPClientsAreDevices: every MAC that sends DHCP client
+// messages (DISCOVER, REQUEST, INFORM in tshark's truth) is a device: a
+// host asking for an address is on the lab side whatever else it sends.
+func TestCorpusDHCPClientsAreDevices(t *testing.T) {
+	// chaddr is not the sender's MAC there (00:0a:28:00:fa:41 sends a
+	// DISCOVER for 00:0b:82:01:fc:42): the device is the sender.
+	except := map[string]string{"zeek/dhcp/dhcp_discover_param_req_and_client_id.pcap": "00:0b:82:01:fc:42"}
+	found, total := 0, 0
+	for _, e := range corpus.All(t) {
+		var truth struct {
+			DHCP struct {
+				Messages []struct {
+					MsgType   string `json:"msg_type"`
+					ClientMAC string `json:"client_mac"`
+				} `json:"messages"`
+			} `json:"dhcp"`
+		}
+		if _, err := os.Stat(e.Truth); err != nil {
+			continue
+		}
+		corpus.LoadTruth(t, e, &truth)
+		want := map[string]bool{}
+		for _, m := range truth.DHCP.Messages {
+			if (m.MsgType == "DISCOVER" || m.MsgType == "REQUEST" || m.MsgType == "INFORM") && m.ClientMAC != "" && except[e.Name()] != m.ClientMAC {
+				want[m.ClientMAC] = true
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		rep, err := Run(context.Background(), Config{}, []string{e.Path})
+		if err != nil && !errors.Is(err, ErrDamaged) {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		for m := range want {
+			total++
+			ok := false
+			for _, d := range rep.Devices {
+				ok = ok || d.MAC == m
+			}
+			if ok {
+				found++
+			} else {
+				t.Errorf("%s: DHCP client %s is not a device", e.Name(), m)
+			}
+		}
+	}
+	t.Logf("DHCP client MACs found as devices: %d/%d", found, total)
+}
