@@ -202,7 +202,9 @@ func hostKey(hasMAC bool, mac [6]byte, addr netip.Addr) string {
 }
 
 func newDevAgg(key string, mac [6]byte, hasMAC bool, f *flow.Flow) *devAgg {
-	d := &devAgg{ips: map[netip.Addr]bool{}, dests: map[destKey]*destAgg{}, mac: mac, hasMAC: hasMAC}
+	// The maps are made on first use: of a pending pair's two sides, one
+	// is dropped at the end.
+	d := &devAgg{mac: mac, hasMAC: hasMAC}
 	d.d.ID = key
 	if hasMAC {
 		d.d.MAC = macString(mac)
@@ -214,6 +216,9 @@ func newDevAgg(key string, mac [6]byte, hasMAC bool, f *flow.Flow) *devAgg {
 // touch notes that the host used addr in flow f.
 func (d *devAgg) touch(addr netip.Addr, f *flow.Flow) {
 	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+		if d.ips == nil {
+			d.ips = map[netip.Addr]bool{}
+		}
 		d.ips[addr] = true
 	}
 	if d.d.FirstSeen.IsZero() || (!f.First.IsZero() && f.First.Before(d.d.FirstSeen)) {
@@ -247,6 +252,9 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 			da.d.Transport = f.Transport()
 			da.d.FirstSeen = f.First.UTC()
 			da.d.FirstFrame = f.FirstFrame
+			if d.dests == nil {
+				d.dests = map[destKey]*destAgg{}
+			}
 			d.dests[k] = da
 		}
 	}

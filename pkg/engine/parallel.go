@@ -373,6 +373,9 @@ func (d *devAgg) flows() int {
 
 func (d *devAgg) merge(o *devAgg) {
 	for ip := range o.ips {
+		if d.ips == nil {
+			d.ips = map[netip.Addr]bool{}
+		}
 		d.ips[ip] = true
 	}
 	if !o.d.FirstSeen.IsZero() && (d.d.FirstSeen.IsZero() || o.d.FirstSeen.Before(d.d.FirstSeen)) {
@@ -384,6 +387,9 @@ func (d *devAgg) merge(o *devAgg) {
 	for k, od := range o.dests {
 		da := d.dests[k]
 		if da == nil {
+			if d.dests == nil {
+				d.dests = map[destKey]*destAgg{}
+			}
 			d.dests[k] = od
 			continue
 		}
