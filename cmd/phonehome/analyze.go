@@ -414,6 +414,13 @@ func writeReport(c *cli.Context, rep *audit.Report) error {
 		}
 		return orWrite(writeOutput(c, func(out io.Writer) error { return write(out, "") }))
 	}
+	// CSV is tables only: its warnings go to standard error (damaged
+	// input was reported already).
+	for _, w := range rep.Warnings {
+		if w.Code != "damaged-input" {
+			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
+		}
+	}
 	paths, tables, err := csvTargets(c)
 	if err != nil {
 		return err

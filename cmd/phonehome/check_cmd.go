@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -58,7 +59,8 @@ Examples:
 Exit codes: 0 no violation; 1 a violation that is not suppressed; 2 usage error,
 invalid policy/baseline/ignore file or unreadable capture; 3 damaged capture
 without violation (results cover only what was read); 4 the output could not be written (nothing left
-under its name); 5 records lost or interrupted (the report is marked incomplete).`,
+under its name); 5 records lost or interrupted (the report is marked incomplete); 6 nothing
+analysed: no device in the capture, or none matches --device (a pass on nothing is not a pass).`,
 		Flags:  append(flags, analysisFlags()...),
 		Action: runCheck,
 	}
@@ -159,6 +161,7 @@ func runCheck(c *cli.Context) error {
 	if rep == nil {
 		return runErr
 	}
+	all := rep.Devices
 	if devs := c.StringSlice("device"); len(devs) > 0 {
 		rep = report.Apply(rep, report.Filter{Devices: devs})
 	}
@@ -171,6 +174,11 @@ func runCheck(c *cli.Context) error {
 	for _, is := range in.lint {
 		res.Warnings = append(res.Warnings, policy.Warning{Code: "policy-lint", Message: is.Msg, Pos: is.Pos})
 	}
+	var nothing error
+	if len(rep.Devices) == 0 {
+		nothing = nothingAnalysed(c.StringSlice("device"), all)
+		res.Warnings = append(res.Warnings, policy.Warning{Code: "nothing-analysed", Message: nothing.Error()})
+	}
 	for _, o := range outs {
 		if err := writeCheck(c.App.Writer, o, res); err != nil {
 			return err
@@ -179,7 +187,30 @@ func runCheck(c *cli.Context) error {
 	if res.Failed() {
 		return withCode(exitViolation, fmt.Errorf("check failed: %d violation(s)", res.Open()))
 	}
+	if nothing != nil {
+		// Lost records or an unwritable output still win (exitCode).
+		return errors.Join(withCode(exitNothing, nothing), runErr)
+	}
 	return runErr
+}
+
+// nothingAnalysed says why check judged no device: a pass on nothing is
+// not a pass.
+func nothingAnalysed(filter []string, all []audit.Device) error {
+	msg := "nothing analysed: the capture holds no devices, so no rule could be checked"
+	if len(filter) > 0 && len(all) > 0 {
+		var ids []string
+		for _, d := range all {
+			ids = append(ids, d.ID)
+		}
+		more := ""
+		if len(ids) > 10 {
+			ids, more = ids[:10], fmt.Sprintf(" and %d more", len(all)-10)
+		}
+		msg = fmt.Sprintf("nothing analysed: no device matches --device %s (the capture's devices: %s%s)",
+			strings.Join(filter, ", "), strings.Join(ids, ", "), more)
+	}
+	return errors.New(msg)
 }
 
 func writeCheck(stdout io.Writer, o output, res *policy.Result) error {

@@ -138,6 +138,8 @@ func TestCheckExitCodes(t *testing.T) {
 	good := writeTemp(t, "policy.yaml", issuePolicy)
 	bad := writeTemp(t, "bad.yaml", "version: 1\nrules:\n  - id: no-china\n    deny_countries: [China]\n")
 	lint := writeTemp(t, "lint.yaml", "version: 1\nrules:\n  - id: a\n    deny_channels: [HTTPS]\n")
+	// A valid pcap without a single frame.
+	empty := writeTemp(t, "empty.pcap", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00")
 	cases := []struct {
 		name   string
 		args   []string
@@ -160,6 +162,8 @@ func TestCheckExitCodes(t *testing.T) {
 		{"damaged input, clean", []string{"check", "--policy", good, "fixtures/captures/truncated.pcap"}, exitPartial, "damaged"},
 		{"fail-on clean", []string{"check", "--fail-on", "high", fwV1}, exitOK, ""},
 		{"fail-on violated", []string{"check", "--fail-on", "high", fwV2}, exitViolation, "check failed: 1 violation(s)"},
+		{"device typo", []string{"check", "--policy", good, "--device", "camm", fwV1}, exitNothing, "nothing analysed: no device matches --device camm"},
+		{"empty capture", []string{"check", "--policy", good, empty}, exitNothing, "nothing analysed: the capture holds no devices"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

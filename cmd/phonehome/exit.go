@@ -16,6 +16,7 @@ const (
 	exitDamaged    = 3 // input damaged part-way: the report covers everything before the damage
 	exitWrite      = 4 // the report could not be written (disk full, encoding failure)
 	exitIncomplete = 5 // records were lost: the report is marked incomplete
+	exitNothing    = 6 // check: no device analysed (empty capture, --device matching none)
 )
 
 // exitPartial is the old name of exitDamaged.
@@ -29,13 +30,15 @@ var (
 	errDamaged    = errors.New("input damaged")
 	errWrite      = errors.New("report not written")
 	errIncomplete = errors.New("analysis incomplete")
+	errNothing    = errors.New("nothing analysed")
 )
 
 // exitCode maps an error returned by a command to the process exit code.
 // When an error has several kinds (errors.Join), the first case wins: a
 // report that could not be written is worse than one with lost records,
 // which is worse than damaged input; a violation found in a complete
-// report is reported as such.
+// report is reported as such. check returns "nothing analysed" only without
+// a violation.
 func exitCode(err error) int {
 	switch {
 	case err == nil:
@@ -44,6 +47,8 @@ func exitCode(err error) int {
 		return exitWrite
 	case errors.Is(err, errIncomplete), errors.Is(err, engine.ErrIncomplete):
 		return exitIncomplete
+	case errors.Is(err, errNothing):
+		return exitNothing
 	case errors.Is(err, errDamaged), errors.Is(err, engine.ErrDamaged):
 		return exitDamaged
 	case errors.Is(err, errViolation):
@@ -88,6 +93,8 @@ func kindOf(code int) error {
 		return errWrite
 	case exitIncomplete:
 		return errIncomplete
+	case exitNothing:
+		return errNothing
 	default:
 		return errUsage
 	}
@@ -98,7 +105,7 @@ func withCode(code int, err error) error { return withKind(kindOf(code), err) }
 
 // classified reports whether err already has a kind.
 func classified(err error) bool {
-	for _, k := range []error{errViolation, errUsage, errDamaged, errWrite, errIncomplete, engine.ErrDamaged, engine.ErrIncomplete} {
+	for _, k := range []error{errViolation, errUsage, errDamaged, errWrite, errIncomplete, errNothing, engine.ErrDamaged, engine.ErrIncomplete} {
 		if errors.Is(err, k) {
 			return true
 		}

@@ -80,6 +80,10 @@ func summary(res *policy.Result) string {
 	if sup > 0 {
 		supText = fmt.Sprintf(", %d suppressed", sup)
 	}
+	if open == 0 && len(res.Devices) == 0 {
+		// A pass on nothing is not a pass (phonehome check exits 6).
+		return fmt.Sprintf("NOTHING ANALYSED: no device to check%s; %s", supText, checked)
+	}
 	if open == 0 {
 		return fmt.Sprintf("PASS: no violations%s; %s", supText, checked)
 	}

@@ -24,7 +24,13 @@ func (e *engine) End(f *flow.Flow) {
 	name, nameSrc := e.bestName(s)
 	protocol := s.protocol()
 	channel := e.channel(s)
-	d, deviceIsClient := e.inv.deviceOf(f)
+	d, deviceIsClient, pp := e.inv.deviceOf(f)
+	devID := ""
+	if pp != nil {
+		devID = pp.id // the side is chosen at the end (inventory.resolve)
+	} else {
+		devID = d.d.ID
+	}
 	switch {
 	case !e.cfg.KeepFlows:
 	case e.spools == nil && len(e.flows) >= e.maxRecords:
@@ -35,7 +41,7 @@ func (e *engine) End(f *flow.Flow) {
 			Transport:   f.Transport(),
 			Client:      f.Client.String(),
 			Server:      f.Server.String(),
-			Device:      d.d.ID,
+			Device:      devID,
 			PacketsUp:   f.Packets[proto.ToServer],
 			PacketsDown: f.Packets[proto.ToClient],
 			BytesUp:     f.Bytes[proto.ToServer],
@@ -60,7 +66,12 @@ func (e *engine) End(f *flow.Flow) {
 			e.flows = append(e.flows, rec)
 		}
 	}
-	e.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
+	if pp != nil {
+		e.inv.addFlow(pp.asClient, true, f, s, name, nameSrc, channel, protocol)
+		e.inv.addFlow(pp.asServer, false, f, s, name, nameSrc, channel, protocol)
+	} else {
+		e.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
+	}
 	f.User = nil
 }
 

@@ -159,6 +159,7 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e := newEngine(cfg)
 	e.dec = flow.NewDecoder()
 	e.pool = newPool(cfg, workerCount(cfg))
+	e.dec.OnARP = e.pool.lan.arp
 	var damaged error
 	for _, path := range inputs {
 		if err := e.readFile(ctx, path); err != nil {
@@ -376,7 +377,15 @@ func (e *engine) finish() {
 	if e.cfg.KeepEvents {
 		e.report.Events = e.events
 	}
+	aliases := e.inv.resolve(e.pool.lan)
+	for i := range e.flows {
+		if k, ok := aliases[e.flows[i].Device]; ok {
+			e.flows[i].Device = k
+		}
+	}
 	e.buildDevices()
+	e.renamed = composeRenames(e.renamed, aliases)
+	e.deviceWarnings()
 	e.redactEvents()
 	e.warnSpoolFallback()
 	recs, err := newSpooledRecords(e.pool.workers, e.renamed, e.newRedactor())

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/fixtures/adversarial"
+	"github.com/phonehome/phonehome/fixtures/scenario"
 	"github.com/phonehome/phonehome/pkg/report"
 )
 
@@ -23,6 +24,7 @@ func FuzzRun(f *testing.F) {
 		func(w io.Writer) error { return adversarial.HugeBlock(w, adversarial.HugeOption) },
 		func(w io.Writer) error { return adversarial.Snaplen(w, 0) },
 		func(w io.Writer) error { return adversarial.Backwards(w, 4) },
+		scenario.HomeRouterLAN, // DHCP, ARP, router advertisement, DNS over TCP
 	} {
 		var b bytes.Buffer
 		if err := w(&b); err != nil {

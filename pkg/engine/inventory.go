@@ -24,13 +24,38 @@ type inventory struct {
 	lan         []netip.Prefix
 	known       []lab.Device
 	devs        map[string]*devAgg
-	gatewayMACs map[[6]byte]bool
+	pending     map[pairKey]*pendingPair
 	dhcpByMAC   map[string]*dhcpRec
 	mdnsByIP    map[netip.Addr]string
 	netbiosByIP map[netip.Addr]string
 	maxDests    int
 	overflow    uint64 // flows filed under otherDevices
+	// Evidence for the end-of-run decisions (lan.go).
+	macEv  *smallestMap[[6]byte, *macEvidence]
+	onLink *smallestMap[netip.Addr, struct{}]
+	ipMAC  *smallestMap[netip.Addr, *[6]byte] // LAN address → smallest MAC seen with it
+	view   *lanView                           // the decisions, once made
 }
+
+// pairKey is the two hosts of flows whose device side is decided at the
+// end: the client's address is not local by the fixed ranges, so what is
+// learnt later (LAN prefixes, the gateway) may make either side the device.
+type pairKey struct {
+	cMAC, sMAC [6]byte
+	cHas, sHas bool
+	c, s       netip.Addr
+}
+
+// pendingPair aggregates the flows of one pairKey both ways: as if the
+// client were the device and as if the server were; one is kept at the end.
+type pendingPair struct {
+	id                 string // provisional device id of the flow records
+	asClient, asServer *devAgg
+}
+
+// maxPending bounds the pairs of one worker; flows of further pairs are
+// filed at once by the fixed ranges.
+const maxPending = 1 << 16
 
 // maxDevices bounds the devices kept; flows of further devices are filed
 // under one device with the id otherDevices.
@@ -89,8 +114,11 @@ type destAgg struct {
 var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "dns": 4, "ptr": 5, "": 9}
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
-	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, gatewayMACs: map[[6]byte]bool{},
-		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096}
+	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, pending: map[pairKey]*pendingPair{},
+		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096,
+		macEv:  newSmallestMap[[6]byte, *macEvidence](maxMACEvidence, cmpMAC),
+		onLink: newSmallestMap[netip.Addr, struct{}](maxEvidence, netip.Addr.Compare),
+		ipMAC:  newSmallestMap[netip.Addr, *[6]byte](maxEvidence, netip.Addr.Compare)}
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
@@ -116,30 +144,40 @@ func usableMAC(m [6]byte) bool {
 }
 
 // deviceOf returns the device a flow belongs to: its client when the
-// client is on the lab side (or neither side is), else its server.
-func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
+// client is local by the fixed ranges (private, ULA, link-local, CGNAT,
+// --lan). Otherwise the flow goes to a pending pair, filed both ways until
+// the end (pp != nil, d nil), when learnt LAN prefixes and the gateway say
+// which side is the device.
+func (inv *inventory) deviceOf(f *flow.Flow) (d *devAgg, deviceIsClient bool, pp *pendingPair) {
+	inv.evidence(f)
 	c, s := f.Client.Addr(), f.Server.Addr()
-	deviceIsClient := inv.local(c) || !inv.local(s)
+	if !inv.local(c) {
+		k := pairKey{c: c, s: s}
+		if f.HasMAC {
+			k.cMAC, k.sMAC = f.ClientMAC, f.ServerMAC
+			k.cHas, k.sHas = usableMAC(k.cMAC), usableMAC(k.sMAC)
+		}
+		pp = inv.pending[k]
+		if pp == nil && len(inv.pending) < maxPending {
+			pp = &pendingPair{asClient: newDevAgg(hostKey(k.cHas, k.cMAC, c), k.cMAC, k.cHas, f),
+				asServer: newDevAgg(hostKey(k.sHas, k.sMAC, s), k.sMAC, k.sHas, f)}
+			pp.id = "pair:" + pp.asClient.d.ID + "/" + c.String() + ">" + pp.asServer.d.ID + "/" + s.String()
+			inv.pending[k] = pp
+		}
+		if pp != nil {
+			pp.asClient.touch(c, f)
+			pp.asServer.touch(s, f)
+			return nil, false, pp
+		}
+	}
+	deviceIsClient = inv.local(c) || !inv.local(s)
 	addr, mac := c, f.ClientMAC
-	peerMAC := f.ServerMAC
 	if !deviceIsClient {
-		addr, mac, peerMAC = s, f.ServerMAC, f.ClientMAC
+		addr, mac = s, f.ServerMAC
 	}
-	peer := s
-	if !deviceIsClient {
-		peer = c
-	}
-	if f.HasMAC && !inv.local(peer) && usableMAC(peerMAC) && len(inv.gatewayMACs) < 256 {
-		inv.gatewayMACs[peerMAC] = true
-	}
-	var key string
 	hasMAC := f.HasMAC && usableMAC(mac)
-	if hasMAC {
-		key = "mac:" + macString(mac)
-	} else {
-		key = "ip:" + addr.String()
-	}
-	d := inv.devs[key]
+	key := hostKey(hasMAC, mac, addr)
+	d = inv.devs[key]
 	if d == nil && len(inv.devs) >= maxDevices {
 		// Spoofed sources (a SYN flood from random MACs) must not grow
 		// the inventory without bound: the rest share one device.
@@ -148,15 +186,39 @@ func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
 		d = inv.devs[key]
 	}
 	if d == nil {
-		d = &devAgg{ips: map[netip.Addr]bool{}, dests: map[destKey]*destAgg{}, mac: mac, hasMAC: hasMAC}
-		d.d.ID = key
-		if hasMAC {
-			d.d.MAC = macString(mac)
-		}
-		d.d.FirstSeen = f.First.UTC()
+		d = newDevAgg(key, mac, hasMAC, f)
 		inv.devs[key] = d
 	}
-	if addr.IsValid() && !addr.IsUnspecified() && !addr.IsMulticast() {
+	d.touch(addr, f)
+	return d, deviceIsClient, nil
+}
+
+// hostKey is the inventory key of a host: its MAC, else its address.
+func hostKey(hasMAC bool, mac [6]byte, addr netip.Addr) string {
+	if hasMAC {
+		return "mac:" + macString(mac)
+	}
+	return "ip:" + addr.String()
+}
+
+func newDevAgg(key string, mac [6]byte, hasMAC bool, f *flow.Flow) *devAgg {
+	// The maps are made on first use: of a pending pair's two sides, one
+	// is dropped at the end.
+	d := &devAgg{mac: mac, hasMAC: hasMAC}
+	d.d.ID = key
+	if hasMAC {
+		d.d.MAC = macString(mac)
+	}
+	d.d.FirstSeen = f.First.UTC()
+	return d
+}
+
+// touch notes that the host used addr in flow f.
+func (d *devAgg) touch(addr netip.Addr, f *flow.Flow) {
+	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+		if d.ips == nil {
+			d.ips = map[netip.Addr]bool{}
+		}
 		d.ips[addr] = true
 	}
 	if d.d.FirstSeen.IsZero() || (!f.First.IsZero() && f.First.Before(d.d.FirstSeen)) {
@@ -165,7 +227,6 @@ func (inv *inventory) deviceOf(f *flow.Flow) (*devAgg, bool) {
 	if f.Last.After(d.d.LastSeen) {
 		d.d.LastSeen = f.Last.UTC()
 	}
-	return d, deviceIsClient
 }
 
 // addFlow files a finished flow under its device and destination.
@@ -191,6 +252,9 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 			da.d.Transport = f.Transport()
 			da.d.FirstSeen = f.First.UTC()
 			da.d.FirstFrame = f.FirstFrame
+			if d.dests == nil {
+				d.dests = map[destKey]*destAgg{}
+			}
 			d.dests[k] = da
 		}
 	}
@@ -399,19 +463,80 @@ func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
 	}
 }
 
-// devices builds the sorted device list.
+// resolve makes the end-of-run decisions on the merged inventory: the LAN
+// view and gateways (decideLAN), then the side of every pending pair. It
+// returns the final device key of each pending pair's provisional id.
+func (inv *inventory) resolve(l *lanEvidence) map[string]string {
+	v := inv.decideLAN(l)
+	inv.view = v
+	keys := make([]pairKey, 0, len(inv.pending))
+	for k := range inv.pending {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Compare(inv.pending[a].id, inv.pending[b].id) })
+	aliases := make(map[string]string, len(keys))
+	for _, k := range keys {
+		pp := inv.pending[k]
+		cGW, sGW := k.cHas && v.gateway[k.cMAC], k.sHas && v.gateway[k.sMAC]
+		var clientSide bool
+		switch {
+		case sGW && !cGW:
+			clientSide = true
+		case cGW && !sGW:
+			clientSide = false
+		default:
+			clientSide = v.local(k.c) || !v.local(k.s)
+		}
+		d := pp.asServer
+		if clientSide {
+			d = pp.asClient
+		}
+		key := d.d.ID
+		cur := inv.devs[key]
+		if cur == nil && len(inv.devs) >= maxDevices && key != otherDevices {
+			inv.overflow += uint64(d.flows())
+			d.d.ID, d.d.MAC, d.hasMAC = otherDevices, "", false
+			key, cur = otherDevices, inv.devs[otherDevices]
+		}
+		if cur == nil {
+			inv.devs[key] = d
+		} else {
+			cur.merge(d)
+		}
+		aliases[pp.id] = key
+	}
+	inv.pending = map[pairKey]*pendingPair{}
+	return aliases
+}
+
+// devices builds the sorted device list (after resolve).
 func (inv *inventory) devices() []*devAgg {
 	out := make([]*devAgg, 0, len(inv.devs))
 	for _, d := range inv.devs {
+		if a, err := netip.ParseAddr(strings.TrimPrefix(d.d.ID, "ip:")); err == nil && !d.hasMAC && notLANDevice(a) {
+			continue // a broadcast or multicast address is not a device
+		}
 		out = append(out, d)
 	}
-	// The gateway (the MAC in front of remote servers) is not a device,
-	// unless it is all there is (a capture taken behind NAT).
-	if len(out) > 1 {
-		out = slices.DeleteFunc(out, func(d *devAgg) bool { return d.hasMAC && inv.gatewayMACs[d.mac] })
+	// The gateway is not a device, unless it is all there is (a capture
+	// taken behind NAT); a lab device never counts as the gateway.
+	if v := inv.view; v != nil && len(v.gateway) > 0 {
+		kept := slices.DeleteFunc(slices.Clone(out), func(d *devAgg) bool { return d.hasMAC && v.gateway[d.mac] && !inv.isKnown(d) })
+		if len(kept) > 0 {
+			out = kept
+		}
 	}
 	slices.SortFunc(out, func(a, b *devAgg) int { return cmp.Compare(a.d.ID, b.d.ID) })
 	return out
+}
+
+func (inv *inventory) isKnown(d *devAgg) bool {
+	for _, kd := range inv.known {
+		if matchKnown(kd, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // name picks the device name: --devices file, DHCP hostname, mDNS name,

@@ -44,6 +44,11 @@ type pool struct {
 	cur     []*batch
 	wg      sync.WaitGroup
 	end     time.Time // latest packet time seen, for the final expiry
+	lan     *lanEvidence
+	tcpDNS  *tcpDNS
+	// Transport payload bytes captured, and those the snap length cut from
+	// UDP and other non-TCP packets (TCP's are counted as reassembly gaps).
+	payloadSeen, payloadCut uint64
 }
 
 // workerCount is Config.Workers, or one per CPU (at most 8).
@@ -56,7 +61,7 @@ func workerCount(cfg Config) int {
 }
 
 func newPool(cfg Config, n int) *pool {
-	pl := &pool{free: make(chan *batch, 4*n+4)}
+	pl := &pool{free: make(chan *batch, 4*n+4), lan: newLANEvidence(), tcpDNS: newTCPDNS()}
 	wcfg := cfg
 	wcfg.Flow.MaxFlows = max(1, cfg.Flow.MaxFlows/n)
 	if cfg.Flow.MaxFlows == 0 {
@@ -120,13 +125,30 @@ func (pl *pool) dispatch(p *flow.Packet) {
 	if len(pl.workers) > 1 {
 		w = int(p.Hash() % uint64(len(pl.workers)))
 	}
+	pl.payloadSeen += uint64(len(p.Payload))
+	if p.Proto != flow.ProtoTCP && p.Claimed > len(p.Payload) {
+		pl.payloadCut += uint64(p.Claimed - len(p.Payload))
+	}
+	pl.lan.packet(p)
 	pl.add(w, p, false)
-	if len(pl.workers) > 1 && p.Proto == flow.ProtoUDP && (isDNSPort(p.SrcPort) || isDNSPort(p.DstPort)) {
+	switch {
+	case p.Proto == flow.ProtoUDP && (isDNSPort(p.SrcPort) || isDNSPort(p.DstPort)):
+		// The owner names flows from the datagram itself; the others get
+		// a copy for their name caches, at the same place in the order.
 		for i := range pl.workers {
 			if i != w {
 				pl.add(i, p, true)
 			}
 		}
+	case p.Proto == flow.ProtoTCP && p.SrcPort == 53:
+		// DNS over TCP: answers are cut out of the server's byte stream
+		// here, once, and every worker (the flow's own too) adds them to
+		// its name cache at this place in the packet order.
+		pl.tcpDNS.segment(p, func(msg *flow.Packet) {
+			for i := range pl.workers {
+				pl.add(i, msg, true)
+			}
+		})
 	}
 }
 
@@ -170,14 +192,19 @@ func (pl *pool) close() {
 	pl.wg.Wait()
 }
 
-// dnsFeed adds a DNS response seen by another worker to this worker's name
-// cache, as if the flow were its own.
+// dnsFeed adds a DNS response seen by another worker (or cut out of a TCP
+// stream by the reader) to this worker's name cache, and mDNS host names to
+// its inventory, as if the flow were its own.
 func (e *engine) dnsFeed(p *flow.Packet) {
-	if err := dns.Parse(p.Payload, &e.dnsMsg); err != nil && !e.dnsMsg.Response {
+	err := dns.Parse(p.Payload, &e.dnsMsg)
+	if err != nil && !e.dnsMsg.Response {
 		return
 	}
 	if e.dnsMsg.Response {
 		e.dnsCache.Add(p.Dst, &e.dnsMsg, proto.Meta{Frame: p.Frame, Time: p.Time})
+		if v := dns.Variant(p.SrcPort, p.DstPort); v == "mdns" && p.Proto == flow.ProtoUDP {
+			e.inv.mdnsNames(nil, dns.NewEvent(&e.dnsMsg, v, err))
+		}
 	}
 }
 
@@ -274,8 +301,21 @@ func (e *engine) mergeWorkers(pl *pool) {
 
 // merge folds another worker's inventory into inv.
 func (inv *inventory) merge(o *inventory) {
-	for m := range o.gatewayMACs {
-		inv.gatewayMACs[m] = true
+	mergeSmallest(inv.macEv, o.macEv, func(a, b *macEvidence) *macEvidence { a.merge(b); return a })
+	mergeSmallest(inv.onLink, o.onLink, func(a, _ struct{}) struct{} { return a })
+	mergeSmallest(inv.ipMAC, o.ipMAC, func(a, b *[6]byte) *[6]byte {
+		if cmpMAC(*b, *a) < 0 {
+			return b
+		}
+		return a
+	})
+	for k, op := range o.pending {
+		if pp := inv.pending[k]; pp != nil {
+			pp.asClient.merge(op.asClient)
+			pp.asServer.merge(op.asServer)
+		} else {
+			inv.pending[k] = op
+		}
 	}
 	for mac, rec := range o.dhcpByMAC {
 		if cur := inv.dhcpByMAC[mac]; cur != nil {
@@ -333,6 +373,9 @@ func (d *devAgg) flows() int {
 
 func (d *devAgg) merge(o *devAgg) {
 	for ip := range o.ips {
+		if d.ips == nil {
+			d.ips = map[netip.Addr]bool{}
+		}
 		d.ips[ip] = true
 	}
 	if !o.d.FirstSeen.IsZero() && (d.d.FirstSeen.IsZero() || o.d.FirstSeen.Before(d.d.FirstSeen)) {
@@ -344,6 +387,9 @@ func (d *devAgg) merge(o *devAgg) {
 	for k, od := range o.dests {
 		da := d.dests[k]
 		if da == nil {
+			if d.dests == nil {
+				d.dests = map[destKey]*destAgg{}
+			}
 			d.dests[k] = od
 			continue
 		}

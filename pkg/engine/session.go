@@ -187,7 +187,9 @@ func (e *engine) decide(s *session, dir proto.Dir) bool {
 	case sp == 53 || cp == 53:
 		s.proto = "dns"
 		st := dns.NewStream(func(d proto.Dir, msg *dns.Message, meta proto.Meta, err error) {
-			e.dnsParsed(s, d, msg, "dns", meta, err, s.f.Client.Addr())
+			// Answers over TCP reach the name cache through the reader
+			// (pool.tcpDNS), the same for every worker; not from here.
+			e.dnsParsed(s, d, msg, "dns", meta, err, netip.Addr{})
 		})
 		s.parser = st
 	default:
@@ -412,7 +414,9 @@ func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant 
 	}
 	e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 	if msg.Response {
-		e.dnsCache.Add(client, msg, m)
+		if client.IsValid() {
+			e.dnsCache.Add(client, msg, m)
+		}
 		if variant == "mdns" {
 			e.inv.mdnsNames(s.f, ev)
 		}

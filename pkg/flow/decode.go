@@ -92,6 +92,18 @@ type Decoder struct {
 	depth   int
 	frag6   uint64
 	scratch []byte
+	// OnARP, when set, is called with every Ethernet/IPv4 ARP message
+	// (the engine learns LAN addresses and gateways from them).
+	OnARP func(*ARP)
+	arp   ARP
+}
+
+// ARP is one Ethernet/IPv4 ARP message (RFC 826), valid during the call.
+type ARP struct {
+	Frame              uint64
+	Op                 uint16 // 1 request, 2 reply
+	SenderMAC          [6]byte
+	SenderIP, TargetIP netip.Addr
 }
 
 // NewDecoder returns a decoder with IPv4 and IPv6 defragmentation.
@@ -231,6 +243,16 @@ func (d *Decoder) ethertype(et layers.EthernetType, data []byte, emit func(*Pack
 	case layers.EthernetTypeARP:
 		d.Stats.ARP++
 		d.Stats.NonIP++
+		// htype 1, ptype IPv4, hlen 6, plen 4, then op and the addresses.
+		if d.OnARP != nil && len(data) >= 28 && binary.BigEndian.Uint16(data) == 1 &&
+			binary.BigEndian.Uint16(data[2:]) == 0x0800 && data[4] == 6 && data[5] == 4 {
+			a := &d.arp
+			*a = ARP{Frame: d.pkt.Frame, Op: binary.BigEndian.Uint16(data[6:])}
+			copy(a.SenderMAC[:], data[8:14])
+			a.SenderIP = netip.AddrFrom4([4]byte(data[14:18]))
+			a.TargetIP = netip.AddrFrom4([4]byte(data[24:28]))
+			d.OnARP(a)
+		}
 	default:
 		d.Stats.NonIP++
 	}
