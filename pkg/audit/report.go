@@ -166,6 +166,11 @@ type Leak struct {
 	Frame      uint64    `json:"frame"`
 	Time       time.Time `json:"time"`
 	Count      int       `json:"count"` // occurrences merged into this row
+	// Spellings are the exact texts that carried the value on the wire
+	// and in decoded layers (leak.Hit.Spellings), full values even when
+	// Value is masked: the engine masks them in every other field. Never
+	// written by any writer.
+	Spellings []string `json:"-"`
 }
 
 // Finding is a non-leak observation worth reporting: old TLS, missing SNI,

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -81,7 +82,7 @@ func (e *engine) bestName(s *session) (string, string) {
 	switch {
 	case s.names.sni != "":
 		return s.names.sni, "sni"
-	case s.names.host != "":
+	case s.names.host != "" && !ipLiteral(stripPort(s.names.host)):
 		return stripPort(s.names.host), "http-host"
 	case s.names.quicSNI != "":
 		return s.names.quicSNI, "quic-sni"
@@ -91,6 +92,13 @@ func (e *engine) bestName(s *session) (string, string) {
 		return s.names.ptr, "ptr"
 	}
 	return "", ""
+}
+
+// ipLiteral reports whether an HTTP Host is an address, not a name (HTTPDNS
+// clients and many IoT devices send "Host: 203.0.113.7"): it names no server.
+func ipLiteral(h string) bool {
+	_, err := netip.ParseAddr(h)
+	return err == nil
 }
 
 // stripPort removes a port from an HTTP Host value ("h:8080", "[::1]:80").

@@ -383,12 +383,13 @@ func (e *engine) finish() {
 			e.flows[i].Device = k
 		}
 	}
+	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
+	e.maskReport(masker)
 	e.renamed = composeRenames(e.renamed, aliases)
 	e.deviceWarnings()
-	e.redactEvents()
 	e.warnSpoolFallback()
-	recs, err := newSpooledRecords(e.pool.workers, e.renamed, e.newRedactor())
+	recs, err := newSpooledRecords(e.pool.workers, e.renamed, masker)
 	if err != nil {
 		// The records that could be kept are listed; the report says
 		// that some are missing.

@@ -95,10 +95,14 @@ type findingRow struct {
 	port                     uint16
 }
 
+// destKey is one destination row: a server endpoint under one name (""
+// for flows no name was found for), so that services sharing an address
+// (CDNs, cloud front ends) keep their own rows.
 type destKey struct {
 	ip        netip.Addr
 	port      uint16
 	transport string
+	name      string
 }
 
 type destAgg struct {
@@ -237,7 +241,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 		up, down = down, up
 		srv = f.Client
 	}
-	k := destKey{ip: srv.Addr(), port: srv.Port(), transport: f.Transport()}
+	k := destKey{ip: srv.Addr(), port: srv.Port(), transport: f.Transport(), name: name}
 	da := d.dests[k]
 	if da == nil {
 		if len(d.dests) >= inv.maxDests {
@@ -310,6 +314,7 @@ func (d *devAgg) addLeak(l audit.Leak) {
 	if i, ok := d.leakRows[k]; ok {
 		o := &d.leaks[i]
 		o.Count += l.Count
+		o.Spellings = addSpellings(o.Spellings, l.Spellings)
 		if l.Frame < o.Frame {
 			o.Frame, o.Time, o.Dest = l.Frame, l.Time, l.Dest
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/spool"
 )
 
@@ -113,12 +114,13 @@ func (rs *recordSpools) spoolEvent(s *session, ev audit.Event) error {
 type spooledRecords struct {
 	flows, events []*spool.Writer   // one per worker (none for a kind not kept)
 	renamed       map[string]string // final device IDs by provisional ID
-	redact        *redactor         // nil: nothing to mask
+	mask          *leak.Masker      // nil: nothing to mask
+	masked        []byte
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
-func newSpooledRecords(workers []*engine, renamed map[string]string, redact *redactor) (*spooledRecords, error) {
-	r := &spooledRecords{renamed: renamed, redact: redact}
+func newSpooledRecords(workers []*engine, renamed map[string]string, mask *leak.Masker) (*spooledRecords, error) {
+	r := &spooledRecords{renamed: renamed, mask: mask}
 	var errs []error
 	for _, w := range workers {
 		rs := w.spools
@@ -172,6 +174,12 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 		buf = append(buf[:0], `{"id":`...)
 		buf = strconv.AppendUint(buf, n, 10)
 		buf = append(buf, js[len(`{"id":0`):]...)
+		if r.mask != nil {
+			var changed bool
+			if r.masked, changed = r.mask.JSON(r.masked[:0], buf, onlyName); changed {
+				return flowFn(r.masked)
+			}
+		}
 		return flowFn(buf)
 	})
 	if err != nil || len(r.events) == 0 {
@@ -198,9 +206,11 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 		}
 		fields := len(buf)
 		buf = append(buf, js[at:]...)
-		if r.redact != nil {
-			if masked, changed := r.redact.apply(buf[fields:]); changed {
-				buf = append(buf[:fields], masked...)
+		if r.mask != nil {
+			var changed bool
+			r.masked = append(r.masked[:0], buf[:fields]...)
+			if r.masked, changed = r.mask.JSON(r.masked, buf[fields:], nil); changed {
+				return eventFn(r.masked)
 			}
 		}
 		return eventFn(buf)

@@ -217,6 +217,7 @@ func (e *engine) emitter(s *session, typ string) func(audit.Event) {
 }
 
 func (e *engine) event(s *session, ev audit.Event) {
+	ev = e.maskSecrets(ev)
 	e.counter["events_"+ev.Type]++
 	if e.spools != nil && e.spools.events != nil {
 		if err := e.spools.spoolEvent(s, ev); err != nil {
@@ -281,7 +282,12 @@ func (s *session) addFinding(e *engine, fi audit.Finding) {
 }
 
 // scan runs the leak scanner on one input of a flow.
-func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
+func (e *engine) scan(s *session, in leak.Input, m proto.Meta) { e.scanCoded(s, in, m, nil) }
+
+// scanCoded is scan for decoded content: coding lists the content codings
+// undone before the scanner saw it (HTTP Content-Encoding), which lead
+// each hit's encoding chain.
+func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []string) {
 	if e.scanner == nil || len(in.Data) == 0 {
 		return
 	}
@@ -291,17 +297,19 @@ func (e *engine) scan(s *session, in leak.Input, m proto.Meta) {
 			e.counter["leaks_dropped_flow_cap"]++
 			return
 		}
+		enc := strings.Join(append(coding[:len(coding):len(coding)], h.Encoding...), " > ")
 		for i := range s.leaks {
 			l := &s.leaks[i]
-			if l.Identifier == h.Identifier && l.Location == h.Location && l.Encoding == strings.Join(h.Encoding, " > ") && l.Value == h.Value {
+			if l.Identifier == h.Identifier && l.Location == h.Location && l.Encoding == enc && l.Value == h.Value {
 				l.Count++
+				l.Spellings = addSpellings(l.Spellings, h.Spellings)
 				return
 			}
 		}
 		s.leaks = append(s.leaks, audit.Leak{
 			Identifier: h.Identifier, Known: h.Known, Value: h.Value,
-			Encoding: strings.Join(h.Encoding, " > "), Location: h.Location,
-			Frame: m.Frame, Time: m.Time.UTC(), Count: 1,
+			Encoding: enc, Location: h.Location,
+			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings,
 		})
 	})
 }
@@ -345,7 +353,7 @@ func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 		e.scan(s, leak.Input{Location: "header:" + h.Name, Data: []byte(h.Value)}, m)
 	}
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
-		e.scan(s, leak.Input{Location: "body", Data: b.Data, ContentType: rq.ContentType}, m)
+		e.scanCoded(s, leak.Input{Location: "body", Data: b.Data, ContentType: rq.ContentType}, m, contentCodings(b))
 	}
 }
 

@@ -143,34 +143,38 @@ func (lc *layerCtx) child(enc []byte, s, e int, kind string) {
 	if lc.depth == 0 {
 		top = loc
 	}
+	wire := lc.wire
+	if compressed(enc) == "" && kind != "deflate" && len(enc) <= MaxSpelling {
+		wire = append(wire[:len(wire):len(wire)], string(enc))
+	}
 	if kind == "base64" || kind == "hex" {
 		// Decoded binary: look inside compressed data, else scan only for
 		// known values unless it reads as text.
 		if c := compressed(out); c != "" {
-			st.layerBinary(out, loc, chain, lc.depth+1, off, key, top, c)
+			st.layerBinary(out, loc, chain, wire, lc.depth+1, off, key, top, c)
 			return
 		}
 		if !textLike(out) {
-			st.knownOnly(out, loc, chain, lc.depth+1, off, top)
+			st.knownOnly(out, loc, chain, wire, lc.depth+1, off, top)
 			return
 		}
 	}
-	st.layer(out, loc, chain, lc.depth+1, off, key, top)
+	st.layer(out, loc, chain, wire, lc.depth+1, off, key, top)
 }
 
 // layerBinary scans a compressed child one level deeper.
-func (st *scanState) layerBinary(b []byte, loc string, chain []string, depth, off int, key, top, kind string) {
+func (st *scanState) layerBinary(b []byte, loc string, chain, wire []string, depth, off int, key, top, kind string) {
 	if depth > st.s.opt.MaxDepth {
 		return
 	}
-	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, depth: depth, off: off, id: st.layers, top: top}
+	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: st.layers, top: top}
 	st.layers++
 	lc.child(b, 0, len(b), kind)
 }
 
 // knownOnly scans decoded binary data for known values only.
-func (st *scanState) knownOnly(b []byte, loc string, chain []string, depth, off int, top string) {
-	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, depth: depth, off: off, id: st.layers, top: top, whole: true}
+func (st *scanState) knownOnly(b []byte, loc string, chain, wire []string, depth, off int, top string) {
+	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: st.layers, top: top, whole: true}
 	st.layers++
 	lc.known()
 }

@@ -227,3 +227,60 @@ func coordForms(x float64) []string {
 	}
 	return out
 }
+
+// KnownForm is one whole-token spelling of a --devices value.
+type KnownForm struct {
+	Identifier, Value, Form string
+}
+
+// KnownForms lists the whole-token spellings of every known value (as
+// written, its normalisations in lower and upper case, URL-escaped, hex,
+// base64 in both alphabets with and without padding, and its MD5, SHA1 and
+// SHA256 digests in hex and base64; coordinates with 4 to 6 decimals), so
+// that a report can mask a known identifier wherever it appears, also in
+// fields the scanner does not search. Base64 runs that depend on the
+// value's alignment inside a longer blob are not whole tokens and are
+// left out.
+func (s *Scanner) KnownForms() []KnownForm {
+	var out []KnownForm
+	seen := map[string]bool{}
+	add := func(k known, f string) {
+		if len(f) < minPlain || seen[f] {
+			return
+		}
+		seen[f] = true
+		out = append(out, KnownForm{Identifier: k.typ, Value: k.value, Form: f})
+	}
+	for _, k := range s.values {
+		if k.gps {
+			a, b, _ := strings.Cut(k.value, ",")
+			for _, c := range []string{a, b} {
+				if x, err := strconv.ParseFloat(strings.TrimSpace(c), 64); err == nil {
+					for _, f := range coordForms(x) {
+						add(k, f)
+					}
+				}
+			}
+			continue
+		}
+		if len(k.value) < minPlain {
+			continue
+		}
+		for _, n := range normalisations(k.typ, k.value) {
+			// Case-insensitive spellings (the scanner matches them so).
+			for _, f := range []string{n, url.QueryEscape(n), url.PathEscape(n), hex.EncodeToString([]byte(n)),
+				hex.EncodeToString(md5sum(n)), hex.EncodeToString(sha1sum(n)), hex.EncodeToString(sha256sum(n))} {
+				add(k, f)
+				add(k, strings.ToLower(f))
+				add(k, strings.ToUpper(f))
+			}
+			for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+				add(k, e.EncodeToString([]byte(n)))
+				for _, sum := range [][]byte{md5sum(n), sha1sum(n), sha256sum(n)} {
+					add(k, e.EncodeToString(sum))
+				}
+			}
+		}
+	}
+	return out
+}

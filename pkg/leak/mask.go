@@ -22,8 +22,11 @@ func Mask(identifier, value string) string {
 		at := strings.LastIndexByte(value, '@')
 		if at > 0 {
 			l := []rune(value[:at])
-			if len(l) <= 2 {
-				return string(l[0]) + strings.Repeat("*", len(l)-1) + value[at:]
+			switch len(l) {
+			case 1:
+				return "*" + value[at:]
+			case 2:
+				return string(l[0]) + "*" + value[at:]
 			}
 			return string(l[0]) + strings.Repeat("*", len(l)-2) + string(l[len(l)-1]) + value[at:]
 		}
@@ -92,4 +95,29 @@ func maskRunes(v string) string {
 		i++
 	}
 	return string(r)
+}
+
+// secret reports whether an identifier is a credential, never shown in part.
+func secret(identifier string) bool {
+	switch identifier {
+	case "password", "api_key", "basic_auth":
+		return true
+	}
+	return false
+}
+
+// MaskSpelling masks one text that carried a leaked value (a Hit's
+// Spellings): the value itself as Mask does, any other spelling (an
+// encoded blob, a variant form) with its letters and digits hidden but the
+// first and last few; credentials entirely.
+func MaskSpelling(identifier, value, spelling string) string {
+	switch {
+	case spelling == value:
+		return Mask(identifier, value)
+	case secret(identifier):
+		return "********"
+	case identifier == "email" && strings.IndexByte(spelling, '@') > 0:
+		return Mask(identifier, spelling)
+	}
+	return maskRunes(spelling)
 }

@@ -57,7 +57,17 @@ type Hit struct {
 	Encoding   []string // outermost first, e.g. ["gzip", "base64", "plain"]
 	Location   string   // refined: "url.query:imei", "body.json:$.device.imei"
 	Offset     int      // byte offset in Input.Data of the hit or of the encoded blob holding it
+	// Spellings are the exact texts that carried the value, outermost
+	// first: the bytes of Input.Data (the value itself, or the encoded
+	// blob holding it), then the text in each decoded layer down to the
+	// value as written there. Binary layers (decompressed data) and texts
+	// longer than MaxSpelling are left out. Reports mask these texts
+	// wherever they appear (docs/leaks.md).
+	Spellings []string
 }
+
+// MaxSpelling is the longest text kept in Hit.Spellings.
+const MaxSpelling = 4096
 
 type known struct {
 	dev, typ, value string
@@ -182,7 +192,7 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 		data = data[:s.opt.MaxInput]
 	}
 	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType)}
-	st.layer(data, in.Location, nil, 0, -1, "", "")
+	st.layer(data, in.Location, nil, nil, 0, -1, "", "")
 	for _, h := range st.finish() {
 		emit(h)
 	}
@@ -193,7 +203,7 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 // so far, off the offset to report (-1: positions in data are offsets in
 // Input.Data), parentKey the key of the field that held the blob, top the
 // depth-0 location.
-func (st *scanState) layer(data []byte, loc string, chain []string, depth, off int, parentKey, top string) {
+func (st *scanState) layer(data []byte, loc string, chain, wire []string, depth, off int, parentKey, top string) {
 	if len(st.hits) >= st.s.opt.MaxHits || len(data) == 0 {
 		return
 	}
@@ -206,7 +216,7 @@ func (st *scanState) layer(data []byte, loc string, chain []string, depth, off i
 		isJSON = false
 		parentKey = "\x00" // whole-layer field: keep loc unrefined
 	}
-	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00"}
+	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00"}
 	lc.known()
 	if !st.s.opt.NoGeneric && depth <= st.s.opt.MaxDepth {
 		lc.generic()
@@ -221,6 +231,7 @@ type layerCtx struct {
 	data   []byte
 	loc    string
 	chain  []string
+	wire   []string // spellings of the blobs this layer was decoded from, outermost first
 	depth  int
 	off    int
 	id     int
@@ -290,6 +301,10 @@ func (lc *layerCtx) add(h Hit, s, e int) {
 	}
 	f := lc.fieldAt(s, e)
 	h.Location = lc.refine(f)
+	h.Spellings = lc.wire[:len(lc.wire):len(lc.wire)]
+	if e-s <= MaxSpelling {
+		h.Spellings = append(h.Spellings, string(lc.data[s:e]))
+	}
 	h.Offset = s
 	if lc.off >= 0 {
 		h.Offset = lc.off

@@ -1,0 +1,198 @@
+package leak
+
+import (
+	"cmp"
+	"bytes"
+	"encoding/json"
+	"slices"
+)
+
+// Masker replaces leaked spellings in report text. A spelling is replaced
+// only where it stands as a whole token: the characters around it are not
+// letters or digits (a %XX escape before it counts as a boundary, as in the
+// scanner), so "pass" is masked in "user=pass" but not in
+// "myvoiceismypassport". Lookups cost one map probe per run of letters and
+// digits of the text, whatever the number of spellings.
+//
+// A Masker is built once (Add, then only String and JSON) and is then safe
+// for concurrent use.
+type Masker struct {
+	byRun map[string][]maskEntry // by the first run of letters and digits of the spelling
+	n     int
+}
+
+type maskEntry struct {
+	pre      string // the spelling's characters before its first run
+	spelling string
+	repl     string
+}
+
+// NewMasker returns an empty Masker.
+func NewMasker() *Masker { return &Masker{byRun: map[string][]maskEntry{}} }
+
+// Len returns the number of spellings added.
+func (m *Masker) Len() int {
+	if m == nil {
+		return 0
+	}
+	return m.n
+}
+
+// Add registers one spelling and the text that replaces it. The first
+// replacement given for a spelling wins; a spelling without a letter or
+// digit is ignored.
+func (m *Masker) Add(spelling, repl string) {
+	s := 0
+	for s < len(spelling) && !isAlnum(spelling[s]) {
+		s++
+	}
+	if s == len(spelling) {
+		return
+	}
+	e := s
+	for e < len(spelling) && isAlnum(spelling[e]) {
+		e++
+	}
+	run := spelling[s:e]
+	list := m.byRun[run]
+	for _, x := range list {
+		if x.spelling == spelling {
+			return
+		}
+	}
+	list = append(list, maskEntry{pre: spelling[:s], spelling: spelling, repl: repl})
+	// Longest first: a spelling inside a longer one must not win.
+	slices.SortStableFunc(list, func(a, b maskEntry) int { return cmp.Compare(len(b.spelling), len(a.spelling)) })
+	m.byRun[run] = list
+	m.n++
+}
+
+// AddLeak registers every spelling of a leaked value, each replaced by
+// MaskSpelling.
+func (m *Masker) AddLeak(identifier, value string, spellings []string) {
+	for _, sp := range spellings {
+		m.Add(sp, MaskSpelling(identifier, value, sp))
+	}
+}
+
+// String returns s with every registered spelling that stands as a whole
+// token replaced, and whether anything was replaced.
+func (m *Masker) String(s string) (string, bool) {
+	if m == nil || m.n == 0 || len(s) < minPlain {
+		return s, false
+	}
+	var out []byte
+	last := 0
+	for i := 0; i < len(s); {
+		if !isAlnum(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isAlnum(s[j]) {
+			j++
+		}
+		starts := [2]int{i, -1}
+		if i >= 1 && s[i-1] == '%' && j-i > 2 && hexVal(s[i]) >= 0 && hexVal(s[i+1]) >= 0 {
+			starts[1] = i + 2 // "%3D867..." holds the token "867..."
+		}
+		next := j
+		for _, rs := range starts {
+			if rs < 0 {
+				continue
+			}
+			if start, end, repl, ok := m.matchAt(s, rs, j, last); ok {
+				out = append(out, s[last:start]...)
+				out = append(out, repl...)
+				last, next = end, end
+				break
+			}
+		}
+		i = next
+	}
+	if out == nil {
+		return s, false
+	}
+	out = append(out, s[last:]...)
+	return string(out), true
+}
+
+// matchAt tries the spellings whose first run is s[rs:re]; none may begin
+// before floor (text already replaced).
+func (m *Masker) matchAt(s string, rs, re, floor int) (start, end int, repl string, ok bool) {
+	for _, x := range m.byRun[s[rs:re]] {
+		start = rs - len(x.pre)
+		end = start + len(x.spelling)
+		if start < floor || end > len(s) || s[start:rs] != x.pre || s[start:end] != x.spelling {
+			continue
+		}
+		if end < len(s) && isAlnum(s[end]) && isAlnum(x.spelling[len(x.spelling)-1]) {
+			continue
+		}
+		return start, end, x.repl, true
+	}
+	return 0, 0, "", false
+}
+
+// JSON appends to dst the JSON text js with registered spellings masked in
+// its string values, and reports whether anything changed. Object keys,
+// numbers, literals and structure are copied unchanged, so the output is
+// valid JSON whenever the input is; the value of a key for which skip
+// returns true is copied unchanged too (identity fields such as a flow's
+// device). js is expected to be what encoding/json writes; other text is
+// copied as it is.
+func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	if m == nil || m.n == 0 {
+		return append(dst, js...), false
+	}
+	changed := false
+	var key []byte
+	last := 0
+	for i := 0; i < len(js); {
+		if js[i] != '"' {
+			i++
+			continue
+		}
+		end := stringEnd(js, i+1)
+		if end < 0 {
+			break
+		}
+		end++
+		lit := js[i:end]
+		k := end
+		for k < len(js) && (js[k] == ' ' || js[k] == '\n' || js[k] == '\t' || js[k] == '\r') {
+			k++
+		}
+		if k < len(js) && js[k] == ':' {
+			key = lit[1 : len(lit)-1]
+			i = end
+			continue
+		}
+		if skip != nil && key != nil && skip(key) {
+			i = end
+			continue
+		}
+		var val string
+		if hasEscape(lit) {
+			if json.Unmarshal(lit, &val) != nil {
+				i = end
+				continue
+			}
+		} else {
+			val = string(lit[1 : len(lit)-1])
+		}
+		if masked, ok := m.String(val); ok {
+			enc, err := json.Marshal(masked)
+			if err == nil {
+				dst = append(dst, js[last:i]...)
+				dst = append(dst, enc...)
+				last = end
+				changed = true
+			}
+		}
+		i = end
+	}
+	return append(dst, js[last:]...), changed
+}
+
+func hasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }
