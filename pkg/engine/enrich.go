@@ -186,7 +186,10 @@ func (e *engine) buildDevices() {
 			if c := cmp.Compare(a.Port, b.Port); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Transport, b.Transport)
+			if c := cmp.Compare(a.Transport, b.Transport); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Name, b.Name) // rows of one endpoint under several names
 		})
 		dev.Destinations = dests
 		if dev.Destinations == nil {

@@ -232,7 +232,7 @@ func maskValue(v reflect.Value, m *leak.Masker, depth int) bool {
 // masked).
 func onlyName(key []byte) bool { return string(key) != "name" }
 
-// maskSecrets masks the credentials of Authorization headers in an HTTP
+// maskSecrets masks the credentials of Basic Authorization headers in an HTTP
 // event (unless ShowEvidence): "Basic dXNlcjpwYXNz" is one base64 decode
 // away from the password. The event given is not modified; a changed copy
 // is returned.
@@ -246,7 +246,7 @@ func (e *engine) maskSecrets(ev audit.Event) audit.Event {
 	}
 	idx := -1
 	for i, h := range he.Request.Headers {
-		if isAuthHeader(h.Name) {
+		if isBasicAuth(h) {
 			idx = i
 			break
 		}
@@ -257,8 +257,8 @@ func (e *engine) maskSecrets(ev audit.Event) audit.Event {
 	rq := *he.Request
 	rq.Headers = slices.Clone(rq.Headers)
 	for i := idx; i < len(rq.Headers); i++ {
-		if h := &rq.Headers[i]; isAuthHeader(h.Name) {
-			h.Value = maskCredentials(h.Value)
+		if h := &rq.Headers[i]; isBasicAuth(*h) {
+			h.Value = "Basic ********"
 		}
 	}
 	c := *he
@@ -267,21 +267,15 @@ func (e *engine) maskSecrets(ev audit.Event) audit.Event {
 	return ev
 }
 
-func isAuthHeader(name string) bool {
-	return strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Proxy-Authorization")
-}
-
-// maskCredentials keeps an Authorization value's scheme and hides the
-// rest: "Basic ********".
-func maskCredentials(v string) string {
-	scheme, rest, ok := strings.Cut(strings.TrimSpace(v), " ")
-	if !ok || strings.TrimSpace(rest) == "" {
-		if v == "" {
-			return v
-		}
-		return "********"
+// isBasicAuth: an Authorization or Proxy-Authorization header with Basic
+// credentials. Other schemes (Digest, Bearer...) carry no password in
+// clear; bearer tokens are found by the leak scan as api_key.
+func isBasicAuth(h phttp.Header) bool {
+	if !strings.EqualFold(h.Name, "Authorization") && !strings.EqualFold(h.Name, "Proxy-Authorization") {
+		return false
 	}
-	return scheme + " ********"
+	scheme, _, _ := strings.Cut(strings.TrimSpace(h.Value), " ")
+	return strings.EqualFold(scheme, "basic")
 }
 
 // contentCodings returns the content codings the HTTP decoder undid on a
