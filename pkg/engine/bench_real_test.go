@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/report"
+	"github.com/phonehome/phonehome/pkg/signature"
+)
+
+// TestRealBenchOutputsParse writes every output of the real-traffic bench
+// (PHONEHOME_REAL_BENCH=path to a capture made by
+// ../shared/bench/make-real-bench; skipped when unset) and checks that
+// each parses: JSON validates against docs/schema, every NDJSON line is
+// JSON, every CSV table is CSV. It runs as the CLI does for json and
+// ndjson: records spooled, leaks masked, generic detectors only.
+func TestRealBenchOutputsParse(t *testing.T) {
+	in := os.Getenv("PHONEHOME_REAL_BENCH")
+	if in == "" {
+		t.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to check")
+	}
+	sc, err := leak.NewScanner(nil, leak.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := geo.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := signature.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolDir: t.TempDir()}
+	rep, err := Run(context.Background(), cfg, []string{in})
+	if err != nil && !errors.Is(err, ErrDamaged) {
+		t.Fatal(err)
+	}
+	defer rep.Records.Close()
+	schema := reportSchema(t)
+	dir := t.TempDir()
+	for name, opt := range outputOptions {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := report.Write(f, rep, opt); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		st, _ := f.Stat()
+		f.Close()
+		r, _ := os.Open(p)
+		switch {
+		case name == "json":
+			inst, err := jsonschema.UnmarshalJSON(bufio.NewReader(r))
+			if err != nil {
+				t.Errorf("json: %v", err)
+			} else if err := schema.Validate(inst); err != nil {
+				t.Errorf("json: %v", err)
+			}
+		case name == "ndjson":
+			sc := bufio.NewScanner(r)
+			sc.Buffer(nil, 64<<20)
+			n := 0
+			for sc.Scan() {
+				n++
+				if !json.Valid(sc.Bytes()) {
+					t.Errorf("ndjson line %d is not JSON", n)
+					break
+				}
+			}
+			if err := sc.Err(); err != nil {
+				t.Errorf("ndjson: %v", err)
+			}
+			t.Logf("ndjson: %d lines", n)
+		case len(name) > 4 && name[:4] == "csv-":
+			cr := csv.NewReader(bufio.NewReader(r))
+			n := 0
+			for {
+				_, err := cr.Read()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					break
+				}
+				n++
+			}
+			t.Logf("%s: %d rows", name, n)
+		}
+		r.Close()
+		t.Logf("%s: %d bytes", name, st.Size())
+	}
+}

@@ -1,0 +1,110 @@
+package leak
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestMaskerString(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("password", "pass", []string{"pass"})
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	m.AddLeak("imei", "867891045582412", []string{"ODY3ODkxMDQ1NTgyNDEy", "867891045582412"})
+	m.AddLeak("phone", "+4916289027936", []string{"+49 162 89027936"})
+	m.AddLeak("email", "a@example.org", []string{"a@example.org"})
+	for _, tc := range []struct{ in, want string }{
+		{"myvoiceismypassport", "myvoiceismypassport"},
+		{"user=pass", "user=********"},
+		{"pass", "********"},
+		{"490154203237518.host.tracker-example.com", "4901*******7518.host.tracker-example.com"},
+		{"x490154203237518", "x490154203237518"},
+		{"4901542032375189", "4901542032375189"},
+		{"d=ODY3ODkxMDQ1NTgyNDEy&r=1", "d=ODY3************NDEy&r=1"},
+		{"id%3D867891045582412", "id%3D8678*******2412"},
+		{"tel:+49 162 89027936;x", "tel:+49 16* ****7936;x"},
+		{"to a@example.org now", "to *@example.org now"},
+		{"ba@example.org", "ba@example.org"},
+		{"", ""},
+	} {
+		if got, _ := m.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMaskerJSON(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("serial", "2218", []string{"2218"})
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	for _, tc := range []struct{ in, want string }{
+		{`{"content_length":2218,"v":"2218"}`, `{"content_length":2218,"v":"2***"}`},
+		{`{"2218":"a 2218 b"}`, `{"2218":"a 2*** b"}`},
+		{`{"name":"490154203237518.x.com","device":"490154203237518"}`, `{"name":"4901*******7518.x.com","device":"490154203237518"}`},
+		{`["\u0026490154203237518\"", 2218]`, `["\u00264901*******7518\"",2218]`},
+	} {
+		got, _ := m.JSON(nil, []byte(tc.in), func(k []byte) bool { return string(k) == "device" })
+		var a, b any
+		if json.Unmarshal(got, &a) != nil || json.Unmarshal([]byte(tc.want), &b) != nil {
+			t.Fatalf("JSON(%s) = %s: not JSON", tc.in, got)
+		}
+		ga, _ := json.Marshal(a)
+		gb, _ := json.Marshal(b)
+		if string(ga) != string(gb) {
+			t.Errorf("JSON(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzMaskerJSON: masking valid JSON gives valid JSON with the same
+// structure, and text without registered spellings is unchanged.
+func FuzzMaskerJSON(f *testing.F) {
+	for _, s := range []string{`{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
+		f.Add([]byte(s))
+	}
+	m := NewMasker()
+	m.AddLeak("serial", "2218", []string{"2218"})
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518", "NDkwMTU0MjAzMjM3NTE4"})
+	m.AddLeak("email", "a@b.org", []string{"a@b.org"})
+	f.Fuzz(func(t *testing.T, js []byte) {
+		if !json.Valid(js) {
+			return
+		}
+		out, changed := m.JSON(nil, js, nil)
+		if !json.Valid(out) {
+			t.Fatalf("%q masked to invalid JSON %q", js, out)
+		}
+		if !changed && string(out) != string(js) {
+			t.Fatalf("unchanged flag but output differs")
+		}
+		if changed {
+			var a, b any
+			json.Unmarshal(js, &a)
+			json.Unmarshal(out, &b)
+			if shape(a) != shape(b) {
+				t.Fatalf("structure changed: %q -> %q", js, out)
+			}
+		}
+	})
+}
+
+// shape renders a JSON value with every string replaced by "".
+func shape(v any) string {
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return ""
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return v
+	}
+	b, _ := json.Marshal(walk(v))
+	return string(b)
+}
