@@ -23,6 +23,7 @@ type Flow struct {
 	PayloadUp   uint64    `json:"payload_up"`
 	PayloadDown uint64    `json:"payload_down"`
 	FirstFrame  uint64    `json:"first_frame"`
+	Input       string    `json:"input,omitempty"` // path of FirstFrame's input, when there are several
 	First       time.Time `json:"first"`
 	Last        time.Time `json:"last"`
 	Protocol    string    `json:"protocol,omitempty"` // dns, http, tls, quic, mqtt, ...
@@ -38,8 +39,12 @@ type Flow struct {
 // flattens it next to the common keys, like Suricata's eve.json:
 // {"type":"dns","frame":12,"ts":"...","flow_id":3, ...fields}.
 type Event struct {
-	Type   string
-	Frame  uint64
+	Type  string
+	Frame uint64
+	// Input is the path of Frame's input when the run read more than one
+	// (frame numbers restart in each file); written as "input" after
+	// "frame" when set.
+	Input  string
 	Time   time.Time
 	FlowID uint64
 	Fields any
@@ -68,6 +73,11 @@ func (e Event) marshal() ([]byte, int, error) {
 	buf.WriteString(`,"frame":`)
 	f, _ := json.Marshal(e.Frame)
 	buf.Write(f)
+	if e.Input != "" {
+		buf.WriteString(`,"input":`)
+		in, _ := json.Marshal(e.Input)
+		buf.Write(in)
+	}
 	buf.WriteString(`,"ts":`)
 	ts, err := json.Marshal(e.Time.UTC())
 	if err != nil {

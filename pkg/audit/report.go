@@ -152,6 +152,9 @@ type Destination struct {
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
 	FirstFrame  uint64    `json:"first_frame"`
+	// Input is the path (as in Report.Inputs) of the file FirstFrame is
+	// in; set only when the run read more than one input.
+	Input string `json:"input,omitempty"`
 }
 
 // Leak is an identifier found leaving a device.
@@ -164,6 +167,7 @@ type Leak struct {
 	Location   string    `json:"location"`   // url.query:imei, header:Cookie, body.json:$.a.b, dns.qname...
 	Dest       Dest      `json:"destination"`
 	Frame      uint64    `json:"frame"`
+	Input      string    `json:"input,omitempty"` // path of Frame's input, when there are several
 	Time       time.Time `json:"time"`
 	Count      int       `json:"count"` // occurrences merged into this row
 	// Spellings are the exact texts that carried the value on the wire
@@ -180,7 +184,8 @@ type Finding struct {
 	Kind     string    `json:"kind"` // kebab-case id, e.g. "tls-deprecated-version"
 	Message  string    `json:"message"`
 	Dest     Dest      `json:"destination"`
-	Frame    uint64    `json:"frame"` // first occurrence
+	Frame    uint64    `json:"frame"`           // first occurrence
+	Input    string    `json:"input,omitempty"` // path of Frame's input, when there are several
 	Time     time.Time `json:"time"`
 	Count    int       `json:"count"` // occurrences merged into this row
 }

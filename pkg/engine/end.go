@@ -60,6 +60,7 @@ func (e *engine) End(f *flow.Flow) {
 			GapBytes:    f.GapBytes,
 		}
 		if e.spools != nil && e.spools.flows != nil {
+			rec.Input, rec.FirstFrame = e.frames.locate(rec.FirstFrame)
 			if err := e.spools.spoolFlow(s, rec); err != nil {
 				e.counter["flow_records_unencodable"]++
 			}

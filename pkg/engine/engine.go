@@ -160,6 +160,10 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e.dec = flow.NewDecoder()
 	e.pool = newPool(cfg, workerCount(cfg))
 	e.dec.OnARP = e.pool.lan.arp
+	e.frames = &frameIndex{multi: len(inputs) > 1}
+	for _, w := range e.pool.workers {
+		w.frames = e.frames
+	}
 	var damaged error
 	for _, path := range inputs {
 		if err := e.readFile(ctx, path); err != nil {
@@ -209,6 +213,8 @@ type engine struct {
 	spools     *recordSpools     // a worker's spooled records (SpoolRecords)
 	renamed    map[string]string // device IDs given at the end, by provisional ID
 	table      *flow.Table       // a worker's flow table
+	frames     *frameIndex       // run-wide frame numbers to inputs (inputs.go)
+	frameBase  uint64            // frames of the inputs read before the current one
 	stats      flow.TableStats   // the workers' table counters, summed
 	lost       error             // records could not all be kept (spool)
 }
@@ -246,6 +252,8 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 		size = st.Size()
 	}
 	in := audit.Input{Path: path, Format: r.Format()}
+	base := e.frameBase
+	e.frames.add(base, path)
 	var fr capture.Frame
 	var readErr error
 	for {
@@ -272,7 +280,8 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 		}
 		in.Frames++
 		in.Bytes += uint64(fr.CI.Length)
-		e.dec.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.pool.dispatch)
+		e.frameBase = max(e.frameBase, base+fr.N)
+		e.dec.Decode(base+fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.pool.dispatch)
 	}
 	for _, lt := range r.LinkTypes() {
 		in.LinkTypes = append(in.LinkTypes, linkName(lt))
@@ -386,6 +395,7 @@ func (e *engine) finish() {
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
 	e.maskReport(masker)
+	e.frames.localReport(e.report, e.report.Flows, e.report.Events)
 	e.renamed = composeRenames(e.renamed, aliases)
 	e.deviceWarnings()
 	e.warnSpoolFallback()

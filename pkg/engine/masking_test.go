@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +71,14 @@ func maskingCapture(t *testing.T) string {
 		craft.HTTPRequest("POST", "api.example.net", "/v1?d="+base64.StdEncoding.EncodeToString([]byte(knownIMEI)),
 			map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(basicCreds)),
 				"Content-Type": "application/x-www-form-urlencoded"}, body),
+		craft.HTTPResponse(200, "text/plain", nil))
+	// A gzip-coded body (section 5: the chain starts with the coding).
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"imei":"` + knownIMEI + `"}`))
+	zw.Close()
+	c.Exchange(phone, 50214, gw("198.51.100.8"), 80,
+		craft.HTTPRequest("POST", "api.example.net", "/v2", map[string]string{"Content-Encoding": "gzip", "Content-Type": "application/json"}, gz.Bytes()),
 		craft.HTTPResponse(200, "text/plain", nil))
 	// MQTT: the password "pass" inside the client id must not be masked.
 	k := c.Dial(phone, 50213, gw("198.51.100.9"), 1883)
@@ -202,15 +212,105 @@ func TestMaskingOffKeepsValues(t *testing.T) {
 	var enc []string
 	for _, d := range rep.Devices {
 		for _, l := range d.Leaks {
-			t.Logf("%s %s %s %s %q", l.Identifier, l.Value, l.Encoding, l.Location, l.Spellings)
-		}
-		for _, l := range d.Leaks {
 			enc = append(enc, l.Identifier+":"+l.Encoding)
 		}
+	}
+	if !slices.Contains(enc, "imei:gzip > plain") {
+		t.Errorf("leak encodings %v lack the gzip-coded IMEI", enc)
 	}
 	if !slices.Contains(enc, "imei:base64 > plain") {
 		t.Errorf("leak encodings %v lack the base64 IMEI", enc)
 	}
 }
 
-var _ = audit.Report{}
+// TestSeveralInputsPointAtOnePacket: with two inputs, every leak, finding,
+// event, flow and destination of the second names it and carries the
+// frame number it has in that file alone.
+func TestSeveralInputsPointAtOnePacket(t *testing.T) {
+	second := maskingCapture(t)
+	first := filepath.Join(t.TempDir(), "demo.pcap")
+	if err := os.WriteFile(first, scenario.Bytes(scenario.All()[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, spool := range []bool{false, true} {
+		cfg := maskingConfig(t)
+		cfg.SpoolRecords, cfg.SpoolDir = spool, t.TempDir()
+		alone, err := Run(context.Background(), cfg, []string{second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		both, err := Run(context.Background(), cfg, []string{first, second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := evidence(t, alone, ""), evidence(t, both, second)
+		if len(want) == 0 || !slices.Equal(want, got) {
+			t.Errorf("spool=%v: evidence of the second input differs from the file alone:\n got %v\nwant %v", spool, got, want)
+		}
+		if n := len(evidence(t, both, first)); n == 0 {
+			t.Errorf("spool=%v: nothing points at the first input", spool)
+		}
+	}
+}
+
+// evidence lists "kind what frame" for everything of the given input.
+func evidence(t *testing.T, rep *audit.Report, input string) []string {
+	var out []string
+	for _, d := range rep.Devices {
+		for _, l := range d.Leaks {
+			if l.Input == input {
+				out = append(out, fmt.Sprintf("leak %s %s %d", l.Identifier, l.Location, l.Frame))
+			}
+		}
+		for _, f := range d.Findings {
+			if f.Input == input {
+				out = append(out, fmt.Sprintf("finding %s %d", f.Kind, f.Frame))
+			}
+		}
+		for _, ds := range d.Destinations {
+			if ds.Input == input {
+				out = append(out, fmt.Sprintf("destination %s:%d %d", ds.IP, ds.Port, ds.FirstFrame))
+			}
+		}
+	}
+	add := func(js []byte) error {
+		var x struct {
+			Type       string
+			Frame      uint64
+			FirstFrame uint64 `json:"first_frame"`
+			Input      string
+			Server     string
+			Request    *struct{ Frame uint64 }
+		}
+		if err := json.Unmarshal(js, &x); err != nil {
+			return err
+		}
+		if x.Input != input {
+			return nil
+		}
+		if x.Type == "" {
+			out = append(out, fmt.Sprintf("flow %s %d", x.Server, x.FirstFrame))
+		} else if x.Request != nil {
+			out = append(out, fmt.Sprintf("event %s %d request %d", x.Type, x.Frame, x.Request.Frame))
+		} else {
+			out = append(out, fmt.Sprintf("event %s %d", x.Type, x.Frame))
+		}
+		return nil
+	}
+	if rep.Records != nil {
+		if err := rep.Records.Each(nil, add, add); err != nil {
+			t.Fatal(err)
+		}
+		rep.Records.Close()
+	}
+	for _, f := range rep.Flows {
+		js, _ := json.Marshal(f)
+		add(js)
+	}
+	for _, e := range rep.Events {
+		js, _ := json.Marshal(e)
+		add(js)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -83,8 +83,10 @@ func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
 	return nil
 }
 
-// spoolEvent adds an event of the session's flow (s nil: of no flow).
-func (rs *recordSpools) spoolEvent(s *session, ev audit.Event) error {
+// spoolEvent adds an event of the session's flow (s nil: of no flow);
+// frame is its run-wide frame number, the sort key (ev.Frame may be the
+// number in its input, inputs.go).
+func (rs *recordSpools) spoolEvent(s *session, ev audit.Event, frame uint64) error {
 	local := ev.FlowID
 	ev.FlowID = 0
 	js, at, err := ev.MarshalJSONFlowLater()
@@ -92,7 +94,7 @@ func (rs *recordSpools) spoolEvent(s *session, ev audit.Event) error {
 		return err
 	}
 	rs.seq++
-	k := binary.BigEndian.AppendUint64(nil, ev.Frame)
+	k := binary.BigEndian.AppendUint64(nil, frame)
 	if s != nil && local != 0 {
 		k = append(k, 1)
 		k = append(k, s.recordKey()...)

@@ -220,8 +220,13 @@ func (e *engine) event(s *session, ev audit.Event) {
 	ev = e.maskSecrets(ev)
 	e.counter["events_"+ev.Type]++
 	if e.spools != nil && e.spools.events != nil {
-		if err := e.spools.spoolEvent(s, ev); err != nil {
+		g := ev.Frame
+		restore := e.frames.localEvent(&ev)
+		if err := e.spools.spoolEvent(s, ev, g); err != nil {
 			e.counter["events_unencodable"]++
+		}
+		if restore != nil {
+			restore()
 		}
 		return
 	}

@@ -61,7 +61,7 @@ func prefixed(dev *audit.Device, cols ...string) []string {
 func csvDestinations(r *audit.Report, write func([]string) error) error {
 	hdr := append([]string{"device_id", "device_name"}, destCSVHeader...)
 	hdr = append(hdr, "protocols", "flows", "packets_up", "packets_down", "bytes_up", "bytes_down",
-		"first_seen", "last_seen", "first_frame")
+		"first_seen", "last_seen", "first_frame", "input")
 	if err := write(hdr); err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func csvDestinations(r *audit.Report, write func([]string) error) error {
 		for _, d := range dev.Destinations {
 			rec := withDest(prefixed(dev), d.Dest, strings.Join(d.Protocols, " "), itoa(d.Flows),
 				u64(d.PacketsUp), u64(d.PacketsDown), u64(d.BytesUp), u64(d.BytesDown),
-				fmtTime(d.FirstSeen), fmtTime(d.LastSeen), u64(d.FirstFrame))
+				fmtTime(d.FirstSeen), fmtTime(d.LastSeen), u64(d.FirstFrame), d.Input)
 			if err := write(rec); err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ func csvLeaks(r *audit.Report, write func([]string) error) error {
 	for _, h := range destCSVHeader {
 		hdr = append(hdr, "destination_"+h)
 	}
-	hdr = append(hdr, "frame", "time", "count")
+	hdr = append(hdr, "frame", "time", "count", "input")
 	if err := write(hdr); err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func csvLeaks(r *audit.Report, write func([]string) error) error {
 		dev := &r.Devices[i]
 		for _, l := range dev.Leaks {
 			rec := withDest(prefixed(dev, l.Severity.String(), l.Identifier, strconv.FormatBool(l.Known), l.Value,
-				l.Encoding, l.Location), l.Dest, u64(l.Frame), fmtTime(l.Time), itoa(l.Count))
+				l.Encoding, l.Location), l.Dest, u64(l.Frame), fmtTime(l.Time), itoa(l.Count), l.Input)
 			if err := write(rec); err != nil {
 				return err
 			}
@@ -106,14 +106,14 @@ func csvFindings(r *audit.Report, write func([]string) error) error {
 	for _, h := range destCSVHeader {
 		hdr = append(hdr, "destination_"+h)
 	}
-	hdr = append(hdr, "frame", "time", "count")
+	hdr = append(hdr, "frame", "time", "count", "input")
 	if err := write(hdr); err != nil {
 		return err
 	}
 	for i := range r.Devices {
 		dev := &r.Devices[i]
 		for _, f := range dev.Findings {
-			rec := withDest(prefixed(dev, f.Severity.String(), f.Kind, f.Message), f.Dest, u64(f.Frame), fmtTime(f.Time), itoa(f.Count))
+			rec := withDest(prefixed(dev, f.Severity.String(), f.Kind, f.Message), f.Dest, u64(f.Frame), fmtTime(f.Time), itoa(f.Count), f.Input)
 			if err := write(rec); err != nil {
 				return err
 			}
@@ -153,14 +153,14 @@ func csvDevices(r *audit.Report, write func([]string) error) error {
 func csvFlows(r *audit.Report, write func([]string) error) error {
 	hdr := []string{"id", "device_id", "transport", "client", "server", "protocol", "name", "name_source", "channel",
 		"packets_up", "packets_down", "bytes_up", "bytes_down", "payload_up", "payload_down", "first_frame",
-		"first", "last", "state", "gap_bytes"}
+		"first", "last", "state", "gap_bytes", "input"}
 	if err := write(hdr); err != nil {
 		return err
 	}
 	for _, f := range r.Flows {
 		rec := []string{u64(f.ID), f.Device, f.Transport, f.Client, f.Server, f.Protocol, f.Name, f.NameSource,
 			f.Channel, u64(f.PacketsUp), u64(f.PacketsDown), u64(f.BytesUp), u64(f.BytesDown), u64(f.PayloadUp),
-			u64(f.PayloadDown), u64(f.FirstFrame), fmtTime(f.First), fmtTime(f.Last), f.State, u64(f.GapBytes)}
+			u64(f.PayloadDown), u64(f.FirstFrame), fmtTime(f.First), fmtTime(f.Last), f.State, u64(f.GapBytes), f.Input}
 		if err := write(rec); err != nil {
 			return err
 		}

@@ -21,6 +21,6 @@ func ExampleWrite() {
 		panic(err)
 	}
 	// Output:
-	// device_id,device_name,severity,identifier,known,value,encoding,location,destination_name,destination_name_source,destination_domain,destination_ip,destination_port,destination_transport,destination_country,destination_country_name,destination_registered_country,destination_anycast,destination_asn,destination_as_org,destination_vendor,destination_service,destination_category,destination_signature_id,destination_channel,frame,time,count
-	// mac:a4:cf:12:34:56:78,camera,high,mac,false,a4:cf:12:**:**:78,plain,url.query:mac,log.example.cn,,,192.0.2.7,80,,,,,,0,,,,,,HTTP,57,2026-03-14T09:00:00Z,1
+	// device_id,device_name,severity,identifier,known,value,encoding,location,destination_name,destination_name_source,destination_domain,destination_ip,destination_port,destination_transport,destination_country,destination_country_name,destination_registered_country,destination_anycast,destination_asn,destination_as_org,destination_vendor,destination_service,destination_category,destination_signature_id,destination_channel,frame,time,count,input
+	// mac:a4:cf:12:34:56:78,camera,high,mac,false,a4:cf:12:**:**:78,plain,url.query:mac,log.example.cn,,,192.0.2.7,80,,,,,,0,,,,,,HTTP,57,2026-03-14T09:00:00Z,1,
 }

@@ -97,7 +97,7 @@ func leakGrid(d *audit.Device) grid {
 		{Name: "Where"}, {Name: "Destination"}, {Name: "Channel"}, {Name: "Frame", Num: true},
 	}}
 	for _, l := range d.Leaks {
-		fr := cell{Lines: []string{frameLabel(l.Frame, l.Count)}, Key: u64(l.Frame)}
+		fr := cell{Lines: []string{inputLabel(l.Input) + frameLabel(l.Frame, l.Count)}, Key: u64(l.Frame)}
 		g.Rows = append(g.Rows, []cell{sevCell(l.Severity), txt(leakIdent(l)), txt(l.Value), txt(l.Encoding),
 			txt(l.Location), txt(destLabel(l.Dest)), txt(l.Dest.Channel), fr})
 	}
@@ -110,7 +110,7 @@ func findingGrid(d *audit.Device) grid {
 		{Name: "Channel"}, {Name: "Frame", Num: true},
 	}}
 	for _, f := range d.Findings {
-		fr := cell{Lines: []string{frameLabel(f.Frame, f.Count)}, Key: u64(f.Frame)}
+		fr := cell{Lines: []string{inputLabel(f.Input) + frameLabel(f.Frame, f.Count)}, Key: u64(f.Frame)}
 		g.Rows = append(g.Rows, []cell{sevCell(f.Severity), txt(f.Kind), txt(f.Message), txt(destLabel(f.Dest)),
 			txt(f.Dest.Channel), fr})
 	}

@@ -75,6 +75,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 			"properties": map[string]any{
 				"type":    map[string]any{"type": "string", "minLength": 1},
 				"frame":   map[string]any{"type": "integer", "minimum": 0},
+				"input":   map[string]any{"type": "string", "description": "path of the frame's input, when the run read several (frame numbers restart in each file)"},
 				"ts":      map[string]any{"type": "string", "format": "date-time"},
 				"flow_id": map[string]any{"type": "integer", "minimum": 1},
 			},

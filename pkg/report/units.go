@@ -150,3 +150,12 @@ func frameLabel(frame uint64, count int) string {
 	}
 	return u64(frame)
 }
+
+// inputLabel prefixes a frame number with its input ("b.pcap:") when the
+// report has several inputs (the model sets Input only then).
+func inputLabel(input string) string {
+	if input == "" {
+		return ""
+	}
+	return input + ":"
+}
