@@ -1,8 +1,8 @@
 package leak
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 )
