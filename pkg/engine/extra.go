@@ -146,7 +146,32 @@ func (e *engine) endExtra(s *session, m proto.Meta) {
 		d := sniff.Analyze(s.down)
 		ev.Down = &d
 	}
+	if !e.cfg.ShowEvidence && len(s.leaks) > 0 {
+		m := leak.NewMasker()
+		for _, l := range s.leaks {
+			m.AddLeak(l.Identifier, l.Value, append(l.Spellings, l.Value))
+		}
+		maskHead(&ev.Up, m)
+	}
 	e.event(s, audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
+}
+
+// maskHead masks the flow's leaked texts in a profile's first bytes: in
+// head_text as everywhere, and the same bytes in head_hex, where the hex
+// of a text is no token the report-wide pass could find.
+func maskHead(p *sniff.Profile, m *leak.Masker) {
+	spans := m.Spans(p.HeadText)
+	if len(spans) == 0 || len(p.HeadHex) != 2*len(p.HeadText) {
+		return
+	}
+	h := []byte(p.HeadHex)
+	for _, sp := range spans {
+		for i := 2 * sp[0]; i < 2*sp[1]; i++ {
+			h[i] = '*'
+		}
+	}
+	p.HeadHex = string(h)
+	p.HeadText, _ = m.String(p.HeadText)
 }
 
 // unknownEvent profiles the first bytes of each direction of a flow no

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -80,6 +81,11 @@ func maskingCapture(t *testing.T) string {
 	c.Exchange(phone, 50214, gw("198.51.100.8"), 80,
 		craft.HTTPRequest("POST", "api.example.net", "/v2", map[string]string{"Content-Encoding": "gzip", "Content-Type": "application/json"}, gz.Bytes()),
 		craft.HTTPResponse(200, "text/plain", nil))
+	// A protocol no decoder knows: the IMEI in its first bytes (unknown
+	// event head_text and head_hex).
+	k0 := c.Dial(phone, 50215, gw("198.51.100.10"), 7777)
+	k0.Send(true, []byte("imei="+trackIMEI+";model=x;fw=1.2.3;uptime=77\n"))
+	k0.Close()
 	// MQTT: the password "pass" inside the client id must not be masked.
 	k := c.Dial(phone, 50213, gw("198.51.100.9"), 1883)
 	k.Send(true, craft.MQTTConnect("myvoiceismypassport", "device", "pass"))
@@ -162,6 +168,7 @@ func TestIssue14Masking(t *testing.T) {
 		forbidden := []string{
 			trackIMEI, knownIMEI, base64.StdEncoding.EncodeToString([]byte(knownIMEI)),
 			base64.StdEncoding.EncodeToString([]byte(basicCreds)), basicCreds, "a@example.org",
+			hex.EncodeToString([]byte(trackIMEI)),
 		}
 		for format, out := range outs {
 			for _, f := range forbidden {
@@ -204,7 +211,7 @@ func TestMaskingOffKeepsValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := writeAll(t, rep)["json"]
-	for _, v := range []string{trackIMEI + ".host.tracker-example.com", "a@example.org", base64.StdEncoding.EncodeToString([]byte(knownIMEI))} {
+	for _, v := range []string{trackIMEI + ".host.tracker-example.com", "a@example.org", base64.StdEncoding.EncodeToString([]byte(knownIMEI)), hex.EncodeToString([]byte(trackIMEI))} {
 		if !strings.Contains(js, v) {
 			t.Errorf("--show-evidence: %q missing", v)
 		}

@@ -78,10 +78,32 @@ func (m *Masker) AddLeak(identifier, value string, spellings []string) {
 // String returns s with every registered spelling that stands as a whole
 // token replaced, and whether anything was replaced.
 func (m *Masker) String(s string) (string, bool) {
-	if m == nil || m.n == 0 || len(s) < minPlain {
+	var out []byte
+	last, changed := 0, false
+	m.each(s, func(start, end int, repl string) {
+		out = append(out, s[last:start]...)
+		out = append(out, repl...)
+		last, changed = end, true
+	})
+	if !changed {
 		return s, false
 	}
-	var out []byte
+	out = append(out, s[last:]...)
+	return string(out), true
+}
+
+// Spans returns the [start, end) byte ranges of s that String replaces.
+func (m *Masker) Spans(s string) [][2]int {
+	var out [][2]int
+	m.each(s, func(start, end int, _ string) { out = append(out, [2]int{start, end}) })
+	return out
+}
+
+// each calls fn for every match in s, left to right, without overlaps.
+func (m *Masker) each(s string, fn func(start, end int, repl string)) {
+	if m == nil || m.n == 0 || len(s) < minPlain {
+		return
+	}
 	last := 0
 	for i := 0; i < len(s); {
 		if !isAlnum(s[i]) {
@@ -102,19 +124,13 @@ func (m *Masker) String(s string) (string, bool) {
 				continue
 			}
 			if start, end, repl, ok := m.matchAt(s, rs, j, last); ok {
-				out = append(out, s[last:start]...)
-				out = append(out, repl...)
+				fn(start, end, repl)
 				last, next = end, end
 				break
 			}
 		}
 		i = next
 	}
-	if out == nil {
-		return s, false
-	}
-	out = append(out, s[last:]...)
-	return string(out), true
 }
 
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
