@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
 )
 
@@ -50,7 +52,16 @@ func TestMaskingInvariants(t *testing.T) {
 	var captures, leaks, spellings, checks, differing int
 	for _, in := range maskingInputs(t) {
 		name := filepath.Base(in)
-		cfg := maskingConfig(t)
+		// Each scenario with its own devices file; the issue 14 capture
+		// with maskingDevicesYAML.
+		cfg := labConfig(t)
+		cfg.KeepFlows, cfg.KeepEvents = true, true
+		switch name {
+		case "masking.pcap":
+			cfg = maskingConfig(t)
+		case "demo.pcap":
+			cfg.Known, cfg.Scanner = devicesFile(t, filepath.Join("..", "..", "fixtures", "demo-devices.yaml"))
+		}
 		if strings.Contains(in, string(filepath.Separator)+"pcaps"+string(filepath.Separator)) {
 			// Corpus captures: generic detectors only, as a new user runs them.
 			sc, err := leak.NewScanner(nil, leak.Options{})
@@ -98,6 +109,9 @@ func TestMaskingInvariants(t *testing.T) {
 			// (c)
 			known := knownTexts(cfg)
 			oracle := append(leakTexts(clear.rep, 1), known...)
+			for _, s := range leakTexts(clear.rep, 4) {
+				oracle = append(oracle, hex.EncodeToString([]byte(s))) // unknown events' head_hex
+			}
 			for _, f := range []string{"json", "ndjson"} {
 				n, err := sameButLeaks(masked.out[f], clear.out[f], oracle)
 				if err != nil {
@@ -118,6 +132,19 @@ func TestMaskingInvariants(t *testing.T) {
 	}
 	t.Logf("%d captures, %d leak rows, %d distinct leaked texts; %d text × format × spool checks; %d strings differ between masked and unmasked output, each holding a leaked text",
 		captures, leaks, spellings, checks, differing)
+}
+
+func devicesFile(t *testing.T, path string) ([]lab.Device, *leak.Scanner) {
+	t.Helper()
+	lf, err := lab.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := leak.NewScanner(lf.Devices, leak.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lf.Devices, sc
 }
 
 type runOutput struct {
