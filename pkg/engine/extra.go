@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/leak"
@@ -149,7 +151,7 @@ func (e *engine) endExtra(s *session, m proto.Meta) {
 	if !e.cfg.ShowEvidence && len(s.leaks) > 0 {
 		m := leak.NewMasker()
 		for _, l := range s.leaks {
-			m.AddLeak(l.Identifier, l.Value, append(l.Spellings, l.Value))
+			m.AddLeak(l.Identifier, l.Value, slices.Concat(l.Spellings, []string{l.Value}))
 		}
 		maskHead(&ev.Up, m)
 	}
