@@ -100,7 +100,11 @@ func (m *Masker) Spans(s string) [][2]int {
 }
 
 // each calls fn for every match in s, left to right, without overlaps.
-func (m *Masker) each(s string, fn func(start, end int, repl string)) {
+func (m *Masker) each(s string, fn func(start, end int, repl string)) { eachMatch(m, s, fn) }
+
+// eachMatch is each for text held as a string or as bytes (bytes are
+// probed without copying).
+func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl string)) {
 	if m == nil || m.n == 0 || len(s) < minPlain {
 		return
 	}
@@ -123,7 +127,7 @@ func (m *Masker) each(s string, fn func(start, end int, repl string)) {
 			if rs < 0 {
 				continue
 			}
-			if start, end, repl, ok := m.matchAt(s, rs, j, last); ok {
+			if start, end, repl, ok := matchAt(m, s, rs, j, last); ok {
 				fn(start, end, repl)
 				last, next = end, end
 				break
@@ -135,11 +139,11 @@ func (m *Masker) each(s string, fn func(start, end int, repl string)) {
 
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
 // before floor (text already replaced).
-func (m *Masker) matchAt(s string, rs, re, floor int) (start, end int, repl string, ok bool) {
-	for _, x := range m.byRun[s[rs:re]] {
+func matchAt[T string | []byte](m *Masker, s T, rs, re, floor int) (start, end int, repl string, ok bool) {
+	for _, x := range m.byRun[string(s[rs:re])] {
 		start = rs - len(x.pre)
 		end = start + len(x.spelling)
-		if start < floor || end > len(s) || s[start:rs] != x.pre || s[start:end] != x.spelling {
+		if start < floor || end > len(s) || string(s[start:rs]) != x.pre || string(s[start:end]) != x.spelling {
 			continue
 		}
 		if end < len(s) && isAlnum(s[end]) && isAlnum(x.spelling[len(x.spelling)-1]) {
@@ -148,6 +152,13 @@ func (m *Masker) matchAt(s string, rs, re, floor int) (start, end int, repl stri
 		return start, end, x.repl, true
 	}
 	return 0, 0, "", false
+}
+
+// matches reports whether b holds a registered spelling as a token.
+func (m *Masker) matches(b []byte) bool {
+	found := false
+	eachMatch(m, b, func(int, int, string) { found = true })
+	return found
 }
 
 // JSON appends to dst the JSON text js with registered spellings masked in
@@ -195,6 +206,10 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 				continue
 			}
 		} else {
+			if !m.matches(lit[1 : len(lit)-1]) {
+				i = end
+				continue
+			}
 			val = string(lit[1 : len(lit)-1])
 		}
 		if masked, ok := m.String(val); ok {

@@ -108,3 +108,17 @@ func shape(v any) string {
 	b, _ := json.Marshal(walk(v))
 	return string(b)
 }
+
+// TestMaskerProbeAllocs: probing text that holds no spelling allocates
+// nothing (the JSON pass probes every string of every spooled event).
+func TestMaskerProbeAllocs(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	b := []byte("h000123.cdn.example.com 867891045582412 +49 162")
+	if n := testing.AllocsPerRun(100, func() { m.matches(b) }); n > 0 {
+		t.Errorf("%v allocations per probe", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.String(string(b[:20])) }); n > 0 {
+		t.Errorf("%v allocations per String without a match", n)
+	}
+}
