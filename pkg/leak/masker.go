@@ -201,10 +201,12 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 		}
 		var val string
 		if hasEscape(lit) {
-			if json.Unmarshal(lit, &val) != nil {
+			v, ok := unquote(lit)
+			if !ok {
 				i = end
 				continue
 			}
+			val = v
 		} else {
 			if !m.matches(lit[1 : len(lit)-1]) {
 				i = end
@@ -224,6 +226,14 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 		i = end
 	}
 	return append(dst, js[last:]...), changed
+}
+
+// unquote decodes one JSON string literal (kept apart so that the
+// result escapes to the heap only for literals with escapes).
+func unquote(lit []byte) (string, bool) {
+	var v string
+	err := json.Unmarshal(lit, &v)
+	return v, err == nil
 }
 
 func hasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }

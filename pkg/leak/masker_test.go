@@ -122,3 +122,13 @@ func TestMaskerProbeAllocs(t *testing.T) {
 		t.Errorf("%v allocations per String without a match", n)
 	}
 }
+
+func TestMaskerJSONAllocs(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	js := []byte(`{"type":"dns","frame":12,"ts":"2026-03-14T09:26:53Z","questions":[{"name":"h000123.cdn.example.com","type":"A"}]}`)
+	dst := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { m.JSON(dst[:0], js, nil) }); n > 0 {
+		t.Errorf("%v allocations per event without a spelling", n)
+	}
+}
