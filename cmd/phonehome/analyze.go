@@ -61,7 +61,7 @@ func analysisFlags() []cli.Flag {
 
 func outputFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(report.Formats(), ", ")},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(append(report.Formats(), formatParquet), ", ") + " (parquet: tables in the -o directory, docs/scale.md)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output; its extension (.json, .ndjson, .csv, .md, .html) sets the format when --format is not given; a DIR for several csv tables"},
 		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, summary, flows; csv: one per file, several with --output DIR)"},
 		&cli.StringFlag{Name: "group-by", Value: "name", Usage: "group destinations by name, domain, vendor, country or endpoint"},
@@ -91,12 +91,15 @@ Examples:
 Exit codes: 0 done; 2 usage error or unreadable input; 3 some input was damaged
 (everything before the damage is in the report); 4 the output could not be written (nothing left
 under its name); 5 records lost or interrupted (the report is marked incomplete).`,
-		Flags:  append(outputFlags(), analysisFlags()...),
+		Flags:  append(append(outputFlags(), analysisFlags()...), batchFlags()...),
 		Action: runAnalyze,
 	}
 }
 
 func runAnalyze(c *cli.Context) error {
+	if c.Bool("per-file") || c.IsSet("jobs") || c.IsSet("shard") || strings.EqualFold(c.String("format"), formatParquet) {
+		return runBatch(c)
+	}
 	outs, err := reportPaths(c)
 	if err != nil {
 		return err
@@ -207,7 +210,7 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c, format)
 	// JSON and NDJSON stream every record from temporary files; the
 	// flows table and HTML keep up to --max-records in memory.
-	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (format == "json" || format == "ndjson")
+	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (format == "json" || format == "ndjson" || format == formatParquet)
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
 	cfg.Flow.UDPIdleTimeout = c.Duration("udp-idle-timeout")
@@ -322,7 +325,7 @@ func recordsNeeded(c *cli.Context, format string) (flows, events bool) {
 	}
 	tables := c.StringSlice("table")
 	switch format {
-	case "json", "ndjson":
+	case "json", "ndjson", formatParquet:
 		return true, true
 	case "html":
 		return true, false
