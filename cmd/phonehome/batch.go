@@ -252,6 +252,9 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 			return done
 		}
 	}
+	if b.toDir() {
+		b.removeTemps(cp.SHA256)
+	}
 	rep, err := engine.Run(ctx, b.cfg, []string{cp.Path})
 	if rep != nil && rep.Records != nil {
 		defer rep.Records.Close()
@@ -297,6 +300,23 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 		}
 	}
 	return res
+}
+
+// removeTemps removes the temporary files a killed run left for this
+// capture. Only this shard writes results named by this hash, and an
+// Indexed Job runs one pod per index at a time (podReplacementPolicy:
+// Failed, docs/scale), so no one else is writing them.
+func (b *batchRun) removeTemps(sha string) {
+	dirs := []string{"reports", "done"}
+	if b.format == formatParquet {
+		dirs = append(dirs, parquet.Tables...)
+	}
+	for _, d := range dirs {
+		tmps, _ := filepath.Glob(filepath.Join(b.dir, d, "."+sha+".*.tmp-*"))
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
 }
 
 // reportExt is the file extension of a report format.

@@ -6,6 +6,9 @@ import "time"
 // docs/schema/report.schema.json; a nested object is flattened with its key
 // as prefix (dhcp_hostname, summary_bytes_up, destination_country), lists
 // are Parquet LISTs. Every row starts with the capture it comes from.
+// One column is derived, not in the JSON: plaintext (destination_plaintext)
+// says whether the channel can be read by anyone on the path
+// (audit.PlaintextChannel), so that "sent in clear" is one condition in SQL.
 // Times are TIMESTAMP(NANOS, UTC), null when unknown (the zero time, or
 // outside what 64-bit nanoseconds hold).
 
@@ -73,6 +76,7 @@ type DestinationRow struct {
 	Category      string     `parquet:"category,dict"`
 	SignatureID   string     `parquet:"signature_id"`
 	Channel       string     `parquet:"channel,dict"`
+	Plaintext     bool       `parquet:"plaintext"` // derived: audit.PlaintextChannel(channel)
 	Protocols     []string   `parquet:"protocols,list"`
 	Flows         int64      `parquet:"flows"`
 	PacketsUp     uint64     `parquet:"packets_up"`
@@ -101,6 +105,7 @@ type DestCols struct {
 	DestCategory    string `parquet:"destination_category,dict"`
 	DestSignatureID string `parquet:"destination_signature_id"`
 	DestChannel     string `parquet:"destination_channel,dict"`
+	DestPlaintext   bool   `parquet:"destination_plaintext"` // derived: audit.PlaintextChannel(destination_channel)
 }
 
 // LeakRow is one devices[].leaks[] entry. Value is masked unless the run
