@@ -1,0 +1,2 @@
+SELECT capture_sha256, device, identifier, value, frame, destination_country
+FROM leaks ORDER BY ALL;
