@@ -94,6 +94,26 @@ func (b *batchRun) toDir() bool { return b.dir != "" && b.dir != "-" }
 
 func (b *batchRun) run() error {
 	c := b.c
+	// Flags and configuration first: a bad devices file must not wait for
+	// every capture to be hashed.
+	var err error
+	if b.opt, b.flt, err = reportOptions(c, nil); err != nil {
+		return err
+	}
+	b.opt.Color, b.opt.Width = false, 0
+	if b.format != formatParquet {
+		if err := report.Write(io.Discard, &audit.Report{}, b.opt); err != nil {
+			return withCode(exitUsage, err) // bad --format, --table or --group-by
+		}
+	}
+	if b.cfg, err = engineConfig(c); err != nil {
+		return err
+	}
+	// One engine worker per job: --jobs sets the parallelism, and the
+	// output cannot depend on it (flow caps are split per worker).
+	b.cfg.Workers = 1
+	b.limitMemory()
+
 	var exclude []string
 	if b.toDir() {
 		exclude = append(exclude, b.dir)
@@ -110,22 +130,6 @@ func (b *batchRun) run() error {
 	}
 	todo, dups := batch.Plan(caps, b.shard)
 
-	if b.cfg, err = engineConfig(c); err != nil {
-		return err
-	}
-	// One engine worker per job: --jobs sets the parallelism, and the
-	// output cannot depend on it (flow caps are split per worker).
-	b.cfg.Workers = 1
-	b.limitMemory()
-	if b.opt, b.flt, err = reportOptions(c, nil); err != nil {
-		return err
-	}
-	b.opt.Color, b.opt.Width = false, 0
-	if b.format != formatParquet {
-		if err := report.Write(io.Discard, &audit.Report{}, b.opt); err != nil {
-			return withCode(exitUsage, err) // bad --format, --table or --group-by
-		}
-	}
 	if b.toDir() {
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
 			return withCode(exitWrite, err)
