@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 
@@ -56,6 +57,9 @@ func runBatch(c *cli.Context) error {
 		return usageErr("--jobs: want a positive number")
 	}
 	if !perFile {
+		if slices.Contains(c.Args().Slice(), "-") {
+			return usageErr("--format parquet names its files by the hash of the capture: give a file, not standard input")
+		}
 		return runParquetOnce(c)
 	}
 	shard, err := batch.ParseShard(cmpOr(c.String("shard"), "0/1"))
@@ -298,7 +302,9 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 	} else if stream != nil {
 		stream.skip(i)
 	}
-	if b.toDir() && res.Status != batch.StatusIncomplete {
+	// Unreadable captures are not recorded as complete: the cause may be
+	// passing (an unmounted volume, permissions), and they fail fast.
+	if b.toDir() && res.Status != batch.StatusIncomplete && res.Status != batch.StatusUnreadable {
 		if err := b.store.Commit(res); err != nil {
 			res.Status, res.ExitCode, res.Error = batch.StatusWriteError, exitWrite, err.Error()
 		}
@@ -470,11 +476,7 @@ func (s *orderedStream) drain() {
 
 // sortResults orders index lines by path.
 func sortResults(rs []batch.Result) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && rs[j].Path < rs[j-1].Path; j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
-		}
-	}
+	slices.SortStableFunc(rs, func(a, b batch.Result) int { return strings.Compare(a.Path, b.Path) })
 }
 
 // runParquetOnce is --format parquet without --per-file: the inputs read
