@@ -34,7 +34,7 @@ const formatParquet = "parquet"
 func batchFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "per-file", Usage: "analyse every capture on its own (directories walked recursively); with -o DIR: one report per capture plus an index, and a run started again skips captures already done (docs/scale.md)"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "with --per-file: captures analysed at once (default: the CPU count); --max-memory is divided among them"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "with --per-file: captures analysed at once (default: the CPU count, or the container's CPU limit); --max-memory is divided among them"},
 		&cli.StringFlag{Name: "shard", Usage: "with --per-file: only the captures of shard `I/N` (by content hash; e.g. $JOB_COMPLETION_INDEX/8 in a Kubernetes Indexed Job)"},
 	}
 }
@@ -68,7 +68,7 @@ func runBatch(c *cli.Context) error {
 	}
 	jobs := c.Int("jobs")
 	if jobs == 0 {
-		jobs = runtime.NumCPU()
+		jobs = runtime.GOMAXPROCS(0) // the CPU count, or the container's CPU limit (Go 1.25+)
 	}
 	b := &batchRun{c: c, format: format, dir: out, shard: shard, jobs: jobs}
 	return b.run()
