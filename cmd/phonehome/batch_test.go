@@ -140,10 +140,11 @@ func TestPerFileShardsCorpus(t *testing.T) {
 	}
 }
 
-// TestPerFileResumeAfterKill kills a run (SIGKILL, as a pre-empted node
-// does) after some captures are complete, starts it again, and checks that
-// the second run analyses only the captures that were not complete and
-// ends with the reports of an uninterrupted run.
+// TestPerFileResumeAfterKill stops a run after some captures are complete
+// (SIGKILL, as a crash or a pre-empted node; SIGTERM, as Kubernetes stops
+// a pod), starts it again, and checks that the second run analyses only
+// the captures that were not complete and ends with the reports of an
+// uninterrupted run.
 func TestPerFileResumeAfterKill(t *testing.T) {
 	pcaps := corpusPcaps(t)
 	ref := t.TempDir()
@@ -151,80 +152,103 @@ func TestPerFileResumeAfterKill(t *testing.T) {
 		t.Fatalf("reference run: exit %d: %s", code, errs)
 	}
 	total := len(readIndex(t, filepath.Join(ref, "index.json")).Captures)
-
-	out := t.TempDir()
-	cmd := exec.Command(os.Args[0], "analyze", "--per-file", "--jobs", "1", "-f", "json", "-o", out, pcaps)
-	cmd.Env = append(os.Environ(), "PHONEHOME_TEST_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	const k = 5
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		done, _ := filepath.Glob(filepath.Join(out, "done", "*.json"))
-		if len(done) >= k {
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-exited
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("the run ended (%v) before %d captures were complete: %s", err, k, stderr.String())
-		case <-time.After(2 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no progress")
-		}
-	}
-	done, _ := filepath.Glob(filepath.Join(out, "done", "*.json"))
-	if len(done) >= total {
-		t.Skipf("the run finished all %d captures before it could be killed", total)
-	}
-	if _, err := os.Stat(filepath.Join(out, "index.json")); err == nil {
-		t.Error("a killed run wrote its index")
-	}
-	// Every report present is complete: it is its final bytes.
 	refReports := reportFiles(t, filepath.Join(ref, "reports"))
-	for name, body := range reportFiles(t, filepath.Join(out, "reports")) {
-		if refReports[name] != body {
-			t.Errorf("killed run left %s not equal to its complete report", name)
-		}
-	}
 
-	_, errs, code := runCLI(t, "analyze", "--per-file", "--jobs", "2", "-f", "json", "-o", out, pcaps)
-	if code != 0 && code != exitPartial {
-		t.Fatalf("restart: exit %d: %s", code, errs)
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command(os.Args[0], "analyze", "--per-file", "--jobs", "1", "-f", "json", "-o", out, pcaps)
+			cmd.Env = append(os.Environ(), "PHONEHOME_TEST_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			const k = 5
+			deadline := time.Now().Add(2 * time.Minute)
+			var exitErr error
+			for {
+				done, _ := filepath.Glob(filepath.Join(out, "done", "*.json"))
+				if len(done) >= k {
+					cmd.Process.Signal(sig)
+					exitErr = <-exited
+					break
+				}
+				select {
+				case err := <-exited:
+					t.Fatalf("the run ended (%v) before %d captures were complete: %s", err, k, stderr.String())
+				case <-time.After(2 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatal("no progress")
+				}
+			}
+			done, _ := filepath.Glob(filepath.Join(out, "done", "*.json"))
+			if len(done) >= total {
+				t.Skipf("the run finished all %d captures before it could be stopped", total)
+			}
+			_, err := os.Stat(filepath.Join(out, "index.json"))
+			if sig == syscall.SIGKILL && err == nil {
+				t.Error("a killed run wrote its index")
+			}
+			if sig == syscall.SIGTERM {
+				// Stopped cleanly: exit 5 and an index marking the rest incomplete.
+				ee, ok := exitErr.(*exec.ExitError)
+				if !ok || ee.ExitCode() != exitIncomplete {
+					t.Errorf("SIGTERM: %v, want exit %d: %s", exitErr, exitIncomplete, stderr.String())
+				}
+				idx := readIndex(t, filepath.Join(out, "index.json"))
+				incomplete := 0
+				for _, r := range idx.Captures {
+					if r.Status == batch.StatusIncomplete {
+						incomplete++
+					}
+				}
+				if incomplete == 0 || incomplete > total-len(done) {
+					t.Errorf("SIGTERM: %d incomplete in the index, %d of %d done", incomplete, len(done), total)
+				}
+			}
+			// Every report present is complete: it is its final bytes.
+			for name, body := range reportFiles(t, filepath.Join(out, "reports")) {
+				if refReports[name] != body {
+					t.Errorf("stopped run left %s not equal to its complete report", name)
+				}
+			}
+
+			_, errs, code := runCLI(t, "analyze", "--per-file", "--jobs", "2", "-f", "json", "-o", out, pcaps)
+			if code != 0 && code != exitPartial {
+				t.Fatalf("restart: exit %d: %s", code, errs)
+			}
+			idx := readIndex(t, filepath.Join(out, "index.json"))
+			resumed, redone := 0, 0
+			for _, r := range idx.Captures {
+				if r.Resumed {
+					resumed++
+				} else if r.Status != batch.StatusDuplicate {
+					redone++
+				}
+			}
+			if resumed != len(done) || resumed+redone != total {
+				t.Errorf("restart: %d taken from the stopped run, %d analysed; want %d and %d", resumed, redone, len(done), total-len(done))
+			}
+			got := reportFiles(t, filepath.Join(out, "reports"))
+			if len(got) != len(refReports) {
+				t.Errorf("%d reports after the restart, want %d", len(got), len(refReports))
+			}
+			for name, body := range refReports {
+				if got[name] != body {
+					t.Errorf("%s after the restart differs from the uninterrupted run's", name)
+				}
+			}
+			if tmps := batch.Temps(out); len(tmps) != 0 {
+				t.Errorf("temporary files left after the restart: %v", tmps)
+			}
+			t.Logf("stopped after %d of %d captures; the restart analysed %d", len(done), total, redone)
+		})
 	}
-	idx := readIndex(t, filepath.Join(out, "index.json"))
-	resumed, redone := 0, 0
-	for _, r := range idx.Captures {
-		if r.Resumed {
-			resumed++
-		} else if r.Status != batch.StatusDuplicate {
-			redone++
-		}
-	}
-	if resumed != len(done) || resumed+redone != total {
-		t.Errorf("restart: %d taken from the killed run, %d analysed; want %d and %d", resumed, redone, len(done), total-len(done))
-	}
-	got := reportFiles(t, filepath.Join(out, "reports"))
-	if len(got) != len(refReports) {
-		t.Errorf("%d reports after the restart, want %d", len(got), len(refReports))
-	}
-	for name, body := range refReports {
-		if got[name] != body {
-			t.Errorf("%s after the restart differs from the uninterrupted run's", name)
-		}
-	}
-	if tmps := batch.Temps(out); len(tmps) != 0 {
-		t.Errorf("temporary files left after the restart: %v", tmps)
-	}
-	t.Logf("killed after %d of %d captures; the restart analysed %d", len(done), total, redone)
 }
 
 // TestPerFileStdout: without -o, --per-file --format ndjson is one stream
