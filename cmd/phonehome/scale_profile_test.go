@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestScaleProfile(t *testing.T) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		start := time.Now()
 		out := t.TempDir()
-		_, errs, code := runCLI(t, "analyze", "--per-file", "--jobs", map[int]string{1: "1", 2: "2"}[procs], "-f", "json", "-o", out, dir)
+		_, errs, code := runCLI(t, "analyze", "--per-file", "--jobs", strconv.Itoa(procs), "-f", "json", "-o", out, dir)
 		if code != 0 && code != exitPartial {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
