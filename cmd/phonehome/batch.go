@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,7 +63,7 @@ func runBatch(c *cli.Context) error {
 		}
 		return runParquetOnce(c)
 	}
-	shard, err := batch.ParseShard(cmpOr(c.String("shard"), "0/1"))
+	shard, err := batch.ParseShard(cmp.Or(c.String("shard"), "0/1"))
 	if err != nil {
 		return usageErr("--shard: %v", err)
 	}
@@ -72,13 +73,6 @@ func runBatch(c *cli.Context) error {
 	}
 	b := &batchRun{c: c, format: format, dir: out, shard: shard, jobs: jobs}
 	return b.run()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // batchRun is one --per-file run.
