@@ -105,7 +105,7 @@ func compareParquetJSON(t *testing.T, jsonDir, pqDir string, idx batch.Index) (r
 				r := dests[di]
 				di++
 				if r.Device != d.ID || r.Name != x.Name || r.IP != x.IP || int(r.Port) != int(x.Port) || r.Country != x.Country ||
-					r.BytesUp != x.BytesUp || r.BytesDown != x.BytesDown || (r.FirstSeen != nil && !r.FirstSeen.Equal(x.FirstSeen)) {
+					r.BytesUp != x.BytesUp || r.BytesDown != x.BytesDown || r.Registered != x.RegisteredCountry || r.Hosting != x.Hosting || (r.FirstSeen != nil && !r.FirstSeen.Equal(x.FirstSeen)) {
 					t.Errorf("%s: destination %+v vs %+v", name, r, x)
 				}
 			}
@@ -113,7 +113,7 @@ func compareParquetJSON(t *testing.T, jsonDir, pqDir string, idx batch.Index) (r
 				r := leaks[li]
 				li++
 				if r.Identifier != l.Identifier || r.Value != l.Value || r.Frame != l.Frame || r.DestCountry != l.Dest.Country ||
-					r.Severity != l.Severity.String() || r.DestPlaintext != audit.PlaintextChannel(l.Dest.Channel) {
+					r.Severity != l.Severity.String() || r.DestRegistered != l.Dest.RegisteredCountry || r.DestAnycast != l.Dest.Anycast || r.DestPlaintext != audit.PlaintextChannel(l.Dest.Channel) {
 					t.Errorf("%s: leak %+v vs %+v", name, r, l)
 				}
 			}

@@ -210,7 +210,8 @@ func writeDevice(d *audit.Device, c Capture, devs *pq.GenericWriter[DeviceRow], 
 			Name: x.Name, NameSource: x.NameSource, Domain: x.Domain, IP: x.IP, Port: int32(x.Port),
 			Transport: x.Transport, Country: x.Country, CountryName: x.CountryName, ASN: int64(x.ASN),
 			ASOrg: x.ASOrg, Vendor: x.Vendor, Service: x.Service, Category: x.Category,
-			SignatureID: x.SignatureID, Channel: x.Channel, Plaintext: audit.PlaintextChannel(x.Channel), Protocols: x.Protocols, Flows: int64(x.Flows),
+			SignatureID: x.SignatureID, Channel: x.Channel, Registered: x.RegisteredCountry, Anycast: x.Anycast, Hosting: x.Hosting,
+			Plaintext: audit.PlaintextChannel(x.Channel), Protocols: x.Protocols, Flows: int64(x.Flows),
 			PacketsUp: x.PacketsUp, PacketsDown: x.PacketsDown, BytesUp: x.BytesUp, BytesDown: x.BytesDown,
 			FirstSeen: ts(x.FirstSeen), LastSeen: ts(x.LastSeen), FirstFrame: x.FirstFrame,
 		}
@@ -257,7 +258,8 @@ func destCols(d *audit.Dest) DestCols {
 		DestName: d.Name, DestNameSource: d.NameSource, DestDomain: d.Domain, DestIP: d.IP, DestPort: int32(d.Port),
 		DestTransport: d.Transport, DestCountry: d.Country, DestCountryName: d.CountryName, DestASN: int64(d.ASN),
 		DestASOrg: d.ASOrg, DestVendor: d.Vendor, DestService: d.Service, DestCategory: d.Category,
-		DestSignatureID: d.SignatureID, DestChannel: d.Channel, DestPlaintext: audit.PlaintextChannel(d.Channel),
+		DestSignatureID: d.SignatureID, DestChannel: d.Channel, DestRegistered: d.RegisteredCountry, DestAnycast: d.Anycast, DestHosting: d.Hosting,
+		DestPlaintext: audit.PlaintextChannel(d.Channel),
 	}
 }
 

@@ -76,6 +76,9 @@ type DestinationRow struct {
 	Category      string     `parquet:"category,dict"`
 	SignatureID   string     `parquet:"signature_id"`
 	Channel       string     `parquet:"channel,dict"`
+	Registered    string     `parquet:"registered_country,dict"`
+	Anycast       string     `parquet:"anycast,dict"`
+	Hosting       string     `parquet:"hosting,dict"`
 	Plaintext     bool       `parquet:"plaintext"` // derived: audit.PlaintextChannel(channel)
 	Protocols     []string   `parquet:"protocols,list"`
 	Flows         int64      `parquet:"flows"`
@@ -105,6 +108,9 @@ type DestCols struct {
 	DestCategory    string `parquet:"destination_category,dict"`
 	DestSignatureID string `parquet:"destination_signature_id"`
 	DestChannel     string `parquet:"destination_channel,dict"`
+	DestRegistered  string `parquet:"destination_registered_country,dict"`
+	DestAnycast     string `parquet:"destination_anycast,dict"`
+	DestHosting     string `parquet:"destination_hosting,dict"`
 	DestPlaintext   bool   `parquet:"destination_plaintext"` // derived: audit.PlaintextChannel(destination_channel)
 }
 
