@@ -130,7 +130,7 @@ func (b *batchRun) run() error {
 
 	if b.toDir() {
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
-			return withCode(exitWrite, err)
+			return withCode(exitUsage, err) // an unwritable -o directory
 		}
 		b.store = batch.Store{Dir: b.dir, Kind: b.format}
 	}
