@@ -197,7 +197,9 @@ feed:
 		if r.Resumed {
 			resumed++
 		}
-		worst = max(worst, r.ExitCode)
+		if codeRank(r.ExitCode) > codeRank(worst) {
+			worst = r.ExitCode
+		}
 	}
 	if b.toDir() {
 		if err := batch.WriteJSON(filepath.Join(b.dir, batch.IndexName(b.shard)), idx); err != nil {
@@ -222,12 +224,30 @@ feed:
 	}
 	fmt.Fprintln(c.App.ErrWriter, msg)
 	switch {
-	case counts[batch.StatusIncomplete] > 0:
-		return withCode(exitIncomplete, errors.New("interrupted: the captures marked incomplete are redone when the run is started again"))
+	case counts[batch.StatusIncomplete] > 0 && worst == exitIncomplete:
+		return withCode(exitIncomplete, errors.New("incomplete: the captures marked incomplete are redone when the run is started again"))
 	case worst != 0:
 		return withCode(worst, fmt.Errorf("some captures could not be analysed completely (see the index)"))
 	}
 	return nil
+}
+
+// codeRank orders exit codes as exitCode does when several apply: a
+// report not written, then records lost or interrupted, then damaged
+// input, then unreadable input.
+func codeRank(code int) int {
+	switch code {
+	case exitWrite:
+		return 4
+	case exitIncomplete:
+		return 3
+	case exitDamaged:
+		return 2
+	case exitOK:
+		return 0
+	default:
+		return 1
+	}
 }
 
 // limitMemory sets the Go runtime's soft limit for all jobs: --max-memory
