@@ -35,7 +35,7 @@ const formatParquet = "parquet"
 func batchFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "per-file", Usage: "analyse every capture on its own (directories walked recursively); with -o DIR: one report per capture plus an index, and a run started again skips captures already done (docs/scale.md)"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "with --per-file: captures analysed at once (default: the CPU count, or the container's CPU limit); --max-memory is divided among them"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, DefaultText: "the CPU count, or the container's CPU limit", Usage: "with --per-file: captures analysed at once; --max-memory is divided among them"},
 		&cli.StringFlag{Name: "shard", Usage: "with --per-file: only the captures of shard `I/N` (by content hash; e.g. $JOB_COMPLETION_INDEX/8 in a Kubernetes Indexed Job)"},
 	}
 }
