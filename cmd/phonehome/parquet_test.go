@@ -166,10 +166,43 @@ func labLayout(t *testing.T) string {
 }
 
 func TestParquetMatchesJSONFixtures(t *testing.T) {
-	jsonDir, pqDir, idx := perFileBoth(t, []string{"--devices", "fixtures/demo-devices.yaml"}, labLayout(t))
+	lab := labLayout(t)
+	// A second copy of one capture under another name: analysed once.
+	demo, _ := os.ReadFile(filepath.Join(lab, "phone/miui-12/run1.pcap"))
+	if err := os.WriteFile(filepath.Join(lab, "phone/miui-12/run2.pcap"), demo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonDir, pqDir, idx := perFileBoth(t, []string{"--devices", "fixtures/demo-devices.yaml"}, lab)
 	rows := compareParquetJSON(t, jsonDir, pqDir, idx)
 	if rows["leaks"] < 6 {
 		t.Errorf("rows compared: %v", rows)
+	}
+	var dup []batch.Result
+	for _, r := range idx.Captures {
+		if r.Status == batch.StatusDuplicate {
+			dup = append(dup, r)
+		}
+	}
+	if len(dup) != 1 || !strings.HasSuffix(dup[0].Path, "run2.pcap") || !strings.HasSuffix(dup[0].DuplicateOf, "run1.pcap") ||
+		len(dup[0].Files) != len(parquet.Tables) {
+		t.Errorf("duplicates %+v", dup)
+	}
+	// Run again: everything is complete, nothing is rewritten.
+	before := reportFiles(t, pqDir)
+	_, errs, code := runCLI(t, "analyze", "--per-file", "-f", "parquet", "--devices", "fixtures/demo-devices.yaml", "-o", pqDir, lab)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errs)
+	}
+	for _, r := range readIndex(t, filepath.Join(pqDir, "index.json")).Captures {
+		if !r.Resumed && r.Status != batch.StatusDuplicate {
+			t.Errorf("%s analysed again", r.Path)
+		}
+	}
+	after := reportFiles(t, pqDir)
+	for name, b := range before {
+		if name != "index.json" && after[name] != b {
+			t.Errorf("%s rewritten by the second run", name)
+		}
 	}
 	// Masked as in every format: no full IMEI in any row of any table (the
 	// files are compressed, so the rows are read back and searched).
