@@ -124,7 +124,7 @@ func (b *batchRun) run() error {
 		fmt.Fprintf(c.App.ErrWriter, "phonehome: warning: %s: skipped: %s\n", report.SafeTerminal(s.Path), report.SafeTerminal(s.Reason))
 	}
 	if len(caps) == 0 {
-		return withCode(exitUsage, errors.New("no capture found in the inputs"))
+		return withCode(exitNothing, errors.New("no capture found in the inputs"))
 	}
 	todo, dups := batch.Plan(caps, b.shard)
 
