@@ -79,8 +79,9 @@ func analyzeCommand() *cli.Command {
 		Aliases:   []string{"a"},
 		Usage:     "report per device whom it talks to, how, and what it gives away",
 		ArgsUsage: "CAPTURE... (pcap, pcapng or snoop; gzip/zstd compressed; a directory; - for stdin)",
-		Description: `Reads the captures as one recording (files in the order given, a directory's
-files sorted by name; flows continue across files) and prints per-device tables.
+		Description: `Reads the captures as one recording (files in the order given; a directory is
+walked recursively in sorted path order, skipping files that are not captures with
+a warning; flows continue across files) and prints per-device tables.
 
 Examples:
    phonehome analyze lab.pcapng
@@ -131,7 +132,8 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := engine.ExpandInputs(c.Args().Slice())
+	inputs, skipped, err := engine.ExpandInputs(c.Args().Slice())
+	cfg.InputWarnings = skipped
 	if err != nil {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}

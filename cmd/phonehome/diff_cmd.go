@@ -138,7 +138,8 @@ func analyzePaths(c *cli.Context, paths []string) (*audit.Report, error) {
 		return nil, err
 	}
 	cfg.KeepFlows, cfg.KeepEvents = false, false
-	inputs, err := engine.ExpandInputs(paths)
+	inputs, skipped, err := engine.ExpandInputs(paths)
+	cfg.InputWarnings = skipped
 	if err != nil {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}

@@ -104,17 +104,24 @@ type Config struct {
 	// none, records are dropped at once).
 	SpoolFallback int64
 
+	// InputWarnings are added to the report's warnings: the files
+	// ExpandInputs skipped.
+	InputWarnings []audit.Warning
+
 	spoolFallback *spool.Fallback // shared by the workers' spools
 }
 
-// ExpandInputs turns the command-line arguments into a list of files:
-// directories are replaced by the regular files in them (not recursive),
-// sorted by name. "-" stands for standard input.
-func ExpandInputs(args []string) ([]string, error) {
-	var out []string
+// ExpandInputs turns the command-line arguments into a list of files. A
+// file given by name is taken as it is (one that is not a capture fails
+// later, clearly); a directory is walked recursively, its files in sorted
+// path order, and the files in it that are not captures (sniffed by
+// content) are left out and returned as skipped-file warnings, which Run
+// adds to the report through Config.InputWarnings. "-" stands for standard
+// input.
+func ExpandInputs(args []string) (files []string, skipped []audit.Warning, err error) {
 	for _, a := range args {
 		if a == "-" {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
 		st, err := os.Stat(a)
@@ -123,29 +130,53 @@ func ExpandInputs(args []string) ([]string, error) {
 			if errors.As(err, &pe) {
 				err = fmt.Errorf("%s: %v", a, pe.Err)
 			}
-			return nil, fmt.Errorf("%w: %v", ErrInput, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrInput, err)
 		}
 		if !st.IsDir() {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
-		ents, err := os.ReadDir(a)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInput, err)
-		}
-		var names []string
-		for _, e := range ents {
-			if e.Type().IsRegular() {
-				names = append(names, filepath.Join(a, e.Name()))
+		var found []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				skipped = append(skipped, audit.Warning{Code: "skipped-file", File: p, Message: p + ": " + err.Error()})
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+			case d.Type().IsRegular():
+				if why := notCapture(p); why != "" {
+					skipped = append(skipped, audit.Warning{Code: "skipped-file", File: p, Message: p + ": skipped, " + why})
+				} else {
+					found = append(found, p)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrInput, err)
 		}
-		sort.Strings(names)
-		if len(names) == 0 {
-			return nil, fmt.Errorf("%w: %s: directory holds no files", ErrInput, a)
+		if len(found) == 0 {
+			return nil, nil, fmt.Errorf("%w: %s: directory holds no capture files", ErrInput, a)
 		}
-		out = append(out, names...)
+		sort.Strings(found)
+		files = append(files, found...)
 	}
-	return out, nil
+	return files, skipped, nil
+}
+
+// notCapture says why a file found in a directory is not read ("" when it
+// is a capture).
+func notCapture(path string) string {
+	r, err := capture.Open(path)
+	if err != nil {
+		if errors.Is(err, capture.ErrNotCapture) {
+			return "not a capture (" + strings.TrimPrefix(err.Error(), path+": ") + ")"
+		}
+		return err.Error()
+	}
+	r.Close()
+	return ""
 }
 
 // Run analyses the inputs in order, as one capture: flows continue across
@@ -161,6 +192,9 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e.pool = newPool(cfg, workerCount(cfg))
 	e.dec.OnARP = e.pool.lan.arp
 	e.frames = &frameIndex{multi: len(inputs) > 1}
+	for _, w := range cfg.InputWarnings {
+		e.warn(w)
+	}
 	for _, w := range e.pool.workers {
 		w.frames = e.frames
 	}
