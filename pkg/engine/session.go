@@ -321,9 +321,9 @@ func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 
 func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	e.event(s, audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
-	// Bodies are not written to events; once scanned they must not stay
-	// in memory with the kept event.
-	defer dropBodies(ev)
+	// Bodies are not written to events; once scanned their buffers go back
+	// to the parser for later messages, and do not stay with a kept event.
+	defer ev.Release()
 	if ev.Request != nil {
 		e.countBody(ev.Request.Body)
 	}
@@ -360,33 +360,6 @@ func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
 		e.scanCoded(s, leak.Input{Location: "body", Data: b.Data, ContentType: rq.ContentType}, m, contentCodings(b))
 	}
-}
-
-// dropBodies releases the decoded body bytes of an HTTP event.
-func dropBodies(ev *phttp.Event) {
-	for _, b := range []*phttp.Body{bodyOf(ev.Request), bodyOfResp(ev.Response)} {
-		if b == nil {
-			continue
-		}
-		b.Data = nil
-		for i := range b.Parts {
-			b.Parts[i].Data = nil
-		}
-	}
-}
-
-func bodyOf(r *phttp.Request) *phttp.Body {
-	if r == nil {
-		return nil
-	}
-	return r.Body
-}
-
-func bodyOfResp(r *phttp.Response) *phttp.Body {
-	if r == nil {
-		return nil
-	}
-	return r.Body
 }
 
 // countBody counts the HTTP body flags that say a limit cut something
