@@ -216,6 +216,11 @@ func (e *engine) emitter(s *session, typ string) func(audit.Event) {
 	}
 }
 
+// eventsWanted says whether protocol events are written (spooled) or kept.
+func (e *engine) eventsWanted() bool {
+	return e.spools != nil && e.spools.events != nil || e.cfg.KeepEvents
+}
+
 func (e *engine) event(s *session, ev audit.Event) {
 	ev = e.maskSecrets(ev)
 	e.counter["events_"+ev.Type]++
@@ -394,23 +399,32 @@ func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant 
 	if s.proto == "" {
 		s.proto = "dns"
 	}
-	ev := dns.NewEvent(msg, variant, err)
 	if err != nil {
 		e.counter["dns_malformed"]++
 	}
-	e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	// The event form (strings for every record) is built only when events
+	// are written or mDNS names are read from it: most DNS messages of a
+	// capture need only the parsed message.
+	mdns := msg.Response && variant == "mdns"
+	var ev dns.Event
+	if e.eventsWanted() || mdns {
+		ev = dns.NewEvent(msg, variant, err)
+		e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	} else {
+		e.counter["events_"+dns.EventType]++
+	}
 	if msg.Response {
 		if client.IsValid() {
 			e.dnsCache.Add(client, msg, m)
 		}
-		if variant == "mdns" {
+		if mdns {
 			e.inv.mdnsNames(s.f, ev)
 		}
 		return
 	}
 	if dir == proto.ToServer && e.scanner != nil {
-		for _, q := range ev.Questions {
-			e.scan(s, leak.Input{Location: "dns.qname", Data: []byte(q.Name)}, m)
+		for _, q := range msg.Questions {
+			e.scan(s, leak.Input{Location: "dns.qname", Data: q.Name}, m)
 		}
 	}
 }

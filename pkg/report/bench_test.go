@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -77,6 +78,44 @@ func BenchmarkWriteSmall(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// flowReport is the fixture with n flow records, as HTML and --table flows
+// keep them (up to --max-records).
+func flowReport(n int) *audit.Report {
+	r := fixture()
+	r.Flows = make([]audit.Flow, n)
+	for i := range r.Flows {
+		r.Flows[i] = audit.Flow{ID: uint64(i + 1), Transport: "tcp", Client: fmt.Sprintf("10.0.%d.%d:%d", i/65536%256, i/256%256, 40000+i%20000),
+			Server: fmt.Sprintf("198.18.%d.%d:443", i/256%256, i%256), Device: "mac:02:00:00:00:00:01", PacketsUp: 12, PacketsDown: 20,
+			BytesUp: 2400, BytesDown: 18000, FirstFrame: uint64(i*30 + 1), Protocol: "tls", Name: fmt.Sprintf("host%d.example.com", i%5000),
+			NameSource: "sni", Channel: "TLS1.3", State: "closed"}
+	}
+	return r
+}
+
+// BenchmarkWriteFlows reports the bytes allocated per flow record by the
+// formats that list them from memory (the retained part is smaller).
+func BenchmarkWriteFlows(b *testing.B) {
+	const n = 20_000
+	r := flowReport(n)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{{"html", Options{Format: "html"}}, {"table", Options{Format: "table", Width: 200, Tables: []string{TableFlows}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			for b.Loop() {
+				if err := Write(io.Discard, r, tc.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/n, "B/flow")
 		})
 	}
 }
