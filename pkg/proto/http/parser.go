@@ -522,8 +522,95 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		}
 	}
 	if keep {
-		*hdrs = append(*hdrs, Header{Name: string(name), Value: str()})
+		if *hdrs == nil {
+			*hdrs = make([]Header, 0, 8)
+		}
+		*hdrs = append(*hdrs, Header{Name: headerName(name), Value: str()})
 	}
+}
+
+// headerName returns name as a string, without allocating for the field
+// names most messages carry (in their usual spelling).
+func headerName(name []byte) string {
+	switch string(name) {
+	case "Host":
+		return "Host"
+	case "User-Agent":
+		return "User-Agent"
+	case "Accept":
+		return "Accept"
+	case "Accept-Encoding":
+		return "Accept-Encoding"
+	case "Accept-Language":
+		return "Accept-Language"
+	case "Accept-Ranges":
+		return "Accept-Ranges"
+	case "Connection":
+		return "Connection"
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Length":
+		return "Content-Length"
+	case "Content-Encoding":
+		return "Content-Encoding"
+	case "Transfer-Encoding":
+		return "Transfer-Encoding"
+	case "Cache-Control":
+		return "Cache-Control"
+	case "Cookie":
+		return "Cookie"
+	case "Set-Cookie":
+		return "Set-Cookie"
+	case "Date":
+		return "Date"
+	case "Server":
+		return "Server"
+	case "Location":
+		return "Location"
+	case "Last-Modified":
+		return "Last-Modified"
+	case "ETag":
+		return "ETag"
+	case "Expires":
+		return "Expires"
+	case "Vary":
+		return "Vary"
+	case "Age":
+		return "Age"
+	case "Pragma":
+		return "Pragma"
+	case "Referer":
+		return "Referer"
+	case "Keep-Alive":
+		return "Keep-Alive"
+	case "Range":
+		return "Range"
+	case "If-Modified-Since":
+		return "If-Modified-Since"
+	case "If-None-Match":
+		return "If-None-Match"
+	case "X-Requested-With":
+		return "X-Requested-With"
+	case "Origin":
+		return "Origin"
+	case "Authorization":
+		return "Authorization"
+	case "Upgrade":
+		return "Upgrade"
+	case "host":
+		return "host"
+	case "user-agent":
+		return "user-agent"
+	case "accept":
+		return "accept"
+	case "content-type":
+		return "content-type"
+	case "content-length":
+		return "content-length"
+	case "connection":
+		return "connection"
+	}
+	return string(name)
 }
 
 func equalFold(b []byte, lower string) bool {
