@@ -50,6 +50,14 @@ type Event struct {
 	Fields any
 }
 
+// JSONAppender is implemented by event fields that write their own JSON
+// object, compact and exactly as encoding/json would write them (DNS
+// events): Event's encoding appends it as is, without encoding/json's
+// reflection and its re-validation of a MarshalJSON result.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // MarshalJSON writes the common keys first, then the fields of Fields.
 func (e Event) MarshalJSON() ([]byte, error) {
 	b, _, err := e.marshal()
@@ -91,7 +99,13 @@ func (e Event) marshal() ([]byte, int, error) {
 		buf.Write(id)
 	}
 	if e.Fields != nil {
-		body, err := json.Marshal(e.Fields)
+		var body []byte
+		var err error
+		if a, ok := e.Fields.(JSONAppender); ok {
+			body, err = a.AppendJSON(nil)
+		} else {
+			body, err = json.Marshal(e.Fields)
+		}
 		if err != nil {
 			return nil, 0, err
 		}
