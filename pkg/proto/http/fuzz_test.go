@@ -27,6 +27,7 @@ func FuzzParser(f *testing.F) {
 			if e == nil || (e.Request == nil && e.Response == nil) {
 				t.Fatalf("empty event")
 			}
+			checkAppendJSON(t, e)
 			for _, bd := range []*Body{reqBody(e), respBody(e)} {
 				if bd != nil && len(bd.Data) > lim.MaxDecoded {
 					t.Fatalf("body of %d bytes over MaxDecoded", len(bd.Data))
