@@ -8,15 +8,17 @@ import (
 )
 
 // streamGrid draws a table of single-line cells, rows made one at a time by
-// row(i) for i < n, in the same box style as tablewriter draws grid (a test
-// checks the two byte for byte). It makes each row twice — once to measure
-// the columns, once to draw it — and never holds more than one, so the flow
-// table of --table flows costs no memory per row (tablewriter keeps every
-// row, padded, until Render).
+// row(i) for i < n, exactly as grid draws it with tablewriter (a test checks
+// the two byte for byte): columns dropped and fitted to the width, cells
+// wrapped onto up to maxWrapLines lines. It makes each row three times — to
+// measure the columns, to measure the wrapped lines, to draw it — and never
+// holds more than one, so the flow table of --table flows costs no memory
+// per row (tablewriter keeps every row, padded, until Render).
 func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 	if t.err != nil {
 		return
 	}
+	t.n++
 	t.printf("\n%s\n", t.style(g.Title, ansiBold))
 	if n == 0 {
 		t.printf("  (%s)\n", g.Empty)
@@ -55,6 +57,7 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 		nat = slices.Delete(nat, victim, victim+1)
 		keep = slices.Delete(keep, victim, victim+1)
 	}
+	defer t.sayDropped(g.Cols, cols)
 	widths, _ := fitNat(cols, nat, t.opt.Width)
 	var b strings.Builder
 	border := func(l, m, r string) {
@@ -74,7 +77,6 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 		b.Reset()
 		b.WriteString("│")
 		for j, s := range cells {
-			s = truncate(s, widths[j])
 			pad := strings.Repeat(" ", max(widths[j]-twwidth.Width(s), 0))
 			b.WriteByte(' ')
 			if right(j) {
@@ -87,22 +89,59 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 		b.WriteByte('\n')
 		t.printf("%s", b.String())
 	}
-	cells := make([]string, len(cols))
-	for j, c := range cols {
-		cells[j] = c.Name
+	// A cell too wide for its column is wrapped onto up to maxWrapLines
+	// lines, as grid does; the row is as tall as its tallest cell.
+	row2 := func(cells [][]string, right func(j int) bool) {
+		h := 1
+		for _, c := range cells {
+			h = max(h, len(c))
+		}
+		out := make([]string, len(cells))
+		for k := range h {
+			for j, c := range cells {
+				out[j] = ""
+				if k < len(c) {
+					out[j] = c[k]
+				}
+			}
+			line(out, right)
+		}
 	}
-	border("┌", "┬", "┐")
-	line(cells, func(int) bool { return false })
-	border("├", "┼", "┤")
+	// tablewriter sizes each column to what it finally holds: the wrapped
+	// lines, which may all be narrower than the width they were fitted to.
+	fit := widths
+	wrapped := func(r []cell, j, k int) []string {
+		l := ""
+		if k < len(r) && len(r[k].Lines) > 0 {
+			l = SafeTerminal(r[k].Lines[0])
+		}
+		return wrap(l, fit[j], maxWrapLines)
+	}
+	head := make([][]string, len(cols))
+	final := make([]int, len(cols))
+	for j, c := range cols {
+		head[j] = []string{truncate(c.Name, fit[j])}
+		final[j] = twwidth.Width(head[j][0])
+	}
 	for i := range n {
 		r := row(i)
 		for j, k := range keep {
-			cells[j] = ""
-			if k < len(r) && len(r[k].Lines) > 0 {
-				cells[j] = SafeTerminal(r[k].Lines[0])
+			for _, l := range wrapped(r, j, k) {
+				final[j] = max(final[j], twwidth.Width(l))
 			}
 		}
-		line(cells, func(j int) bool { return cols[j].Num })
+	}
+	widths = final
+	border("┌", "┬", "┐")
+	row2(head, func(int) bool { return false })
+	border("├", "┼", "┤")
+	cells := make([][]string, len(cols))
+	for i := range n {
+		r := row(i)
+		for j, k := range keep {
+			cells[j] = wrapped(r, j, k)
+		}
+		row2(cells, func(j int) bool { return cols[j].Num })
 		if t.err != nil {
 			return
 		}
