@@ -102,7 +102,7 @@ func (e Event) marshal() ([]byte, int, error) {
 		var body []byte
 		var err error
 		if a, ok := e.Fields.(JSONAppender); ok {
-			body, err = a.AppendJSON(nil)
+			body, err = a.AppendJSON(make([]byte, 0, 1024)) // most events fit: no regrowth
 		} else {
 			body, err = json.Marshal(e.Fields)
 		}
