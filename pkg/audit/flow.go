@@ -98,14 +98,24 @@ func (e Event) marshal() ([]byte, int, error) {
 		id, _ := json.Marshal(e.FlowID)
 		buf.Write(id)
 	}
-	if e.Fields != nil {
-		var body []byte
-		var err error
-		if a, ok := e.Fields.(JSONAppender); ok {
-			body, err = a.AppendJSON(make([]byte, 0, 1024)) // most events fit: no regrowth
-		} else {
-			body, err = json.Marshal(e.Fields)
+	if a, ok := e.Fields.(JSONAppender); ok {
+		// The fields' object is appended right after the common keys,
+		// its braces turned into a comma and the closing brace.
+		b := append(make([]byte, 0, buf.Len()+1024), buf.Bytes()...)
+		start := len(b)
+		b, err := a.AppendJSON(b)
+		if err != nil {
+			return nil, 0, err
 		}
+		if len(b)-start > 2 && b[start] == '{' {
+			b[start] = ','
+		} else {
+			b = append(b[:start], '}')
+		}
+		return b, at, nil
+	}
+	if e.Fields != nil {
+		body, err := json.Marshal(e.Fields)
 		if err != nil {
 			return nil, 0, err
 		}

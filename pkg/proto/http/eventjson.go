@@ -13,6 +13,9 @@ import (
 // (audit.JSONAppender): HTTP events were the largest share of the
 // reflective encoding of json and ndjson output.
 func (e *Event) AppendJSON(b []byte) ([]byte, error) {
+	if e == nil {
+		return append(b, "null"...), nil
+	}
 	var err error
 	b = append(b, '{')
 	comma := false

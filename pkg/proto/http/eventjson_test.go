@@ -44,6 +44,7 @@ func TestAppendJSON(t *testing.T) {
 			Interim: []int{100, 103}, Tunnel: s, Flags: []string{s}})
 	}
 	checkAppendJSON(t, &Event{})
+	checkAppendJSON(t, nil)
 	checkAppendJSON(t, &Event{Request: &Request{}, Response: &Response{}})
 	checkAppendJSON(t, &Event{Request: &Request{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	if strings.Contains(string(mustAppend(t, &Event{Response: &Response{}})), `"headers":null`) == false {
