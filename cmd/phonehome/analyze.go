@@ -52,7 +52,7 @@ func analysisFlags() []cli.Flag {
 		&cli.StringFlag{Name: "spool-memory", Value: "256MiB", Usage: "json/ndjson: memory for flow records and events when temporary files in $TMPDIR fail (0: none); beyond it records are lost, the report is marked incomplete and the exit code is 5"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: flow.DefaultIdleTimeout, Usage: "a TCP connection idle this long (in capture time) is ended"},
 		&cli.DurationFlag{Name: "udp-idle-timeout", Value: flow.DefaultUDPIdleTimeout, Usage: "a UDP or ICMP flow idle this long (in capture time) is ended"},
-		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB, none for html and --table flows, which keep flow records in memory)"},
+		&cli.StringFlag{Name: "max-memory", Usage: "soft memory limit for the Go runtime, e.g. 512MiB (default: 160MiB, raised to 1.5 times the live heap when that is more)"},
 		&cli.BoolFlag{Name: "no-progress", Usage: "never show the progress bar (it is shown on a terminal for large inputs)"},
 		&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile to `FILE` (for bug reports)"},
 		&cli.StringFlag{Name: "memprofile", Usage: "write a heap profile to `FILE` at the end"},
@@ -304,18 +304,23 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		if err != nil {
 			return cfg, usageErr("--max-memory: %v", err)
 		}
+		stopAdaptiveLimit()
 		debug.SetMemoryLimit(int64(n))
-	} else if os.Getenv("GOMEMLIMIT") == "" && (cfg.SpoolRecords || !cfg.KeepFlows && !cfg.KeepEvents) {
-		// Without records to keep in memory, the live heap of an analysis
-		// stays near 100 MB whatever the capture size; a soft limit keeps
-		// the garbage collector from letting the process grow far past it.
-		debug.SetMemoryLimit(defaultSoftMemory)
+	} else if os.Getenv("GOMEMLIMIT") == "" {
+		// The live heap of an analysis stays near 100 MB whatever the
+		// capture size (more with records kept for HTML and --table
+		// flows); a soft limit keeps the collector from letting the process
+		// grow to twice it, and rises with it so that it never makes the
+		// collector run back to back (memlimit.go).
+		setAdaptiveLimit(defaultSoftMemory)
+	} else {
+		stopAdaptiveLimit()
 	}
 	return cfg, nil
 }
 
-// defaultSoftMemory is the Go runtime's soft memory limit when neither
-// --max-memory nor GOMEMLIMIT is given and no records are kept.
+// defaultSoftMemory is the floor of the Go runtime's soft memory limit
+// when neither --max-memory nor GOMEMLIMIT is given.
 const defaultSoftMemory = 160 << 20
 
 // recordsNeeded says whether the output of this command shows flow records

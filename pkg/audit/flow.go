@@ -50,6 +50,14 @@ type Event struct {
 	Fields any
 }
 
+// JSONAppender is implemented by event fields that write their own JSON
+// object, compact and exactly as encoding/json would write them (DNS
+// events): Event's encoding appends it as is, without encoding/json's
+// reflection and its re-validation of a MarshalJSON result.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // MarshalJSON writes the common keys first, then the fields of Fields.
 func (e Event) MarshalJSON() ([]byte, error) {
 	b, _, err := e.marshal()
@@ -89,6 +97,22 @@ func (e Event) marshal() ([]byte, int, error) {
 		buf.WriteString(`,"flow_id":`)
 		id, _ := json.Marshal(e.FlowID)
 		buf.Write(id)
+	}
+	if a, ok := e.Fields.(JSONAppender); ok {
+		// The fields' object is appended right after the common keys,
+		// its braces turned into a comma and the closing brace.
+		b := append(make([]byte, 0, buf.Len()+1024), buf.Bytes()...)
+		start := len(b)
+		b, err := a.AppendJSON(b)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(b)-start > 2 && b[start] == '{' {
+			b[start] = ','
+		} else {
+			b = append(b[:start], '}')
+		}
+		return b, at, nil
 	}
 	if e.Fields != nil {
 		body, err := json.Marshal(e.Fields)

@@ -216,6 +216,11 @@ func (e *engine) emitter(s *session, typ string) func(audit.Event) {
 	}
 }
 
+// eventsWanted says whether protocol events are written (spooled) or kept.
+func (e *engine) eventsWanted() bool {
+	return e.spools != nil && e.spools.events != nil || e.cfg.KeepEvents
+}
+
 func (e *engine) event(s *session, ev audit.Event) {
 	ev = e.maskSecrets(ev)
 	e.counter["events_"+ev.Type]++
@@ -321,9 +326,9 @@ func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 
 func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	e.event(s, audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
-	// Bodies are not written to events; once scanned they must not stay
-	// in memory with the kept event.
-	defer dropBodies(ev)
+	// Bodies are not written to events; once scanned their buffers go back
+	// to the parser for later messages, and do not stay with a kept event.
+	defer ev.Release()
 	if ev.Request != nil {
 		e.countBody(ev.Request.Body)
 	}
@@ -362,33 +367,6 @@ func (e *engine) httpEvent(s *session, ev *phttp.Event) {
 	}
 }
 
-// dropBodies releases the decoded body bytes of an HTTP event.
-func dropBodies(ev *phttp.Event) {
-	for _, b := range []*phttp.Body{bodyOf(ev.Request), bodyOfResp(ev.Response)} {
-		if b == nil {
-			continue
-		}
-		b.Data = nil
-		for i := range b.Parts {
-			b.Parts[i].Data = nil
-		}
-	}
-}
-
-func bodyOf(r *phttp.Request) *phttp.Body {
-	if r == nil {
-		return nil
-	}
-	return r.Body
-}
-
-func bodyOfResp(r *phttp.Response) *phttp.Body {
-	if r == nil {
-		return nil
-	}
-	return r.Body
-}
-
 // countBody counts the HTTP body flags that say a limit cut something
 // (truncated, decoded-limit, bomb) or the body was damaged.
 func (e *engine) countBody(b *phttp.Body) {
@@ -421,23 +399,32 @@ func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant 
 	if s.proto == "" {
 		s.proto = "dns"
 	}
-	ev := dns.NewEvent(msg, variant, err)
 	if err != nil {
 		e.counter["dns_malformed"]++
 	}
-	e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	// The event form (strings for every record) is built only when events
+	// are written or mDNS names are read from it: most DNS messages of a
+	// capture need only the parsed message.
+	mdns := msg.Response && variant == "mdns"
+	var ev dns.Event
+	if e.eventsWanted() || mdns {
+		ev = dns.NewEvent(msg, variant, err)
+		e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
+	} else {
+		e.counter["events_"+dns.EventType]++
+	}
 	if msg.Response {
 		if client.IsValid() {
 			e.dnsCache.Add(client, msg, m)
 		}
-		if variant == "mdns" {
+		if mdns {
 			e.inv.mdnsNames(s.f, ev)
 		}
 		return
 	}
 	if dir == proto.ToServer && e.scanner != nil {
-		for _, q := range ev.Questions {
-			e.scan(s, leak.Input{Location: "dns.qname", Data: []byte(q.Name)}, m)
+		for _, q := range msg.Questions {
+			e.scan(s, leak.Input{Location: "dns.qname", Data: q.Name}, m)
 		}
 	}
 }

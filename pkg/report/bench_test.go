@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -79,4 +80,71 @@ func BenchmarkWriteSmall(b *testing.B) {
 			}
 		})
 	}
+}
+
+// flowReport is the fixture with n flow records, as HTML and --table flows
+// keep them (up to --max-records).
+func flowReport(n int) *audit.Report {
+	r := fixture()
+	r.Flows = make([]audit.Flow, n)
+	for i := range r.Flows {
+		r.Flows[i] = audit.Flow{ID: uint64(i + 1), Transport: "tcp", Client: fmt.Sprintf("10.0.%d.%d:%d", i/65536%256, i/256%256, 40000+i%20000),
+			Server: fmt.Sprintf("198.18.%d.%d:443", i/256%256, i%256), Device: "mac:02:00:00:00:00:01", PacketsUp: 12, PacketsDown: 20,
+			BytesUp: 2400, BytesDown: 18000, FirstFrame: uint64(i*30 + 1), Protocol: "tls", Name: fmt.Sprintf("host%d.example.com", i%5000),
+			NameSource: "sni", Channel: "TLS1.3", State: "closed"}
+	}
+	return r
+}
+
+// BenchmarkWriteFlows reports, for the formats that list flow records from
+// memory, the bytes allocated per record and the heap held per record
+// while the flow table is being written (sampled after a collection half
+// way through the output, less the heap before writing).
+func BenchmarkWriteFlows(b *testing.B) {
+	const n = 20_000
+	r := flowReport(n)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{{"html", Options{Format: "html"}}, {"table", Options{Format: "table", Width: 200, Tables: []string{TableFlows}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var size countWriter
+			if err := Write(&size, r, tc.opt); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var ms0, ms1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms0)
+			held := 0.0
+			for b.Loop() {
+				w := &sampler{at: int(size) / 2}
+				if err := Write(w, r, tc.opt); err != nil {
+					b.Fatal(err)
+				}
+				held = float64(int64(w.heap)-int64(ms0.HeapAlloc)) / n
+			}
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/n, "alloc-B/flow")
+			b.ReportMetric(held, "held-B/flow")
+		})
+	}
+}
+
+// sampler discards what is written and, once at bytes have gone by, reads
+// the live heap after a collection.
+type sampler struct {
+	n, at int
+	heap  uint64
+}
+
+func (s *sampler) Write(p []byte) (int, error) {
+	s.n += len(p)
+	if s.heap == 0 && s.n >= s.at {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		s.heap = ms.HeapAlloc
+	}
+	return len(p), nil
 }

@@ -176,18 +176,28 @@ func deviceGrid(r *audit.Report) grid {
 }
 
 func flowGrid(r *audit.Report) grid {
-	g := grid{ID: "flows", Title: "Flows", Empty: "no flows", Cols: []col{
+	g := flowCols()
+	for _, f := range r.Flows {
+		g.Rows = append(g.Rows, flowRow(f))
+	}
+	return g
+}
+
+// flowCols is the flow table without rows; flowRow makes one row, so that
+// writers can stream the (long) table instead of holding it twice.
+func flowCols() grid {
+	return grid{ID: "flows", Title: "Flows", Empty: "no flows", Cols: []col{
 		{Name: "ID", Num: true}, {Name: "Device", Drop: 4}, {Name: "Proto"}, {Name: "Client", Drop: 5}, {Name: "Server"},
 		{Name: "Protocol", Drop: 2}, {Name: "Name"}, {Name: "Name from", Drop: 7}, {Name: "Channel"}, {Name: "Packets", Num: true, Drop: 3},
 		{Name: "Up", Num: true}, {Name: "Down", Num: true}, {Name: "First", Drop: 6}, {Name: "State", Drop: 1},
 	}}
-	for _, f := range r.Flows {
-		pk := cell{Lines: []string{u64(f.PacketsUp) + "/" + u64(f.PacketsDown)}, Key: u64(f.PacketsUp + f.PacketsDown)}
-		g.Rows = append(g.Rows, []cell{numCell(f.ID), txt(f.Device), txt(f.Transport), txt(f.Client), txt(f.Server),
-			txt(f.Protocol), txt(f.Name), txt(f.NameSource), txt(f.Channel), pk, bytesCell(f.BytesUp), bytesCell(f.BytesDown),
-			timeCell(f.First), txt(f.State)})
-	}
-	return g
+}
+
+func flowRow(f audit.Flow) []cell {
+	pk := cell{Lines: []string{u64(f.PacketsUp) + "/" + u64(f.PacketsDown)}, Key: u64(f.PacketsUp + f.PacketsDown)}
+	return []cell{numCell(f.ID), txt(f.Device), txt(f.Transport), txt(f.Client), txt(f.Server),
+		txt(f.Protocol), txt(f.Name), txt(f.NameSource), txt(f.Channel), pk, bytesCell(f.BytesUp), bytesCell(f.BytesDown),
+		timeCell(f.First), txt(f.State)}
 }
 
 // captureGrid is the capture-wide summary: counts, inputs, data versions.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"io"
+	"iter"
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -41,11 +42,15 @@ type htmlDevice struct {
 	Grids  []htmlGrid
 }
 
+// htmlGrid is a table for the template. Rows yields each row once, made
+// as the template reaches it (a row is valid until the next one), so the
+// flow table, up to --max-records rows, is never held as cells.
 type htmlGrid struct {
 	ID    string
 	Title string
 	Cols  []col
-	Rows  [][]htmlCell
+	Rows  iter.Seq[[]htmlCell]
+	NRows int
 	Empty string
 }
 
@@ -95,7 +100,7 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 		Flowmap:    flowMap(r),
 		Inventory:  toHTML(deviceGrid(r)),
 		Capture:    toHTML(captureGrid(r)),
-		Flows:      toHTML(flowGrid(r)),
+		Flows:      flowsHTML(r),
 		FlowCount:  len(r.Flows),
 	}
 	for _, in := range r.Inputs {
@@ -136,30 +141,59 @@ func cspHash(b []byte) string {
 }
 
 func toHTML(g grid) htmlGrid {
-	h := htmlGrid{ID: g.ID, Title: g.Title, Cols: g.Cols, Empty: g.Empty}
-	for _, row := range g.Rows {
-		hr := make([]htmlCell, len(row))
-		for j, c := range row {
-			// Control and bidi characters are shown as escapes in
-			// HTML too: a browser would render U+202E reversed.
-			lines := make([]string, len(c.Lines))
-			for k, l := range c.Lines {
-				lines[k] = SafeTerminal(l)
+	h := htmlGrid{ID: g.ID, Title: g.Title, Cols: g.Cols, Empty: g.Empty, NRows: len(g.Rows)}
+	h.Rows = func(yield func([]htmlCell) bool) {
+		var buf []htmlCell
+		for _, row := range g.Rows {
+			buf = htmlRow(buf, g.Cols, row)
+			if !yield(buf) {
+				return
 			}
-			hc := htmlCell{Lines: lines, Key: c.Key, Title: c.Title}
-			if j < len(g.Cols) {
-				switch {
-				case g.Cols[j].Sev:
-					hc.Class = "sev sev-" + sevClass(c.text())
-				case g.Cols[j].Num:
-					hc.Class = "num"
-				}
-			}
-			hr[j] = hc
 		}
-		h.Rows = append(h.Rows, hr)
 	}
 	return h
+}
+
+// flowsHTML streams the flow table: each row is made from its record when
+// the template writes it.
+func flowsHTML(r *audit.Report) htmlGrid {
+	g := flowCols()
+	h := htmlGrid{ID: g.ID, Title: g.Title, Cols: g.Cols, Empty: g.Empty, NRows: len(r.Flows)}
+	h.Rows = func(yield func([]htmlCell) bool) {
+		var buf []htmlCell
+		for _, f := range r.Flows {
+			buf = htmlRow(buf, g.Cols, flowRow(f))
+			if !yield(buf) {
+				return
+			}
+		}
+	}
+	return h
+}
+
+// htmlRow converts one row into buf (reused: the template is done with a
+// row before it asks for the next).
+func htmlRow(buf []htmlCell, cols []col, row []cell) []htmlCell {
+	buf = buf[:0]
+	for j, c := range row {
+		// Control and bidi characters are shown as escapes in
+		// HTML too: a browser would render U+202E reversed.
+		lines := make([]string, len(c.Lines))
+		for k, l := range c.Lines {
+			lines[k] = SafeTerminal(l)
+		}
+		hc := htmlCell{Lines: lines, Key: c.Key, Title: c.Title}
+		if j < len(cols) {
+			switch {
+			case cols[j].Sev:
+				hc.Class = "sev sev-" + sevClass(c.text())
+			case cols[j].Num:
+				hc.Class = "num"
+			}
+		}
+		buf = append(buf, hc)
+	}
+	return buf
 }
 
 // sevClass maps a severity name to a CSS class suffix (never raw input).

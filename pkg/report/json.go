@@ -84,7 +84,7 @@ func (a *arrayWriter) item(b []byte) error {
 		a.buf.WriteByte(',')
 	}
 	a.buf.WriteString("\n    ")
-	if err := json.Indent(&a.buf, b, "    ", "  "); err != nil {
+	if err := appendIndent(&a.buf, b, "    ", "  "); err != nil {
 		return err
 	}
 	a.n++

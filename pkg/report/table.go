@@ -59,7 +59,7 @@ func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 		}
 	}
 	if sel[TableFlows] {
-		out.grid(flowGrid(r))
+		out.streamGrid(flowCols(), len(r.Flows), func(i int) []cell { return flowRow(r.Flows[i]) })
 	}
 	out.grid(captureGrid(r))
 	if len(r.Warnings) > 0 {
@@ -233,6 +233,11 @@ func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (width
 			}
 		}
 	}
+	return fitNat(cols, nat, width)
+}
+
+// fitNat is fitWidths from each column's natural (widest) width.
+func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 	if width <= 0 {
 		return nat, 1 << 30
 	}

@@ -102,9 +102,11 @@ func TestCorpusDNS(t *testing.T) {
 					continue
 				}
 				m := new(Message)
-				if err := Parse(d.Payload, m); err != nil {
+				err := Parse(d.Payload, m)
+				if err != nil {
 					t.Logf("frame %d: %v", d.Frame, err)
 				}
+				checkEventJSON(t, NewEvent(m, Variant(d.Src.Port(), d.Dst.Port()), err))
 				byFrame[d.Frame] = m
 				for _, q := range m.Questions {
 					if hasPort(d, 5353) {

@@ -1,7 +1,6 @@
 package dns
 
 import (
-	"encoding/json"
 	"net/netip"
 	"testing"
 
@@ -35,9 +34,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("question name length %d", len(q.Name))
 			}
 		}
-		if _, err := json.Marshal(NewEvent(&m, "dns", err)); err != nil {
-			t.Fatal(err)
-		}
+		checkEventJSON(t, NewEvent(&m, "dns", err))
 		c := NewCache(2)
 		c.Add(netip.IPv6Loopback(), &m, proto.Meta{})
 		// Parsing again must give the same result.

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/andybalholm/brotli"
@@ -28,7 +29,9 @@ const (
 )
 
 // decodeBody removes the content codings listed in enc (applied in order, so
-// undone last to first) from raw, keeping at most max bytes.
+// undone last to first) from raw, keeping at most max bytes. The result is
+// raw itself (or a prefix of it) when nothing was decoded, otherwise a
+// buffer from the body pools; raw is not modified.
 func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 	var codings []string
 	for _, c := range strings.Split(enc, ",") {
@@ -44,7 +47,6 @@ func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 		return clip(raw, max, "unknown-encoding")
 	}
 	data := raw
-	copied := false
 	var flags []string
 	for i := len(codings) - 1; i >= 0; i-- {
 		out, used, err := inflate(codings[i], data, max)
@@ -53,12 +55,17 @@ func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 			break
 		}
 		if err != nil && len(out) == 0 {
+			putBuf(out)
 			flags = append(flags, "decode-error")
 			break
 		}
 		if err != nil && !errors.Is(err, errLimit) {
 			flags = append(flags, "decode-error")
 		}
+		if !sameBuf(data, raw) {
+			putBuf(data) // an intermediate layer
+		}
+		data = out
 		if errors.Is(err, errLimit) {
 			flags = append(flags, "decoded-limit")
 			// The ratio is of what came out to the compressed bytes
@@ -67,13 +74,8 @@ func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
 			if used == 0 || len(out)/used >= bombRatio {
 				flags = append(flags, "bomb")
 			}
-			data, copied = out, true
 			break
 		}
-		data, copied = out, true
-	}
-	if !copied {
-		data = bytes.Clone(data)
 	}
 	if len(data) > max {
 		data = data[:max]
@@ -86,7 +88,12 @@ func clip(raw []byte, max int, flags ...string) ([]byte, []string) {
 		raw = raw[:max]
 		flags = append(flags, "decoded-limit")
 	}
-	return bytes.Clone(raw), flags
+	return raw, flags
+}
+
+// sameBuf reports whether a and b start at the same byte of one array.
+func sameBuf(a, b []byte) bool {
+	return cap(a) > 0 && cap(b) > 0 && &a[:1][0] == &b[:1][0]
 }
 
 var (
@@ -103,30 +110,68 @@ func inflate(coding string, in []byte, max int) ([]byte, int, error) {
 	return out, len(in) - src.Len(), err
 }
 
+// Decompressors are reset and reused rather than made per body: each
+// gzip, zlib or DEFLATE reader allocates a 32 KiB window.
+var (
+	gzipReaders  sync.Pool // *gzip.Reader
+	zlibReaders  sync.Pool // io.ReadCloser implementing zlib.Resetter
+	flateReaders sync.Pool // io.ReadCloser implementing flate.Resetter
+	brReaders    sync.Pool // *brotli.Reader
+)
+
+// inflateFrom decodes src into a pooled buffer.
 func inflateFrom(coding string, src *bytes.Reader, size, max int) ([]byte, error) {
 	var r io.Reader
 	switch coding {
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(src)
-		if err != nil {
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		if zr == nil {
+			var err error
+			if zr, err = gzip.NewReader(src); err != nil {
+				return nil, err
+			}
+		} else if err := zr.Reset(src); err != nil {
+			gzipReaders.Put(zr)
 			return nil, err
 		}
+		defer gzipReaders.Put(zr)
 		r = zr
 	case "deflate":
 		// RFC 9110 deflate is zlib-wrapped, but many servers send raw DEFLATE.
 		var hdr [2]byte
 		n, _ := src.ReadAt(hdr[:], 0)
 		if n == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
-			zr, err := zlib.NewReader(src)
-			if err != nil {
+			zr, _ := zlibReaders.Get().(io.ReadCloser)
+			if zr == nil {
+				var err error
+				if zr, err = zlib.NewReader(src); err != nil {
+					return nil, err
+				}
+			} else if err := zr.(zlib.Resetter).Reset(src, nil); err != nil {
+				zlibReaders.Put(zr)
 				return nil, err
 			}
+			defer zlibReaders.Put(zr)
 			r = zr
 		} else {
-			r = flate.NewReader(src)
+			fr, _ := flateReaders.Get().(io.ReadCloser)
+			if fr == nil {
+				fr = flate.NewReader(src)
+			} else {
+				fr.(flate.Resetter).Reset(src, nil)
+			}
+			defer flateReaders.Put(fr)
+			r = fr
 		}
 	case "br":
-		r = brotli.NewReader(src)
+		b, _ := brReaders.Get().(*brotli.Reader)
+		if b == nil {
+			b = brotli.NewReader(src)
+		} else {
+			b.Reset(src)
+		}
+		defer brReaders.Put(b)
+		r = b
 	case "zstd":
 		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderMaxMemory(uint64(max)+zstdMaxWindow), zstd.WithDecoderMaxWindow(zstdMaxWindow))
@@ -141,23 +186,30 @@ func inflateFrom(coding string, src *bytes.Reader, size, max int) ([]byte, error
 	return readMax(r, max, 4*size)
 }
 
-// readMax reads r until EOF or max bytes; errLimit says more was available.
+// readMax reads r until EOF or limit bytes into a pooled buffer, starting
+// with room for hint bytes; errLimit says more was available.
 func readMax(r io.Reader, limit, hint int) ([]byte, error) {
-	max := limit
-	buf := make([]byte, 0, min(max+1, 64<<10, hint+512))
+	buf := getBuf(min(limit, hint+512))
 	for {
-		if len(buf) == cap(buf) {
-			if len(buf) > max {
-				return buf[:max], errLimit
+		if len(buf) >= limit {
+			var one [1]byte
+			for {
+				n, err := r.Read(one[:])
+				switch {
+				case n > 0:
+					return buf[:limit], errLimit
+				case err == io.EOF:
+					return buf, nil
+				case err != nil:
+					return buf, err
+				}
 			}
-			buf = append(buf, 0)[:len(buf)]
 		}
-		room := buf[len(buf):min(cap(buf), max+1)]
-		n, err := r.Read(room)
+		if len(buf) == cap(buf) {
+			buf = growBuf(buf, 1)
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
 		buf = buf[:len(buf)+n]
-		if len(buf) > max {
-			return buf[:max], errLimit
-		}
 		if err == io.EOF {
 			return buf, nil
 		}

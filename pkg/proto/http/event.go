@@ -119,3 +119,34 @@ type Part struct {
 	Size        int    `json:"size"`
 	Data        []byte `json:"-"`
 }
+
+// Release drops the decoded body bytes of both sides (Body.Data and the
+// parts' Data), handing their buffers back to the parser's pools for later
+// messages. Everything else in the event stays valid; a consumer calls it
+// once it has read the bodies and must not keep slices of them.
+func (ev *Event) Release() {
+	for _, b := range [2]*Body{ev.requestBody(), ev.responseBody()} {
+		if b == nil {
+			continue
+		}
+		putBuf(b.Data)
+		b.Data = nil
+		for i := range b.Parts {
+			b.Parts[i].Data = nil
+		}
+	}
+}
+
+func (ev *Event) requestBody() *Body {
+	if ev.Request == nil {
+		return nil
+	}
+	return ev.Request.Body
+}
+
+func (ev *Event) responseBody() *Body {
+	if ev.Response == nil {
+		return nil
+	}
+	return ev.Response.Body
+}

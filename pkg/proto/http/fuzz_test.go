@@ -27,6 +27,7 @@ func FuzzParser(f *testing.F) {
 			if e == nil || (e.Request == nil && e.Response == nil) {
 				t.Fatalf("empty event")
 			}
+			checkAppendJSON(t, e)
 			for _, bd := range []*Body{reqBody(e), respBody(e)} {
 				if bd != nil && len(bd.Data) > lim.MaxDecoded {
 					t.Fatalf("body of %d bytes over MaxDecoded", len(bd.Data))
@@ -35,6 +36,19 @@ func FuzzParser(f *testing.F) {
 		}
 		if _, up, down := p.Tunnel(); len(up) > maxTunnel || len(down) > maxTunnel {
 			t.Fatalf("tunnel bytes over cap")
+		}
+		// Releasing each event once it is read (as the engine does) hands
+		// its body buffers to later messages: no event read before its
+		// release may see them change.
+		var released []string
+		feed(tc, nil, func(e *Event) { released = append(released, render([]*Event{e})); e.Release() })
+		if len(released) != len(evs) {
+			t.Fatalf("%d events with Release, %d without", len(released), len(evs))
+		}
+		for i, e := range evs {
+			if want := render([]*Event{e}); released[i] != want {
+				t.Fatalf("event %d differs when earlier events are released:\n%s\n----\n%s", i+1, released[i], want)
+			}
 		}
 		// Splitting the same bytes differently must not change the events.
 		evs2, _ := run(tc, func(int) int { return 1 })

@@ -54,7 +54,6 @@ const (
 	maxTunnel    = 64 << 10 // tunnel bytes kept per direction for Tunnel
 	maxChunkLine = 4 << 10  // chunk-size line, with extensions
 	maxCarry     = 8 << 10  // partial line kept while resynchronising
-	keepRawCap   = 64 << 10 // body scratch buffers above this are not kept between messages
 )
 
 type state uint8
@@ -109,7 +108,8 @@ type half struct {
 	fr       framing
 	remain   int64
 	body     *Body
-	raw      []byte
+	raw      []byte // body bytes of the current message (a pooled buffer)
+	rawHint  int    // bytes the current body is expected to take in raw
 	hold     []byte
 	paired   bool // response attached to its event
 	midLine  bool // resync: the next byte is not at a line start
@@ -522,8 +522,95 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		}
 	}
 	if keep {
-		*hdrs = append(*hdrs, Header{Name: string(name), Value: str()})
+		if *hdrs == nil {
+			*hdrs = make([]Header, 0, 8)
+		}
+		*hdrs = append(*hdrs, Header{Name: headerName(name), Value: str()})
 	}
+}
+
+// headerName returns name as a string, without allocating for the field
+// names most messages carry (in their usual spelling).
+func headerName(name []byte) string {
+	switch string(name) {
+	case "Host":
+		return "Host"
+	case "User-Agent":
+		return "User-Agent"
+	case "Accept":
+		return "Accept"
+	case "Accept-Encoding":
+		return "Accept-Encoding"
+	case "Accept-Language":
+		return "Accept-Language"
+	case "Accept-Ranges":
+		return "Accept-Ranges"
+	case "Connection":
+		return "Connection"
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Length":
+		return "Content-Length"
+	case "Content-Encoding":
+		return "Content-Encoding"
+	case "Transfer-Encoding":
+		return "Transfer-Encoding"
+	case "Cache-Control":
+		return "Cache-Control"
+	case "Cookie":
+		return "Cookie"
+	case "Set-Cookie":
+		return "Set-Cookie"
+	case "Date":
+		return "Date"
+	case "Server":
+		return "Server"
+	case "Location":
+		return "Location"
+	case "Last-Modified":
+		return "Last-Modified"
+	case "ETag":
+		return "ETag"
+	case "Expires":
+		return "Expires"
+	case "Vary":
+		return "Vary"
+	case "Age":
+		return "Age"
+	case "Pragma":
+		return "Pragma"
+	case "Referer":
+		return "Referer"
+	case "Keep-Alive":
+		return "Keep-Alive"
+	case "Range":
+		return "Range"
+	case "If-Modified-Since":
+		return "If-Modified-Since"
+	case "If-None-Match":
+		return "If-None-Match"
+	case "X-Requested-With":
+		return "X-Requested-With"
+	case "Origin":
+		return "Origin"
+	case "Authorization":
+		return "Authorization"
+	case "Upgrade":
+		return "Upgrade"
+	case "host":
+		return "host"
+	case "user-agent":
+		return "user-agent"
+	case "accept":
+		return "accept"
+	case "content-type":
+		return "content-type"
+	case "content-length":
+		return "content-length"
+	case "connection":
+		return "connection"
+	}
+	return string(name)
 }
 
 func equalFold(b []byte, lower string) bool {
@@ -728,6 +815,10 @@ func (p *Parser) startBody(h *half, st state) {
 	h.st = st
 	h.body = &Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
 	h.raw = h.raw[:0]
+	h.rawHint = 0
+	if st == stBody && h.fr.contentLength > 0 {
+		h.rawHint = int(min(h.fr.contentLength, int64(p.lim.MaxBody)))
+	}
 }
 
 func (p *Parser) addBody(h *half, b []byte) {
@@ -740,7 +831,13 @@ func (p *Parser) addBody(h *half, b []byte) {
 		b = b[:max(room, 0)]
 		addFlag(&h.body.Flags, "truncated")
 	}
-	h.raw = append(h.raw, b...)
+	if len(b) == 0 {
+		return
+	}
+	if h.raw == nil {
+		h.raw = getBuf(max(h.rawHint, len(b)))
+	}
+	h.raw = append(growBuf(h.raw, len(b)), b...)
 }
 
 // finish completes the current message of h normally.
@@ -748,6 +845,9 @@ func (p *Parser) finish(dir proto.Dir, h *half) {
 	p.commitHeaders(dir, h)
 	if b := h.body; b != nil && (b.WireSize > 0 || len(b.Flags) > 0) {
 		data, flags := decodeBody(b.Encoding, h.raw, p.lim.MaxDecoded)
+		if sameBuf(data, h.raw) {
+			h.raw = nil // the body keeps the buffer
+		}
 		b.Data = data
 		for _, f := range flags {
 			addFlag(&b.Flags, f)
@@ -759,9 +859,8 @@ func (p *Parser) finish(dir proto.Dir, h *half) {
 			h.resp.Body = b
 		}
 	}
-	if cap(h.raw) > keepRawCap {
-		h.raw = nil
-	}
+	putBuf(h.raw)
+	h.raw = nil
 	pe := h.pe
 	h.body, h.req, h.resp, h.pe, h.remain = nil, nil, nil, nil, 0
 	h.st = stStart

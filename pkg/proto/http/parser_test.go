@@ -207,7 +207,13 @@ func cases() []testCase {
 // most split bytes (0: whole), and returns the events and the parser.
 func run(tc testCase, split func(n int) int) ([]*Event, *Parser) {
 	var evs []*Event
-	p := New(tc.lim, func(e *Event) { evs = append(evs, e) })
+	p := feed(tc, split, func(e *Event) { evs = append(evs, e) })
+	return evs, p
+}
+
+// feed runs tc through a new Parser that calls emit.
+func feed(tc testCase, split func(n int) int, emit func(*Event)) *Parser {
+	p := New(tc.lim, emit)
 	frame := uint64(1)
 	for _, o := range tc.ops {
 		m := proto.Meta{Frame: frame, Time: time.Unix(1700000000, 0).Add(time.Duration(frame) * time.Millisecond)}
@@ -232,7 +238,7 @@ func run(tc testCase, split func(n int) int) ([]*Event, *Parser) {
 		}
 	}
 	p.End(proto.Meta{Frame: frame})
-	return evs, p
+	return p
 }
 
 // render writes events as indented JSON plus the decoded bodies, which JSON

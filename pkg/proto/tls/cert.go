@@ -1,10 +1,13 @@
 package tls
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -70,8 +73,26 @@ func parseChain(msg []byte, now time.Time) ([]Certificate, *x509.Certificate, er
 
 func describeCert(der []byte, now time.Time) (Certificate, *x509.Certificate) {
 	sum := sha256.Sum256(der)
+	c, x := certs.get(sum)
+	if c == nil {
+		d, px := parseCert(der, sum)
+		c, x = certs.put(sum, d, px)
+	}
+	out := *c
+	out.SANs, out.SANIPs = slices.Clone(c.SANs), slices.Clone(c.SANIPs)
+	if x != nil && !now.IsZero() {
+		out.Expired = now.After(x.NotAfter)
+		out.NotYet = now.Before(x.NotBefore)
+	}
+	return out, x
+}
+
+// parseCert describes a certificate without the fields that depend on the
+// capture time (Expired, NotYet). It parses a copy of der: the result is
+// cached, and der belongs to a stream's handshake buffer.
+func parseCert(der []byte, sum [sha256.Size]byte) (Certificate, *x509.Certificate) {
 	c := Certificate{SHA256: hex.EncodeToString(sum[:])}
-	x, err := x509.ParseCertificate(der)
+	x, err := x509.ParseCertificate(bytes.Clone(der))
 	if err != nil {
 		c.ParseError = err.Error()
 		return c, nil
@@ -88,12 +109,45 @@ func describeCert(der []byte, now time.Time) (Certificate, *x509.Certificate) {
 	}
 	c.NotBefore = x.NotBefore.UTC()
 	c.NotAfter = x.NotAfter.UTC()
-	if !now.IsZero() {
-		c.Expired = now.After(x.NotAfter)
-		c.NotYet = now.Before(x.NotBefore)
-	}
 	c.SelfSigned = selfSigned(x)
 	return c, x
+}
+
+// certs remembers the certificates already described, by the SHA-256 of
+// their DER: a capture sees the same few server chains on most of its TLS
+// connections, and parsing (x509, names, the self-signature check) was the
+// largest cost of a TLS session. Entries are immutable; the cache is
+// emptied when full.
+var certs = certCache{m: map[[sha256.Size]byte]certEntry{}}
+
+const maxCachedCerts = 4096
+
+type certEntry struct {
+	c *Certificate
+	x *x509.Certificate
+}
+
+type certCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]certEntry
+}
+
+func (cc *certCache) get(sum [sha256.Size]byte) (*Certificate, *x509.Certificate) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e := cc.m[sum]
+	return e.c, e.x
+}
+
+func (cc *certCache) put(sum [sha256.Size]byte, c Certificate, x *x509.Certificate) (*Certificate, *x509.Certificate) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if len(cc.m) >= maxCachedCerts {
+		clear(cc.m)
+	}
+	e := certEntry{c: &c, x: x}
+	cc.m[sum] = e
+	return e.c, e.x
 }
 
 // selfSigned: issuer equals subject and the signature verifies with the

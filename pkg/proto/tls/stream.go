@@ -3,6 +3,7 @@ package tls
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
@@ -254,6 +255,9 @@ func (s *Stream) handshakeBytes(dir proto.Dir, d *dirState, b []byte, m proto.Me
 			continue
 		}
 		n := min(need-len(d.hs), len(b))
+		if n < need-len(d.hs) && cap(d.hs) < need {
+			d.hs = slices.Grow(d.hs, need-len(d.hs)) // once, not doubling per record
+		}
 		d.hs = append(d.hs, b[:n]...)
 		b = b[n:]
 		if len(d.hs) == need {
