@@ -2,9 +2,9 @@ package http
 
 import (
 	"errors"
+	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // AppendJSON appends the event's JSON object, byte for byte what
@@ -53,11 +53,11 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	}
 	if e.Tunnel != "" {
 		key("tunnel")
-		b = appendString(b, e.Tunnel)
+		b = jsonw.String(b, e.Tunnel)
 	}
 	if len(e.Flags) > 0 {
 		key("flags")
-		b = appendStrings(b, e.Flags)
+		b = jsonw.Strings(b, e.Flags)
 	}
 	return append(b, '}'), nil
 }
@@ -71,14 +71,14 @@ func (r *Request) appendJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"method":`...)
-	b = appendString(b, r.Method)
+	b = jsonw.String(b, r.Method)
 	b = append(b, `,"uri":`...)
-	b = appendString(b, r.URI)
+	b = jsonw.String(b, r.URI)
 	b = append(b, `,"version":`...)
-	b = appendString(b, r.Version)
+	b = jsonw.String(b, r.Version)
 	b = appendOptString(b, "host", r.Host)
 	b = append(b, `,"path":`...)
-	b = appendString(b, r.Path)
+	b = jsonw.String(b, r.Path)
 	b = appendOptString(b, "raw_query", r.RawQuery)
 	b = appendOptParams(b, "query", r.Query)
 	b = appendOptString(b, "user_agent", r.UserAgent)
@@ -99,7 +99,7 @@ func (r *Request) appendJSON(b []byte) ([]byte, error) {
 	}
 	if len(r.Flags) > 0 {
 		b = append(b, `,"flags":`...)
-		b = appendStrings(b, r.Flags)
+		b = jsonw.Strings(b, r.Flags)
 	}
 	return append(b, '}'), nil
 }
@@ -113,7 +113,7 @@ func (r *Response) appendJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"version":`...)
-	b = appendString(b, r.Version)
+	b = jsonw.String(b, r.Version)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = appendOptString(b, "reason", r.Reason)
@@ -135,7 +135,7 @@ func (r *Response) appendJSON(b []byte) ([]byte, error) {
 	}
 	if len(r.Flags) > 0 {
 		b = append(b, `,"flags":`...)
-		b = appendStrings(b, r.Flags)
+		b = jsonw.Strings(b, r.Flags)
 	}
 	return append(b, '}'), nil
 }
@@ -144,12 +144,12 @@ func (bd *Body) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	if bd.MediaType != "" {
 		b = append(b, `"media_type":`...)
-		b = appendString(b, bd.MediaType)
+		b = jsonw.String(b, bd.MediaType)
 		b = append(b, ',')
 	}
 	if bd.Encoding != "" {
 		b = append(b, `"encoding":`...)
-		b = appendString(b, bd.Encoding)
+		b = jsonw.String(b, bd.Encoding)
 		b = append(b, ',')
 	}
 	if bd.Chunked {
@@ -160,7 +160,7 @@ func (bd *Body) appendJSON(b []byte) []byte {
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, int64(bd.Size), 10)
 	b = append(b, `,"kind":`...)
-	b = appendString(b, bd.Kind)
+	b = jsonw.String(b, bd.Kind)
 	b = appendOptParams(b, "form", bd.Form)
 	if len(bd.Parts) > 0 {
 		b = append(b, `,"parts":[`...)
@@ -171,17 +171,17 @@ func (bd *Body) appendJSON(b []byte) []byte {
 			b = append(b, '{')
 			if p.Name != "" {
 				b = append(b, `"name":`...)
-				b = appendString(b, p.Name)
+				b = jsonw.String(b, p.Name)
 				b = append(b, ',')
 			}
 			if p.Filename != "" {
 				b = append(b, `"filename":`...)
-				b = appendString(b, p.Filename)
+				b = jsonw.String(b, p.Filename)
 				b = append(b, ',')
 			}
 			if p.ContentType != "" {
 				b = append(b, `"content_type":`...)
-				b = appendString(b, p.ContentType)
+				b = jsonw.String(b, p.ContentType)
 				b = append(b, ',')
 			}
 			b = append(b, `"size":`...)
@@ -192,7 +192,7 @@ func (bd *Body) appendJSON(b []byte) []byte {
 	}
 	if len(bd.Flags) > 0 {
 		b = append(b, `,"flags":`...)
-		b = appendStrings(b, bd.Flags)
+		b = jsonw.Strings(b, bd.Flags)
 	}
 	return append(b, '}')
 }
@@ -204,7 +204,7 @@ func appendOptString(b []byte, key, s string) []byte {
 	b = append(b, `,"`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	return appendString(b, s)
+	return jsonw.String(b, s)
 }
 
 func appendOptParams(b []byte, key string, ps []Param) []byte {
@@ -219,9 +219,9 @@ func appendOptParams(b []byte, key string, ps []Param) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendString(b, p.Name)
+		b = jsonw.String(b, p.Name)
 		b = append(b, `,"value":`...)
-		b = appendString(b, p.Value)
+		b = jsonw.String(b, p.Value)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -238,21 +238,10 @@ func appendHeaders(b []byte, hs []Header) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":`...)
-		b = appendString(b, h.Name)
+		b = jsonw.String(b, h.Name)
 		b = append(b, `,"value":`...)
-		b = appendString(b, h.Value)
+		b = jsonw.String(b, h.Value)
 		b = append(b, '}')
-	}
-	return append(b, ']')
-}
-
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
 	}
 	return append(b, ']')
 }
@@ -268,58 +257,4 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"'), nil
-}
-
-// appendString quotes s as encoding/json does by default (HTML-safe:
-// <, > and & escaped; U+2028, U+2029 escaped; invalid UTF-8 as U+FFFD).
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
