@@ -1,6 +1,7 @@
-// Package fuzzseed holds what the decoders' fuzz tests share: the input
-// format of stream-parser fuzz targets (a sequence of data and gap calls in
-// either direction) and the writer of committed seed corpus files.
+// Package fuzzseed holds what the decoders' tests share: the input format
+// of stream-parser fuzz targets (a sequence of data and gap calls in
+// either direction), the replay of such a sequence on a parser, and the
+// writer of committed seed corpus files.
 package fuzzseed
 
 import (
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/phonehome/phonehome/pkg/proto"
 )
@@ -61,6 +63,37 @@ func Decode(b []byte) []Op {
 		ops = append(ops, o)
 	}
 	return ops
+}
+
+// Feed replays ops on p: op i gets frame first+i and a time 1 ms per
+// frame after a fixed base; data is delivered in pieces of split(n) bytes
+// (whole when split is nil), each a copy that is scribbled over after the
+// call, so a parser that keeps a slice it was given without copying shows
+// up as wrong output. End follows with the next frame number.
+func Feed(p proto.StreamParser, ops []Op, first uint64, split func(int) int) {
+	base := time.Unix(1700000000, 0)
+	frame := first
+	for _, o := range ops {
+		m := proto.Meta{Frame: frame, Time: base.Add(time.Duration(frame) * time.Millisecond)}
+		frame++
+		if o.Gap > 0 {
+			p.Gap(o.Dir, o.Gap, m)
+			continue
+		}
+		for b := o.Data; len(b) > 0; {
+			n := len(b)
+			if split != nil {
+				n = min(n, split(n))
+			}
+			piece := append([]byte(nil), b[:n]...)
+			p.Data(o.Dir, piece, m)
+			for i := range piece {
+				piece[i] = 0xee
+			}
+			b = b[n:]
+		}
+	}
+	p.End(proto.Meta{Frame: frame})
 }
 
 // Write stores values as the seed file testdata/fuzz/<target>/<name> of

@@ -253,27 +253,7 @@ func run(tc testCase, split func(int) int) []*Event {
 	} else {
 		p = New(tc.lim, emit)
 	}
-	for _, o := range ops {
-		m := proto.Meta{Frame: frame, Time: base.Add(time.Duration(frame) * time.Millisecond)}
-		frame++
-		if o.Gap > 0 {
-			p.Gap(o.Dir, o.Gap, m)
-			continue
-		}
-		for b := o.Data; len(b) > 0; {
-			n := len(b)
-			if split != nil {
-				n = min(n, split(n))
-			}
-			piece := bytes.Clone(b[:n])
-			p.Data(o.Dir, piece, m)
-			for i := range piece {
-				piece[i] = 0xee
-			}
-			b = b[n:]
-		}
-	}
-	p.End(proto.Meta{Frame: frame})
+	fuzzseed.Feed(p, ops, frame, split)
 	return evs
 }
 

@@ -80,28 +80,7 @@ func cases() []testCase {
 func run(tc testCase, split func(int) int) ([]*Event, *Parser) {
 	var evs []*Event
 	p := New(tc.lim, func(e *Event) { evs = append(evs, e) })
-	frame := uint64(1)
-	for _, o := range tc.ops {
-		m := proto.Meta{Frame: frame, Time: time.Unix(1700000000, 0).Add(time.Duration(frame) * time.Millisecond)}
-		frame++
-		if o.Gap > 0 {
-			p.Gap(o.Dir, o.Gap, m)
-			continue
-		}
-		for b := o.Data; len(b) > 0; {
-			n := len(b)
-			if split != nil {
-				n = min(n, split(n))
-			}
-			piece := bytes.Clone(b[:n])
-			p.Data(o.Dir, piece, m)
-			for i := range piece {
-				piece[i] = 0xee
-			}
-			b = b[n:]
-		}
-	}
-	p.End(proto.Meta{Frame: frame})
+	fuzzseed.Feed(p, tc.ops, 1, split)
 	return evs, p
 }
 
