@@ -133,14 +133,10 @@ func Find(paths, exclude []string, workers int) (caps []Capture, skipped []Skipp
 // examine sniffs and hashes one file; skip is why it is not a capture.
 func examine(path string) (c Capture, skip string) {
 	c.Path = path
-	r, err := capture.Open(path)
-	if err != nil {
-		if errors.Is(err, capture.ErrNotCapture) {
-			return c, "not a capture: " + strings.TrimPrefix(err.Error(), path+": ")
-		}
-		return c, err.Error()
+	if why := capture.NotCapture(path); why != "" {
+		return c, why
 	}
-	r.Close()
+	var err error
 	c.SHA256, c.Size, err = HashFile(path)
 	if err != nil {
 		return c, err.Error()

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -119,6 +120,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Open opens a capture file by path with the default options; "-" reads
 // standard input.
 func Open(path string) (*Reader, error) { return OpenWith(path, Options{}) }
+
+// NotCapture says why the file at path is not read as a capture: "" for a
+// capture, "not a capture (...)" when its content is no capture format,
+// else the error opening it. Directory walkers use it to skip files
+// (engine.ExpandInputs, batch.Find).
+func NotCapture(path string) string {
+	r, err := Open(path)
+	if err != nil {
+		if errors.Is(err, ErrNotCapture) {
+			return "not a capture (" + strings.TrimPrefix(err.Error(), path+": ") + ")"
+		}
+		return err.Error()
+	}
+	r.Close()
+	return ""
+}
 
 // OpenWith opens a capture file by path; "-" reads standard input.
 func OpenWith(path string, opt Options) (*Reader, error) {

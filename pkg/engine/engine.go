@@ -145,7 +145,7 @@ func ExpandInputs(args []string) (files []string, skipped []audit.Warning, err e
 					return fs.SkipDir
 				}
 			case d.Type().IsRegular():
-				if why := notCapture(p); why != "" {
+				if why := capture.NotCapture(p); why != "" {
 					skipped = append(skipped, audit.Warning{Code: "skipped-file", File: p, Message: p + ": skipped, " + why})
 				} else {
 					found = append(found, p)
@@ -163,20 +163,6 @@ func ExpandInputs(args []string) (files []string, skipped []audit.Warning, err e
 		files = append(files, found...)
 	}
 	return files, skipped, nil
-}
-
-// notCapture says why a file found in a directory is not read ("" when it
-// is a capture).
-func notCapture(path string) string {
-	r, err := capture.Open(path)
-	if err != nil {
-		if errors.Is(err, capture.ErrNotCapture) {
-			return "not a capture (" + strings.TrimPrefix(err.Error(), path+": ") + ")"
-		}
-		return err.Error()
-	}
-	r.Close()
-	return ""
 }
 
 // Run analyses the inputs in order, as one capture: flows continue across

@@ -68,19 +68,9 @@ func ownDomain(maker, domain string) bool {
 			return r
 		}
 		return -1
-	}, firstWordKeepHyphen(maker))
+	}, leadingWord(maker, " ,/(")) // "D-Link International" gives "d-link"
 	label, _, _ := strings.Cut(domain, ".")
 	return len(w) >= 3 && strings.Contains(label, w)
-}
-
-// firstWordKeepHyphen is the first word of s in lower case, with hyphens
-// kept inside it ("D-Link International" gives "d-link").
-func firstWordKeepHyphen(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexAny(s, " ,/("); i > 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // hostingOnly says whether a signature match describes only the network a
@@ -97,9 +87,12 @@ func firstParty(deviceVendor, destVendor string) bool {
 	return a != "" && a == b
 }
 
-func firstWord(s string) string {
+func firstWord(s string) string { return leadingWord(s, " ,-/(") }
+
+// leadingWord is s in lower case up to the first of seps.
+func leadingWord(s, seps string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexAny(s, " ,-/("); i > 0 {
+	if i := strings.IndexAny(s, seps); i > 0 {
 		s = s[:i]
 	}
 	return s

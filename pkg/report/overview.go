@@ -25,19 +25,27 @@ const (
 // severity first, then most bytes sent to the Internet, then by id. JSON
 // keeps the id order of the model.
 func deviceOrder(r *audit.Report) []*audit.Device {
-	out := make([]*audit.Device, len(r.Devices))
-	for i := range r.Devices {
-		out[i] = &r.Devices[i]
+	type ranked struct {
+		d     *audit.Device
+		bytes uint64
 	}
-	slices.SortStableFunc(out, func(a, b *audit.Device) int {
-		if c := cmp.Compare(b.Summary.WorstSeverity, a.Summary.WorstSeverity); c != 0 {
+	rs := make([]ranked, len(r.Devices))
+	for i := range r.Devices {
+		rs[i] = ranked{&r.Devices[i], internetBytes(&r.Devices[i])}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		if c := cmp.Compare(b.d.Summary.WorstSeverity, a.d.Summary.WorstSeverity); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(internetBytes(b), internetBytes(a)); c != 0 {
+		if c := cmp.Compare(b.bytes, a.bytes); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return cmp.Compare(a.d.ID, b.d.ID)
 	})
+	out := make([]*audit.Device, len(rs))
+	for i, x := range rs {
+		out[i] = x.d
+	}
 	return out
 }
 
@@ -115,7 +123,7 @@ func cutList(items []string, n int) string {
 // User-Agent, a hostname list) never becomes a line thousands of
 // characters long.
 func cutLine(s string) string {
-	if len(s) <= maxLineRunes {
+	if len(s) <= maxLineRunes { // bytes ≥ runes: short enough
 		return s
 	}
 	r := []rune(s)
