@@ -1,51 +1,20 @@
 package audit
 
-import (
-	"fmt"
-	"strings"
-)
+import "github.com/phonehome/phonehome/pkg/severity"
 
-// Severity orders findings. The zero value is None; comparisons are plain
-// integer comparisons ("fail on >= high").
-type Severity uint8
+// Severity orders findings; it is severity.Severity, named here so that
+// report code keeps one vocabulary package.
+type Severity = severity.Severity
 
+// The severities, lowest first.
 const (
-	None Severity = iota
-	Info
-	Low
-	Medium
-	High
-	Critical
+	None     = severity.None
+	Info     = severity.Info
+	Low      = severity.Low
+	Medium   = severity.Medium
+	High     = severity.High
+	Critical = severity.Critical
 )
-
-var severityNames = [...]string{"none", "info", "low", "medium", "high", "critical"}
-
-func (s Severity) String() string {
-	if int(s) < len(severityNames) {
-		return severityNames[s]
-	}
-	return fmt.Sprintf("severity(%d)", uint8(s))
-}
 
 // ParseSeverity accepts the lower-case names (case-insensitive).
-func ParseSeverity(s string) (Severity, error) {
-	for i, n := range severityNames {
-		if strings.EqualFold(s, n) {
-			return Severity(i), nil
-		}
-	}
-	return None, fmt.Errorf("unknown severity %q (want one of %s)", s, strings.Join(severityNames[:], ", "))
-}
-
-// MarshalText writes the lower-case name.
-func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// UnmarshalText reads a lower-case name.
-func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := ParseSeverity(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+func ParseSeverity(s string) (Severity, error) { return severity.Parse(s) }

@@ -1,0 +1,146 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/severity"
+)
+
+// The decoder contract. The engine builds one Decoder per flow from an
+// ordered list of Specs (first match wins) and hands it a Sink; the decoder
+// reports everything it learns through that Sink and never sees the
+// engine, the report model or other flows.
+//
+// A new protocol is one package that exports a Spec, plus one line in the
+// engine's list.
+
+// Sink receives what a decoder learns about its flow. Calls are made from
+// the decoder's Data/Gap/Datagram/End; slices passed in are only valid
+// during the call (the engine copies what it keeps).
+type Sink interface {
+	// Emit records one protocol event: typ is the event type written in
+	// reports ("http", "smtp"), fields its JSON-encodable body, owned by
+	// the decoder's package. Fields must not keep secrets (passwords,
+	// bodies): the engine writes them as they are.
+	Emit(typ string, m Meta, fields any)
+	// Scan hands one decoded field to the leak scanner.
+	Scan(f Field, m Meta)
+	// Finding adds a finding to the flow (the engine adds the destination).
+	Finding(f Finding)
+	// Name offers a name for the flow's server, or a name a device gives
+	// itself, with the source it came from.
+	Name(n Name)
+	// Switch hands the rest of the flow to protocol to (a Spec name, e.g.
+	// "tls" after CONNECT or STARTTLS, "http2" after Upgrade: h2c), with the
+	// bytes each side sent after the switch point. The calling decoder gets
+	// no more data. An unknown name makes the rest of the flow opaque.
+	Switch(to string, up, down []byte, m Meta)
+}
+
+// Field is one value a decoder wants leak-scanned: where it sits in the
+// protocol ("url.query", "header:Cookie", "smtp.rcpt_to", "mqtt.payload"),
+// its bytes, its media type when known (bodies), and the content codings
+// (gzip, br, ...) already undone, outermost first.
+type Field struct {
+	Location    string
+	Data        []byte
+	ContentType string
+	Codings     []string
+}
+
+// Finding is a problem a decoder saw in its flow.
+type Finding struct {
+	Kind     string            `json:"kind"` // stable id, e.g. "smtp-auth-cleartext"
+	Severity severity.Severity `json:"severity"`
+	Message  string            `json:"message"`
+	Frame    uint64            `json:"frame"`
+	Time     time.Time         `json:"-"`
+}
+
+// NameSource says where a name came from. Server names rank in the order
+// listed (SNI first); device names are kept apart from server names.
+type NameSource string
+
+// Server and device name sources.
+const (
+	FromSNI      NameSource = "sni"       // TLS ClientHello server_name
+	FromHTTPHost NameSource = "http-host" // HTTP/1 Host, HTTP/2 and HTTP/3 :authority
+	FromQUICSNI  NameSource = "quic-sni"  // server_name of a QUIC Initial
+	FromProtocol NameSource = "protocol"  // a protocol's own server name (SMTP greeting, XMPP to=, CoAP Uri-Host)
+	DeviceName   NameSource = "device"    // a name the client device gives itself (DHCP, mDNS, NetBIOS, SMTP EHLO)
+)
+
+// Name is a name offered by a decoder.
+type Name struct {
+	Name   string
+	Source NameSource
+	Frame  uint64
+}
+
+// Spec describes one protocol to the engine.
+type Spec struct {
+	// Name is the protocol as written in flow records ("tls", "smtp").
+	Name string
+	// Channel is how the flow's content travelled, as reports show it
+	// ("HTTP", "SMTP"); a decoder that learns more (the TLS version)
+	// reports it with Channeler.
+	Channel string
+	// Datagram is true for protocols carried in UDP datagrams.
+	Datagram bool
+	// Detect looks at the flow before it is decided: the first bytes each
+	// side sent (up: client, down: server; a datagram protocol sees the
+	// first datagram in up or down) and the server's port.
+	Detect func(in DetectInput) Verdict
+	// New makes the decoder for one flow. Stream protocols return a
+	// StreamDecoder, datagram protocols a DatagramDecoder.
+	New func(s Sink) Decoder
+}
+
+// DetectInput is what Spec.Detect sees.
+type DetectInput struct {
+	Up, Down   []byte // first bytes from the client and from the server (at most SniffBytes each)
+	ServerPort uint16
+	ClientPort uint16
+}
+
+// SniffBytes bounds the bytes of each direction the engine holds while no
+// Spec has decided (server greetings of mail and FTP need their first line).
+const SniffBytes = 512
+
+// Verdict is a Detect answer.
+type Verdict uint8
+
+const (
+	// No: not this protocol.
+	No Verdict = iota
+	// Yes: this protocol; the engine builds its decoder and feeds it the
+	// held bytes first.
+	Yes
+	// NeedMore: cannot tell yet; ask again with more bytes (the engine
+	// stops asking at SniffBytes, or when both sides have spoken).
+	NeedMore
+)
+
+// Decoder is either a StreamDecoder or a DatagramDecoder.
+type Decoder interface {
+	// End is called once when the flow ends or the capture does.
+	End(m Meta)
+}
+
+// StreamDecoder consumes a TCP flow's reassembled bytes (see StreamParser).
+type StreamDecoder interface {
+	StreamParser
+}
+
+// DatagramDecoder consumes a UDP flow's datagrams, one call per datagram.
+type DatagramDecoder interface {
+	Datagram(dir Dir, payload []byte, m Meta)
+	End(m Meta)
+}
+
+// Channeler is implemented by decoders that know the flow's channel better
+// at its end than their Spec does (TLS: the negotiated version). An empty
+// answer keeps the Spec's channel.
+type Channeler interface {
+	Channel() string
+}

@@ -1,0 +1,69 @@
+// Package prototest records what a decoder reports through its proto.Sink,
+// for decoder tests that do not need the engine.
+package prototest
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
+
+// Event is one recorded Emit.
+type Event struct {
+	Type   string
+	Meta   proto.Meta
+	Fields any
+}
+
+// Switch is one recorded Switch call.
+type Switch struct {
+	To       string
+	Up, Down []byte
+	Meta     proto.Meta
+}
+
+// Sink is a proto.Sink that keeps copies of everything it is given.
+type Sink struct {
+	Events   []Event
+	Fields   []proto.Field
+	Findings []proto.Finding
+	Names    []proto.Name
+	Switches []Switch
+}
+
+var _ proto.Sink = (*Sink)(nil)
+
+// Emit records an event.
+func (s *Sink) Emit(typ string, m proto.Meta, fields any) {
+	s.Events = append(s.Events, Event{Type: typ, Meta: m, Fields: fields})
+}
+
+// Scan records a copy of the field.
+func (s *Sink) Scan(f proto.Field, m proto.Meta) {
+	f.Data = bytes.Clone(f.Data)
+	f.Codings = slices.Clone(f.Codings)
+	s.Fields = append(s.Fields, f)
+}
+
+// Finding records a finding.
+func (s *Sink) Finding(f proto.Finding) { s.Findings = append(s.Findings, f) }
+
+// Name records a name.
+func (s *Sink) Name(n proto.Name) { s.Names = append(s.Names, n) }
+
+// Switch records a hand-over.
+func (s *Sink) Switch(to string, up, down []byte, m proto.Meta) {
+	s.Switches = append(s.Switches, Switch{To: to, Up: bytes.Clone(up), Down: bytes.Clone(down), Meta: m})
+}
+
+// Scanned returns the data of every scanned field at location loc.
+func (s *Sink) Scanned(loc string) []string {
+	var out []string
+	for _, f := range s.Fields {
+		if f.Location == loc {
+			out = append(out, string(f.Data))
+		}
+	}
+	return out
+}
