@@ -113,7 +113,7 @@ func compareParquetJSON(t *testing.T, jsonDir, pqDir string, idx batch.Index) (r
 				r := leaks[li]
 				li++
 				if r.Identifier != l.Identifier || r.Value != l.Value || r.Frame != l.Frame || r.DestCountry != l.Dest.Country ||
-					r.Severity != l.Severity.String() || r.DestRegistered != l.Dest.RegisteredCountry || r.DestAnycast != l.Dest.Anycast || r.DestPlaintext != audit.PlaintextChannel(l.Dest.Channel) {
+					r.Severity != l.Severity.String() || r.DestRegistered != l.Dest.RegisteredCountry || r.DestAnycast != l.Dest.Anycast || r.DestPlaintext != audit.Channel(l.Dest.Channel).Plaintext() {
 					t.Errorf("%s: leak %+v vs %+v", name, r, l)
 				}
 			}

@@ -169,15 +169,15 @@ func (e *engine) channel(s *session) string {
 func classChannel(c leak.Class) string {
 	switch c {
 	case leak.Plaintext:
-		return "plaintext"
+		return string(audit.ChannelPlaintext)
 	case leak.Encoded:
-		return "encoded"
+		return string(audit.ChannelEncoded)
 	case leak.Compressed:
-		return "compressed"
+		return string(audit.ChannelCompressed)
 	case leak.Encrypted:
-		return "encrypted-unknown"
+		return string(audit.ChannelEncryptedUnknown)
 	case leak.Binary:
-		return "binary-unknown"
+		return string(audit.ChannelBinaryUnknown)
 	}
-	return "unknown"
+	return string(audit.ChannelUnknown)
 }

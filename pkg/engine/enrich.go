@@ -193,7 +193,7 @@ func (e *engine) buildDevices() {
 		for _, l := range d.leaks {
 			full := full(l.Dest, d.dests)
 			l.Dest = full
-			plain := plaintextChannel(full.Channel) || full.Channel == "custom-xor"
+			plain := audit.Channel(full.Channel).Plaintext()
 			// Third party: a tracker (advertising, analytics, telemetry...)
 			// that is not the device's maker; clouds and CDNs serving the
 			// device are its own backend.

@@ -265,7 +265,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 	if r := nameRank[nameSrc]; better(r, f.FirstFrame, name, da.nameRank, da.nameFrame, da.d.Name) {
 		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = name, nameSrc, r, f.FirstFrame
 	}
-	if betterChannel(channel, da.d.Channel) {
+	if audit.Channel(channel).Replaces(audit.Channel(da.d.Channel)) {
 		da.d.Channel = channel
 	}
 	if protocol != "" && !slices.Contains(da.protocols, protocol) {
@@ -276,7 +276,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 	da.d.PacketsDown += f.Packets[down]
 	da.d.BytesUp += f.Bytes[up]
 	da.d.BytesDown += f.Bytes[down]
-	if plaintextChannel(channel) {
+	if audit.Channel(channel).Plaintext() {
 		da.plainUp += f.Bytes[up]
 	}
 	if !f.First.IsZero() && (da.d.FirstSeen.IsZero() || f.First.Before(da.d.FirstSeen)) {
@@ -354,25 +354,6 @@ func (d *devAgg) addFinding(fi audit.Finding) {
 	d.findingRows[k] = len(d.findings)
 	d.findings = append(d.findings, fi)
 }
-
-// channelRank orders channels so that a destination reached both in clear
-// and encrypted is reported by its weakest channel.
-func channelRank(c string) int {
-	switch {
-	case plaintextChannel(c):
-		return 5
-	case c == "TLS1.0" || c == "TLS1.1" || c == "SSLv3" || c == "SSLv2":
-		return 4
-	case c == "encrypted-unknown" || c == "encoded":
-		return 3
-	case c == "":
-		return 0
-	}
-	return 1
-}
-
-// plaintextChannel reports channels whose content is readable on the wire.
-func plaintextChannel(c string) bool { return audit.PlaintextChannel(c) }
 
 // dhcpRec is what DHCP told about one MAC, as of frame (the latest
 // message that changed it).

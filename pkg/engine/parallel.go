@@ -421,7 +421,7 @@ func (da *destAgg) merge(o *destAgg) {
 	if better(o.nameRank, o.nameFrame, o.d.Name, da.nameRank, da.nameFrame, da.d.Name) {
 		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = o.d.Name, o.d.NameSource, o.nameRank, o.nameFrame
 	}
-	if betterChannel(o.d.Channel, da.d.Channel) {
+	if audit.Channel(o.d.Channel).Replaces(audit.Channel(da.d.Channel)) {
 		da.d.Channel = o.d.Channel
 	}
 	for _, p := range o.protocols {
@@ -460,19 +460,4 @@ func better(rank int, frame uint64, name string, curRank int, curFrame uint64, c
 		return frame < curFrame
 	}
 	return name < curName
-}
-
-// betterChannel reports whether channel c should replace cur as the
-// destination's reported channel: the weakest wins, ties alphabetically.
-func betterChannel(c, cur string) bool {
-	if c == "" {
-		return false
-	}
-	if cur == "" {
-		return true
-	}
-	if rc, rcur := channelRank(c), channelRank(cur); rc != rcur {
-		return rc > rcur
-	}
-	return c < cur
 }

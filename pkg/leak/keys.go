@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/phonehome/phonehome/pkg/audit"
 )
 
 //go:embed keys.yaml
@@ -18,25 +20,14 @@ var defaultKeys []byte
 var ErrKeys = errors.New("leak: invalid key file")
 
 // Identifiers returns the identifier names leaks are reported under, in
-// documentation order: the key classes (latitude and longitude halves are
-// reported together as gps) and basic_auth, found by its header.
-func Identifiers() []string {
-	var out []string
-	for _, c := range classNames {
-		if c != "gps_lat" && c != "gps_lon" {
-			out = append(out, c)
-		}
-	}
-	return append(out, "basic_auth")
-}
+// documentation order (audit.ReportedIdentifiers: the key classes, with
+// latitude and longitude halves reported together as gps, and basic_auth,
+// found by its header).
+func Identifiers() []string { return audit.ReportedIdentifiers() }
 
-// classNames are the identifier classes a key can name; each has a
-// validator in detect.go.
-var classNames = []string{
-	"imei", "imeisv", "meid", "imsi", "iccid", "phone", "mac", "android_id",
-	"advertising_id", "device_id", "email", "gps_lat", "gps_lon", "gps", "ssid",
-	"bssid", "serial", "lan_ip", "hostname", "password", "api_key", "session_token", "jid",
-}
+// classNames are the identifier classes a key can name (audit's identifier
+// table); each has a validator in detect.go.
+var classNames = audit.KeyClasses()
 
 // Keys maps normalised key names to identifier classes.
 type Keys struct {
@@ -114,12 +105,8 @@ func (k *Keys) add(name string, b []byte) error {
 }
 
 func validClass(c string) bool {
-	for _, n := range classNames {
-		if n == c {
-			return true
-		}
-	}
-	return false
+	id, ok := audit.LookupIdentifier(c)
+	return ok && id.Key
 }
 
 // Class returns the identifier class for a key name, or "".

@@ -3,6 +3,8 @@ package leak
 import (
 	"strings"
 	"unicode"
+
+	"github.com/phonehome/phonehome/pkg/audit"
 )
 
 // Mask hides most of a value so that a shared report still lets a reader
@@ -12,13 +14,14 @@ import (
 // letter of the local part and the domain; a MAC keeps its vendor prefix;
 // coordinates keep one decimal; secrets are fully hidden.
 func Mask(identifier, value string) string {
-	switch identifier {
-	case "password", "api_key", "session_token":
+	id, _ := audit.LookupIdentifier(identifier)
+	switch id.Mask {
+	case audit.MaskSecret:
 		return "********"
-	case "basic_auth":
+	case audit.MaskUserSecret:
 		u, _, _ := strings.Cut(value, ":")
 		return maskRunes(u) + ":********"
-	case "email":
+	case audit.MaskEmail:
 		at := strings.LastIndexByte(value, '@')
 		if at > 0 {
 			l := []rune(value[:at])
@@ -30,11 +33,11 @@ func Mask(identifier, value string) string {
 			}
 			return string(l[0]) + strings.Repeat("*", len(l)-2) + string(l[len(l)-1]) + value[at:]
 		}
-	case "mac", "bssid":
+	case audit.MaskMAC:
 		if m := parseMAC(value, true); m != "" {
 			return m[:8] + ":**:**:**"
 		}
-	case "gps":
+	case audit.MaskCoords:
 		if a, b, ok := strings.Cut(value, ","); ok {
 			return maskCoord(strings.TrimSpace(a)) + "," + maskCoord(strings.TrimSpace(b))
 		}
@@ -97,13 +100,11 @@ func maskRunes(v string) string {
 	return string(r)
 }
 
-// secret reports whether an identifier is a credential, never shown in part.
+// secret reports whether an identifier is a credential, never shown in
+// part: every spelling is hidden whole.
 func secret(identifier string) bool {
-	switch identifier {
-	case "password", "api_key", "basic_auth":
-		return true
-	}
-	return false
+	id, _ := audit.LookupIdentifier(identifier)
+	return id.Mask == audit.MaskSecret || id.Mask == audit.MaskUserSecret
 }
 
 // MaskSpelling masks one text that carried a leaked value (a Hit's

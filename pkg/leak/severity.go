@@ -2,26 +2,6 @@ package leak
 
 import "github.com/phonehome/phonehome/pkg/audit"
 
-// identifier classes for the severity model.
-const (
-	classStrong     = iota // permanent hardware/subscriber/person identifiers, location
-	classResettable        // resettable or app-scoped identifiers
-	classContext           // network context and opaque lab values
-	classCredential        // secrets
-)
-
-func severityClass(identifier string) int {
-	switch identifier {
-	case "imei", "imeisv", "meid", "imsi", "iccid", "phone", "email", "jid", "gps", "mac", "bssid", "serial":
-		return classStrong
-	case "android_id", "advertising_id", "device_id", "ssid":
-		return classResettable
-	case "password", "basic_auth", "api_key", "session_token":
-		return classCredential
-	}
-	return classContext
-}
-
 // Exposure says where a leaked value went and how.
 type Exposure struct {
 	Plaintext  bool // readable on the wire (HTTP, MQTT, DNS, home-made encryption...)
@@ -37,13 +17,14 @@ type Exposure struct {
 // rated below anything sent to the Internet: only a readable channel raises
 // it, and never above low (medium for credentials). See docs/leaks.md.
 func Severity(identifier string, e Exposure) audit.Severity {
-	class := severityClass(identifier)
+	id, _ := audit.LookupIdentifier(identifier)
+	class := id.Class
 	if e.Local {
 		var base, plain, ceil int
 		switch class {
-		case classStrong:
+		case audit.ClassStrong:
 			base, plain, ceil = 1, 1, 2
-		case classCredential:
+		case audit.ClassCredential:
 			base, plain, ceil = 2, 1, 3
 		default:
 			base, plain, ceil = 1, 0, 1
@@ -56,11 +37,11 @@ func Severity(identifier string, e Exposure) audit.Severity {
 	}
 	var base, plain, third, away, ceil int
 	switch class {
-	case classStrong:
+	case audit.ClassStrong:
 		base, plain, third, away, ceil = 2, 2, 1, 1, 5
-	case classResettable:
+	case audit.ClassResettable:
 		base, plain, third, away, ceil = 1, 1, 1, 1, 4
-	case classCredential:
+	case audit.ClassCredential:
 		base, plain, third, away, ceil = 2, 3, 1, 0, 5
 	default:
 		base, plain, third, away, ceil = 1, 1, 1, 0, 3

@@ -447,7 +447,7 @@ func evalRule(c *collector, r *Rule, d *audit.Device) {
 				// are plaintext by design and stay on the LAN. A channel
 				// named explicitly (deny_channels: [DNS]) applies to LAN
 				// destinations too.
-				if strings.EqualFold(ch, dst.Channel) || strings.EqualFold(ch, Cleartext) && audit.PlaintextChannel(dst.Channel) && remote(dst) {
+				if audit.Channel(ch).Same(audit.Channel(dst.Channel)) || strings.EqualFold(ch, Cleartext) && audit.Channel(dst.Channel).Plaintext() && remote(dst) {
 					destV(dst.Dest, host(dst.Dest)+" "+dst.Channel, fmt.Sprintf("%s uses %s", label(dst.Dest), dst.Channel), dst.FirstFrame)
 					break
 				}

@@ -49,8 +49,8 @@ func Lint(p *Policy) []Issue {
 			}
 		case DenyChannels:
 			for _, c := range r.Channels {
-				if !strings.EqualFold(c, Cleartext) && !slices.ContainsFunc(knownChannels, func(k string) bool { return strings.EqualFold(k, c) }) {
-					out = append(out, Issue{at("channel:" + strings.ToLower(c)), fmt.Sprintf("rule %s: unknown channel %q (known: %s, %s)", r.ID, c, Cleartext, strings.Join(knownChannels, ", "))})
+				if !knownChannel(c) {
+					out = append(out, Issue{at("channel:" + strings.ToLower(c)), fmt.Sprintf("rule %s: unknown channel %q (known: %s)", r.ID, c, knownChannels())})
 				}
 			}
 		case MinTLSVersion:

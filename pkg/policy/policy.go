@@ -9,7 +9,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"github.com/phonehome/phonehome/pkg/leak"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -313,51 +312,56 @@ func ParseTLSVersion(s string) (TLSVersion, bool) {
 	return TLSUnknown, false
 }
 
-// channelTLS maps a report channel to its TLS version; ok is false for
-// channels that are not TLS or whose version is unknown ("TLS").
+// channelTLS maps a report channel to the TLS version protecting it
+// (audit.ChannelInfo.TLS: QUIC is TLS 1.3, "STARTTLS TLS1.0" is TLS 1.0);
+// ok is false for channels that are not TLS or whose version is unknown
+// ("TLS", drafts).
 func channelTLS(channel string) (TLSVersion, bool) {
-	switch channel {
-	case "TLS1.3", "QUIC":
+	info, _ := audit.Channel(channel).Info()
+	switch info.TLS {
+	case audit.ChannelTLS13:
 		return TLS13, true
-	case "TLS1.2":
+	case audit.ChannelTLS12:
 		return TLS12, true
-	case "TLS1.1":
+	case audit.ChannelTLS11:
 		return TLS11, true
-	case "TLS1.0":
+	case audit.ChannelTLS10:
 		return TLS10, true
-	case "SSLv3":
+	case audit.ChannelSSL3:
 		return SSL3, true
-	case "SSLv2":
+	case audit.ChannelSSL2:
 		return SSL2, true
 	}
 	return TLSUnknown, false
 }
 
-// Channels known to the report model (see pkg/audit Dest.Channel).
-var knownChannels = []string{"TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0", "SSLv3", "SSLv2", "TLS", "QUIC", "DTLS", "SSH",
-	"HTTP", "MQTT", "DNS", "mDNS", "DHCP", "NTP", "SSDP", "STUN", "FTP", "SMTP", "POP3", "IMAP", "Telnet",
-	"plaintext", "encoded", "compressed", "custom-xor", "encrypted-unknown", "binary-unknown", "unknown", "mixed"}
+// knownChannel reports whether deny_channels can name c: a channel of
+// audit's vocabulary or Cleartext.
+func knownChannel(c string) bool {
+	return strings.EqualFold(c, Cleartext) || audit.Channel(c).Known()
+}
+
+// knownChannels lists what deny_channels accepts, for lint messages.
+func knownChannels() string {
+	names := []string{Cleartext}
+	for _, c := range audit.Channels() {
+		names = append(names, string(c))
+	}
+	return strings.Join(names, ", ") + `, "STARTTLS " + a TLS channel, a TLS channel or QUIC + " (decrypted)"`
+}
 
 // Cleartext is the pseudo-channel of deny_channels that stands for every
-// channel audit.PlaintextChannel calls readable (HTTP, MQTT, DNS, ...).
+// channel audit.Channel.Plaintext calls readable (HTTP, MQTT, DNS, ...).
 const Cleartext = "cleartext"
-
-// encryptedChannel reports channels whose payload phonehome cannot read.
-func encryptedChannel(c string) bool {
-	switch c {
-	case "TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0", "SSLv3", "SSLv2", "TLS", "QUIC", "DTLS", "SSH", "encrypted-unknown":
-		return true
-	}
-	return false
-}
 
 // InClear reports whether an identifier found on a channel was readable by
 // anyone on the path: every channel that is not encrypted. This is wider
-// than audit.PlaintextChannel: it includes compressed and unrecognised
+// than audit.Channel.Plaintext: it includes compressed and unrecognised
 // binary payloads, because phonehome found the identifier in them, so
 // anyone else can too.
 func InClear(channel string) bool {
-	return channel != "" && channel != "mixed" && !encryptedChannel(channel)
+	c := audit.Channel(channel)
+	return c != "" && c != audit.ChannelMixed && !c.Encrypted()
 }
 
 // leakInClear: a leak is in clear when its channel is, or when it was found
@@ -372,4 +376,4 @@ func leakInClear(l *audit.Leak) bool {
 }
 
 // knownIdentifiers are the identifier types the leak detectors report.
-var knownIdentifiers = leak.Identifiers()
+var knownIdentifiers = audit.ReportedIdentifiers()

@@ -150,7 +150,7 @@ func resummarize(d *audit.Device) {
 	for _, x := range d.Destinations {
 		s.BytesUp += x.BytesUp
 		s.BytesDown += x.BytesDown
-		if audit.PlaintextChannel(x.Channel) {
+		if audit.Channel(x.Channel).Plaintext() {
 			clear += x.BytesUp
 		}
 		addShare(country, x.Country, x.CountryName, x)

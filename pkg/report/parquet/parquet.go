@@ -211,7 +211,7 @@ func writeDevice(d *audit.Device, c Capture, devs *pq.GenericWriter[DeviceRow], 
 			Transport: x.Transport, Country: x.Country, CountryName: x.CountryName, ASN: int64(x.ASN),
 			ASOrg: x.ASOrg, Vendor: x.Vendor, Service: x.Service, Category: x.Category,
 			SignatureID: x.SignatureID, Channel: x.Channel, Registered: x.RegisteredCountry, Anycast: x.Anycast, Hosting: x.Hosting,
-			Plaintext: audit.PlaintextChannel(x.Channel), Protocols: x.Protocols, Flows: int64(x.Flows),
+			Plaintext: audit.Channel(x.Channel).Plaintext(), Protocols: x.Protocols, Flows: int64(x.Flows),
 			PacketsUp: x.PacketsUp, PacketsDown: x.PacketsDown, BytesUp: x.BytesUp, BytesDown: x.BytesDown,
 			FirstSeen: ts(x.FirstSeen), LastSeen: ts(x.LastSeen), FirstFrame: x.FirstFrame,
 		}
@@ -259,7 +259,7 @@ func destCols(d *audit.Dest) DestCols {
 		DestTransport: d.Transport, DestCountry: d.Country, DestCountryName: d.CountryName, DestASN: int64(d.ASN),
 		DestASOrg: d.ASOrg, DestVendor: d.Vendor, DestService: d.Service, DestCategory: d.Category,
 		DestSignatureID: d.SignatureID, DestChannel: d.Channel, DestRegistered: d.RegisteredCountry, DestAnycast: d.Anycast, DestHosting: d.Hosting,
-		DestPlaintext: audit.PlaintextChannel(d.Channel),
+		DestPlaintext: audit.Channel(d.Channel).Plaintext(),
 	}
 }
 

@@ -8,7 +8,7 @@ import "time"
 // are Parquet LISTs. Every row starts with the capture it comes from.
 // One column is derived, not in the JSON: plaintext (destination_plaintext)
 // says whether the channel can be read by anyone on the path
-// (audit.PlaintextChannel), so that "sent in clear" is one condition in SQL.
+// (audit.Channel.Plaintext), so that "sent in clear" is one condition in SQL.
 // Times are TIMESTAMP(NANOS, UTC), null when unknown (the zero time, or
 // outside what 64-bit nanoseconds hold).
 
@@ -79,7 +79,7 @@ type DestinationRow struct {
 	Registered    string     `parquet:"registered_country,dict"`
 	Anycast       string     `parquet:"anycast,dict"`
 	Hosting       string     `parquet:"hosting,dict"`
-	Plaintext     bool       `parquet:"plaintext"` // derived: audit.PlaintextChannel(channel)
+	Plaintext     bool       `parquet:"plaintext"` // derived: audit.Channel(channel).Plaintext()
 	Protocols     []string   `parquet:"protocols,list"`
 	Flows         int64      `parquet:"flows"`
 	PacketsUp     uint64     `parquet:"packets_up"`
@@ -111,7 +111,7 @@ type DestCols struct {
 	DestRegistered  string `parquet:"destination_registered_country,dict"`
 	DestAnycast     string `parquet:"destination_anycast,dict"`
 	DestHosting     string `parquet:"destination_hosting,dict"`
-	DestPlaintext   bool   `parquet:"destination_plaintext"` // derived: audit.PlaintextChannel(destination_channel)
+	DestPlaintext   bool   `parquet:"destination_plaintext"` // derived: audit.Channel(destination_channel).Plaintext()
 }
 
 // LeakRow is one devices[].leaks[] entry. Value is masked unless the run
