@@ -1,15 +1,14 @@
 // Package lab loads the --devices file: the lab's devices and the true
 // identifiers each one holds, so that pkg/leak can search for them. The
 // loader is strict about structure (unknown device keys are errors with
-// file:line:col) and lenient about identifier names (any name is accepted
-// and searched as an opaque string).
+// file:line:col, and every problem of the file is reported, not only the
+// first) and lenient about identifier names (any name is accepted and
+// searched as an opaque string).
 package lab
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/netip"
@@ -18,6 +17,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/phonehome/phonehome/internal/strictyaml"
 )
 
 // ErrFormat is wrapped by every error about the content of a devices file.
@@ -71,207 +72,208 @@ func Load(path string) (*File, error) {
 }
 
 // Parse validates a devices file held in memory; name is used in errors.
+// Every problem is reported (joined), each with name:line:col.
 func Parse(name string, b []byte) (*File, error) {
 	if len(b) > MaxFileSize {
 		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrFormat, name, MaxFileSize)
 	}
-	p := parser{name: name}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: %s: empty document", ErrFormat, name)
+	p := &parser{name: name}
+	f := p.file(b)
+	if probs := p.Problems(); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, pr := range probs {
+			errs[i] = fmt.Errorf("%w: %s:%d:%d: %s", ErrFormat, name, pr.Line, pr.Col, pr.Msg)
 		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrFormat, name, err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, p.errf(&doc, "empty document")
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, p.errf(root, "top level must be a mapping with key \"devices\"")
-	}
-	f := &File{Path: name}
-	var devs *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		switch k.Value {
-		case "devices":
-			devs = v
-		case "version", "notes", "description":
-		default:
-			return nil, p.errf(k, "unknown top-level key %q", k.Value)
-		}
-	}
-	if devs == nil {
-		return nil, p.errf(root, "missing key \"devices\"")
-	}
-	if devs.Kind != yaml.SequenceNode {
-		return nil, p.errf(devs, "\"devices\" must be a list")
-	}
-	seen := map[string]bool{}
-	for _, dn := range devs.Content {
-		d, err := p.device(dn)
-		if err != nil {
-			return nil, err
-		}
-		if seen[d.ID] {
-			return nil, p.errf(dn, "duplicate device id %q", d.ID)
-		}
-		seen[d.ID] = true
-		f.Devices = append(f.Devices, d)
+		return nil, errors.Join(errs...)
 	}
 	return f, nil
 }
 
-type parser struct{ name string }
-
-func (p parser) errf(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("%w: %s:%d:%d: %s", ErrFormat, p.name, n.Line, n.Column, fmt.Sprintf(format, args...))
+// parser is the strict YAML decoder of one devices file.
+type parser struct {
+	strictyaml.Decoder
+	name string
 }
 
-func (p parser) scalar(n *yaml.Node, what string) (string, error) {
-	if n.Kind != yaml.ScalarNode {
-		return "", p.errf(n, "%s must be a scalar", what)
-	}
-	if n.Tag == "!!null" {
-		return "", nil
-	}
-	return strings.TrimSpace(n.Value), nil
-}
-
-func (p parser) device(n *yaml.Node) (Device, error) {
-	var d Device
-	if n.Kind != yaml.MappingNode {
-		return d, p.errf(n, "device must be a mapping")
-	}
-	keys := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if keys[k.Value] {
-			return d, p.errf(k, "duplicate key %q", k.Value)
+func (p *parser) file(b []byte) *File {
+	root := p.Parse(b)
+	if root == nil {
+		if p.Len() == 0 {
+			p.At(1, 1, "empty document")
 		}
-		keys[k.Value] = true
-		var err error
-		switch k.Value {
+		return nil
+	}
+	f := &File{Path: p.name}
+	var devs *yaml.Node
+	if !p.Fields(root, "a mapping with key \"devices\" at the top level", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "devices":
+			devs = v
+		case "version", "notes", "description":
+		default:
+			p.Errf(k, "unknown top-level key %q", key)
+		}
+	}) {
+		return nil
+	}
+	if devs == nil {
+		p.Errf(root, "missing key \"devices\"")
+		return nil
+	}
+	seen := map[string]int{}
+	p.Seq(devs, "\"devices\" as a list", func(dn *yaml.Node) {
+		d, ok := p.device(dn)
+		if d.ID != "" {
+			if line, dup := seen[d.ID]; dup {
+				p.Errf(dn, "duplicate device id %q (first on line %d)", d.ID, line)
+				return
+			}
+			seen[d.ID] = dn.Line
+		}
+		if ok {
+			f.Devices = append(f.Devices, d)
+		}
+	})
+	return f
+}
+
+// scalar is an optional text value ("" for null).
+func (p *parser) scalar(n *yaml.Node, what string) string {
+	if !p.Kind(n, yaml.ScalarNode, what+" as a scalar") || strictyaml.Null(n) {
+		return ""
+	}
+	return strings.TrimSpace(n.Value)
+}
+
+// device decodes one device; ok is false when it has problems.
+func (p *parser) device(n *yaml.Node) (Device, bool) {
+	var d Device
+	before := p.Len()
+	hasID := false
+	if !p.Fields(n, "a device mapping", func(key string, k, v *yaml.Node) {
+		switch key {
 		case "id":
-			d.ID, err = p.scalar(v, "id")
+			hasID = true
+			d.ID = p.scalar(v, "id")
 		case "name":
-			d.Name, err = p.scalar(v, "name")
+			d.Name = p.scalar(v, "name")
 		case "mac":
-			var s string
-			if s, err = p.scalar(v, "mac"); err == nil && s != "" {
-				hw, perr := net.ParseMAC(s)
-				if perr != nil || len(hw) != 6 {
-					return d, p.errf(v, "mac %q is not a 48-bit MAC address", s)
+			if s := p.scalar(v, "mac"); s != "" {
+				hw, err := net.ParseMAC(s)
+				if err != nil || len(hw) != 6 {
+					p.Errf(v, "mac %q is not a 48-bit MAC address", s)
+					return
 				}
 				d.MAC = hw.String()
 			}
 		case "model":
-			d.Model, err = p.scalar(v, "model")
+			d.Model = p.scalar(v, "model")
 		case "os":
-			d.OS, err = p.scalar(v, "os")
+			d.OS = p.scalar(v, "os")
 		case "notes":
-			d.Notes, err = p.scalar(v, "notes")
+			d.Notes = p.scalar(v, "notes")
 		case "ips":
 			// Addresses the device uses: match it in captures without
 			// link-layer addresses (raw IP, on-device VPN captures).
-			if v.Kind != yaml.SequenceNode {
-				return d, p.errf(v, "ips must be a list of IP addresses")
-			}
-			for _, item := range v.Content {
-				a, perr := netip.ParseAddr(item.Value)
-				if item.Kind != yaml.ScalarNode || perr != nil {
-					return d, p.errf(item, "%q is not an IP address", item.Value)
+			p.Seq(v, "ips as a list of IP addresses", func(item *yaml.Node) {
+				a, err := netip.ParseAddr(item.Value)
+				if item.Kind != yaml.ScalarNode || err != nil {
+					p.Errf(item, "%q is not an IP address", item.Value)
+					return
 				}
 				d.IPs = append(d.IPs, a.String())
-			}
+			})
 		case "identifiers":
-			d.Identifiers, err = p.identifiers(v)
+			d.Identifiers = p.identifiers(v)
 		default:
-			if !descriptive[k.Value] {
-				return d, p.errf(k, "unknown device key %q", k.Value)
+			if !descriptive[key] {
+				p.Errf(k, "unknown device key %q", key)
 			}
 		}
-		if err != nil {
-			return d, err
-		}
+	}) {
+		return d, false
 	}
 	if d.ID == "" {
-		return d, p.errf(n, "device without id")
+		if hasID {
+			p.Errf(n, "device with an empty id")
+		} else {
+			p.Errf(n, "device without id")
+		}
 	}
-	return d, nil
+	return d, p.Len() == before
 }
 
-func (p parser) identifiers(n *yaml.Node) ([]Identifier, error) {
-	if n.Kind != yaml.MappingNode {
-		return nil, p.errf(n, "identifiers must be a mapping of name to value")
-	}
+func (p *parser) identifiers(n *yaml.Node) []Identifier {
 	var out []Identifier
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		name := strings.ToLower(strings.TrimSpace(k.Value))
+	p.Fields(n, "identifiers as a mapping of name to value", func(key string, k, v *yaml.Node) {
+		name := strings.ToLower(strings.TrimSpace(key))
 		if name == "" {
-			return nil, p.errf(k, "empty identifier name")
+			p.Errf(k, "empty identifier name")
+			return
 		}
 		if seen[name] {
-			return nil, p.errf(k, "duplicate identifier %q", name)
+			p.Errf(k, "duplicate identifier %q", name)
+			return
 		}
 		seen[name] = true
 		if v.Kind == yaml.MappingNode || name == "gps" {
-			id, err := p.gps(name, v)
-			if err != nil {
-				return nil, err
+			if id, ok := p.gps(name, v); ok {
+				out = append(out, id)
 			}
-			out = append(out, id)
-			continue
+			return
 		}
-		s, err := p.scalar(v, "identifier "+name)
-		if err != nil {
-			return nil, err
+		if !p.Kind(v, yaml.ScalarNode, "identifier "+name+" as a scalar") {
+			return
 		}
-		if s == "" {
-			return nil, p.errf(v, "identifier %q has no value", name)
+		s := strings.TrimSpace(v.Value)
+		if strictyaml.Null(v) || s == "" {
+			p.Errf(v, "identifier %q has no value", name)
+			return
 		}
 		out = append(out, Identifier{Type: name, Value: s})
-	}
-	return out, nil
+	})
+	return out
 }
 
 // gps accepts {lat: x, lon: y} (lng also) or a "lat,lon" string.
-func (p parser) gps(name string, v *yaml.Node) (Identifier, error) {
+func (p *parser) gps(name string, v *yaml.Node) (Identifier, bool) {
 	var ls, os string
+	before := p.Len()
 	switch v.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(v.Content); i += 2 {
-			k, x := v.Content[i], v.Content[i+1]
-			s, err := p.scalar(x, name+"."+k.Value)
-			if err != nil {
-				return Identifier{}, err
-			}
-			switch k.Value {
+		p.Fields(v, name, func(key string, k, x *yaml.Node) {
+			s := p.scalar(x, name+"."+key)
+			switch key {
 			case "lat", "latitude":
 				ls = s
 			case "lon", "lng", "longitude":
 				os = s
 			default:
-				return Identifier{}, p.errf(k, "unknown %s key %q (want lat, lon)", name, k.Value)
+				p.Errf(k, "unknown %s key %q (want lat, lon)", name, key)
 			}
-		}
+		})
 	case yaml.ScalarNode:
 		a, b, ok := strings.Cut(v.Value, ",")
 		if !ok {
-			return Identifier{}, p.errf(v, "%s must be {lat, lon} or \"lat,lon\"", name)
+			p.Errf(v, "%s must be {lat, lon} or \"lat,lon\"", name)
+			return Identifier{}, false
 		}
 		ls, os = strings.TrimSpace(a), strings.TrimSpace(b)
 	default:
-		return Identifier{}, p.errf(v, "%s must be {lat, lon}", name)
+		if p.Plain(v) {
+			p.Errf(v, "%s must be {lat, lon}", name)
+		}
+		return Identifier{}, false
+	}
+	if p.Len() > before {
+		return Identifier{}, false
 	}
 	lat, err1 := strconv.ParseFloat(ls, 64)
 	lon, err2 := strconv.ParseFloat(os, 64)
 	if err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
-		return Identifier{}, p.errf(v, "%s needs lat in [-90,90] and lon in [-180,180]", name)
+		p.Errf(v, "%s needs lat in [-90,90] and lon in [-180,180]", name)
+		return Identifier{}, false
 	}
-	return Identifier{Type: name, Value: ls + "," + os, Lat: lat, Lon: lon}, nil
+	return Identifier{Type: name, Value: ls + "," + os, Lat: lat, Lon: lon}, true
 }

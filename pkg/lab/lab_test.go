@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown device key", "devices:\n  - id: a\n    imei: \"1\"\n", "x.yaml:3:5: unknown device key \"imei\""},
 		{"unknown top key", "device:\n  - id: a\n", "x.yaml:1:1: unknown top-level key"},
 		{"missing devices", "version: 1\n", "missing key \"devices\""},
-		{"devices not list", "devices: {}\n", "must be a list"},
+		{"devices not list", "devices: {}\n", "x.yaml:1:10: want \"devices\" as a list, found a mapping"},
 		{"no id", "devices:\n  - name: a\n", "device without id"},
 		{"duplicate id", "devices:\n  - id: a\n  - id: a\n", "duplicate device id"},
 		{"bad mac", "devices:\n  - id: a\n    mac: zz\n", "x.yaml:3:10: mac \"zz\""},
@@ -61,10 +61,15 @@ func TestParseErrors(t *testing.T) {
 		{"empty value", "devices:\n  - id: a\n    identifiers:\n      imei: \"\"\n", "has no value"},
 		{"dup identifier", "devices:\n  - id: a\n    identifiers:\n      imei: 1\n      IMEI: 2\n", "duplicate identifier"},
 		{"identifiers list", "devices:\n  - id: a\n    identifiers: [1]\n", "mapping of name to value"},
-		{"nested value", "devices:\n  - id: a\n    identifiers:\n      imei: [1]\n", "must be a scalar"},
+		{"nested value", "devices:\n  - id: a\n    identifiers:\n      imei: [1]\n", "x.yaml:4:13: want identifier imei as a scalar, found a list"},
 		{"not yaml", "devices: [\n", "x.yaml"},
 		{"empty", "", "empty document"},
-		{"scalar root", "hello\n", "top level must be a mapping"},
+		{"scalar root", "hello\n", "want a mapping with key \"devices\" at the top level, found a scalar"},
+		{"alias", "devices:\n  - &a {id: a}\n  - *a\n", "x.yaml:3:5: YAML aliases are not allowed"},
+		{"two documents", "devices: []\n---\ndevices: []\n", "more than one YAML document"},
+		{"key twice", "devices:\n  - id: a\n    mac: 00:11:22:33:44:55\n    mac: 00:11:22:33:44:66\n", "x.yaml:4:5: key \"mac\" given twice"},
+		{"empty id", "devices:\n  - id: \"\"\n", "x.yaml:2:5: device with an empty id"},
+		{"bad ip", "devices:\n  - id: a\n    ips: [10.0.0.1, ten]\n", "x.yaml:3:21: \"ten\" is not an IP address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +84,46 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseReportsEveryError: one run shows every mistake of the file, in
+// file order, not only the first (the loader stopped at the first before).
+func TestParseReportsEveryError(t *testing.T) {
+	in := `devices:
+  - id: phone
+    imei: "1"
+    mac: zz
+  - name: no id
+  - id: cam
+    identifiers:
+      gps: {lat: 95, lon: 1}
+      imsi: [1]
+  - id: phone
+extra: 1
+`
+	want := []string{
+		`x.yaml:3:5: unknown device key "imei"`,
+		`x.yaml:4:10: mac "zz" is not a 48-bit MAC address`,
+		`x.yaml:5:5: device without id`,
+		`x.yaml:8:12: gps needs lat in [-90,90] and lon in [-180,180]`,
+		`x.yaml:9:13: want identifier imsi as a scalar, found a list`,
+		`x.yaml:10:5: duplicate device id "phone" (first on line 2)`,
+		`x.yaml:11:1: unknown top-level key "extra"`,
+	}
+	_, err := Parse("x.yaml", []byte(in))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("%v does not wrap ErrFormat", err)
+	}
+	var got []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		got = append(got, strings.TrimPrefix(line, ErrFormat.Error()+": "))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

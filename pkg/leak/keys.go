@@ -4,12 +4,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/phonehome/phonehome/internal/strictyaml"
 	"github.com/phonehome/phonehome/pkg/audit"
 )
 
@@ -41,7 +43,7 @@ func LoadKeys(paths ...string) (*Keys, error) {
 		return nil, err
 	}
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := readCapped(p)
 		if err != nil {
 			return nil, fmt.Errorf("leak: keys: %w", err)
 		}
@@ -58,48 +60,59 @@ func ParseKeys(name string, b []byte) (*Keys, error) {
 	return k, k.add(name, b)
 }
 
+// MaxKeyFileSize caps a key-name file.
+const MaxKeyFileSize = 4 << 20
+
+// readCapped reads at most one byte more than MaxKeyFileSize (add refuses it).
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+}
+
+// add decodes a key file strictly ("classes:" mapping class names to lists
+// of key names) and adds its keys; every problem of the file is reported,
+// and nothing is added from a file with problems.
 func (k *Keys) add(name string, b []byte) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrKeys, name, err)
+	if len(b) > MaxKeyFileSize {
+		return fmt.Errorf("%w: %s: larger than %d bytes", ErrKeys, name, MaxKeyFileSize)
 	}
-	if len(doc.Content) == 0 {
-		return nil
-	}
-	errf := func(n *yaml.Node, f string, a ...any) error {
-		return fmt.Errorf("%w: %s:%d:%d: %s", ErrKeys, name, n.Line, n.Column, fmt.Sprintf(f, a...))
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return errf(root, "want a mapping with key \"classes\"")
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "classes" {
-			return errf(root.Content[i], "unknown key %q", root.Content[i].Value)
-		}
-		cl := root.Content[i+1]
-		if cl.Kind != yaml.MappingNode {
-			return errf(cl, "classes must map a class to a list of key names")
-		}
-		for j := 0; j+1 < len(cl.Content); j += 2 {
-			c, list := cl.Content[j], cl.Content[j+1]
-			if !validClass(c.Value) {
-				return errf(c, "unknown class %q (want one of %s)", c.Value, strings.Join(classNames, ", "))
+	var d strictyaml.Decoder
+	add := map[string]string{}
+	if root := d.Parse(b); root != nil {
+		d.Fields(root, "a mapping with key \"classes\"", func(key string, kn, cl *yaml.Node) {
+			if key != "classes" {
+				d.Errf(kn, "unknown key %q (want classes)", key)
+				return
 			}
-			if list.Kind != yaml.SequenceNode {
-				return errf(list, "class %s: want a list of key names", c.Value)
-			}
-			for _, n := range list.Content {
-				if n.Kind != yaml.ScalarNode {
-					return errf(n, "key names must be strings")
+			d.Fields(cl, "classes as a mapping of a class to a list of key names", func(class string, c, list *yaml.Node) {
+				if !validClass(class) {
+					d.Errf(c, "unknown class %q (want one of %s)", class, strings.Join(classNames, ", "))
+					return
 				}
-				nk := normKey(n.Value)
-				if nk == "" {
-					return errf(n, "empty key name")
-				}
-				k.m[nk] = c.Value
-			}
+				d.List(list, "class "+class+": key names", func(n *yaml.Node) {
+					nk := normKey(n.Value)
+					if nk == "" {
+						d.Errf(n, "empty key name")
+						return
+					}
+					add[nk] = class
+				})
+			})
+		})
+	}
+	if probs := d.Problems(); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = fmt.Errorf("%w: %s:%d:%d: %s", ErrKeys, name, p.Line, p.Col, p.Msg)
 		}
+		return errors.Join(errs...)
+	}
+	for nk, class := range add { // a key under two classes keeps the last, as before
+		k.m[nk] = class
 	}
 	return nil
 }

@@ -186,5 +186,3 @@ func Errors(err error) []*Error {
 	}
 	return out
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

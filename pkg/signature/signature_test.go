@@ -113,7 +113,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"glob no suffix", base + "    domains: [\"adservice.google.*\"]\n", "9:15: domain pattern \"adservice.google.*\": a wildcard needs a literal suffix"},
 		{"http empty", base + "    http: [{}]\n", "9:12: http rule needs at least one"},
 		{"http path", base + "    http: [{path: upload}]\n", "9:19: http path: want an absolute path"},
-		{"alias", base + "    domains: &d [a.v.example]\n    cidrs: *d\n", "10:12: aliases are not allowed"},
+		{"alias", base + "    domains: &d [a.v.example]\n    cidrs: *d\n", "10:12: YAML aliases are not allowed"},
 		{"twice", base + "    domains: [a.v.example]\n    domains: [b.v.example]\n", "10:5: key \"domains\" given twice"},
 		{"two docs", base + "    domains: [a.v.example]\n---\nschema: 1\n", "10:1: more than one YAML document"},
 		{"cidr zone", base + "    cidrs: [\"fe80::1%eth0\"]\n", "9:13: CIDR \"fe80::1%eth0\": zones are not allowed"},
@@ -128,6 +128,30 @@ func TestSchemaErrors(t *testing.T) {
 				t.Errorf("error:\n%v\nwant it to contain %q", err, "f.yaml:"+tt.want)
 			}
 		})
+	}
+}
+
+// TestParseFileReportsEveryError: every problem of a pack file, in file order.
+func TestParseFileReportsEveryError(t *testing.T) {
+	in := "schema: one\nvendor: {id: V, name: [x], country: US, site: y}\nservices:\n  - id: s\n    name: S\n    category: other\n    description: d\n    references: [https://v.example]\n    domains: [a.v.example, {x: 1}]\n    ports: [tcp/0]\n    colour: red\n"
+	want := []string{
+		`f.yaml:1:9: schema: want a whole number, found "one"`,
+		`f.yaml:2:14: vendor id "V"`,
+		`f.yaml:2:23: want vendor name (a string), found a list`,
+		`f.yaml:2:41: unknown key "site" in vendor`,
+		`f.yaml:9:28: domains entry: want a plain value, found a mapping`,
+		`f.yaml:10:13: port "0"`,
+		`f.yaml:11:5: unknown key "colour" in service`,
+	}
+	_, err := ParseFile("f.yaml", []byte(in))
+	errs := Errors(err)
+	if len(errs) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d = %q, want prefix %q", i, errs[i], w)
+		}
 	}
 }
 
