@@ -2,16 +2,16 @@ package policy
 
 import (
 	"fmt"
-	"golang.org/x/text/language"
 	"io"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
 
+	"github.com/phonehome/phonehome/internal/strictyaml"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/geo"
 )
@@ -55,40 +55,43 @@ func readCapped(path string) ([]byte, error) {
 // Parse checks and compiles a policy from YAML. All problems found are
 // returned, joined; each is an *Error with file:line:col.
 func Parse(file string, data []byte) (*Policy, error) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	root := d.document(data)
 	p := &Policy{File: file}
 	if root == nil {
 		return nil, d.err()
 	}
-	if root.Kind != yaml.MappingNode {
-		d.errf(root, "want a mapping with version and rules")
-		return nil, d.err()
-	}
 	var rulesNode *yaml.Node
-	d.fields(root, func(key string, k, v *yaml.Node) {
+	hasVersion := false
+	d.Fields(root, "a mapping with version and rules", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
-			p.Version = d.int(v)
+			hasVersion = true
+			p.Version, _ = d.Int(v, "version")
 			if p.Version != Version && p.Version != 0 {
-				d.errf(v, "unsupported version %d (want %d)", p.Version, Version)
+				d.Errf(v, "unsupported version %d (want %d)", p.Version, Version)
 			}
 		case "rules":
 			rulesNode = v
 		default:
-			d.errf(k, "unknown key %q (want version or rules)", key)
+			d.Errf(k, "unknown key %q (want version or rules)", key)
 		}
 	})
-	if p.Version == 0 && !d.has(root, "version") {
-		d.errf(root, "missing version: 1")
+	if root.Kind != yaml.MappingNode {
+		return nil, d.err()
 	}
-	if rulesNode == nil {
-		d.errf(root, "missing rules")
-	} else if rulesNode.Kind == yaml.SequenceNode || d.nullish(rulesNode) {
+	if !hasVersion {
+		d.Errf(root, "missing version: 1")
+	}
+	switch {
+	case rulesNode == nil:
+		d.Errf(root, "missing rules")
+	case strictyaml.Null(rulesNode):
+	case rulesNode.Kind == yaml.SequenceNode:
 		seen := map[string]Pos{}
 		for i, rn := range rulesNode.Content {
 			if i >= maxRules {
-				d.errf(rn, "more than %d rules", maxRules)
+				d.Errf(rn, "more than %d rules", maxRules)
 				break
 			}
 			r := d.rule(rn)
@@ -96,14 +99,14 @@ func Parse(file string, data []byte) (*Policy, error) {
 				continue
 			}
 			if prev, dup := seen[r.ID]; dup {
-				d.errf(rn, "duplicate rule id %q (first at %s)", r.ID, prev)
+				d.Errf(rn, "duplicate rule id %q (first at %s)", r.ID, prev)
 				continue
 			}
 			seen[r.ID] = r.Pos
 			p.Rules = append(p.Rules, r)
 		}
-	} else {
-		d.errf(rulesNode, "rules: want a list of rules")
+	default:
+		d.Errf(rulesNode, "rules: want a list of rules, found %s", strictyaml.KindName(rulesNode))
 	}
 	if err := d.err(); err != nil {
 		return nil, err
@@ -111,30 +114,32 @@ func Parse(file string, data []byte) (*Policy, error) {
 	return p, nil
 }
 
-// decoder walks yaml.v3 nodes and collects positioned errors.
+// decoder is the strict YAML decoder of one policy or ignore file; its
+// problems become *Error values of that file.
 type decoder struct {
-	file  string
-	errs  []error
-	items int
+	strictyaml.Decoder
+	file string
+}
+
+func newDecoder(file string) *decoder {
+	return &decoder{Decoder: strictyaml.Decoder{MaxProblems: maxErrors, MaxItems: maxItems}, file: file}
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
 
-func (d *decoder) errf(n *yaml.Node, format string, a ...any) {
-	if len(d.errs) >= maxErrors {
-		return
-	}
-	d.errs = append(d.errs, &Error{Pos: d.pos(n), Msg: fmt.Sprintf(format, a...)})
-}
-
 func (d *decoder) err() error {
-	if len(d.errs) == 0 {
+	probs := d.Problems()
+	if len(probs) == 0 {
 		return nil
 	}
-	if len(d.errs) == 1 {
-		return d.errs[0]
+	errs := make(joined, len(probs))
+	for i, p := range probs {
+		errs[i] = &Error{Pos: Pos{File: d.file, Line: p.Line, Col: p.Col}, Msg: p.Msg}
 	}
-	return joined(d.errs)
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errs
 }
 
 // joined is errors.Join with one error per line and ErrInvalid matching.
@@ -150,249 +155,202 @@ func (j joined) Error() string {
 
 func (j joined) Unwrap() []error { return j }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // document parses data into its top node; nil after an error.
 func (d *decoder) document(data []byte) *yaml.Node {
-	top := &yaml.Node{Line: 1, Column: 1}
 	if len(data) > MaxFileSize {
-		d.errf(top, "file larger than %d bytes", MaxFileSize)
+		d.At(1, 1, "file larger than %d bytes", MaxFileSize)
 		return nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		line := 1
-		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
-		d.errf(&yaml.Node{Line: line, Column: 1}, "YAML syntax: %s", msg)
-		return nil
+	root := d.Parse(data)
+	if root == nil && d.Len() == 0 {
+		d.At(1, 1, "empty file")
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		d.errf(top, "empty file")
-		return nil
-	}
-	return doc.Content[0]
+	return root
 }
 
-// fields calls fn for every key of a mapping, rejecting aliases, merge
-// keys and duplicate keys.
-func (d *decoder) fields(m *yaml.Node, fn func(key string, k, v *yaml.Node)) {
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if !d.plain(k) || !d.plain(v) {
-			continue
-		}
-		if k.Kind != yaml.ScalarNode {
-			d.errf(k, "keys must be plain strings")
-			continue
-		}
-		if seen[k.Value] {
-			d.errf(k, "duplicate key %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		fn(k.Value, k, v)
-	}
-}
-
-// plain rejects YAML aliases: they could expand a small file into a large
-// tree, and policies never need them.
-func (d *decoder) plain(n *yaml.Node) bool {
-	if n.Kind == yaml.AliasNode {
-		d.errf(n, "YAML aliases are not supported")
-		return false
-	}
-	return true
-}
-
-func (d *decoder) has(m *yaml.Node, key string) bool {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *decoder) nullish(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func (d *decoder) str(n *yaml.Node) string {
-	if n.Kind != yaml.ScalarNode || d.nullish(n) {
-		d.errf(n, "want a string")
-		return ""
-	}
-	return n.Value
-}
-
-func (d *decoder) int(n *yaml.Node) int {
-	if n.Kind != yaml.ScalarNode {
-		d.errf(n, "want a number")
-		return 0
-	}
-	v, err := strconv.Atoi(n.Value)
-	if err != nil {
-		d.errf(n, "want a whole number, not %q", n.Value)
-	}
-	return v
-}
-
-func (d *decoder) bool(n *yaml.Node) bool {
-	if n.Kind == yaml.ScalarNode {
-		switch n.Value {
-		case "true", "True", "TRUE", "yes":
-			return true
-		case "false", "False", "FALSE", "no":
-			return false
-		}
-	}
-	d.errf(n, "want true or false")
-	return false
-}
-
-// list returns the items of a sequence (a single scalar counts as a list
-// of one), each checked by fn.
-func (d *decoder) list(n *yaml.Node, fn func(item *yaml.Node)) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if d.nullish(n) {
-			d.errf(n, "want a list")
-			return
-		}
-		d.items++
-		fn(n)
-	case yaml.SequenceNode:
-		if len(n.Content) == 0 {
-			d.errf(n, "empty list")
-		}
-		for _, it := range n.Content {
-			if d.items++; d.items > maxItems {
-				d.errf(it, "more than %d list entries in the file", maxItems)
-				return
-			}
-			if !d.plain(it) {
-				continue
-			}
-			if it.Kind != yaml.ScalarNode {
-				d.errf(it, "want a plain value")
-				continue
-			}
-			fn(it)
-		}
-	default:
-		d.errf(n, "want a list")
-	}
-}
-
-func (d *decoder) severity(n *yaml.Node) audit.Severity {
-	s, err := audit.ParseSeverity(d.str(n))
-	if err != nil && n.Kind == yaml.ScalarNode {
-		d.errf(n, "%v", err)
-	}
+// str is a string value; what names it in messages.
+func (d *decoder) str(n *yaml.Node, what string) string {
+	s, _ := d.String(n, what)
 	return s
 }
 
+// list calls fn for each entry of a list of plain values (a single scalar
+// counts as a list of one); an empty list is a mistake.
+func (d *decoder) list(n *yaml.Node, what string, fn func(item *yaml.Node)) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.Errf(n, "empty list")
+		return
+	}
+	d.List(n, what, fn)
+}
+
+// words decodes a list of names into lower case, each item's position
+// kept for lint; what names an item in messages ("category").
+func (d *decoder) words(n *yaml.Node, key, what string, lower bool) ([]string, []Pos) {
+	var out []string
+	var at []Pos
+	d.list(n, key, func(it *yaml.Node) {
+		c := strings.TrimSpace(it.Value)
+		if lower {
+			c = strings.ToLower(c)
+		}
+		if c == "" {
+			d.Errf(it, "empty %s", what)
+			return
+		}
+		out = append(out, c)
+		at = append(at, d.pos(it))
+	})
+	return out, at
+}
+
+func (d *decoder) severity(n *yaml.Node, what string) audit.Severity {
+	s, ok := d.String(n, what)
+	if !ok {
+		return audit.None
+	}
+	sev, err := audit.ParseSeverity(s)
+	if err != nil {
+		d.Errf(n, "%v", err)
+	}
+	return sev
+}
+
+// Rule keys that are options of some kinds (see the optional interfaces
+// in rules.go).
+const (
+	keyDirection = "direction"
+	keyCountry   = "country"
+	keyKnown     = "known"
+)
+
 // rule decodes one rule mapping; nil when it is unusable.
 func (d *decoder) rule(n *yaml.Node) *Rule {
-	if !d.plain(n) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errf(n, "want a rule mapping with id and one check such as deny_countries")
-		return nil
-	}
-	r := &Rule{Pos: d.pos(n), Severity: audit.High, pos: map[string]Pos{}}
-	var kindNode, dirNode, knownNode, countryNode *yaml.Node
-	before := len(d.errs)
-	d.fields(n, func(key string, k, v *yaml.Node) {
+	r := &Rule{Pos: d.pos(n), Severity: audit.High}
+	var kindNode *yaml.Node
+	opts := map[string]*yaml.Node{}
+	hasID := false
+	var direction Direction
+	var field CountryField
+	var known bool
+	before := d.Len()
+	ok := d.Fields(n, "a rule mapping with id and one check such as deny_countries", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "id":
-			r.ID = d.str(v)
+			hasID = true
+			r.ID = d.str(v, "id")
 			if r.ID != "" && (!idRE.MatchString(r.ID) || len(r.ID) > maxIDLength) {
-				d.errf(v, "rule id %q: want kebab-case (a-z, 0-9, -), at most %d characters", r.ID, maxIDLength)
+				d.Errf(v, "rule id %q: want kebab-case (a-z, 0-9, -), at most %d characters", r.ID, maxIDLength)
 			}
 		case "message":
-			r.Message = d.str(v)
+			r.Message = d.str(v, "message")
 		case "severity":
-			r.Severity = d.severity(v)
+			r.Severity = d.severity(v, "severity")
 			if r.Severity == audit.None && v.Kind == yaml.ScalarNode && strings.EqualFold(v.Value, "none") {
-				d.errf(v, "severity none: want info, low, medium, high or critical")
+				d.Errf(v, "severity none: want info, low, medium, high or critical")
 			}
 		case "devices":
-			d.list(v, func(it *yaml.Node) {
+			d.list(v, "devices", func(it *yaml.Node) {
 				if it.Value == "" {
-					d.errf(it, "empty device")
+					d.Errf(it, "empty device")
 					return
 				}
 				r.Devices = append(r.Devices, it.Value)
 			})
-		case "direction":
-			dirNode = v
-			switch s := d.str(v); s {
+		case keyDirection:
+			opts[key] = v
+			switch s := d.str(v, key); s {
 			case "up", "down", "both":
-				r.Direction = Direction(s)
+				direction = Direction(s)
 			case "":
 			default:
-				d.errf(v, "direction %q: want up, down or both", s)
+				d.Errf(v, "direction %q: want up, down or both", s)
 			}
-		case "country":
-			countryNode = v
-			switch s := d.str(v); s {
+		case keyCountry:
+			opts[key] = v
+			switch s := d.str(v, key); s {
 			case "located", "registered":
-				r.CountryField = CountryField(s)
+				field = CountryField(s)
 			case "":
 			default:
-				d.errf(v, "country %q: want located (where the server is, the default) or registered (where its block is registered)", s)
+				d.Errf(v, "country %q: want located (where the server is, the default) or registered (where its block is registered)", s)
 			}
-		case "known":
-			knownNode = v
-			r.Known = d.bool(v)
+		case keyKnown:
+			opts[key] = v
+			known, _ = d.Bool(v, key)
 		default:
-			kind := Kind(key)
-			if !slices.Contains(Kinds(), kind) {
-				d.errf(k, "unknown key %q%s", key, suggest(key))
+			mk := checkFor(Kind(key))
+			if mk == nil {
+				d.Errf(k, "unknown key %q%s", key, suggest(key))
 				return
 			}
 			if kindNode != nil {
-				d.errf(k, "rule already checks %s; put %s in a rule of its own", r.Kind, key)
+				d.Errf(k, "rule already checks %s; put %s in a rule of its own", r.Kind, key)
 				return
 			}
-			kindNode, r.Kind = k, kind
-			d.params(r, v)
+			kindNode, r.Kind, r.Check = k, Kind(key), mk()
+			r.Check.decode(d, v)
 		}
 	})
-	if r.ID == "" && !d.has(n, "id") {
-		d.errf(n, "rule without id")
+	if !ok {
+		return nil
 	}
-	if kindNode == nil && len(d.errs) == before {
-		d.errf(n, "rule %q checks nothing: add one of %s", r.ID, kindList())
+	if r.ID == "" && !hasID {
+		d.Errf(n, "rule without id")
 	}
-	if dirNode != nil && r.Kind != "" && r.Kind != MaxBytesPerDestination && r.Kind != MaxBytesPerCountry {
-		d.errf(dirNode, "direction applies to max_bytes_per_destination and max_bytes_per_country only")
+	if kindNode == nil && d.Len() == before {
+		d.Errf(n, "rule %q checks nothing: add one of %s", r.ID, kindList())
 	}
-	if countryNode != nil && r.Kind != "" && r.Kind != AllowCountries && r.Kind != DenyCountries && r.Kind != MaxBytesPerCountry {
-		d.errf(countryNode, "country applies to allow_countries, deny_countries and max_bytes_per_country only")
+	if r.Check != nil {
+		d.option(r, opts[keyDirection], keyDirection, func(c Check) bool {
+			o, ok := c.(directed)
+			if ok && direction != "" {
+				o.setDirection(direction)
+			}
+			return ok
+		})
+		d.option(r, opts[keyCountry], keyCountry, func(c Check) bool {
+			o, ok := c.(countryScoped)
+			if ok && field != "" {
+				o.setCountryField(field)
+			}
+			return ok
+		})
+		d.option(r, opts[keyKnown], keyKnown, func(c Check) bool {
+			o, ok := c.(knownScoped)
+			if ok {
+				o.setKnown(known)
+			}
+			return ok
+		})
 	}
-	if r.CountryField == "" {
-		r.CountryField = Located
-	}
-	if knownNode != nil && r.Kind != "" && r.Kind != DenyIdentifiers && r.Kind != DenyPlaintextIdentifiers {
-		d.errf(knownNode, "known applies to deny_identifiers and deny_plaintext_identifiers only")
-	}
-	if r.Direction == "" {
-		r.Direction = Up
-	}
-	if len(d.errs) > before {
+	if d.Len() > before {
 		return nil
 	}
 	return r
+}
+
+// option applies a rule option (direction, country, known) given at node
+// n to the rule's check; set reports whether that kind of check has it.
+func (d *decoder) option(r *Rule, n *yaml.Node, key string, set func(Check) bool) {
+	if n == nil || set(r.Check) {
+		return
+	}
+	var have []string
+	for _, k := range kinds {
+		if set(k.new()) {
+			have = append(have, string(k.kind))
+		}
+	}
+	d.Errf(n, "%s applies to %s only", key, joinWords(have))
+}
+
+// joinWords writes "a, b and c".
+func joinWords(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func kindList() string {
@@ -417,106 +375,44 @@ func suggest(key string) string {
 	return fmt.Sprintf(" (want id, message, severity, devices or one of %s)", kindList())
 }
 
-// params decodes the value of a rule's kind key.
-func (d *decoder) params(r *Rule, v *yaml.Node) {
-	switch r.Kind {
-	case AllowCountries, DenyCountries:
-		d.list(v, func(it *yaml.Node) {
-			c, ok := countryCode(it.Value)
-			if !ok {
-				d.errf(it, "country %q: want an ISO 3166 alpha-2 code such as CN, or anycast", it.Value)
-				return
-			}
-			r.Countries = append(r.Countries, c)
-		})
-	case AllowASNs, DenyASNs:
-		d.list(v, func(it *yaml.Node) {
-			n, ok := parseASN(it.Value)
-			if !ok {
-				d.errf(it, "ASN %q: want a number such as 16509 or AS16509", it.Value)
-				return
-			}
-			r.ASNs = append(r.ASNs, n)
-		})
-	case AllowDestinations, DenyDestinations:
-		d.list(v, func(it *yaml.Node) {
-			p, err := ParsePattern(it.Value)
-			if err != nil {
-				d.errf(it, "%v", err)
-				return
-			}
-			r.Destinations = append(r.Destinations, p)
-		})
-	case DenyCategories:
-		d.list(v, func(it *yaml.Node) {
-			c := strings.ToLower(strings.TrimSpace(it.Value))
-			if c == "" {
-				d.errf(it, "empty category")
-				return
-			}
-			r.pos["category:"+c] = d.pos(it)
-			r.Categories = append(r.Categories, c)
-		})
-	case DenyIdentifiers, DenyPlaintextIdentifiers:
-		d.list(v, func(it *yaml.Node) {
-			c := strings.ToLower(strings.TrimSpace(it.Value))
-			if c == "" {
-				d.errf(it, "empty identifier type")
-				return
-			}
-			r.pos["identifier:"+c] = d.pos(it)
-			r.Identifiers = append(r.Identifiers, c)
-		})
-	case MinTLSVersion:
-		s := d.str(v)
-		ver, ok := ParseTLSVersion(s)
-		if !ok && v.Kind == yaml.ScalarNode {
-			d.errf(v, "TLS version %q: want 1.0, 1.1, 1.2 or 1.3 (quote it: \"1.2\")", s)
-		}
-		r.MinTLS = ver
-	case DenyChannels:
-		d.list(v, func(it *yaml.Node) {
-			c := strings.TrimSpace(it.Value)
-			if c == "" {
-				d.errf(it, "empty channel")
-				return
-			}
-			r.pos["channel:"+strings.ToLower(c)] = d.pos(it)
-			r.Channels = append(r.Channels, c)
-		})
-	case MaxBytesPerDestination:
-		r.MaxBytes = d.size(v)
-	case MaxBytesPerCountry:
-		if v.Kind != yaml.MappingNode {
-			d.errf(v, "want a mapping of country code (or \"*\") to a size, e.g. {CN: 0, \"*\": 10MiB}")
+// countries decodes a list of countries of a rule.
+func (d *decoder) countries(v *yaml.Node, key string) []string {
+	var out []string
+	d.list(v, key, func(it *yaml.Node) {
+		c, ok := countryCode(it.Value)
+		if !ok {
+			d.Errf(it, "country %q: want an ISO 3166 alpha-2 code such as CN, or anycast", it.Value)
 			return
 		}
-		var star *CountryLimit
-		d.fields(v, func(key string, k, val *yaml.Node) {
-			n := d.size(val)
-			if key == "*" {
-				star = &CountryLimit{Country: "*", Bytes: n}
-				return
-			}
-			c, ok := countryCode(key)
-			if !ok {
-				d.errf(k, "country %q: want an ISO 3166 alpha-2 code or \"*\"", key)
-				return
-			}
-			r.CountryBytes = append(r.CountryBytes, CountryLimit{Country: c, Bytes: n})
-		})
-		if star != nil {
-			r.CountryBytes = append(r.CountryBytes, *star)
+		out = append(out, c)
+	})
+	return out
+}
+
+func (d *decoder) asns(v *yaml.Node, key string) []uint32 {
+	var out []uint32
+	d.list(v, key, func(it *yaml.Node) {
+		n, ok := parseASN(it.Value)
+		if !ok {
+			d.Errf(it, "ASN %q: want a number such as 16509 or AS16509", it.Value)
+			return
 		}
-		if len(r.CountryBytes) == 0 && len(v.Content) == 0 {
-			d.errf(v, "empty mapping")
+		out = append(out, n)
+	})
+	return out
+}
+
+func (d *decoder) patterns(v *yaml.Node, key string) []Pattern {
+	var out []Pattern
+	d.list(v, key, func(it *yaml.Node) {
+		p, err := ParsePattern(it.Value)
+		if err != nil {
+			d.Errf(it, "%v", err)
+			return
 		}
-	case FailOn:
-		r.Threshold = d.severity(v)
-		if r.Threshold == audit.None && v.Kind == yaml.ScalarNode && strings.EqualFold(v.Value, "none") {
-			d.errf(v, "fail_on none would fail on nothing: want info, low, medium, high or critical")
-		}
-	}
+		out = append(out, p)
+	})
+	return out
 }
 
 // countryCode normalises a country of a rule: an ISO 3166 alpha-2 code
@@ -561,13 +457,15 @@ func parseASN(s string) (uint32, bool) {
 }
 
 func (d *decoder) size(n *yaml.Node) uint64 {
-	if n.Kind != yaml.ScalarNode || d.nullish(n) {
-		d.errf(n, "want a size such as 1048576, 64KiB or 10MB")
+	if n.Kind != yaml.ScalarNode || strictyaml.Null(n) {
+		if d.Plain(n) {
+			d.Errf(n, "want a size such as 1048576, 64KiB or 10MB")
+		}
 		return 0
 	}
 	v, err := ParseSize(n.Value)
 	if err != nil {
-		d.errf(n, "%v", err)
+		d.Errf(n, "%v", err)
 	}
 	return v
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/phonehome/phonehome/internal/strictyaml"
 )
 
 // Ignore is a loaded suppression file.
@@ -49,39 +51,38 @@ func LoadIgnore(path string) (*Ignore, error) {
 //	    reason: vendor ticket 123, fixed in 2.1
 //	    expires: 2026-06-30
 func ParseIgnore(file string, data []byte) (*Ignore, error) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	root := d.document(data)
 	if root == nil {
 		return nil, d.err()
 	}
 	ig := &Ignore{File: file}
-	if root.Kind != yaml.MappingNode {
-		d.errf(root, "want a mapping with version and ignore")
-		return nil, d.err()
-	}
 	var list *yaml.Node
-	d.fields(root, func(key string, k, v *yaml.Node) {
+	d.Fields(root, "a mapping with version and ignore", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
-			if n := d.int(v); n != Version {
-				d.errf(v, "unsupported version %d (want %d)", n, Version)
+			if n, ok := d.Int(v, "version"); ok && n != Version {
+				d.Errf(v, "unsupported version %d (want %d)", n, Version)
 			}
 		case "ignore":
 			list = v
 		default:
-			d.errf(k, "unknown key %q (want version or ignore)", key)
+			d.Errf(k, "unknown key %q (want version or ignore)", key)
 		}
 	})
+	if root.Kind != yaml.MappingNode {
+		return nil, d.err()
+	}
 	switch {
 	case list == nil:
-		d.errf(root, "missing ignore: a list of entries")
-	case d.nullish(list):
+		d.Errf(root, "missing ignore: a list of entries")
+	case strictyaml.Null(list):
 	case list.Kind != yaml.SequenceNode:
-		d.errf(list, "ignore: want a list of entries")
+		d.Errf(list, "ignore: want a list of entries, found %s", strictyaml.KindName(list))
 	default:
 		for i, n := range list.Content {
 			if i >= maxRules {
-				d.errf(n, "more than %d entries", maxRules)
+				d.Errf(n, "more than %d entries", maxRules)
 				break
 			}
 			if e, ok := d.ignoreEntry(n); ok {
@@ -97,59 +98,61 @@ func ParseIgnore(file string, data []byte) (*Ignore, error) {
 
 func (d *decoder) ignoreEntry(n *yaml.Node) (IgnoreEntry, bool) {
 	e := IgnoreEntry{Pos: d.pos(n)}
-	if !d.plain(n) {
-		return e, false
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errf(n, "want an entry with rule (or fingerprint, destination, identifier), reason and expires")
-		return e, false
-	}
-	before := len(d.errs)
-	d.fields(n, func(key string, k, v *yaml.Node) {
+	before := d.Len()
+	ok := d.Fields(n, "an entry with rule (or fingerprint, destination, identifier), reason and expires", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "rule":
-			e.Rule = d.str(v)
+			e.Rule = d.str(v, key)
 		case "fingerprint":
-			e.Fingerprint = strings.ToLower(d.str(v))
-			if len(e.Fingerprint) < 8 || len(e.Fingerprint) > 64 || strings.Trim(e.Fingerprint, "0123456789abcdef") != "" {
-				d.errf(v, "fingerprint: want 8 to 64 hex digits")
+			s, ok := d.String(v, key)
+			e.Fingerprint = strings.ToLower(s)
+			if ok && (len(e.Fingerprint) < 8 || len(e.Fingerprint) > 64 || strings.Trim(e.Fingerprint, "0123456789abcdef") != "") {
+				d.Errf(v, "fingerprint: want 8 to 64 hex digits")
 			}
 		case "destination":
-			p, err := ParsePattern(d.str(v))
-			if err != nil && v.Kind == yaml.ScalarNode {
-				d.errf(v, "%v", err)
+			s, ok := d.String(v, key)
+			if !ok {
+				return
+			}
+			p, err := ParsePattern(s)
+			if err != nil {
+				d.Errf(v, "%v", err)
 			}
 			e.Destination = &p
 		case "identifier":
-			e.Identifier = strings.ToLower(d.str(v))
+			e.Identifier = strings.ToLower(d.str(v, key))
 		case "device":
-			e.Device = d.str(v)
+			e.Device = d.str(v, key)
 		case "reason":
-			e.Reason = strings.TrimSpace(d.str(v))
+			e.Reason = strings.TrimSpace(d.str(v, key))
 		case "expires":
-			e.ExpiresText = d.str(v)
-			t, err := parseExpiry(e.ExpiresText)
-			if err != nil && v.Kind == yaml.ScalarNode {
-				d.errf(v, "%v", err)
+			s, ok := d.String(v, key)
+			if !ok {
+				return
+			}
+			e.ExpiresText = s
+			t, err := parseExpiry(s)
+			if err != nil {
+				d.Errf(v, "%v", err)
 			}
 			e.Expires = t
 		default:
-			d.errf(k, "unknown key %q (want rule, fingerprint, destination, identifier, device, reason, expires)", key)
+			d.Errf(k, "unknown key %q (want rule, fingerprint, destination, identifier, device, reason, expires)", key)
 		}
 	})
-	if len(d.errs) > before {
+	if !ok || d.Len() > before {
 		return e, false
 	}
 	if e.Rule == "" && e.Fingerprint == "" && e.Destination == nil && e.Identifier == "" {
-		d.errf(n, "entry matches everything: set rule, fingerprint, destination or identifier")
+		d.Errf(n, "entry matches everything: set rule, fingerprint, destination or identifier")
 	}
 	if e.Reason == "" {
-		d.errf(n, "entry without reason: say why the violation is accepted")
+		d.Errf(n, "entry without reason: say why the violation is accepted")
 	}
 	if e.ExpiresText == "" {
-		d.errf(n, "entry without expires: give a date such as 2026-06-30")
+		d.Errf(n, "entry without expires: give a date such as 2026-06-30")
 	}
-	return e, len(d.errs) == before
+	return e, d.Len() == before
 }
 
 // parseExpiry reads a date (valid through that day, UTC) or an RFC 3339 time.

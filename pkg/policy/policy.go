@@ -95,13 +95,6 @@ const (
 	FailOn                   Kind = "fail_on"
 )
 
-// Kinds lists every rule kind in documentation order.
-func Kinds() []Kind {
-	return []Kind{AllowCountries, DenyCountries, AllowASNs, DenyASNs, AllowDestinations, DenyDestinations,
-		DenyCategories, DenyIdentifiers, DenyPlaintextIdentifiers, MinTLSVersion, DenyChannels,
-		MaxBytesPerDestination, MaxBytesPerCountry, FailOn}
-}
-
 // Direction selects which bytes a budget counts.
 type Direction string
 
@@ -119,31 +112,15 @@ type Policy struct {
 	Rules   []*Rule
 }
 
-// Rule is one check. Exactly one kind is set; the fields after Devices are
-// the parameters of that kind.
+// Rule is one check with its scope: Check is the kind-specific part.
 type Rule struct {
 	ID       string
 	Message  string         // optional; shown with every violation
 	Severity audit.Severity // default High
-	Kind     Kind
+	Kind     Kind           // Check.Kind()
+	Check    Check
 	Pos      Pos      // of the rule's mapping
 	Devices  []string // scope: device IDs, names, MACs, IPs or --devices ids; empty = all
-
-	Countries    []string       // allow/deny_countries, upper case
-	ASNs         []uint32       // allow/deny_asns
-	Destinations []Pattern      // allow/deny_destinations
-	Categories   []string       // deny_categories, lower case
-	Identifiers  []string       // deny_*identifiers, lower case; "any" matches all
-	Known        bool           // deny_*identifiers: only --devices values
-	MinTLS       TLSVersion     // min_tls_version
-	Channels     []string       // deny_channels as written ("cleartext" = every readable channel)
-	MaxBytes     uint64         // max_bytes_per_destination
-	CountryBytes []CountryLimit // max_bytes_per_country, "*" last
-	Direction    Direction      // budgets
-	CountryField CountryField   // allow/deny_countries, max_bytes_per_country: which country
-	Threshold    audit.Severity // fail_on
-
-	pos map[string]Pos // positions of list items, for lint
 }
 
 // CountryField selects which country of a destination a country rule
@@ -159,14 +136,6 @@ const (
 	Registered CountryField = "registered"
 )
 
-// countryOf is the country of d that the rule means.
-func (r *Rule) countryOf(d audit.Dest) string {
-	if r.CountryField == Registered {
-		return d.RegisteredCountry
-	}
-	return d.Country
-}
-
 // CountryLimit is one entry of max_bytes_per_country; Country "*" is every
 // country without its own entry.
 type CountryLimit struct {
@@ -175,67 +144,7 @@ type CountryLimit struct {
 }
 
 // Describe says in words what the rule checks (used when it has no message).
-func (r *Rule) Describe() string {
-	switch r.Kind {
-	case AllowCountries:
-		if r.CountryField == Registered {
-			return "destinations only on blocks registered in " + strings.Join(r.Countries, ", ")
-		}
-		return "destinations only in " + strings.Join(r.Countries, ", ")
-	case DenyCountries:
-		if r.CountryField == Registered {
-			return "no destinations on blocks registered in " + strings.Join(r.Countries, ", ")
-		}
-		return "no destinations in " + strings.Join(r.Countries, ", ")
-	case AllowASNs:
-		return "destinations only in networks " + asnList(r.ASNs)
-	case DenyASNs:
-		return "no destinations in networks " + asnList(r.ASNs)
-	case AllowDestinations:
-		return "only the allowed destinations"
-	case DenyDestinations:
-		return "none of the denied destinations"
-	case DenyCategories:
-		return "no " + strings.Join(r.Categories, ", ") + " destinations"
-	case DenyIdentifiers:
-		return "identifiers never leave the device: " + r.identList()
-	case DenyPlaintextIdentifiers:
-		return "identifiers never leave in clear: " + r.identList()
-	case MinTLSVersion:
-		return "TLS " + r.MinTLS.String() + " or newer"
-	case DenyChannels:
-		return "no traffic over " + strings.Join(r.Channels, ", ")
-	case MaxBytesPerDestination:
-		return fmt.Sprintf("at most %s %s per destination", formatSize(r.MaxBytes), r.dirWord())
-	case MaxBytesPerCountry:
-		var parts []string
-		for _, c := range r.CountryBytes {
-			parts = append(parts, c.Country+" "+formatSize(c.Bytes))
-		}
-		return fmt.Sprintf("byte budget %s per country: %s", r.dirWord(), strings.Join(parts, ", "))
-	case FailOn:
-		return "no leak or finding of severity " + r.Threshold.String() + " or higher"
-	}
-	return string(r.Kind)
-}
-
-func (r *Rule) identList() string {
-	s := strings.Join(r.Identifiers, ", ")
-	if r.Known {
-		s += " (values from --devices)"
-	}
-	return s
-}
-
-func (r *Rule) dirWord() string {
-	switch r.Direction {
-	case Down:
-		return "received"
-	case Both:
-		return "sent and received"
-	}
-	return "sent"
-}
+func (r *Rule) Describe() string { return r.Check.Describe() }
 
 func asnList(a []uint32) string {
 	var parts []string

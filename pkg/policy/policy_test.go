@@ -240,7 +240,7 @@ func TestViolationsMergeAndSort(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
-		{"syntax", "version: 1\nrules: [\n", "p.yaml:2:1: YAML syntax"},
+		{"syntax", "version: 1\nrules: [\n", "p.yaml:3:1: YAML syntax"}, // at the end of the file
 		{"empty", "", "p.yaml:1:1: empty file"},
 		{"not a mapping", "- a\n", "p.yaml:1:1: want a mapping"},
 		{"no version", "rules: []\n", "p.yaml:1:1: missing version"},
@@ -271,8 +271,8 @@ func TestParseErrors(t *testing.T) {
 		{"known misplaced", "version: 1\nrules:\n  - id: a\n    known: true\n    deny_countries: [CN]\n", "known applies to"},
 		{"empty list", "version: 1\nrules:\n  - id: a\n    deny_countries: []\n", "p.yaml:4:21: empty list"},
 		{"alias", "version: 1\nx: &a [1]\nrules:\n  - id: a\n    deny_countries: *a\n", "unknown key \"x\""},
-		{"alias value", "version: 1\nrules:\n  - &r {id: a, deny_countries: [CN]}\n  - *r\n", "p.yaml:4:5: YAML aliases are not supported"},
-		{"duplicate key", "version: 1\nrules:\n  - id: a\n    id: b\n    deny_countries: [CN]\n", "p.yaml:4:5: duplicate key \"id\""},
+		{"alias value", "version: 1\nrules:\n  - &r {id: a, deny_countries: [CN]}\n  - *r\n", "p.yaml:4:5: YAML aliases are not allowed"},
+		{"duplicate key", "version: 1\nrules:\n  - id: a\n    id: b\n    deny_countries: [CN]\n", "p.yaml:4:5: key \"id\" given twice (first on line 3)"},
 		{"nested list item", "version: 1\nrules:\n  - id: a\n    deny_countries: [[CN]]\n", "want a plain value"},
 	}
 	for _, tc := range cases {
@@ -303,9 +303,55 @@ func TestParseCollectsAllErrors(t *testing.T) {
 	}
 }
 
+// TestParseReportsEveryError: unknown keys, wrong types and bad values of
+// several rules and of the ignore file are all reported, in file order.
+func TestParseReportsEveryError(t *testing.T) {
+	tests := []struct {
+		name, in string
+		parse    func(string, []byte) error
+		want     []string
+	}{
+		{"policy", "version: one\nrules:\n  - id: a\n    deny_countries: [CN, China]\n    severity: [high]\n  - id: b\n    min_tls_version: {v: 1}\n    colour: red\n  - id: c\n    max_bytes_per_country: {CN: lots}\n    known: maybe\nextra: 1\n",
+			func(f string, b []byte) error { _, err := Parse(f, b); return err },
+			[]string{
+				`p.yaml:1:10: version: want a whole number, found "one"`,
+				`p.yaml:4:26: country "China"`,
+				`p.yaml:5:15: want severity (a string), found a list`,
+				`p.yaml:7:22: want min_tls_version (a string), found a mapping`,
+				`p.yaml:8:5: unknown key "colour"`,
+				`p.yaml:10:33: "lots" is not a size`,
+				`p.yaml:11:12: known: want true or false, found "maybe"`,
+				`p.yaml:11:12: known applies to deny_identifiers and deny_plaintext_identifiers only`,
+				`p.yaml:12:1: unknown key "extra"`,
+			}},
+		{"ignore", "version: 1\nignore:\n  - rule: [a]\n    reason: r\n    expires: soon\n  - fingerprint: xyz\n    reason: r\n    expires: 2026-01-01\n    until: x\n",
+			func(f string, b []byte) error { _, err := ParseIgnore(f, b); return err },
+			[]string{
+				`p.yaml:3:11: want rule (a string), found a list`,
+				`p.yaml:5:14: expires "soon"`,
+				`p.yaml:6:18: fingerprint: want 8 to 64 hex digits`,
+				`p.yaml:9:5: unknown key "until"`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.parse("p.yaml", []byte(tt.in))
+			errs := Errors(err)
+			if len(errs) != len(tt.want) {
+				t.Fatalf("%d errors, want %d:\n%v", len(errs), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(errs[i].Error(), w) {
+					t.Errorf("error %d = %q, want prefix %q", i, errs[i], w)
+				}
+			}
+		})
+	}
+}
+
 func TestExamplesLoad(t *testing.T) {
 	p := mustLoad(t, "testdata/issue-example.yaml")
-	if len(p.Rules) != 3 || p.Rules[2].MinTLS != TLS12 || p.Rules[0].Severity != audit.High {
+	if len(p.Rules) != 3 || *p.Rules[2].Check.(*MinTLS) != (MinTLS{TLS12}) || p.Rules[0].Severity != audit.High {
 		t.Errorf("issue example: %+v", p.Rules)
 	}
 	if issues := Lint(p); len(issues) != 0 {
