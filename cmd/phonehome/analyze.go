@@ -20,6 +20,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/capture"
 	"github.com/phonehome/phonehome/pkg/engine"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/lab"
@@ -195,7 +196,7 @@ func runOutcome(c *cli.Context, rep *audit.Report, err error) (*audit.Report, er
 func stderrWarnings(c *cli.Context, rep *audit.Report, code string) {
 	for _, w := range rep.Warnings {
 		if w.Code == code {
-			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
+			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", escape.Terminal(w.Message))
 		}
 	}
 }
@@ -428,7 +429,7 @@ func writeReport(c *cli.Context, rep *audit.Report) error {
 	// input was reported already).
 	for _, w := range rep.Warnings {
 		if w.Code != "damaged-input" {
-			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", report.SafeTerminal(w.Message))
+			fmt.Fprintln(c.App.ErrWriter, "phonehome: warning:", escape.Terminal(w.Message))
 		}
 	}
 	paths, tables, err := csvTargets(c)

@@ -24,6 +24,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/batch"
 	"github.com/phonehome/phonehome/pkg/engine"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/report"
 	"github.com/phonehome/phonehome/pkg/report/parquet"
 )
@@ -121,7 +122,7 @@ func (b *batchRun) run() error {
 		return withCode(exitUsage, err)
 	}
 	for _, s := range skipped {
-		fmt.Fprintf(c.App.ErrWriter, "phonehome: warning: %s: skipped: %s\n", report.SafeTerminal(s.Path), report.SafeTerminal(s.Reason))
+		fmt.Fprintf(c.App.ErrWriter, "phonehome: warning: %s: skipped: %s\n", escape.Terminal(s.Path), escape.Terminal(s.Reason))
 	}
 	if len(caps) == 0 {
 		return withCode(exitNothing, errors.New("no capture found in the inputs"))
@@ -303,13 +304,13 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 		res.Status, res.ExitCode, res.Error = batch.StatusIncomplete, exitIncomplete, err.Error()
 	}
 	if res.Error != "" {
-		fmt.Fprintf(b.c.App.ErrWriter, "phonehome: %s: %s: %s\n", report.SafeTerminal(cp.Path), res.Status, report.SafeTerminal(res.Error))
+		fmt.Fprintf(b.c.App.ErrWriter, "phonehome: %s: %s: %s\n", escape.Terminal(cp.Path), res.Status, escape.Terminal(res.Error))
 	}
 	if rep != nil {
 		files, werr := b.write(rep, cp, stream, i)
 		if werr != nil {
 			res.Status, res.ExitCode, res.Error = batch.StatusWriteError, exitWrite, werr.Error()
-			fmt.Fprintf(b.c.App.ErrWriter, "phonehome: %s: report not written: %v\n", report.SafeTerminal(cp.Path), werr)
+			fmt.Fprintf(b.c.App.ErrWriter, "phonehome: %s: report not written: %v\n", escape.Terminal(cp.Path), werr)
 			return res
 		}
 		res.Files = files

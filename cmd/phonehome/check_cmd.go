@@ -13,6 +13,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/cireport"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/policy"
 	"github.com/phonehome/phonehome/pkg/report"
@@ -140,7 +141,7 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	for _, is := range in.lint {
-		fmt.Fprintln(c.App.ErrWriter, "phonehome: "+is.String())
+		fmt.Fprintln(c.App.ErrWriter, "phonehome: "+escape.Terminal(is.String()))
 	}
 	if c.Bool("lint") {
 		return lintCheckInputs(c.App.Writer, c.App.ErrWriter, in)
@@ -259,7 +260,7 @@ func lintCheckInputs(stdout, stderr io.Writer, in *checkInputs) error {
 			e := &in.ignore.Entries[i]
 			if e.Expired(in.now) {
 				expired++
-				fmt.Fprintf(stderr, "phonehome: %s: warning: suppression expired on %s (reason was: %s); it no longer suppresses anything\n", e.Pos, e.ExpiresText, e.Reason)
+				fmt.Fprintf(stderr, "phonehome: %s: warning: suppression expired on %s (reason was: %s); it no longer suppresses anything\n", e.Pos, escape.Terminal(e.ExpiresText), escape.Terminal(e.Reason))
 			}
 		}
 		warnings += expired

@@ -344,9 +344,42 @@ func TestGeoipLookupAnswersTheGoodAddresses(t *testing.T) {
 	}
 }
 
+// TestDiffMarkdownNeutralisesBidi runs `phonehome diff -f markdown` on
+// baselines whose device name, destination and file name carry a bidi
+// override (U+202E) and ESC sequences: none may reach the Markdown raw. The
+// file names went into code spans unescaped before.
 func TestDiffMarkdownNeutralisesBidi(t *testing.T) {
-	got := mdText("evil\u202egnp.exe | *x*")
-	if strings.ContainsRune(got, '\u202e') || strings.Contains(got, "| *x*") {
-		t.Errorf("mdText(%q) = %q: a bidi override or Markdown survived", "evil\u202egnp.exe | *x*", got)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.json")
+	if _, errs, code := runCLI(t, "baseline", "fixtures/demo.pcap", "-o", old); code != exitOK {
+		t.Fatalf("baseline: exit %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hostile = "cam\u202eevil\x1b[31mred\x1b]8;;x\x07"
+	js, _ := json.Marshal(hostile)
+	q := strings.Trim(string(js), `"`)
+	hostileB := strings.NewReplacer(`"name": "Espressif 9f:10:2e"`, `"name": "`+q+`"`,
+		`"name": "m1.tuyaeu.com"`, `"name": "m1.`+q+`.com"`).Replace(string(data))
+	if hostileB == string(data) {
+		t.Fatal("the demo baseline changed: no device or destination to rename")
+	}
+	newer := filepath.Join(dir, "fw\u202egnp\x1b[2J.json")
+	if err := os.WriteFile(newer, []byte(hostileB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runCLI(t, "diff", "-f", "markdown", old, newer)
+	if code != exitOK {
+		t.Fatalf("diff: exit %d: %s", code, errs)
+	}
+	if strings.ContainsRune(out, '\u202e') || strings.ContainsRune(out, '\x1b') || strings.ContainsRune(out, '\x07') {
+		t.Errorf("a bidi override or control character reached the Markdown:\n%q", out)
+	}
+	for _, want := range []string{`fw\u202egnp\x1b[2J.json` + "`", `### cam\\u202eevil\\x1b\[31mred`, `m1.cam\\u202eevil`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/engine"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/policy"
 	"github.com/phonehome/phonehome/pkg/report"
 )
@@ -188,37 +189,37 @@ func writeDiff(w io.Writer, format, oldName, newName string, changes []policy.Ch
 			return err
 		}
 	case "markdown":
-		fmt.Fprintf(bw, "## phonehome diff\n\n`%s` → `%s`: %d added, %d removed\n", mdCode(oldName), mdCode(newName), added, removed)
+		fmt.Fprintf(bw, "## phonehome diff\n\n%s → %s: %d added, %d removed\n", escape.MarkdownCode(oldName), escape.MarkdownCode(newName), added, removed)
 		for _, g := range guesses {
-			fmt.Fprintf(bw, "\n> **Note:** %s.\n", mdText(guessWords(g)))
+			fmt.Fprintf(bw, "\n> **Note:** %s.\n", escape.Markdown(guessWords(g)))
 		}
 		dev := ""
 		for _, ch := range changes {
 			if ch.Device != dev {
 				dev = ch.Device
-				fmt.Fprintf(bw, "\n### %s\n\n| | Kind | Change |\n|---|---|---|\n", mdText(devLabel(ch.DeviceName, ch.Device)))
+				fmt.Fprintf(bw, "\n### %s\n\n| | Kind | Change |\n|---|---|---|\n", escape.Markdown(devLabel(ch.DeviceName, ch.Device)))
 			}
 			sign := "➕"
 			if ch.Op == policy.Removed {
 				sign = "➖"
 			}
-			fmt.Fprintf(bw, "| %s | %s | %s |\n", sign, ch.Kind, mdText(ch.Detail))
+			fmt.Fprintf(bw, "| %s | %s | %s |\n", sign, ch.Kind, escape.Markdown(ch.Detail))
 		}
 	default:
 		for _, g := range guesses {
-			fmt.Fprintf(bw, "note: %s\n", report.SafeTerminal(guessWords(g)))
+			fmt.Fprintf(bw, "note: %s\n", escape.Terminal(guessWords(g)))
 		}
 		dev := ""
 		for _, ch := range changes {
 			if ch.Device != dev {
 				dev = ch.Device
-				fmt.Fprintf(bw, "%s:\n", report.SafeTerminal(devLabel(ch.DeviceName, ch.Device)))
+				fmt.Fprintf(bw, "%s:\n", escape.Terminal(devLabel(ch.DeviceName, ch.Device)))
 			}
 			sign := "+"
 			if ch.Op == policy.Removed {
 				sign = "-"
 			}
-			fmt.Fprintf(bw, "  %s %s %s\n", sign, ch.Kind, report.SafeTerminal(ch.Detail))
+			fmt.Fprintf(bw, "  %s %s %s\n", sign, ch.Kind, escape.Terminal(ch.Detail))
 		}
 		if len(changes) == 0 {
 			fmt.Fprintln(bw, "no changes")
@@ -235,12 +236,3 @@ func devLabel(name, id string) string {
 	}
 	return id
 }
-
-// mdCode and mdText keep captured strings inert in Markdown.
-func mdCode(s string) string {
-	return strings.NewReplacer("`", "'", "|", "¦", "\n", " ", "\r", " ").Replace(s)
-}
-
-// mdText is the report's Markdown escaping: control and bidi characters
-// made visible, Markdown punctuation and HTML made inert.
-func mdText(s string) string { return report.MarkdownText(s) }

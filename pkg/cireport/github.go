@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/policy"
-	"github.com/phonehome/phonehome/pkg/report"
 )
 
 // GitHub writes GitHub Actions workflow commands: one ::error, ::warning
@@ -28,15 +28,15 @@ func GitHub(w io.Writer, res *policy.Result) error {
 		case v.Severity < audit.High:
 			cmd = "warning"
 		}
-		msg := report.SafeTerminal(deviceLabel(v.DeviceName, v.Device) + ": " + v.Detail)
+		msg := escape.Terminal(deviceLabel(v.DeviceName, v.Device) + ": " + v.Detail)
 		if r, ok := res.Rule(v.Rule); ok && r.Message != "" {
-			msg += "\n" + report.SafeTerminal(r.Message)
+			msg += "\n" + escape.Terminal(r.Message)
 		}
 		title := fmt.Sprintf("%s (%s)", v.Rule, v.Severity)
-		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, ghProps(rulePos(res, v.Rule), title), ghData(msg))
+		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, ghProps(rulePos(res, v.Rule), title), escape.GitHubData(msg))
 	}
 	for _, wn := range res.Warnings {
-		fmt.Fprintf(bw, "::warning %s::%s\n", ghProps(wn.Pos, "phonehome "+wn.Code), ghData(report.SafeTerminal(wn.Message)))
+		fmt.Fprintf(bw, "::warning %s::%s\n", ghProps(wn.Pos, "phonehome "+wn.Code), escape.GitHubData(escape.Terminal(wn.Message)))
 	}
 	fmt.Fprintln(bw, summary(res))
 	return bw.Flush()
@@ -46,7 +46,7 @@ func GitHub(w io.Writer, res *policy.Result) error {
 func ghProps(p policy.Pos, title string) string {
 	var parts []string
 	if p.File != "" && !strings.HasPrefix(p.File, "-") {
-		parts = append(parts, "file="+ghProp(p.File))
+		parts = append(parts, "file="+escape.GitHubProperty(p.File))
 		if p.Line > 0 {
 			parts = append(parts, fmt.Sprintf("line=%d", p.Line))
 			if p.Col > 0 {
@@ -54,16 +54,6 @@ func ghProps(p policy.Pos, title string) string {
 			}
 		}
 	}
-	parts = append(parts, "title="+ghProp(title))
+	parts = append(parts, "title="+escape.GitHubProperty(title))
 	return strings.Join(parts, ",")
-}
-
-// ghData escapes a workflow command's message.
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// ghProp escapes a workflow command property value.
-func ghProp(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

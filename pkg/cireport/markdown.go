@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/policy"
 )
 
@@ -19,18 +20,18 @@ func Markdown(w io.Writer, res *policy.Result) error {
 		verdict = "failed"
 	}
 	fmt.Fprintf(bw, "## phonehome check %s\n\n", verdict)
-	fmt.Fprintf(bw, "%s\n", mdEscape(summary(res)))
+	fmt.Fprintf(bw, "%s\n", escape.Markdown(summary(res)))
 	if len(res.Inputs) > 0 {
 		var ins []string
 		for _, in := range res.Inputs {
-			ins = append(ins, mdCode(in))
+			ins = append(ins, escape.MarkdownCode(in))
 		}
 		fmt.Fprintf(bw, "\nCaptures: %s", strings.Join(ins, ", "))
 		if res.Policy != "" {
-			fmt.Fprintf(bw, " · policy: %s", mdCode(res.Policy))
+			fmt.Fprintf(bw, " · policy: %s", escape.MarkdownCode(res.Policy))
 		}
 		if res.Baseline != "" {
-			fmt.Fprintf(bw, " · baseline: %s", mdCode(res.Baseline))
+			fmt.Fprintf(bw, " · baseline: %s", escape.MarkdownCode(res.Baseline))
 		}
 		bw.WriteString("\n")
 	}
@@ -49,26 +50,26 @@ func Markdown(w io.Writer, res *policy.Result) error {
 		if len(open)+len(sup) == 0 {
 			continue
 		}
-		fmt.Fprintf(bw, "\n### %s\n\n", mdEscape(deviceLabel(d.Name, d.ID)))
+		fmt.Fprintf(bw, "\n### %s\n\n", escape.Markdown(deviceLabel(d.Name, d.ID)))
 		if len(open) > 0 {
 			bw.WriteString("| Severity | Rule | Violation | Fingerprint |\n|---|---|---|---|\n")
 			for _, v := range open {
-				detail := mdEscape(v.Detail)
+				detail := escape.Markdown(v.Detail)
 				if v.Count > 1 {
 					detail += fmt.Sprintf(" (×%d)", v.Count)
 				}
 				if r, ok := res.Rule(v.Rule); ok && r.Message != "" {
-					detail += "<br>" + mdEscape(r.Message)
+					detail += "<br>" + escape.Markdown(r.Message)
 				}
-				fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", v.Severity, mdCode(v.Rule), detail, mdCode(v.Fingerprint[:12]))
+				fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", v.Severity, escape.MarkdownCode(v.Rule), detail, escape.MarkdownCode(v.Fingerprint[:12]))
 			}
 		}
 		if len(sup) > 0 {
 			fmt.Fprintf(bw, "\n<details><summary>%s</summary>\n\n", plural(len(sup), "suppressed violation"))
 			bw.WriteString("| Rule | Violation | Reason | Until |\n|---|---|---|---|\n")
 			for _, v := range sup {
-				fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", mdCode(v.Rule), mdEscape(v.Detail), mdEscape(v.Suppressed.Reason),
-					mdEscape(v.Suppressed.Until))
+				fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", escape.MarkdownCode(v.Rule), escape.Markdown(v.Detail), escape.Markdown(v.Suppressed.Reason),
+					escape.Markdown(v.Suppressed.Until))
 			}
 			bw.WriteString("\n</details>\n")
 		}
@@ -78,43 +79,10 @@ func Markdown(w io.Writer, res *policy.Result) error {
 		for _, wn := range res.Warnings {
 			where := ""
 			if wn.Pos.File != "" {
-				where = mdCode(wn.Pos.String()) + ": "
+				where = escape.MarkdownCode(wn.Pos.String()) + ": "
 			}
-			fmt.Fprintf(bw, "- %s%s\n", where, mdEscape(wn.Message))
+			fmt.Fprintf(bw, "- %s%s\n", where, escape.Markdown(wn.Message))
 		}
 	}
 	return bw.Flush()
-}
-
-// mdEscape makes text inert inside a Markdown table cell: no HTML, no
-// emphasis, links or pipes, one line.
-func mdEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
-			fmt.Fprintf(&b, "\\u%04x", r)
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '&':
-			b.WriteString("&amp;")
-		case strings.ContainsRune("\\`*_{}[]|~", r):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// mdCode writes s as inline code; backticks and pipes cannot be escaped
-// inside code spans, so they are replaced.
-func mdCode(s string) string {
-	s = strings.NewReplacer("`", "'", "|", "¦", "\n", " ", "\r", " ").Replace(s)
-	return "`" + s + "`"
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/policy"
-	"github.com/phonehome/phonehome/pkg/report"
 )
 
 // Text writes one line per violation, like a compiler:
@@ -22,24 +22,24 @@ func Text(w io.Writer, res *policy.Result) error {
 			where = "phonehome"
 		}
 		fmt.Fprintf(bw, "%s: %s: %s: %s: %s [fp %s]", where, v.Severity, v.Rule,
-			report.SafeTerminal(deviceLabel(v.DeviceName, v.Device)), report.SafeTerminal(v.Detail), v.Fingerprint[:12])
+			escape.Terminal(deviceLabel(v.DeviceName, v.Device)), escape.Terminal(v.Detail), v.Fingerprint[:12])
 		if v.Count > 1 {
 			fmt.Fprintf(bw, " (x%d)", v.Count)
 		}
 		if v.Suppressed != nil {
 			fmt.Fprintf(bw, " suppressed by %s until %s: %s", v.Suppressed.Pos, v.Suppressed.Until,
-				report.SafeTerminal(v.Suppressed.Reason))
+				escape.Terminal(v.Suppressed.Reason))
 		}
 		bw.WriteByte('\n')
 		if r, ok := res.Rule(v.Rule); ok && r.Message != "" && v.Suppressed == nil {
-			fmt.Fprintf(bw, "    %s\n", report.SafeTerminal(r.Message))
+			fmt.Fprintf(bw, "    %s\n", escape.Terminal(r.Message))
 		}
 	}
 	for _, wn := range res.Warnings {
 		if wn.Pos.File != "" {
-			fmt.Fprintf(bw, "warning: %s: %s\n", wn.Pos, report.SafeTerminal(wn.Message))
+			fmt.Fprintf(bw, "warning: %s: %s\n", wn.Pos, escape.Terminal(wn.Message))
 		} else {
-			fmt.Fprintf(bw, "warning: %s\n", report.SafeTerminal(wn.Message))
+			fmt.Fprintf(bw, "warning: %s\n", escape.Terminal(wn.Message))
 		}
 	}
 	fmt.Fprintln(bw, summary(res))

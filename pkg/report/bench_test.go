@@ -52,18 +52,6 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-func BenchmarkSafeTerminal(b *testing.B) {
-	for _, s := range []string{"firebaselogging-pa.googleapis.com", hostileESC + hostileBidi} {
-		b.Run(fmt.Sprintf("len%d", len(s)), func(b *testing.B) {
-			b.SetBytes(int64(len(s)))
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = SafeTerminal(s)
-			}
-		})
-	}
-}
-
 type countWriter int
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }

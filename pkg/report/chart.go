@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 // Chart geometry (pixels).
@@ -89,7 +90,7 @@ func buildChart(id, title string, items []chartItem) chart {
 		peak = max(peak, it.up+it.down)
 	}
 	for i, it := range items {
-		it.label = SafeTerminal(it.label)
+		it.label = escape.Terminal(it.label)
 		y := i*chartRowH + 4
 		b := bar{
 			Label: truncate(it.label, chartLabel), Tip: it.label + ": sent " + humanBytes(it.up) + " (" + u64(it.up) +

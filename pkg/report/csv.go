@@ -7,16 +7,17 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 // writeCSV writes one table with a header row and exact integers. Per-device
 // tables start with device_id and device_name columns; destinations are one
-// row per server endpoint (no grouping). Every cell goes through csvSafe.
+// row per server endpoint (no grouping). Every cell goes through escape.CSV.
 func writeCSV(w io.Writer, r *audit.Report, table string) error {
 	cw := csv.NewWriter(w)
 	write := func(rec []string) error {
 		for i := range rec {
-			rec[i] = csvSafe(rec[i])
+			rec[i] = escape.CSV(rec[i])
 		}
 		return cw.Write(rec)
 	}

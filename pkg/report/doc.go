@@ -4,7 +4,8 @@
 // self-contained HTML page. It also filters reports (Apply) before writing.
 //
 // Every captured string is treated as hostile: writers escape it for their
-// format (SafeTerminal for tables, html/template for HTML, formula prefixes
-// for CSV, pipes and markup for Markdown, encoding/json for JSON). Output is
+// format with pkg/escape (Terminal for tables, then html/template for HTML,
+// CSV's formula prefixes, Markdown's pipes and markup; encoding/json for
+// JSON). Output is
 // deterministic: the same Report and Options give the same bytes.
 package report

@@ -10,57 +10,6 @@ import (
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
 
-func TestSafeTerminal(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain text", "plain text"},
-		{"ünïcødé ✓ 日本", "ünïcødé ✓ 日本"},
-		{"\x1b[2J\x1b]0;owned\x07", `\x1b[2J\x1b]0;owned\x07`},
-		{"a\r\nb\tc", `a\r\nb\tc`},
-		{"del\x7f nul\x00", `del\x7f nul\x00`},
-		{"c1\u009b31m", `c1\u009b31m`},
-		{"evil\u202egnp.exe", `evil\u202egnp.exe`},
-		{"iso\u2066x\u2069", `iso\u2066x\u2069`},
-		{"bad\xff\xfeutf8", `bad\xff\xfeutf8`},
-		{"back\\slash", `back\slash`},
-		{"", ""},
-	}
-	for _, tc := range tests {
-		if got := SafeTerminal(tc.in); got != tc.want {
-			t.Errorf("SafeTerminal(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestCSVSafe(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"},
-		{"+SUM(A1)", "'+SUM(A1)"}, {"-2+3", "'-2+3"}, {"@SUM(1)", "'@SUM(1)"},
-		{"\tx", "'\tx"}, {"\rx", `\rx`}, {"a=b", "a=b"}, {"", ""}, {"bad\xff", "bad\uFFFD"},
-	}
-	for _, tc := range tests {
-		if got := csvSafe(tc.in); got != tc.want {
-			t.Errorf("csvSafe(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestMDEscape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"a|b", `a\|b`},
-		{"`code`", "\\`code\\`"},
-		{"<script>x</script>", "&lt;script>x&lt;/script>"},
-		{"[x](javascript:y)", `\[x\](javascript:y)`},
-		{"*em* _u_ android_id", `\*em\* \_u\_ android_id`},
-		{"line\nbreak", `line\\nbreak`},
-		{"\x1b[31m", `\\x1b\[31m`},
-	}
-	for _, tc := range tests {
-		if got := mdEscape(tc.in); got != tc.want {
-			t.Errorf("mdEscape(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // hasControl reports bytes that a terminal would interpret, outside the
 // SGR colour sequences the writer adds itself.
 func hasControl(s string, allowSGR bool) bool {

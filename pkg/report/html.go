@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 //go:embed assets/report.html.tmpl assets/report.css assets/report.js
@@ -66,7 +67,7 @@ type htmlCell struct {
 // writeHTML writes one self-contained page: embedded CSS and JS (allowed by
 // their SHA-256 in a strict Content-Security-Policy), tables per device and
 // server-side SVG charts. Captured strings are escaped by html/template,
-// after SafeTerminal has made control and bidi characters visible.
+// after escape.Terminal has made control and bidi characters visible.
 func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 	tmplText, err := assets.ReadFile("assets/report.html.tmpl")
 	if err != nil {
@@ -108,7 +109,7 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 		if !in.First.IsZero() {
 			line += ", " + fmtTimeShort(in.First) + " – " + fmtTimeShort(in.Last)
 		}
-		p.Meta = append(p.Meta, SafeTerminal(line+")"))
+		p.Meta = append(p.Meta, escape.Terminal(line+")"))
 	}
 	if r.Tool.Version != "" {
 		p.Meta = append(p.Meta, name+" "+r.Tool.Version+", schema "+r.SchemaVersion)
@@ -119,9 +120,9 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	for i, d := range deviceOrder(r) {
 		title, detail := deviceHeading(d)
-		hd := htmlDevice{Anchor: "device-" + strconv.Itoa(i+1), Title: SafeTerminal(title)}
+		hd := htmlDevice{Anchor: "device-" + strconv.Itoa(i+1), Title: escape.Terminal(title)}
 		for _, l := range detail {
-			hd.Detail = append(hd.Detail, SafeTerminal(l))
+			hd.Detail = append(hd.Detail, escape.Terminal(l))
 		}
 		hd.Charts = deviceCharts(d, hd.Anchor)
 		for _, g := range deviceGrids(d, Options{Tables: []string{TableDestinations, TableLeaks, TableFindings, TableSummary}, GroupBy: opt.GroupBy}) {
@@ -180,7 +181,7 @@ func htmlRow(buf []htmlCell, cols []col, row []cell) []htmlCell {
 		// HTML too: a browser would render U+202E reversed.
 		lines := make([]string, len(c.Lines))
 		for k, l := range c.Lines {
-			lines[k] = SafeTerminal(l)
+			lines[k] = escape.Terminal(l)
 		}
 		hc := htmlCell{Lines: lines, Key: c.Key, Title: c.Title}
 		if j < len(cols) {

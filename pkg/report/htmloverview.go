@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/geo"
 )
 
@@ -48,7 +49,7 @@ func newLeakMatrix(r *audit.Report) leakMatrix {
 		return m
 	}
 	for i, d := range deviceOrder(r) {
-		row := matrixRow{Device: SafeTerminal(deviceLabel(d)), Anchor: "device-" + strconv.Itoa(i+1)}
+		row := matrixRow{Device: escape.Terminal(deviceLabel(d)), Anchor: "device-" + strconv.Itoa(i+1)}
 		for _, id := range m.Classes {
 			var sev audit.Severity
 			n := 0
@@ -61,7 +62,7 @@ func newLeakMatrix(r *audit.Report) leakMatrix {
 			c := matrixCell{Class: "sev-none"}
 			if n > 0 {
 				c = matrixCell{Class: "sev sev-" + sev.String(), Text: sev.String(),
-					Tip: SafeTerminal(fmt.Sprintf("%s: %s sent %d time(s), worst %s", deviceLabel(d), id, n, sev))}
+					Tip: escape.Terminal(fmt.Sprintf("%s: %s sent %d time(s), worst %s", deviceLabel(d), id, n, sev))}
 			}
 			row.Cells = append(row.Cells, c)
 		}
@@ -192,8 +193,8 @@ func flowMap(r *audit.Report) flowmap {
 		for _, n := range names {
 			h := max(int(float64(size(n))*unit), 2)
 			spans[n] = &span{y: y, h: h}
-			node := flowNode{X: x, Y: y, W: mapNodeW, H: h, Label: truncate(SafeTerminal(n), mapLabel), Col: []string{"#57606a", "#b3261e", "#0969da"}[col],
-				Tip: SafeTerminal(n) + ": " + humanBytes(size(n)) + " sent", TextY: y + h/2 + 4, Anchor: anchor}
+			node := flowNode{X: x, Y: y, W: mapNodeW, H: h, Label: truncate(escape.Terminal(n), mapLabel), Col: []string{"#57606a", "#b3261e", "#0969da"}[col],
+				Tip: escape.Terminal(n) + ": " + humanBytes(size(n)) + " sent", TextY: y + h/2 + 4, Anchor: anchor}
 			switch anchor {
 			case "end":
 				node.TextX = x - 4
@@ -235,7 +236,7 @@ func flowMap(r *audit.Report) flowmap {
 	for _, d := range devs {
 		for _, o := range owners {
 			if n := merged[key{d, o}]; n > 0 {
-				band(devSpan[d], ownerSpan[o], n, x0, x1, SafeTerminal(d+" → "+o+": "+humanBytes(n)))
+				band(devSpan[d], ownerSpan[o], n, x0, x1, escape.Terminal(d+" → "+o+": "+humanBytes(n)))
 			}
 		}
 	}
@@ -247,7 +248,7 @@ func flowMap(r *audit.Report) flowmap {
 	for _, o := range owners {
 		for _, c := range countries {
 			if n := merged[key{o, c}]; n > 0 {
-				band(ownerSpan[o], countrySpan[c], n, x0, x1, SafeTerminal(o+" → "+c+": "+humanBytes(n)))
+				band(ownerSpan[o], countrySpan[c], n, x0, x1, escape.Terminal(o+" → "+c+": "+humanBytes(n)))
 			}
 		}
 	}

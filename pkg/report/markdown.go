@@ -6,10 +6,11 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 // writeMarkdown writes GitHub-flavoured Markdown: a heading per device and
-// pipe tables. Every captured string goes through mdEscape; multi-line
+// pipe tables. Every captured string goes through escape.Markdown; multi-line
 // cells are joined with <br>.
 func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 	m := &mdWriter{w: w}
@@ -17,7 +18,7 @@ func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 	if name == "" {
 		name = "phonehome"
 	}
-	m.printf("# %s report\n", mdEscape(name))
+	m.printf("# %s report\n", escape.Markdown(name))
 	sel := opt.tables()
 	if sel[TableOverview] {
 		m.grid(overviewGrid(r), "##")
@@ -27,9 +28,9 @@ func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	for _, d := range deviceOrder(r) {
 		title, detail := deviceHeading(d)
-		m.printf("\n## Device: %s\n\n", mdEscape(title))
+		m.printf("\n## Device: %s\n\n", escape.Markdown(title))
 		for _, l := range detail {
-			m.printf("- %s\n", mdEscape(l))
+			m.printf("- %s\n", escape.Markdown(l))
 		}
 		for _, g := range deviceGrids(d, opt) {
 			m.grid(g, "###")
@@ -82,7 +83,7 @@ func (m *mdWriter) grid(g grid, level string) {
 			var lines []string
 			if j < len(row) {
 				for _, l := range row[j].Lines {
-					lines = append(lines, mdEscape(l))
+					lines = append(lines, escape.Markdown(l))
 				}
 			}
 			b.WriteString(" " + strings.Join(lines, "<br>") + " |")

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 // streamGrid draws a table of single-line cells, rows made one at a time by
@@ -35,7 +37,7 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 		r := row(i)
 		for j := range cols {
 			if j < len(r) && len(r[j].Lines) > 0 {
-				nat[j] = max(nat[j], twwidth.Width(SafeTerminal(r[j].Lines[0])))
+				nat[j] = max(nat[j], twwidth.Width(escape.Terminal(r[j].Lines[0])))
 			}
 		}
 	}
@@ -113,7 +115,7 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 	wrapped := func(r []cell, j, k int) []string {
 		l := ""
 		if k < len(r) && len(r[k].Lines) > 0 {
-			l = SafeTerminal(r[k].Lines[0])
+			l = escape.Terminal(r[k].Lines[0])
 		}
 		return wrap(l, fit[j], maxWrapLines)
 	}

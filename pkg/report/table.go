@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
 )
 
 // ANSI SGR sequences used when Options.Color is set.
@@ -95,9 +96,9 @@ func (t *termWriter) heading(title string, detail []string) {
 		t.printf("\n")
 	}
 	t.n++
-	t.printf("%s\n", t.style(t.fit(SafeTerminal(title), 0), ansiBold))
+	t.printf("%s\n", t.style(t.fit(escape.Terminal(title), 0), ansiBold))
 	for _, d := range detail {
-		t.printf("  %s\n", t.fit(SafeTerminal(d), 2))
+		t.printf("  %s\n", t.fit(escape.Terminal(d), 2))
 	}
 }
 
@@ -131,7 +132,7 @@ func (t *termWriter) grid(g grid) {
 			var lines []string
 			if j < len(row) {
 				for _, l := range row[j].Lines {
-					lines = append(lines, SafeTerminal(l))
+					lines = append(lines, escape.Terminal(l))
 				}
 			}
 			if len(lines) == 0 {

@@ -1,4 +1,11 @@
-package report
+// Package escape makes strings that came from a capture (host names,
+// device names, header values, file names) inert in each medium phonehome
+// writes: a terminal (Terminal), Markdown (Markdown, MarkdownCode), CSV
+// opened by a spreadsheet or cat (CSV) and GitHub Actions workflow commands
+// (GitHubData, GitHubProperty). Every writer — report, cireport, and the
+// diff and check output of cmd — calls these and has no escaping of its own.
+// HTML is escaped by html/template after Terminal; JSON by encoding/json.
+package escape
 
 import (
 	"fmt"
@@ -6,13 +13,13 @@ import (
 	"unicode/utf8"
 )
 
-// SafeTerminal makes a captured string inert on a terminal: C0 and C1
+// Terminal makes a captured string inert on a terminal: C0 and C1
 // control characters (ESC, BEL, CR, LF, TAB, DEL, U+0080..U+009F), Unicode
 // bidirectional overrides and isolates (the "Trojan Source" characters),
 // line/paragraph separators and invalid UTF-8 bytes are replaced by visible
 // Go-style escapes such as \x1b, \n or \u202e. Everything else, including
 // backslashes, is kept as is.
-func SafeTerminal(s string) string {
+func Terminal(s string) string {
 	if isTerminalSafe(s) {
 		return s
 	}
@@ -74,15 +81,15 @@ func unsafeRune(r rune) bool {
 	return false
 }
 
-// csvSafe neutralises spreadsheet formulas: a cell starting with = + - @,
+// CSV neutralises spreadsheet formulas: a cell starting with = + - @,
 // TAB or CR gets a leading single quote, so Excel, LibreOffice and Google
 // Sheets show it as text. Quoting of commas, quotes and newlines is left to
 // encoding/csv. Invalid UTF-8 is replaced so that the file stays valid.
 //
 // Other control characters (ESC, BEL, NUL, DEL, C1) and bidi overrides
-// become visible escapes as in SafeTerminal, because CSV is often read
+// become visible escapes as in Terminal, because CSV is often read
 // with cat or less: a captured ESC sequence would reach the terminal.
-func csvSafe(s string) string {
+func CSV(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if s == "" {
 		return s
@@ -100,16 +107,12 @@ func csvSafe(s string) string {
 	return s
 }
 
-// MarkdownText is mdEscape for other packages' Markdown writers (the diff
-// and CI summaries): one escaping for every Markdown phonehome writes.
-func MarkdownText(s string) string { return mdEscape(s) }
-
-// mdEscape makes a captured string inert inside a Markdown pipe-table cell:
-// control characters become visible escapes (as SafeTerminal), < & and "
+// Markdown makes a captured string inert inside a Markdown pipe-table cell
+// or list item: control characters become visible escapes (as Terminal), < & and "
 // become entities (so no tag or entity can form), and Markdown punctuation that could start
 // emphasis, code, links or end the cell is backslash-escaped.
-func mdEscape(s string) string {
-	s = SafeTerminal(s)
+func Markdown(s string) string {
+	s = Terminal(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
@@ -138,6 +141,29 @@ func mdEscape(s string) string {
 	}
 	return b.String()
 }
+
+// MarkdownCode writes s as a Markdown code span, backticks included:
+// control and bidi characters become visible escapes (as Terminal); a
+// backtick or pipe cannot be escaped inside a code span, so they become '
+// and ¦, and a line break a space.
+func MarkdownCode(s string) string {
+	return "`" + codeSpan.Replace(Terminal(s)) + "`"
+}
+
+var codeSpan = strings.NewReplacer("`", "'", "|", "¦")
+
+// GitHubData escapes the message of a GitHub Actions workflow command
+// (::error ...::MESSAGE) so that it stays one command.
+func GitHubData(s string) string { return ghData.Replace(s) }
+
+// GitHubProperty escapes a property value of a workflow command
+// (file=..., title=...).
+func GitHubProperty(s string) string { return ghProp.Replace(s) }
+
+var (
+	ghData = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	ghProp = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
