@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/oui"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/report"
+	"github.com/phonehome/phonehome/pkg/report/parquet"
 	"github.com/phonehome/phonehome/pkg/signature"
 )
 
@@ -210,10 +210,10 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 			return cfg, err
 		}
 	}
-	cfg.KeepFlows, cfg.KeepEvents = recordsNeeded(c, format)
-	// JSON and NDJSON stream every record from temporary files; the
-	// flows table and HTML keep up to --max-records in memory.
-	cfg.SpoolRecords = c.Command != nil && c.Command.Name == "analyze" && (format == "json" || format == "ndjson" || format == formatParquet)
+	// Formats that write every record stream them from temporary files;
+	// the others keep up to --max-records in memory.
+	needs := recordsNeeded(c, format)
+	cfg.KeepFlows, cfg.KeepEvents, cfg.SpoolRecords = needs.Flows, needs.Events, needs.Every
 	cfg.Flow.MaxFlows = c.Int("max-flows")
 	cfg.Flow.IdleTimeout = c.Duration("idle-timeout")
 	cfg.Flow.UDPIdleTimeout = c.Duration("udp-idle-timeout")
@@ -324,22 +324,17 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 // when neither --max-memory nor GOMEMLIMIT is given.
 const defaultSoftMemory = 160 << 20
 
-// recordsNeeded says whether the output of this command shows flow records
-// and protocol events; keeping them costs memory on large captures, so the
-// engine keeps them only when they will be written.
-func recordsNeeded(c *cli.Context, format string) (flows, events bool) {
+// recordsNeeded says which records the output of this command writes (the
+// writers say it: report.Options.Needs, parquet.Needs); keeping them costs
+// memory on large captures, so the engine keeps only those.
+func recordsNeeded(c *cli.Context, format string) report.RecordNeeds {
 	if c.Command == nil || c.Command.Name != "analyze" {
-		return false, false // check, baseline, diff read devices only
+		return report.RecordNeeds{} // check, baseline, diff read devices only
 	}
-	tables := c.StringSlice("table")
-	switch format {
-	case "json", "ndjson", formatParquet:
-		return true, true
-	case "html":
-		return true, false
-	default:
-		return slices.Contains(tables, "flows"), false
+	if format == formatParquet {
+		return parquet.Needs()
 	}
+	return report.Options{Format: format, Tables: c.StringSlice("table")}.Needs()
 }
 
 // parseSize reads sizes like 1048576, 64KiB, 1MiB, 2GB (case-insensitive

@@ -101,6 +101,31 @@ func Write(w io.Writer, r *audit.Report, opt Options) error {
 	return nil
 }
 
+// RecordNeeds says which records of a report a format writes besides the
+// device tables. Flow records and protocol events cost memory on large
+// captures, so the engine keeps only those that will be written.
+type RecordNeeds struct {
+	Flows  bool // audit.Report flow records (the flows table, HTML, JSON)
+	Events bool // protocol events (JSON, NDJSON)
+	// Every: every record is written, not only the first --max-records:
+	// the engine streams them through temporary files (Report.Records).
+	Every bool
+}
+
+// Needs reports the records that Write with these options writes.
+func (o Options) Needs() RecordNeeds {
+	switch o.format() {
+	case "json", "ndjson":
+		return RecordNeeds{Flows: true, Events: true, Every: true}
+	case "html":
+		return RecordNeeds{Flows: true}
+	case "csv":
+		// Several CSV tables (one file each) come as Tables.
+		return RecordNeeds{Flows: o.csvTable() == TableFlows || o.tables()[TableFlows] && len(o.Tables) > 0}
+	}
+	return RecordNeeds{Flows: len(o.Tables) > 0 && o.tables()[TableFlows]}
+}
+
 func (o Options) format() string {
 	if o.Format == "" {
 		return "table"

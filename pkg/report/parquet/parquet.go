@@ -43,6 +43,10 @@ const (
 	pageBuffer   = 32 << 10
 )
 
+// Needs says what Write needs from the engine: every flow record and event
+// (they fill the flows and events tables).
+func Needs() report.RecordNeeds { return report.RecordNeeds{Flows: true, Events: true, Every: true} }
+
 // Write writes r to dir/<table>/<name>.parquet for every table and returns
 // those paths relative to dir (slash-separated). The files are written
 // under temporary names and renamed into place together at the end, so a
