@@ -169,13 +169,14 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 // the error that says how complete it is: damaged input and lost records
 // are printed on stderr (they are also warnings in the report).
 func runOutcome(c *cli.Context, rep *audit.Report, err error) (*audit.Report, error) {
+	kind := runKind(rep, err)
 	switch {
-	case err == nil:
+	case kind == nil:
 		return rep, nil
 	case errors.Is(err, engine.ErrInput):
-		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
+		return nil, withKind(kind, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	case rep == nil:
-		return nil, withKind(errIncomplete, err)
+		return nil, withKind(kind, err)
 	}
 	var errs []error
 	if errors.Is(err, engine.ErrDamaged) {
@@ -187,8 +188,7 @@ func runOutcome(c *cli.Context, rep *audit.Report, err error) (*audit.Report, er
 		errs = append(errs, withKind(errIncomplete, errors.New("flow records or events were lost; the report lists the rest and is marked incomplete")))
 	}
 	if len(errs) == 0 {
-		// Interrupted (Ctrl-C, deadline): the report covers what was read.
-		errs = append(errs, withKind(errIncomplete, fmt.Errorf("the run stopped early (%v); the report is marked incomplete", err)))
+		errs = append(errs, withKind(kind, fmt.Errorf("the run stopped early (%v); the report is marked incomplete", err)))
 	}
 	return rep, errors.Join(errs...)
 }

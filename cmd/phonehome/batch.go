@@ -198,9 +198,7 @@ feed:
 		if r.Resumed {
 			resumed++
 		}
-		if codeRank(r.ExitCode) > codeRank(worst) {
-			worst = r.ExitCode
-		}
+		worst = worstCode(worst, r.ExitCode)
 	}
 	if b.toDir() {
 		if err := batch.WriteJSON(filepath.Join(b.dir, batch.IndexName(b.shard)), idx); err != nil {
@@ -231,24 +229,6 @@ feed:
 		return withCode(worst, fmt.Errorf("some captures could not be analysed completely (see the index)"))
 	}
 	return nil
-}
-
-// codeRank orders exit codes as exitCode does when several apply: a
-// report not written, then records lost or interrupted, then damaged
-// input, then unreadable input.
-func codeRank(code int) int {
-	switch code {
-	case exitWrite:
-		return 4
-	case exitIncomplete:
-		return 3
-	case exitDamaged:
-		return 2
-	case exitOK:
-		return 0
-	default:
-		return 1
-	}
 }
 
 // limitMemory sets the Go runtime's soft limit for all jobs: --max-memory
@@ -282,11 +262,14 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 	if rep != nil && rep.Records != nil {
 		defer rep.Records.Close()
 	}
+	// The exit code is what analyze alone would exit with (runKind); the
+	// status says what the index does with the capture.
+	res.ExitCode = exitCode(withKind(runKind(rep, err), err))
 	switch {
 	case err == nil:
-		res.Status, res.ExitCode = batch.StatusDone, exitOK
+		res.Status = batch.StatusDone
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		res.Status, res.ExitCode, res.Error = batch.StatusIncomplete, exitIncomplete, "interrupted"
+		res.Status, res.Error = batch.StatusIncomplete, "interrupted"
 		if stream != nil {
 			stream.skip(i)
 		}
@@ -295,13 +278,13 @@ func (b *batchRun) one(ctx context.Context, cp batch.Capture, stream *orderedStr
 		// Records lost to failing temporary files: the report is written
 		// (marked incomplete) but not recorded as complete, so the next
 		// run does the capture again.
-		res.Status, res.ExitCode, res.Error = batch.StatusIncomplete, exitIncomplete, err.Error()
+		res.Status, res.Error = batch.StatusIncomplete, err.Error()
 	case errors.Is(err, engine.ErrDamaged):
-		res.Status, res.ExitCode, res.Error = batch.StatusDamaged, exitPartial, strings.TrimPrefix(err.Error(), "damaged input: ")
+		res.Status, res.Error = batch.StatusDamaged, strings.TrimPrefix(err.Error(), "damaged input: ")
 	case errors.Is(err, engine.ErrInput) || rep == nil:
-		res.Status, res.ExitCode, res.Error = batch.StatusUnreadable, exitUsage, strings.TrimPrefix(err.Error(), "input error: ")
+		res.Status, res.Error = batch.StatusUnreadable, strings.TrimPrefix(err.Error(), "input error: ")
 	default:
-		res.Status, res.ExitCode, res.Error = batch.StatusIncomplete, exitIncomplete, err.Error()
+		res.Status, res.Error = batch.StatusIncomplete, err.Error()
 	}
 	if res.Error != "" {
 		fmt.Fprintf(b.c.App.ErrWriter, "phonehome: %s: %s: %s\n", escape.Terminal(cp.Path), res.Status, escape.Terminal(res.Error))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/engine"
 )
 
@@ -56,6 +57,38 @@ func exitCode(err error) int {
 	default:
 		return exitUsage // errUsage, and anything unclassified
 	}
+}
+
+// runKind is the kind of failure of what engine.Run returned — the kind
+// `phonehome analyze` exits with — or nil. The single run (runOutcome) and
+// each capture of a per-file run (batchRun.one) both ask it, so a capture's
+// exit_code in the index is the code analyze alone would exit with.
+func runKind(rep *audit.Report, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, engine.ErrInput):
+		return errUsage
+	case rep == nil:
+		return errIncomplete
+	case errors.Is(err, engine.ErrIncomplete):
+		return errIncomplete
+	case errors.Is(err, engine.ErrDamaged):
+		return errDamaged
+	}
+	return errIncomplete // interrupted (Ctrl-C, deadline): the report covers what was read
+}
+
+// worstCode is the exit code of several outcomes together, by exitCode's
+// order (a report not written first).
+func worstCode(codes ...int) int {
+	var errs []error
+	for _, c := range codes {
+		if c != exitOK {
+			errs = append(errs, withCode(c, errors.New("")))
+		}
+	}
+	return exitCode(errors.Join(errs...))
 }
 
 // kinded is an error of one kind: its message is err's, and errors.Is sees

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/fixtures/adversarial"
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/engine"
 )
 
 // writeCaptureFile writes a generated capture into dir.
@@ -200,5 +204,50 @@ func TestOutputDiskFull(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("%d files left on the full disk (%v)", len(ents), ents)
+	}
+}
+
+// TestRunKind: what engine.Run returned maps to one exit code, the same for
+// analyze and for each capture of a per-file run (its index exit_code).
+func TestRunKind(t *testing.T) {
+	rep := &audit.Report{}
+	tests := []struct {
+		name string
+		rep  *audit.Report
+		err  error
+		code int
+	}{
+		{"done", rep, nil, exitOK},
+		{"not a capture", nil, fmt.Errorf("%w: x: not a capture", engine.ErrInput), exitUsage},
+		{"no report", nil, errors.New("spool: cannot create"), exitIncomplete},
+		{"damaged", rep, fmt.Errorf("%w: x", engine.ErrDamaged), exitDamaged},
+		{"records lost", rep, fmt.Errorf("%w: x", engine.ErrIncomplete), exitIncomplete},
+		{"damaged and records lost", rep, errors.Join(engine.ErrDamaged, engine.ErrIncomplete), exitIncomplete},
+		{"interrupted", rep, context.Canceled, exitIncomplete},
+	}
+	for _, tt := range tests {
+		if got := exitCode(withKind(runKind(tt.rep, tt.err), tt.err)); got != tt.code {
+			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.code)
+		}
+	}
+}
+
+// TestWorstCode: several captures' codes combine in exitCode's order.
+func TestWorstCode(t *testing.T) {
+	tests := []struct {
+		codes []int
+		want  int
+	}{
+		{nil, exitOK},
+		{[]int{exitOK, exitOK}, exitOK},
+		{[]int{exitUsage, exitDamaged}, exitDamaged},
+		{[]int{exitDamaged, exitIncomplete, exitUsage}, exitIncomplete},
+		{[]int{exitIncomplete, exitWrite}, exitWrite},
+		{[]int{exitOK, exitUsage}, exitUsage},
+	}
+	for _, tt := range tests {
+		if got := worstCode(tt.codes...); got != tt.want {
+			t.Errorf("worstCode(%v) = %d, want %d", tt.codes, got, tt.want)
+		}
 	}
 }
