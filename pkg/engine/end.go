@@ -1,30 +1,30 @@
 package engine
 
 import (
-	"encoding/hex"
-	"net"
-	"net/netip"
-	"slices"
-	"strings"
-
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
-	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
-// End finishes a flow: its parser, its name and channel, its flow record,
-// and its share of the device inventory.
+// End finishes a flow: its decoders, its name and channel, its flow
+// record, and its share of the device inventory.
 func (e *engine) End(f *flow.Flow) {
-	s := e.sess(f)
-	m := proto.Meta{Frame: f.LastFrame, Time: f.Last}
-	if s.parser != nil {
-		s.parser.End(m)
+	s, ok := f.User.(*session)
+	if !ok {
+		// A flow without payload had no session: use the worker's
+		// scratch one rather than allocating (half-open floods).
+		s = &e.idle
+		*s = session{e: e, f: f}
 	}
-	e.endExtra(s, m)
+	m := proto.Meta{Frame: f.LastFrame, Time: f.Last}
+	s.endDecoders(m)
+	e.endUnknown(s)
 	name, nameSrc := e.bestName(s)
-	protocol := s.protocol()
+	protocol := s.proto
 	channel := e.channel(s)
+	if s.names.device != "" {
+		e.inv.protocolName(f.Client.Addr(), s.names.device)
+	}
 	d, deviceIsClient, pp := e.inv.deviceOf(f)
 	devID := ""
 	if pp != nil {
@@ -77,16 +77,19 @@ func (e *engine) End(f *flow.Flow) {
 	f.User = nil
 }
 
-// bestName picks the server's name: SNI > HTTP Host > QUIC SNI > MQTT
-// broker > DNS answer seen earlier by the same client > PTR.
+// bestName picks the server's name: SNI > HTTP Host > QUIC SNI > a
+// protocol's own server name > DNS answer seen earlier by the same client
+// > PTR.
 func (e *engine) bestName(s *session) (string, string) {
 	switch {
 	case s.names.sni != "":
 		return s.names.sni, "sni"
-	case s.names.host != "" && !ipLiteral(stripPort(s.names.host)):
-		return stripPort(s.names.host), "http-host"
+	case s.names.host != "":
+		return s.names.host, "http-host"
 	case s.names.quicSNI != "":
 		return s.names.quicSNI, "quic-sni"
+	case s.names.protocol != "":
+		return s.names.protocol, "protocol"
 	case s.names.dns != "":
 		return s.names.dns, "dns"
 	case s.names.ptr != "":
@@ -95,89 +98,22 @@ func (e *engine) bestName(s *session) (string, string) {
 	return "", ""
 }
 
-// ipLiteral reports whether an HTTP Host is an address, not a name (HTTPDNS
-// clients and many IoT devices send "Host: 203.0.113.7"): it names no server.
-func ipLiteral(h string) bool {
-	_, err := netip.ParseAddr(h)
-	return err == nil
-}
-
-// stripPort removes a port from an HTTP Host value ("h:8080", "[::1]:80").
-func stripPort(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return strings.Trim(h, "[]")
-}
-
-func (s *session) protocol() string {
-	if s.proto != "" {
-		return s.proto
-	}
-	return s.udpProto
-}
-
-// channel says how the flow's content travelled.
+// channel says how the flow's content travelled: as its decoder says,
+// else as its Spec says, else from the bytes of payload no decoder
+// claimed.
 func (e *engine) channel(s *session) string {
-	if s.channel != "" {
-		return s.channel
-	}
-	switch s.protocol() {
-	case "tls":
-		if s.tls != nil {
-			ss := s.tls.Session()
-			for _, fi := range ss.Findings {
-				s.addFinding(e, audit.Finding{Severity: fi.Severity, Kind: fi.Kind, Message: fi.Message, Frame: fi.Frame, Time: s.f.First.UTC()})
-			}
-			if ss.Version != "" {
-				return ss.Version
+	switch {
+	case s.stream != nil:
+		return specChannel(s.spec, s.stream)
+	case s.opaqueRest || s.redetect:
+		return s.prevChannel()
+	case s.last != nil:
+		for _, d := range s.dgrams {
+			if d.spec == s.last {
+				return specChannel(d.spec, d.dec)
 			}
 		}
-		return "TLS"
-	case "http":
-		return "HTTP"
-	case "dns":
-		return "DNS"
-	case "dhcp", "dhcpv6":
-		return "DHCP"
+		return s.last.Channel
 	}
-	if p := s.protocol(); p != "" {
-		if c := e.extraChannel(s); c != "" {
-			return c
-		}
-	}
-	if len(s.sample) == 0 && len(s.down) == 0 {
-		return ""
-	}
-	v := leak.ClassifyPayload(slices.Concat(s.sample, s.down))
-	if e.scanner != nil && len(s.sample) >= 8 && !s.opaque && leak.ClassifyPayload(s.sample).Class != leak.Encrypted {
-		if key, hit, ok := e.scanner.DetectXOR(s.sample); ok {
-			s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
-				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,
-				Frame:   s.f.FirstFrame, Time: s.f.First.UTC()})
-			hit.Encoding = append([]string{"xor"}, hit.Encoding...)
-			s.leaks = append(s.leaks, audit.Leak{Identifier: hit.Identifier, Known: hit.Known, Value: hit.Value,
-				Encoding: strings.Join(hit.Encoding, " > "), Location: s.f.Transport() + ".payload", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), Count: 1})
-			return "custom-xor"
-		}
-	}
-	return classChannel(v.Class)
-}
-
-// classChannel names the channel of a flow no decoder recognised, from the
-// byte statistics of its payload.
-func classChannel(c leak.Class) string {
-	switch c {
-	case leak.Plaintext:
-		return string(audit.ChannelPlaintext)
-	case leak.Encoded:
-		return string(audit.ChannelEncoded)
-	case leak.Compressed:
-		return string(audit.ChannelCompressed)
-	case leak.Encrypted:
-		return string(audit.ChannelEncryptedUnknown)
-	case leak.Binary:
-		return string(audit.ChannelBinaryUnknown)
-	}
-	return string(audit.ChannelUnknown)
+	return e.unknownChannel(s)
 }

@@ -226,6 +226,8 @@ type engine struct {
 	inv        *inventory
 	dnsCache   *dns.Cache
 	dnsMsg     dns.Message
+	specs      specList // the decoders (protocols.go)
+	idle       session  // End's session for flows that had none
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
 	maxRecords int
@@ -251,6 +253,7 @@ func newEngine(cfg Config) *engine {
 	if e.httpLimits == (phttp.Limits{}) {
 		e.httpLimits = phttp.DefaultLimits()
 	}
+	e.specs = newSpecList(protocols(e.httpLimits))
 	e.report = &audit.Report{
 		SchemaVersion: audit.SchemaVersion,
 		Tool:          audit.Tool{Name: "phonehome", Version: cfg.ToolVersion},

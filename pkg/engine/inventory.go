@@ -28,6 +28,7 @@ type inventory struct {
 	dhcpByMAC   map[string]*dhcpRec
 	mdnsByIP    map[netip.Addr]string
 	netbiosByIP map[netip.Addr]string
+	protoByIP   map[netip.Addr]string // names devices gave themselves in a protocol (SMTP EHLO...)
 	maxDests    int
 	overflow    uint64 // flows filed under otherDevices
 	// Evidence for the end-of-run decisions (lan.go).
@@ -115,11 +116,11 @@ type destAgg struct {
 }
 
 // name sources, best first.
-var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "dns": 4, "ptr": 5, "": 9}
+var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "protocol": 4, "dns": 5, "ptr": 6, "": 9}
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
 	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, pending: map[pairKey]*pendingPair{},
-		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, maxDests: 4096,
+		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, protoByIP: map[netip.Addr]string{}, maxDests: 4096,
 		macEv:  newSmallestMap[[6]byte, *macEvidence](maxMACEvidence, cmpMAC),
 		onLink: newSmallestMap[netip.Addr, struct{}](maxEvidence, netip.Addr.Compare),
 		ipMAC:  newSmallestMap[netip.Addr, *[6]byte](maxEvidence, netip.Addr.Compare)}
@@ -432,6 +433,14 @@ func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
 	}
 }
 
+// protocolName records a name a device gave itself in a protocol
+// (proto.DeviceName: SMTP EHLO, ...), the alphabetically first per address.
+func (inv *inventory) protocolName(ip netip.Addr, name string) {
+	if cur, ok := inv.protoByIP[ip]; ok && name < cur || !ok && len(inv.protoByIP) < maxDevices {
+		inv.protoByIP[ip] = name
+	}
+}
+
 // netbiosNames records NetBIOS names a host registers or announces for
 // itself (workstation <00> names).
 func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
@@ -553,7 +562,7 @@ func (inv *inventory) name(d *devAgg) {
 		}
 	}
 	var ips []netip.Addr
-	var nbName string
+	var nbName, protoName string
 	for ip := range d.ips {
 		ips = append(ips, ip)
 	}
@@ -569,6 +578,9 @@ func (inv *inventory) name(d *devAgg) {
 				nbName = n
 			}
 		}
+		if n := inv.protoByIP[ip]; n != "" && protoName == "" {
+			protoName = n
+		}
 	}
 	if dev.Name != "" {
 		return
@@ -580,6 +592,8 @@ func (inv *inventory) name(d *devAgg) {
 		dev.Name, dev.NameSource = dev.Hostnames[0], "mdns"
 	case nbName != "":
 		dev.Name, dev.NameSource = nbName, "netbios"
+	case protoName != "":
+		dev.Name, dev.NameSource = protoName, "protocol"
 	case dev.MAC != "":
 		tail := dev.MAC[9:]
 		if dev.Vendor != "" {

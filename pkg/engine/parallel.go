@@ -132,7 +132,7 @@ func (pl *pool) dispatch(p *flow.Packet) {
 	pl.lan.packet(p)
 	pl.add(w, p, false)
 	switch {
-	case p.Proto == flow.ProtoUDP && (isDNSPort(p.SrcPort) || isDNSPort(p.DstPort)):
+	case p.Proto == flow.ProtoUDP && (dns.IsPort(p.SrcPort) || dns.IsPort(p.DstPort)):
 		// The owner names flows from the datagram itself; the others get
 		// a copy for their name caches, at the same place in the order.
 		for i := range pl.workers {
@@ -326,6 +326,7 @@ func (inv *inventory) merge(o *inventory) {
 	}
 	mergeNames(inv.mdnsByIP, o.mdnsByIP)
 	mergeNames(inv.netbiosByIP, o.netbiosByIP)
+	mergeNames(inv.protoByIP, o.protoByIP)
 	inv.overflow += o.overflow
 	keys := make([]string, 0, len(o.devs))
 	for k := range o.devs {

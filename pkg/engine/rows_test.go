@@ -43,12 +43,12 @@ func TestDeviceRowsMergeAndCap(t *testing.T) {
 
 func TestFlowFindingsMergeAndCap(t *testing.T) {
 	e := newEngine(Config{})
-	s := &session{}
+	s := &session{e: e}
 	for i := 0; i < 3; i++ {
-		s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext", Message: "m", Frame: uint64(i)})
+		s.addFinding(audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext", Message: "m", Frame: uint64(i)})
 	}
 	for i := 0; i < maxFlowLeaks+5; i++ {
-		s.addFinding(e, audit.Finding{Severity: audit.Low, Kind: "k", Message: fmt.Sprint(i)})
+		s.addFinding(audit.Finding{Severity: audit.Low, Kind: "k", Message: fmt.Sprint(i)})
 	}
 	if s.findings[0].Count != 3 || len(s.findings) != maxFlowLeaks || e.counter["findings_dropped_flow_cap"] != 6 {
 		t.Errorf("first row count %d, %d rows, %d dropped; want 3, %d, 6", s.findings[0].Count, len(s.findings), e.counter["findings_dropped_flow_cap"], maxFlowLeaks)

@@ -2,63 +2,95 @@ package engine
 
 import (
 	"bytes"
-	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/proto"
-	"github.com/phonehome/phonehome/pkg/proto/dhcp"
-	"github.com/phonehome/phonehome/pkg/proto/dns"
-	phttp "github.com/phonehome/phonehome/pkg/proto/http"
-	"github.com/phonehome/phonehome/pkg/proto/quic"
-	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
 
-// session is the engine's state for one flow (flow.Flow.User).
+// session is the engine's state for one flow (flow.Flow.User): the
+// decoders its Specs made, and what they reported through the session,
+// which is their proto.Sink.
 type session struct {
-	f        *flow.Flow
-	proto    string // dns, http, tls, quic, mqtt, dhcp, ssh, ... or "" while unknown
-	parser   proto.StreamParser
-	tls      *ptls.Stream
-	quic     *quic.Parser
-	http     *phttp.Parser
-	sniff    [2][]byte // first bytes of each direction while the protocol is unknown
-	decided  bool
-	sample   []byte // first bytes sent by the client of an unrecognised flow
-	down     []byte // first bytes sent by the server of an unrecognised flow
-	scanned  [2]int // plaintext bytes of an unrecognised flow already leak-scanned
+	e     *engine
+	f     *flow.Flow
+	proto string // the flow's protocol (a Spec name), "" while unknown
+
+	// TCP: the decoder the first bytes chose (or a Switch handed over to).
+	spec    *proto.Spec
+	stream  proto.StreamDecoder
+	decided bool
+	// opaqueRest: a Switch no Spec took; the rest of the flow is neither
+	// decoded nor scanned, and the flow keeps the switching decoder's
+	// protocol and channel.
+	opaqueRest bool
+	redetect   bool         // after Switch(Redetect): detecting again
+	hold       *holdState   // bytes held while undecided (rare)
+	sw         *switchState // Switch state (rare)
+
+	// UDP: the decoders made for the flow's datagrams, in order.
+	dgrams []dgramDecoder
+	last   *proto.Spec // Spec of the latest datagram claimed
+	dir    proto.Dir   // direction of the data being decoded (observers)
+
+	unknown *unknownState // payload no Spec claimed (unknown.go)
+
 	names    names
 	leaks    []audit.Leak
 	findings []audit.Finding
-	channel  string
 	uas      []string
-	udpProto string
-	opaque   bool   // unknown payload that looks encrypted: not leak-scanned
-	held     int    // bytes of sniff held back while the protocol was undecided
 	recKey   []byte // sort key of the flow's spooled records (records.go)
+}
+
+// holdState keeps the first bytes of each direction while no Spec has
+// decided.
+type holdState struct {
+	held [2][]byte
+	meta [2]proto.Meta // where they started
+}
+
+// switchState is what Switch calls leave: the hand-over asked for during
+// the current decoder call, and the decoders switched away from.
+type switchState struct {
+	pending     *pendingSwitch
+	replaced    []replacedDecoder
+	prevChannel string // channel of the decoder that switched away
+}
+
+type dgramDecoder struct {
+	spec *proto.Spec
+	dec  proto.DatagramDecoder
+}
+
+type replacedDecoder struct {
+	spec *proto.Spec
+	dec  proto.StreamDecoder
+}
+
+// pendingSwitch is a Switch asked for during a decoder call, done when the
+// call returns.
+type pendingSwitch struct {
+	to       string
+	up, down []byte
+	m        proto.Meta
 }
 
 // names holds the candidate names of a flow's server by source.
 type names struct {
-	sni, host, quicSNI string
-	dns, ptr           string // from answers seen before the flow began
+	sni, host, quicSNI, protocol string
+	dns, ptr                     string // from answers seen before the flow began
+	device                       string // a name the client gave itself
 }
 
-const (
-	sniffBytes   = 16
-	sampleBytes  = 4096
-	scanUnknown  = 64 << 10 // plaintext bytes of an unknown stream scanned for leaks, per direction
-	maxFlowLeaks = 64
-)
+const maxFlowLeaks = 64
 
 func (e *engine) sess(f *flow.Flow) *session {
 	if s, ok := f.User.(*session); ok {
 		return s
 	}
-	s := &session{f: f}
+	s := &session{e: e, f: f}
 	f.User = s
 	return s
 }
@@ -78,143 +110,316 @@ func (e *engine) Start(f *flow.Flow, p *flow.Packet) {
 	}
 }
 
+// Datagram hands a UDP datagram to the first datagram Spec that claims it
+// (a WholeFlow decoder that claimed the flow gets all of them), or to the
+// unknown-payload profile.
 func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 	if f.Key.Proto != flow.ProtoUDP || len(p.Payload) == 0 {
 		return
 	}
 	s := e.sess(f)
+	s.dir = dir
 	m := proto.Meta{Frame: p.Frame, Time: p.Time}
-	sp, dp := p.SrcPort, p.DstPort
-	payload := p.Payload
-	switch {
-	case isDNSPort(sp) || isDNSPort(dp):
-		e.dnsMessage(s, dir, payload, dns.Variant(sp, dp), m, p.Src)
-	case (sp == 67 || sp == 68) && (dp == 67 || dp == 68) || dhcp.Detect(payload) && (sp == 67 || dp == 67):
-		e.dhcpMessage(s, payload, m, p)
-	case sp == 546 || sp == 547 || dp == 546 || dp == 547:
-		e.dhcp6Message(s, payload, m)
-	default:
-		if e.udpExtra(s, dir, payload, m, p) {
-			return
-		}
-		s.unknownBytes(e, dir, payload, m, true)
+	if s.last != nil && s.last.WholeFlow {
+		s.dgrams[0].dec.Datagram(dir, p.Payload, m)
+		return
 	}
+	in := proto.DetectInput{ServerPort: f.Server.Port(), ClientPort: f.Client.Port()}
+	if dir == proto.ToServer {
+		in.Up = p.Payload
+	} else {
+		in.Down = p.Payload
+	}
+	for i := range e.specs.datagrams {
+		sp := &e.specs.datagrams[i]
+		if sp.WholeFlow && s.last != nil || sp.Detect(in) != proto.Yes {
+			continue
+		}
+		d := s.datagramDecoder(sp, in)
+		if d == nil {
+			break
+		}
+		s.proto, s.last = sp.Name, sp
+		d.Datagram(dir, p.Payload, m)
+		return
+	}
+	s.unknownBytes(dir, p.Payload, m, true)
 }
 
-func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
+// datagramDecoder returns the flow's decoder of sp, made on first use.
+func (s *session) datagramDecoder(sp *proto.Spec, in proto.DetectInput) proto.DatagramDecoder {
+	for _, d := range s.dgrams {
+		if d.spec == sp {
+			return d.dec
+		}
+	}
+	d, ok := sp.Make(s, in).(proto.DatagramDecoder)
+	if !ok {
+		s.e.counter["decoder_not_datagram_"+sp.Name]++
+		return nil
+	}
+	s.dgrams = append(s.dgrams, dgramDecoder{sp, d})
+	return d
+}
 
+// Stream hands a TCP flow's bytes to its decoder, choosing it first from
+// the first bytes (decide).
 func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) {
 	s := e.sess(f)
-	if !s.decided {
-		s.sniff[dir] = append(s.sniff[dir], data[:min(len(data), sniffBytes-len(s.sniff[dir]))]...)
-		if !e.decide(s, dir) {
-			s.held = len(s.sniff[dir]) // too few bytes to tell: hold them
-			return
-		}
-		if s.held > 0 {
-			// Bytes held from earlier calls come first. Only this
-			// direction can hold any: decide waits only while the other
-			// direction has sent nothing.
-			data = slices.Concat(s.sniff[dir][:s.held], data)
-		}
-	}
-	if s.parser != nil {
-		s.parser.Data(dir, data, m)
-		if s.http != nil && s.parser == proto.StreamParser(s.http) {
-			e.checkTunnel(s, m)
-		}
+	s.streamData(dir, data, m)
+}
+
+func (s *session) streamData(dir proto.Dir, data []byte, m proto.Meta) {
+	s.dir = dir
+	if !s.decided && !s.decide(dir, data, m) {
 		return
 	}
-	if s.proto == "" && s.channel == "" {
-		// No decoder: sample and scan it. Recognised protocols without a
-		// decoder (SSH: algorithm names, then ciphertext) are not scanned.
-		s.unknownBytes(e, dir, data, m, false)
+	if s.hold != nil {
+		if h := s.hold.held[dir]; len(h) > 0 {
+			// Bytes held while undecided come first.
+			s.hold.held[dir], data = nil, append(h, data...)
+		}
+	}
+	s.feed(dir, data, m)
+}
+
+func (s *session) feed(dir proto.Dir, data []byte, m proto.Meta) {
+	switch {
+	case s.stream != nil:
+		s.stream.Data(dir, data, m)
+		if s.sw != nil && s.sw.pending != nil {
+			s.doSwitch()
+		}
+	case s.proto == "" && !s.opaqueRest:
+		s.unknownBytes(dir, data, m, false)
 	}
 }
 
-// checkTunnel switches an HTTP flow to what runs inside it after a CONNECT
-// (usually TLS) or an Upgrade (WebSocket: opaque).
-func (e *engine) checkTunnel(s *session, m proto.Meta) {
-	kind, up, down := s.http.Tunnel()
-	if kind == "" {
+// decide asks the stream Specs about the first bytes of each side. It
+// returns false while it waits for more bytes (then it holds data): when
+// fewer than 4 bytes came from one side and the other has sent nothing,
+// or a Spec answered NeedMore and SniffBytes have not come yet nor both
+// sides spoken. Once decided, bytes the other side sent while undecided
+// are fed first.
+func (s *session) decide(dir proto.Dir, data []byte, m proto.Meta) bool {
+	view := data[:min(len(data), proto.SniffBytes)]
+	var other []byte
+	if hs := s.hold; hs != nil {
+		if h := hs.held[dir]; len(h) > 0 {
+			view = append(h[:len(h):len(h)], data[:min(len(data), proto.SniffBytes-len(h))]...)
+		}
+		other = hs.held[1-dir]
+	}
+	in := proto.DetectInput{ServerPort: s.f.Server.Port(), ClientPort: s.f.Client.Port()}
+	if dir == proto.ToServer {
+		in.Up, in.Down = view, other
+	} else {
+		in.Up, in.Down = other, view
+	}
+	var chosen *proto.Spec
+	more := false
+	for i := range s.e.specs.streams {
+		sp := &s.e.specs.streams[i]
+		v := sp.Detect(in)
+		if v == proto.Yes {
+			chosen = sp
+			break
+		}
+		more = more || v == proto.NeedMore
+	}
+	if chosen == nil && len(view) < proto.SniffBytes && len(other) == 0 && (len(view) < 4 || more) {
+		if s.hold == nil {
+			s.hold = &holdState{}
+		}
+		if len(s.hold.held[dir]) == 0 {
+			s.hold.meta[dir] = m
+		}
+		s.hold.held[dir] = append([]byte(nil), view...)
+		return false
+	}
+	s.decided = true
+	if chosen != nil {
+		s.start(chosen, in)
+	} else if s.redetect {
+		s.opaqueRest = true
+	}
+	if hs := s.hold; hs != nil && len(hs.held[1-dir]) > 0 {
+		h := hs.held[1-dir]
+		hs.held[1-dir] = nil
+		s.feed(1-dir, h, hs.meta[1-dir])
+	}
+	return true
+}
+
+// start makes the flow's stream decoder.
+func (s *session) start(sp *proto.Spec, in proto.DetectInput) {
+	d, ok := sp.Make(s, in).(proto.StreamDecoder)
+	if !ok {
+		s.e.counter["decoder_not_stream_"+sp.Name]++
+		s.opaqueRest = true
 		return
 	}
-	e.counter["http_tunnels"]++
-	s.parser = nil
-	if kind != "connect" || !ptls.Detect(up) {
-		s.channel = "HTTP"
-		if kind != "connect" {
-			s.channel = "WebSocket"
+	s.spec, s.stream, s.proto = sp, d, sp.Name
+}
+
+// doSwitch hands the flow to the protocol a decoder switched to (Sink.Switch),
+// with the bytes each side sent after the switch point.
+func (s *session) doSwitch() {
+	st := s.sw
+	sw := st.pending
+	st.pending = nil
+	st.replaced = append(st.replaced, replacedDecoder{s.spec, s.stream})
+	st.prevChannel = specChannel(s.spec, s.stream)
+	s.spec, s.stream = nil, nil
+	if sw.to == proto.Redetect {
+		s.decided, s.redetect = false, true
+		if len(sw.up) > 0 {
+			s.streamData(proto.ToServer, sw.up, sw.m)
+		}
+		if len(sw.down) > 0 {
+			s.streamData(proto.ToClient, sw.down, sw.m)
 		}
 		return
 	}
-	s.proto = "tls"
-	s.tls = ptls.NewStream(e.emitter(s, "tls"))
-	s.parser = s.tls
-	s.tls.Data(proto.ToServer, up, m)
-	if len(down) > 0 {
-		s.tls.Data(proto.ToClient, down, m)
+	sp := s.e.specs.stream(sw.to)
+	if sp == nil {
+		s.opaqueRest = true
+		return
 	}
+	s.start(sp, proto.DetectInput{Up: sw.up, Down: sw.down, ServerPort: s.f.Server.Port(), ClientPort: s.f.Client.Port()})
+	if len(sw.up) > 0 {
+		s.feed(proto.ToServer, sw.up, sw.m)
+	}
+	if len(sw.down) > 0 {
+		s.feed(proto.ToClient, sw.down, sw.m)
+	}
+}
+
+// prevChannel is the channel of the decoder that switched the flow away.
+func (s *session) prevChannel() string {
+	if s.sw == nil {
+		return ""
+	}
+	return s.sw.prevChannel
+}
+
+// specChannel is a decoder's channel: what it says (Channeler), else its
+// Spec's.
+func specChannel(sp *proto.Spec, d proto.Decoder) string {
+	if c, ok := d.(proto.Channeler); ok {
+		if ch := c.Channel(); ch != "" {
+			return ch
+		}
+	}
+	if sp == nil {
+		return ""
+	}
+	return sp.Channel
 }
 
 func (e *engine) Gap(f *flow.Flow, dir proto.Dir, n int, m proto.Meta) {
 	s := e.sess(f)
-	if s.parser != nil {
-		s.parser.Gap(dir, n, m)
+	if s.stream != nil {
+		s.stream.Gap(dir, n, m)
+		if s.sw != nil && s.sw.pending != nil {
+			s.doSwitch()
+		}
 	}
 }
 
-// decide picks the stream protocol from the first bytes. It returns true
-// once decided (the caller then feeds data to the parser or the unknown
-// path).
-func (e *engine) decide(s *session, dir proto.Dir) bool {
-	b := s.sniff[dir]
-	f := s.f
-	sp, cp := f.Server.Port(), f.Client.Port()
-	switch {
-	case ptls.Detect(b):
-		s.proto = "tls"
-		s.tls = ptls.NewStream(e.emitter(s, "tls"))
-		s.parser = s.tls
-	case phttp.Detect(b):
-		s.proto = "http"
-		s.http = phttp.New(e.httpLimits, func(ev *phttp.Event) { e.httpEvent(s, ev) })
-		s.parser = s.http
-	case e.detectStream(s, b):
-		// another decoder claimed it (mqtt...)
-	case bytes.HasPrefix(b, []byte("SSH-")):
-		s.proto, s.channel = "ssh", "SSH"
-	case sp == 53 || cp == 53:
-		s.proto = "dns"
-		st := dns.NewStream(func(d proto.Dir, msg *dns.Message, meta proto.Meta, err error) {
-			// Answers over TCP reach the name cache through the reader
-			// (pool.tcpDNS), the same for every worker; not from here.
-			e.dnsParsed(s, d, msg, "dns", meta, err, netip.Addr{})
-		})
-		s.parser = st
+// endDecoders ends every decoder of the flow, in the order they were made.
+func (s *session) endDecoders(m proto.Meta) {
+	if s.sw != nil {
+		for _, r := range s.sw.replaced {
+			r.dec.End(m)
+		}
+	}
+	if s.stream != nil {
+		s.stream.End(m)
+		if s.sw != nil {
+			s.sw.pending = nil // too late to switch
+		}
+	}
+	for _, d := range s.dgrams {
+		d.dec.End(m)
+	}
+}
+
+// The session is the proto.Sink of its flow's decoders.
+var (
+	_ proto.Sink    = (*session)(nil)
+	_ proto.Counter = (*session)(nil)
+)
+
+// Emit records one protocol event of the flow. The engine's observers
+// (observe.go) read it first; a proto.Lazy event is built only when
+// events are written.
+func (s *session) Emit(typ string, m proto.Meta, fields any) {
+	e := s.e
+	e.observe(s, m, fields)
+	if lz, ok := fields.(proto.Lazy); ok {
+		if !e.eventsWanted() {
+			e.counter["events_"+typ]++
+			return
+		}
+		fields = lz.Fields()
+	}
+	e.event(s, audit.Event{Type: typ, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: fields})
+}
+
+// Scan hands one decoded field to the leak scanner.
+func (s *session) Scan(f proto.Field, m proto.Meta) {
+	s.e.scanCoded(s, leak.Input{Location: f.Location, Data: f.Data, ContentType: f.ContentType}, m, f.Codings)
+}
+
+// Finding adds a finding to the flow; one without a time is dated at the
+// flow's start.
+func (s *session) Finding(f proto.Finding) {
+	t := f.Time
+	if t.IsZero() {
+		t = s.f.First
+	}
+	s.addFinding(audit.Finding{Severity: f.Severity, Kind: f.Kind, Message: f.Message, Frame: f.Frame, Time: t.UTC()})
+}
+
+// Name keeps the first name offered from each source.
+func (s *session) Name(n proto.Name) {
+	var dst *string
+	switch n.Source {
+	case proto.FromSNI:
+		dst = &s.names.sni
+	case proto.FromHTTPHost:
+		dst = &s.names.host
+	case proto.FromQUICSNI:
+		dst = &s.names.quicSNI
+	case proto.FromProtocol:
+		dst = &s.names.protocol
+	case proto.DeviceName:
+		dst = &s.names.device
 	default:
-		if len(b) < sniffBytes && len(s.sniff[1-dir]) == 0 {
-			// Too little to tell; wait for more (bounded by sniffBytes).
-			if len(b) < 4 {
-				return false
-			}
-		}
-		s.proto = ""
+		s.e.counter["names_unknown_source"]++
+		return
 	}
-	s.decided = true
-	return true
+	if *dst == "" {
+		*dst = n.Name
+	}
 }
 
-// emitter returns the callback given to decoders that emit audit.Events.
-func (e *engine) emitter(s *session, typ string) func(audit.Event) {
-	return func(ev audit.Event) {
-		ev.FlowID = s.f.ID
-		if ev.Type == "" {
-			ev.Type = typ
-		}
-		e.event(s, ev)
+// Switch hands the rest of the flow to another protocol once the calling
+// decoder returns. Datagram decoders cannot switch.
+func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
+	if s.stream == nil || s.sw != nil && s.sw.pending != nil {
+		s.e.counter["switches_ignored"]++
+		return
 	}
+	if s.sw == nil {
+		s.sw = &switchState{}
+	}
+	s.sw.pending = &pendingSwitch{to: to, up: bytes.Clone(up), down: bytes.Clone(down), m: m}
 }
+
+// Count adds to a run counter.
+func (s *session) Count(name string, n uint64) { s.e.counter[name] += n }
 
 // eventsWanted says whether protocol events are written (spooled) or kept.
 func (e *engine) eventsWanted() bool {
@@ -244,38 +449,9 @@ func (e *engine) event(s *session, ev audit.Event) {
 	}
 }
 
-// unknownBytes handles payload of a flow no decoder claimed: a byte sample
-// for the channel verdict and a bounded plaintext leak scan.
-func (s *session) unknownBytes(e *engine, dir proto.Dir, data []byte, m proto.Meta, datagram bool) {
-	if dir == proto.ToServer {
-		if len(s.sample) < sampleBytes {
-			s.sample = append(s.sample, data[:min(len(data), sampleBytes-len(s.sample))]...)
-		}
-	} else if len(s.down) < sampleBytes {
-		s.down = append(s.down, data[:min(len(data), sampleBytes-len(s.down))]...)
-	}
-	if dir != proto.ToServer || s.scanned[dir] >= scanUnknown || e.scanner == nil || s.opaque {
-		return
-	}
-	n := min(len(data), scanUnknown-s.scanned[dir])
-	if n >= 128 && leak.ClassifyPayload(data[:n]).Class == leak.Encrypted {
-		// Ciphertext-like bytes hold no readable identifier, and an XOR
-		// of text with a short key is never this uniform: stop scanning.
-		s.opaque = true
-		e.counter["leak_scan_skipped_opaque_flows"]++
-		return
-	}
-	s.scanned[dir] += n
-	loc := "tcp.payload"
-	if datagram {
-		loc = "udp.payload"
-	}
-	e.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
-}
-
 // addFinding notes a finding of the flow; repeats of a kind and message
 // add to its count, and a flow keeps at most maxFlowLeaks rows.
-func (s *session) addFinding(e *engine, fi audit.Finding) {
+func (s *session) addFinding(fi audit.Finding) {
 	fi.Count = max(fi.Count, 1)
 	for i := range s.findings {
 		o := &s.findings[i]
@@ -285,7 +461,7 @@ func (s *session) addFinding(e *engine, fi audit.Finding) {
 		}
 	}
 	if len(s.findings) >= maxFlowLeaks {
-		e.counter["findings_dropped_flow_cap"]++
+		s.e.counter["findings_dropped_flow_cap"]++
 		return
 	}
 	s.findings = append(s.findings, fi)
@@ -322,128 +498,4 @@ func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings,
 		})
 	})
-}
-
-func (e *engine) httpEvent(s *session, ev *phttp.Event) {
-	e.event(s, audit.Event{Type: "http", Frame: ev.Frame, Time: ev.Time.UTC(), FlowID: s.f.ID, Fields: ev})
-	// Bodies are not written to events; once scanned their buffers go back
-	// to the parser for later messages, and do not stay with a kept event.
-	defer ev.Release()
-	if ev.Request != nil {
-		e.countBody(ev.Request.Body)
-	}
-	if ev.Response != nil {
-		e.countBody(ev.Response.Body)
-	}
-	rq := ev.Request
-	if rq == nil {
-		return
-	}
-	if rq.Host != "" && s.names.host == "" {
-		s.names.host = rq.Host
-	}
-	if rq.UserAgent != "" && len(s.uas) < 8 && !contains(s.uas, rq.UserAgent) {
-		s.uas = append(s.uas, rq.UserAgent)
-	}
-	m := proto.Meta{Frame: rq.Frame, Time: rq.Time}
-	e.scan(s, leak.Input{Location: "url.path", Data: []byte(rq.Path)}, m)
-	if rq.RawQuery != "" {
-		e.scan(s, leak.Input{Location: "url.query", Data: []byte(rq.RawQuery)}, m)
-	}
-	for _, h := range rq.Headers {
-		switch strings.ToLower(h.Name) {
-		case "host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language":
-			continue
-		case "authorization":
-			if strings.HasPrefix(strings.ToLower(h.Value), "basic ") {
-				s.addFinding(e, audit.Finding{Severity: audit.High, Kind: "http-basic-auth-cleartext",
-					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time.UTC()})
-			}
-		}
-		e.scan(s, leak.Input{Location: "header:" + h.Name, Data: []byte(h.Value)}, m)
-	}
-	if b := rq.Body; b != nil && len(b.Data) > 0 {
-		e.scanCoded(s, leak.Input{Location: "body", Data: b.Data, ContentType: rq.ContentType}, m, contentCodings(b))
-	}
-}
-
-// countBody counts the HTTP body flags that say a limit cut something
-// (truncated, decoded-limit, bomb) or the body was damaged.
-func (e *engine) countBody(b *phttp.Body) {
-	if b == nil {
-		return
-	}
-	for _, f := range b.Flags {
-		e.counter["http_body_"+strings.ReplaceAll(f, "-", "_")]++
-	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// dnsMessage parses one DNS/mDNS/LLMNR datagram.
-func (e *engine) dnsMessage(s *session, dir proto.Dir, b []byte, variant string, m proto.Meta, src netip.Addr) {
-	s.udpProto = "dns"
-	msg := &e.dnsMsg
-	err := dns.Parse(b, msg)
-	e.dnsParsed(s, dir, msg, variant, m, err, s.f.Client.Addr())
-}
-
-func (e *engine) dnsParsed(s *session, dir proto.Dir, msg *dns.Message, variant string, m proto.Meta, err error, client netip.Addr) {
-	if s.proto == "" {
-		s.proto = "dns"
-	}
-	if err != nil {
-		e.counter["dns_malformed"]++
-	}
-	// The event form (strings for every record) is built only when events
-	// are written or mDNS names are read from it: most DNS messages of a
-	// capture need only the parsed message.
-	mdns := msg.Response && variant == "mdns"
-	var ev dns.Event
-	if e.eventsWanted() || mdns {
-		ev = dns.NewEvent(msg, variant, err)
-		e.event(s, audit.Event{Type: dns.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
-	} else {
-		e.counter["events_"+dns.EventType]++
-	}
-	if msg.Response {
-		if client.IsValid() {
-			e.dnsCache.Add(client, msg, m)
-		}
-		if mdns {
-			e.inv.mdnsNames(s.f, ev)
-		}
-		return
-	}
-	if dir == proto.ToServer && e.scanner != nil {
-		for _, q := range msg.Questions {
-			e.scan(s, leak.Input{Location: "dns.qname", Data: q.Name}, m)
-		}
-	}
-}
-
-func (e *engine) dhcpMessage(s *session, b []byte, m proto.Meta, p *flow.Packet) {
-	s.udpProto = "dhcp"
-	var msg dhcp.Message
-	err := dhcp.Parse(b, &msg)
-	ev := dhcp.NewEvent(&msg, err)
-	e.event(s, audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
-	if err == nil {
-		e.inv.dhcp(ev, m.Frame)
-	}
-}
-
-func (e *engine) dhcp6Message(s *session, b []byte, m proto.Meta) {
-	s.udpProto = "dhcpv6"
-	var msg dhcp.Message6
-	err := dhcp.Parse6(b, &msg)
-	ev := dhcp.NewEvent6(&msg, err)
-	e.event(s, audit.Event{Type: dhcp.EventType, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: ev})
 }

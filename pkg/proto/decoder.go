@@ -12,7 +12,10 @@ import (
 // engine, the report model or other flows.
 //
 // A new protocol is one package that exports a Spec, plus one line in the
-// engine's list.
+// engine's list (pkg/engine/protocols.go). The list is built once per
+// worker goroutine, so the decoders one Spec value makes may share scratch
+// state (DNS shares one parsed message); decoders of one flow are called
+// from one goroutine, never concurrently.
 
 // Sink receives what a decoder learns about its flow. Calls are made from
 // the decoder's Data/Gap/Datagram/End; slices passed in are only valid
@@ -94,6 +97,25 @@ type Spec struct {
 	// New makes the decoder for one flow. Stream protocols return a
 	// StreamDecoder, datagram protocols a DatagramDecoder.
 	New func(s Sink) Decoder
+	// Open is New for decoders that need what Detect saw (the ports:
+	// DNS tells mDNS and LLMNR apart by them). A Spec sets New or Open.
+	Open func(s Sink, in DetectInput) Decoder
+	// WholeFlow (datagram Specs): the protocol owns every datagram of the
+	// flow once detected (QUIC: its short-header packets do not look like
+	// QUIC), and it is only asked about a flow no Spec has claimed a
+	// datagram of. Without it, Detect is asked about every datagram, the
+	// first Spec that says Yes gets it, and a datagram no Spec claims is
+	// unknown payload: one 5-tuple may carry several protocols (STUN, then
+	// DTLS and RTP in WebRTC).
+	WholeFlow bool
+}
+
+// Make builds the decoder of one flow with New or Open.
+func (sp *Spec) Make(s Sink, in DetectInput) Decoder {
+	if sp.Open != nil {
+		return sp.Open(s, in)
+	}
+	return sp.New(s)
 }
 
 // DetectInput is what Spec.Detect sees.
@@ -144,3 +166,39 @@ type DatagramDecoder interface {
 type Channeler interface {
 	Channel() string
 }
+
+// Additions to the contract (#15), each needed by a decoder the engine had
+// before it: Spec.Open and Spec.WholeFlow above, and Lazy, Counter and
+// Redetect below. Finding.Time may be left zero: the engine then uses the
+// flow's first packet time (TLS and QUIC findings are about the whole
+// session).
+
+// Lazy is an Emit payload whose event form is built only when the engine
+// writes events (Fields is then called once, during Emit). Decoders on hot
+// paths (DNS: one message per datagram) emit a Lazy so that runs that
+// write no events do not build strings for every record. The engine's
+// observers may read the decoder's own type behind it.
+type Lazy interface {
+	Fields() any
+}
+
+// Counter is implemented by sinks that keep run counters (the engine's
+// does; prototest's records them). Decoders call Count, which does
+// nothing for other sinks.
+type Counter interface {
+	Count(name string, n uint64)
+}
+
+// Count adds n to the run counter name ("dns_malformed",
+// "http_body_truncated") when s keeps counters.
+func Count(s Sink, name string, n uint64) {
+	if c, ok := s.(Counter); ok {
+		c.Count(name, n)
+	}
+}
+
+// Redetect is the Switch target that means "detect the protocol again from
+// the bytes that follow, as for a new flow" (an HTTP CONNECT tunnel may
+// carry TLS or anything else). When no Spec claims them, the rest of the
+// flow is opaque and keeps the calling decoder's protocol and channel.
+const Redetect = ""

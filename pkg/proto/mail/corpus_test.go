@@ -7,7 +7,6 @@ import (
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/pcaptest"
-	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
@@ -93,7 +92,7 @@ func runConns(t *testing.T, path string) result {
 				if kind, tup, tdown := p.Tunnel(); kind == "tls" {
 					// The hand-over the engine will make: a TLS decoder
 					// fed the bytes after the switch, then the rest.
-					tls = ptls.NewStream(func(audit.Event) {})
+					tls = ptls.NewStream(nil)
 					if len(tup) > 0 {
 						tls.Data(proto.ToServer, tup, m)
 					}

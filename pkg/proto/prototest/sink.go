@@ -30,9 +30,21 @@ type Sink struct {
 	Findings []proto.Finding
 	Names    []proto.Name
 	Switches []Switch
+	Counts   map[string]uint64 // proto.Count calls
 }
 
-var _ proto.Sink = (*Sink)(nil)
+var (
+	_ proto.Sink    = (*Sink)(nil)
+	_ proto.Counter = (*Sink)(nil)
+)
+
+// Count records a counter (proto.Counter).
+func (s *Sink) Count(name string, n uint64) {
+	if s.Counts == nil {
+		s.Counts = map[string]uint64{}
+	}
+	s.Counts[name] += n
+}
 
 // Emit records an event.
 func (s *Sink) Emit(typ string, m proto.Meta, fields any) {

@@ -42,7 +42,7 @@ func TestCorpusQUIC(t *testing.T) {
 		}
 		files++
 		var evs []audit.Event
-		readUDP(t, e.Path, func(e audit.Event) { evs = append(evs, e) })
+		readUDP(t, e.Path, collect(&evs))
 		snis := map[string]bool{}
 		var ja3s []string
 		shs := 0
@@ -105,7 +105,7 @@ func TestCorpusQUIC(t *testing.T) {
 // readUDP runs one Parser per UDP 5-tuple (client = sender of the first
 // packet) over a capture and ends them all at EOF, in order of first packet.
 // Datagrams come from the product's reader and packet decoder.
-func readUDP(t testing.TB, path string, emit func(audit.Event)) {
+func readUDP(t testing.TB, path string, emit proto.Sink) {
 	t.Helper()
 	dgrams, _, ok := pcaptest.Packets(t, path, false)
 	if !ok {

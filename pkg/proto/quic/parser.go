@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/tls"
 )
@@ -68,7 +67,7 @@ type Close struct {
 // Parser decodes one UDP flow's QUIC datagrams. It is not safe for
 // concurrent use.
 type Parser struct {
-	emit  func(audit.Event)
+	sink  proto.Sink
 	lim   Limits
 	conns []*conn
 	ended bool
@@ -87,14 +86,31 @@ type conn struct {
 	ev        Connection
 }
 
-// NewParser returns a parser that calls emit with a "quic" audit.Event
-// (Fields *Connection) per connection, at End or when MaxConns is exceeded.
-// FlowID is left 0 for the caller to fill.
-func NewParser(emit func(audit.Event)) *Parser { return NewParserLimits(emit, DefaultLimits()) }
+// NewParser returns a parser that reports each connection to sink as a
+// "quic" event whose fields are its *Connection (when the flow ends, or
+// early when MaxConns newer ones arrive), and offers the server name of the
+// latest connection with one at End. A nil sink is told nothing.
+func NewParser(sink proto.Sink) *Parser { return NewParserLimits(sink, DefaultLimits()) }
 
 // NewParserLimits is NewParser with explicit limits.
-func NewParserLimits(emit func(audit.Event), lim Limits) *Parser {
-	return &Parser{emit: emit, lim: lim}
+func NewParserLimits(sink proto.Sink, lim Limits) *Parser {
+	return &Parser{sink: sink, lim: lim}
+}
+
+// Spec describes QUIC to the engine: a datagram protocol detected by its
+// long header (or gQUIC's public header) that owns the whole flow, since
+// its short-header packets do not look like QUIC.
+func Spec() proto.Spec {
+	return proto.Spec{
+		Name: "quic", Channel: "QUIC", Datagram: true, WholeFlow: true,
+		Detect: func(in proto.DetectInput) proto.Verdict {
+			if Detect(in.Up) || Detect(in.Down) {
+				return proto.Yes
+			}
+			return proto.No
+		},
+		New: func(s proto.Sink) proto.Decoder { return NewParser(s) },
+	}
 }
 
 // Connections returns the connections decoded so far and not yet emitted.
@@ -529,6 +545,11 @@ func (p *Parser) End(m proto.Meta) {
 		return
 	}
 	p.ended = true
+	if sni := p.SNI(); sni != "" && p.sink != nil {
+		p.sink.Name(proto.Name{Name: sni, Source: proto.FromQUICSNI, Frame: m.Frame})
+	}
+	// The connections' findings stay in their events: they are not raised
+	// as flow findings (the engine never did; changing it changes reports).
 	for _, c := range p.conns {
 		p.emitConn(c)
 	}
@@ -539,7 +560,7 @@ func (p *Parser) emitConn(c *conn) {
 	if c.ev.ClientHello != nil {
 		c.ev.Findings = tls.Findings(c.ev.ClientHello, c.ev.ServerHello, nil, false, 0)
 	}
-	if p.emit != nil {
-		p.emit(audit.Event{Type: "quic", Frame: c.first.Frame, Time: c.first.Time, Fields: &c.ev})
+	if p.sink != nil {
+		p.sink.Emit("quic", c.first, &c.ev)
 	}
 }

@@ -35,7 +35,7 @@ func TestServerInitialVector(t *testing.T) {
 		cryptoFrame(0, buildHello(t, "example.com")))
 	server := unhex(t, "cf000000010008f067a5502a4262b5004075c0d95a482cd0991cd25b0aac406a5816b6394100f37a1c69797554780bb38cc5a99f5ede4cf73c3ec2493a1839b3dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84022f8ef4cdd93795d77d06edbb7aaf2f58891850abbdca3d20398c276456cbc42158407dd074ee")
 	var evs []audit.Event
-	p := NewParser(func(e audit.Event) { evs = append(evs, e) })
+	p := NewParser(collect(&evs))
 	p.Datagram(proto.ToServer, clientPkt, proto.Meta{Frame: 1, Time: t0})
 	p.Datagram(proto.ToClient, server, proto.Meta{Frame: 2, Time: t0})
 	p.End(proto.Meta{})
@@ -246,7 +246,7 @@ func retryPacket(v uint32, dcid, scid []byte) []byte {
 
 func run(dgs []datagram, step bool) []audit.Event {
 	var evs []audit.Event
-	p := NewParser(func(e audit.Event) { evs = append(evs, e) })
+	p := NewParser(collect(&evs))
 	for i, d := range dgs {
 		p.Datagram(d.dir, d.data, proto.Meta{Frame: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Millisecond)})
 	}

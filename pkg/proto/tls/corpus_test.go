@@ -8,7 +8,6 @@ import (
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/pcaptest"
-	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -81,10 +80,10 @@ func TestCorpusTLS(t *testing.T) {
 		got := map[key][]ClientHelloInfo{}
 		gotSH := map[key][]ServerHelloInfo{}
 		for _, c := range conns {
-			var evs []audit.Event
-			s := NewStream(func(ev audit.Event) { evs = append(evs, ev) })
+			sink := &eventSink{}
+			s := NewStream(sink)
 			feedConn(s, c.Chunks)
-			for _, ev := range evs {
+			for _, ev := range sink.evs {
 				ss := ev.Fields.(*Session)
 				k := key{c.Client, c.Server}
 				got[k] = append(got[k], ss.ClientHellos...)

@@ -3,7 +3,6 @@ package tls
 import (
 	"testing"
 
-	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -54,11 +53,12 @@ func TestStreamEdges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var evs []audit.Event
-			s := NewStream(func(e audit.Event) { evs = append(evs, e) })
+			sink := &eventSink{}
+			s := NewStream(sink)
 			tt.feed(s)
 			s.End(proto.Meta{})
 			s.End(proto.Meta{}) // second End is ignored
+			evs := sink.evs
 			if len(evs) != tt.events {
 				t.Fatalf("%d events, want %d", len(evs), tt.events)
 			}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/severity"
 )
 
 // maxNotes caps Session.Notes.
@@ -70,12 +70,12 @@ type Alert struct {
 }
 
 // Finding is a problem with the session; the engine turns it into an
-// audit.Finding by adding the destination.
+// finding by adding the destination.
 type Finding struct {
-	Kind     string         `json:"kind"`
-	Severity audit.Severity `json:"severity"`
-	Message  string         `json:"message"`
-	Frame    uint64         `json:"frame"`
+	Kind     string            `json:"kind"`
+	Severity severity.Severity `json:"severity"`
+	Message  string            `json:"message"`
+	Frame    uint64            `json:"frame"`
 }
 
 func (ss *Session) note(s string) {
@@ -101,55 +101,55 @@ func (ss *Session) finish(leaf *x509.Certificate) {
 }
 
 // deprecated returns the severity of negotiating or offering v at most.
-func deprecated(v uint16) audit.Severity {
+func deprecated(v uint16) severity.Severity {
 	switch {
 	case v == 0x0002:
-		return audit.Critical
+		return severity.Critical
 	case v == 0x0300:
-		return audit.High
+		return severity.High
 	case v == 0x0301, v == 0x0302:
-		return audit.Medium
+		return severity.Medium
 	}
-	return audit.None
+	return severity.None
 }
 
 // Findings derives the findings of a handshake. Any argument may be nil or
 // empty. QUIC reuses it with no certificates.
 func Findings(ch *ClientHelloInfo, sh *ServerHelloInfo, chain []Certificate, mismatch bool, certFrame uint64) []Finding {
 	var out []Finding
-	if sh != nil && deprecated(sh.Version) != audit.None {
+	if sh != nil && deprecated(sh.Version) != severity.None {
 		out = append(out, Finding{Kind: "tls-deprecated-version", Severity: deprecated(sh.Version), Frame: sh.Frame,
 			Message: fmt.Sprintf("server negotiated %s", VersionName(sh.Version))})
-	} else if ch != nil && deprecated(ch.ClientHello.MaxVersion()) != audit.None {
+	} else if ch != nil && deprecated(ch.ClientHello.MaxVersion()) != severity.None {
 		v := ch.ClientHello.MaxVersion()
 		out = append(out, Finding{Kind: "tls-deprecated-offer", Severity: deprecated(v), Frame: ch.Frame,
 			Message: fmt.Sprintf("client offers at most %s", VersionName(v))})
 	}
 	if ch != nil && ch.SNI == "" {
-		out = append(out, Finding{Kind: "tls-no-sni", Severity: audit.Low, Frame: ch.Frame,
+		out = append(out, Finding{Kind: "tls-no-sni", Severity: severity.Low, Frame: ch.Frame,
 			Message: "ClientHello without a server name (SNI): any name shown for this destination comes from DNS, not from the connection"})
 	}
 	if len(chain) > 0 {
 		leaf := chain[0]
 		switch {
 		case leaf.ParseError != "":
-			out = append(out, Finding{Kind: "tls-cert-unparsable", Severity: audit.Low, Frame: certFrame,
+			out = append(out, Finding{Kind: "tls-cert-unparsable", Severity: severity.Low, Frame: certFrame,
 				Message: "server certificate does not parse: " + leaf.ParseError})
 		default:
 			if leaf.SelfSigned {
-				out = append(out, Finding{Kind: "tls-cert-self-signed", Severity: audit.Medium, Frame: certFrame,
+				out = append(out, Finding{Kind: "tls-cert-self-signed", Severity: severity.Medium, Frame: certFrame,
 					Message: fmt.Sprintf("self-signed server certificate %q", leaf.Subject)})
 			}
 			if leaf.Expired {
-				out = append(out, Finding{Kind: "tls-cert-expired", Severity: audit.Medium, Frame: certFrame,
+				out = append(out, Finding{Kind: "tls-cert-expired", Severity: severity.Medium, Frame: certFrame,
 					Message: fmt.Sprintf("server certificate expired %s", leaf.NotAfter.Format("2006-01-02"))})
 			}
 			if leaf.NotYet {
-				out = append(out, Finding{Kind: "tls-cert-not-yet-valid", Severity: audit.Low, Frame: certFrame,
+				out = append(out, Finding{Kind: "tls-cert-not-yet-valid", Severity: severity.Low, Frame: certFrame,
 					Message: fmt.Sprintf("server certificate valid only from %s", leaf.NotBefore.Format("2006-01-02"))})
 			}
 			if mismatch {
-				out = append(out, Finding{Kind: "tls-cert-name-mismatch", Severity: audit.Medium, Frame: certFrame,
+				out = append(out, Finding{Kind: "tls-cert-name-mismatch", Severity: severity.Medium, Frame: certFrame,
 					Message: fmt.Sprintf("server certificate does not cover %q", ch.SNI)})
 			}
 		}

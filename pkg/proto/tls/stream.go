@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -43,7 +42,7 @@ func DefaultLimits() Limits {
 // ChangeCipherSpec or application data record (it then only counts). At End
 // it emits one "tls" event for the session, if a TLS handshake was seen.
 type Stream struct {
-	emit    func(audit.Event)
+	sink    proto.Sink
 	lim     Limits
 	dirs    [2]dirState
 	sess    Session
@@ -81,15 +80,37 @@ type dirState struct {
 
 var _ proto.StreamParser = (*Stream)(nil)
 
-// NewStream returns a parser that calls emit once, at End, with a "tls"
-// audit.Event whose Fields is a *Session. FlowID is left 0 for the caller
-// to fill (wrap emit).
-func NewStream(emit func(audit.Event)) *Stream { return NewStreamLimits(emit, DefaultLimits()) }
+// NewStream returns a parser that reports to sink once, at End, if a TLS
+// handshake was seen: the SNI as a name, one "tls" event whose fields are
+// the *Session, and the session's findings. A nil sink is told nothing
+// (read Session instead).
+func NewStream(sink proto.Sink) *Stream { return NewStreamLimits(sink, DefaultLimits()) }
 
 // NewStreamLimits is NewStream with explicit limits.
-func NewStreamLimits(emit func(audit.Event), lim Limits) *Stream {
-	return &Stream{emit: emit, lim: lim}
+func NewStreamLimits(sink proto.Sink, lim Limits) *Stream {
+	return &Stream{sink: sink, lim: lim}
 }
+
+// Spec describes TLS to the engine: detected by its first record, on any
+// port; the channel is the negotiated version (Channel).
+func Spec() proto.Spec {
+	return proto.Spec{
+		Name: "tls", Channel: "TLS",
+		Detect: func(in proto.DetectInput) proto.Verdict {
+			if Detect(in.Up) || Detect(in.Down) {
+				return proto.Yes
+			}
+			return proto.No
+		},
+		New: func(s proto.Sink) proto.Decoder { return NewStream(s) },
+	}
+}
+
+var _ proto.Channeler = (*Stream)(nil)
+
+// Channel is the negotiated version ("TLS1.3"), or "" when no ServerHello
+// was seen.
+func (s *Stream) Channel() string { return s.sess.Version }
 
 // Detect reports whether b starts like a TLS handshake record: content type
 // 22, major version 3, minor 0..4, a plausible length, and (when visible) a
@@ -370,7 +391,16 @@ func (s *Stream) End(m proto.Meta) {
 		return
 	}
 	s.sess.finish(s.leaf)
-	if s.emit != nil {
-		s.emit(audit.Event{Type: "tls", Frame: s.first.Frame, Time: s.first.Time, Fields: &s.sess})
+	if s.sink == nil {
+		return
+	}
+	if s.sess.SNI != "" {
+		s.sink.Name(proto.Name{Name: s.sess.SNI, Source: proto.FromSNI, Frame: s.first.Frame})
+	}
+	s.sink.Emit("tls", s.first, &s.sess)
+	for _, fi := range s.sess.Findings {
+		// Time left zero: the engine dates session findings at the
+		// flow's start.
+		s.sink.Finding(proto.Finding{Kind: fi.Kind, Severity: fi.Severity, Message: fi.Message, Frame: fi.Frame})
 	}
 }

@@ -191,8 +191,8 @@ func runHandshake(t testing.TB, hc handshakeCase) ([]chunk, stdtls.ConnectionSta
 // feed runs a Stream over chunks, splitting each into pieces of at most
 // step bytes (0: whole), and returns the emitted events.
 func feed(chunks []chunk, step int) []audit.Event {
-	var evs []audit.Event
-	s := NewStream(func(e audit.Event) { evs = append(evs, e) })
+	sink := &eventSink{}
+	s := NewStream(sink)
 	for i, c := range chunks {
 		m := proto.Meta{Frame: uint64(i + 1), Time: captureTime.Add(time.Duration(i) * time.Millisecond)}
 		data := c.data
@@ -206,7 +206,7 @@ func feed(chunks []chunk, step int) []audit.Event {
 		}
 	}
 	s.End(proto.Meta{Frame: uint64(len(chunks) + 1)})
-	return evs
+	return sink.evs
 }
 
 func TestStreamLiveHandshakes(t *testing.T) {

@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dhcp"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	"github.com/phonehome/phonehome/pkg/proto/netbios"
+)
+
+// observe reads the events decoders emit for what the engine itself keeps
+// beyond the event: DNS answers for the name cache, and for the device
+// inventory mDNS and NetBIOS host names, DHCP client records and HTTP user
+// agents. Decoders know nothing of these uses; a new protocol needs a case
+// here only when the inventory learns something from it.
+func (e *engine) observe(s *session, m proto.Meta, fields any) {
+	switch v := fields.(type) {
+	case *dns.Record:
+		// Answers over TCP reach the name cache through the reader
+		// (pool.tcpDNS), the same for every worker; not from here.
+		if !v.Msg.Response || s.f.Key.Proto != flow.ProtoUDP {
+			return
+		}
+		e.dnsCache.Add(s.f.Client.Addr(), v.Msg, m)
+		if v.Variant == "mdns" {
+			e.inv.mdnsNames(s.f, v.Event())
+		}
+	case dhcp.Event:
+		if v.Version == 4 && v.Error == "" {
+			e.inv.dhcp(v, m.Frame)
+		}
+	case netbios.Event:
+		if v.Service == "ns" && v.Error == "" {
+			src := s.f.Client.Addr()
+			if s.dir == proto.ToClient {
+				src = s.f.Server.Addr()
+			}
+			e.inv.netbiosNames(src, v)
+		}
+	case *phttp.Event:
+		if rq := v.Request; rq != nil && rq.UserAgent != "" && len(s.uas) < 8 && !slices.Contains(s.uas, rq.UserAgent) {
+			s.uas = append(s.uas, rq.UserAgent)
+		}
+	}
+}

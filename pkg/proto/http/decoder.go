@@ -1,0 +1,185 @@
+package http
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/severity"
+)
+
+// Spec describes HTTP/1 to the engine: detected by a request or status
+// line on any port, decoded with the limits lim (zero fields: defaults).
+// The decoder reports each exchange as an "http" event (fields: *Event),
+// offers the first request's Host as the server's name, hands the request
+// target, query, headers and body to the leak scan, raises a finding for
+// Basic credentials, and hands the connection over after a CONNECT (to
+// whatever the tunnel carries) or an Upgrade.
+func Spec(lim Limits) proto.Spec {
+	return proto.Spec{
+		Name: "http", Channel: "HTTP",
+		Detect: func(in proto.DetectInput) proto.Verdict {
+			if Detect(in.Up) || Detect(in.Down) {
+				return proto.Yes
+			}
+			return proto.No
+		},
+		New: func(s proto.Sink) proto.Decoder { return NewDecoder(lim, s) },
+	}
+}
+
+// Decoder is the proto.StreamDecoder of one HTTP connection: a Parser
+// whose events are reported to a proto.Sink.
+type Decoder struct {
+	p        *Parser
+	sink     proto.Sink
+	hostSeen bool
+	switched bool
+}
+
+var (
+	_ proto.StreamDecoder = (*Decoder)(nil)
+	_ proto.Channeler     = (*Decoder)(nil)
+)
+
+// NewDecoder returns the decoder of one connection reporting to sink.
+func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
+	d := &Decoder{sink: sink}
+	d.p = New(lim, d.event)
+	return d
+}
+
+// Data implements proto.StreamParser. Once the connection leaves HTTP
+// (CONNECT, Upgrade) it asks the sink to switch: a CONNECT tunnel to
+// whatever its bytes look like (proto.Redetect), an "Upgrade: h2c" to
+// "http2", any other upgrade to the protocol it names (an unknown name
+// leaves the rest opaque; WebSocket today).
+func (d *Decoder) Data(dir proto.Dir, data []byte, m proto.Meta) {
+	d.p.Data(dir, data, m)
+	if d.switched {
+		return
+	}
+	if kind, up, down := d.p.Tunnel(); kind != "" {
+		d.switched = true
+		proto.Count(d.sink, "http_tunnels", 1)
+		to := proto.Redetect
+		switch kind {
+		case "connect":
+		case "h2c":
+			to = "http2"
+		default:
+			to = kind
+		}
+		d.sink.Switch(to, up, down, m)
+	}
+}
+
+// Gap implements proto.StreamParser.
+func (d *Decoder) Gap(dir proto.Dir, n int, m proto.Meta) { d.p.Gap(dir, n, m) }
+
+// End implements proto.StreamParser.
+func (d *Decoder) End(m proto.Meta) { d.p.End(m) }
+
+// Channel is "WebSocket" after an Upgrade (the rest of the connection is
+// not HTTP), else "" (the Spec's "HTTP").
+func (d *Decoder) Channel() string {
+	if k := d.p.tunnel; k != "" && k != "connect" {
+		return "WebSocket"
+	}
+	return ""
+}
+
+// event reports one exchange. Bodies are not written to events; once
+// scanned their buffers go back to the parser for later messages.
+func (d *Decoder) event(ev *Event) {
+	s := d.sink
+	s.Emit("http", proto.Meta{Frame: ev.Frame, Time: ev.Time}, ev)
+	defer ev.Release()
+	if ev.Request != nil {
+		countBody(s, ev.Request.Body)
+	}
+	if ev.Response != nil {
+		countBody(s, ev.Response.Body)
+	}
+	rq := ev.Request
+	if rq == nil {
+		return
+	}
+	if rq.Host != "" && !d.hostSeen {
+		// The first Host names the server, unless it is an address
+		// (HTTPDNS clients and many IoT devices send "Host: 203.0.113.7").
+		d.hostSeen = true
+		if h := stripPort(rq.Host); !ipLiteral(h) {
+			s.Name(proto.Name{Name: h, Source: proto.FromHTTPHost, Frame: rq.Frame})
+		}
+	}
+	m := proto.Meta{Frame: rq.Frame, Time: rq.Time}
+	s.Scan(proto.Field{Location: "url.path", Data: []byte(rq.Path)}, m)
+	if rq.RawQuery != "" {
+		s.Scan(proto.Field{Location: "url.query", Data: []byte(rq.RawQuery)}, m)
+	}
+	for _, h := range rq.Headers {
+		switch strings.ToLower(h.Name) {
+		case "host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language":
+			continue
+		case "authorization":
+			if strings.HasPrefix(strings.ToLower(h.Value), "basic ") {
+				s.Finding(proto.Finding{Severity: severity.High, Kind: "http-basic-auth-cleartext",
+					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time})
+			}
+		}
+		s.Scan(proto.Field{Location: "header:" + h.Name, Data: []byte(h.Value)}, m)
+	}
+	if b := rq.Body; b != nil && len(b.Data) > 0 {
+		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: contentCodings(b)}, m)
+	}
+}
+
+// countBody counts the body flags that say a limit cut something
+// (truncated, decoded-limit, bomb) or the body was damaged.
+func countBody(s proto.Sink, b *Body) {
+	if b == nil {
+		return
+	}
+	for _, f := range b.Flags {
+		proto.Count(s, "http_body_"+strings.ReplaceAll(f, "-", "_"), 1)
+	}
+}
+
+// contentCodings returns the content codings undone on a body, outermost
+// first ("gzip, br" was gzipped, then brotli-compressed: br, gzip), or nil
+// when they could not all be undone.
+func contentCodings(b *Body) []string {
+	if b == nil || b.Encoding == "" || slices.Contains(b.Flags, "unknown-encoding") || slices.Contains(b.Flags, "decode-error") {
+		return nil
+	}
+	var out []string
+	for _, c := range strings.Split(b.Encoding, ",") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		switch c {
+		case "", "identity":
+			continue
+		case "x-gzip":
+			c = "gzip"
+		}
+		out = append(out, c)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// ipLiteral reports whether a Host is an address, not a name.
+func ipLiteral(h string) bool {
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}
+
+// stripPort removes a port from a Host value ("h:8080", "[::1]:80").
+func stripPort(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.Trim(h, "[]")
+}

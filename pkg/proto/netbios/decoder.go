@@ -1,0 +1,54 @@
+package netbios
+
+import "github.com/phonehome/phonehome/pkg/proto"
+
+// NameSpec describes the NetBIOS name service (UDP 137) to the engine.
+// Its Events carry the names hosts register or announce for themselves,
+// which the engine's inventory reads.
+func NameSpec() proto.Spec {
+	return proto.Spec{
+		Name: "netbios", Channel: "NetBIOS", Datagram: true,
+		Detect: func(in proto.DetectInput) proto.Verdict {
+			if in.ServerPort == 137 || in.ClientPort == 137 {
+				return proto.Yes
+			}
+			return proto.No
+		},
+		New: func(s proto.Sink) proto.Decoder { return nameDecoder{s} },
+	}
+}
+
+// DatagramSpec describes the NetBIOS datagram service (UDP 138 on both
+// sides) to the engine.
+func DatagramSpec() proto.Spec {
+	return proto.Spec{
+		Name: "netbios", Channel: "NetBIOS", Datagram: true,
+		Detect: func(in proto.DetectInput) proto.Verdict {
+			if in.ServerPort == 138 && in.ClientPort == 138 {
+				return proto.Yes
+			}
+			return proto.No
+		},
+		New: func(s proto.Sink) proto.Decoder { return dgmDecoder{s} },
+	}
+}
+
+type nameDecoder struct{ sink proto.Sink }
+
+func (d nameDecoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
+	var msg Message
+	err := Parse(b, &msg)
+	d.sink.Emit(EventType, m, NewEvent(&msg, err))
+}
+
+func (nameDecoder) End(proto.Meta) {}
+
+type dgmDecoder struct{ sink proto.Sink }
+
+func (d dgmDecoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
+	var dg Datagram
+	err := ParseDatagram(b, &dg)
+	d.sink.Emit(EventType, m, NewDatagramEvent(&dg, err))
+}
+
+func (dgmDecoder) End(proto.Meta) {}
