@@ -155,6 +155,12 @@ type Destination struct {
 	// Input is the path (as in Report.Inputs) of the file FirstFrame is
 	// in; set only when the run read more than one input.
 	Input string `json:"input,omitempty"`
+	// PlaintextUp is the part of BytesUp sent by flows on a plaintext
+	// channel (Channel is the weakest of them); ThirdParty is the vendor
+	// this row makes a third party of the device, or empty. Both are set
+	// by the enrichment stage for Summarize and not written.
+	PlaintextUp uint64 `json:"-"`
+	ThirdParty  string `json:"-"`
 }
 
 // Leak is an identifier found leaving a device.
@@ -175,6 +181,10 @@ type Leak struct {
 	// Value is masked: the engine masks them in every other field. Never
 	// written by any writer.
 	Spellings []string `json:"-"`
+	// ThirdParty is the registrable domain this leak makes a third party
+	// of the device (a server no signature knows, not the maker's), or
+	// empty; set by the enrichment stage for Summarize, not written.
+	ThirdParty string `json:"-"`
 }
 
 // Finding is a non-leak observation worth reporting: old TLS, missing SNI,

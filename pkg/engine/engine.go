@@ -22,6 +22,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/capture"
+	"github.com/phonehome/phonehome/pkg/enrich"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/lab"
@@ -417,7 +418,7 @@ func (e *engine) finish() {
 	}
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
-	e.maskReport(masker)
+	enrich.MaskReport(e.report, masker)
 	e.frames.localReport(e.report, e.report.Flows, e.report.Events)
 	e.renamed = composeRenames(e.renamed, aliases)
 	e.deviceWarnings()

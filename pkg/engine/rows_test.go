@@ -54,24 +54,3 @@ func TestFlowFindingsMergeAndCap(t *testing.T) {
 		t.Errorf("first row count %d, %d rows, %d dropped; want 3, %d, 6", s.findings[0].Count, len(s.findings), e.counter["findings_dropped_flow_cap"], maxFlowLeaks)
 	}
 }
-
-func TestOwnDomain(t *testing.T) {
-	cases := []struct {
-		maker, domain string
-		want          bool
-	}{
-		{"D-Link International", "dlink.com", true},
-		{"Withings", "withings.net", true},
-		{"Samsung Electronics Co.,Ltd", "samsungcloudsolution.com", true},
-		{"Google, Inc.", "googleapis.com", true},
-		{"Dell Inc.", "go.com", false},
-		{"Sony Interactive Entertainment", "playstation.net", false}, // named by its signature instead
-		{"LG", "lge.com", false},                                     // too short to tell
-		{"", "example.com", false},
-	}
-	for _, tc := range cases {
-		if got := ownDomain(tc.maker, tc.domain); got != tc.want {
-			t.Errorf("ownDomain(%q, %q) = %v, want %v", tc.maker, tc.domain, got, tc.want)
-		}
-	}
-}

@@ -21,12 +21,6 @@ var defaultKeys []byte
 // ErrKeys is wrapped by errors about a key-name file.
 var ErrKeys = errors.New("leak: invalid key file")
 
-// Identifiers returns the identifier names leaks are reported under, in
-// documentation order (audit.ReportedIdentifiers: the key classes, with
-// latitude and longitude halves reported together as gps, and basic_auth,
-// found by its header).
-func Identifiers() []string { return audit.ReportedIdentifiers() }
-
 // classNames are the identifier classes a key can name (audit's identifier
 // table); each has a validator in detect.go.
 var classNames = audit.KeyClasses()

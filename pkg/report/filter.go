@@ -21,9 +21,10 @@ type Filter struct {
 
 // Apply returns a filtered deep copy of r; r is not modified. Device
 // filters also drop the other devices' flows and the events of those
-// flows (events without a flow id are kept). Summaries are recomputed from what remains: counts and worst
-// severities always; per-device bytes, countries, owners, third parties and
-// plaintext share when Categories removed destinations.
+// flows (events without a flow id are kept). The report's counts are
+// recomputed from what remains (audit.Tally); a device that lost rows gets
+// the summary of the rows it kept (audit.Summarize, as the engine made it:
+// a filtered summary is written exactly as an unfiltered one).
 func Apply(r *audit.Report, f Filter) *audit.Report {
 	if r == nil {
 		return nil
@@ -64,11 +65,9 @@ func Apply(r *audit.Report, f Filter) *audit.Report {
 	inCat := func(d audit.Dest) bool {
 		return slices.ContainsFunc(f.Categories, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), d.Category) })
 	}
-	c.Summary.Devices = len(c.Devices)
-	c.Summary.Leaks, c.Summary.Findings, c.Summary.WorstSeverity = 0, 0, audit.None
 	for i := range c.Devices {
 		d := &c.Devices[i]
-		nl, nf := len(d.Leaks), len(d.Findings)
+		nl, nf, nd := len(d.Leaks), len(d.Findings), len(d.Destinations)
 		d.Leaks = slices.DeleteFunc(d.Leaks, func(l audit.Leak) bool {
 			return l.Severity < f.MinSeverity || cats && !inCat(l.Dest)
 		})
@@ -76,19 +75,13 @@ func Apply(r *audit.Report, f Filter) *audit.Report {
 			return x.Severity < f.MinSeverity || cats && !inCat(x.Dest)
 		})
 		if cats {
-			before := len(d.Destinations)
 			d.Destinations = slices.DeleteFunc(d.Destinations, func(x audit.Destination) bool { return !inCat(x.Dest) })
-			if len(d.Destinations) != before {
-				resummarize(d)
-			}
 		}
-		if len(d.Leaks) != nl || len(d.Findings) != nf {
-			worstOf(d)
+		if len(d.Leaks) != nl || len(d.Findings) != nf || len(d.Destinations) != nd {
+			audit.Summarize(d)
 		}
-		c.Summary.Leaks += len(d.Leaks)
-		c.Summary.Findings += len(d.Findings)
-		c.Summary.WorstSeverity = max(c.Summary.WorstSeverity, d.Summary.WorstSeverity)
 	}
+	audit.Tally(c)
 	return c
 }
 
@@ -120,80 +113,6 @@ func normMAC(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// worstOf recomputes the device's worst severity and finding from its
-// remaining leaks and findings.
-func worstOf(d *audit.Device) {
-	s := &d.Summary
-	s.WorstSeverity, s.WorstFinding = audit.None, ""
-	for _, l := range d.Leaks {
-		if l.Severity > s.WorstSeverity {
-			s.WorstSeverity, s.WorstFinding = l.Severity, l.Identifier+" leaked to "+destLabel(l.Dest)
-		}
-	}
-	for _, x := range d.Findings {
-		if x.Severity > s.WorstSeverity {
-			s.WorstSeverity, s.WorstFinding = x.Severity, x.Kind+": "+x.Message
-		}
-	}
-}
-
-// resummarize recomputes byte totals and shares from d.Destinations.
-func resummarize(d *audit.Device) {
-	s := &d.Summary
-	s.BytesUp, s.BytesDown = 0, 0
-	var clear uint64
-	country := map[string]*audit.ByteShare{}
-	owner := map[string]*audit.ByteShare{}
-	parties := map[string]bool{}
-	for _, x := range d.Destinations {
-		s.BytesUp += x.BytesUp
-		s.BytesDown += x.BytesDown
-		if audit.Channel(x.Channel).Plaintext() {
-			clear += x.BytesUp
-		}
-		addShare(country, x.Country, x.CountryName, x)
-		addShare(owner, asLabel(x.Dest), "", x)
-		for _, p := range []string{x.Vendor, x.Service, x.Domain, x.Name} {
-			if p != "" {
-				parties[strings.ToLower(p)] = true
-			}
-		}
-	}
-	s.ByCountry = sortedShares(country)
-	s.ByOwner = sortedShares(owner)
-	s.ThirdParties = slices.DeleteFunc(s.ThirdParties, func(p string) bool { return !parties[strings.ToLower(p)] })
-	s.PlaintextShare = share(clear, s.BytesUp)
-}
-
-func addShare(m map[string]*audit.ByteShare, key, label string, x audit.Destination) {
-	if key == "" {
-		key = "unknown"
-	}
-	b := m[key]
-	if b == nil {
-		b = &audit.ByteShare{Key: key, Label: label}
-		m[key] = b
-	}
-	b.BytesUp += x.BytesUp
-	b.BytesDown += x.BytesDown
-	b.Flows += x.Flows
-}
-
-// sortedShares orders by bytes up descending, then key.
-func sortedShares(m map[string]*audit.ByteShare) []audit.ByteShare {
-	out := make([]audit.ByteShare, 0, len(m))
-	for _, b := range m {
-		out = append(out, *b)
-	}
-	slices.SortFunc(out, func(a, b audit.ByteShare) int {
-		if a.BytesUp != b.BytesUp {
-			return cmpDesc(a.BytesUp, b.BytesUp)
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-	return out
 }
 
 // keptRecords passes on the spooled records of the kept devices' flows.

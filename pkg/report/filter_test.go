@@ -1,7 +1,9 @@
 package report
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -85,7 +87,9 @@ func TestApplyCategoryResummarizes(t *testing.T) {
 	if len(s.ByCountry) != 2 || s.ByCountry[0].Key != "IE" || s.ByCountry[1].Key != "NL" {
 		t.Errorf("by country %+v", s.ByCountry)
 	}
-	if len(s.ByOwner) != 2 || s.ByOwner[0].Key != "AS32934 Facebook, Inc." {
+	// The owner key stays the AS number, labelled (it was "AS32934
+	// Facebook, Inc." here and "AS32934" unfiltered).
+	if len(s.ByOwner) != 2 || s.ByOwner[0].Key != "AS32934" || s.ByOwner[0].Label != "Facebook, Inc." {
 		t.Errorf("by owner %+v", s.ByOwner)
 	}
 	if !slices.Equal(s.ThirdParties, []string{"Example Adnet", "Meta"}) {
@@ -94,7 +98,7 @@ func TestApplyCategoryResummarizes(t *testing.T) {
 	if want := share(4388, 12044+4388); s.PlaintextShare != want {
 		t.Errorf("plaintext share %v, want %v", s.PlaintextShare, want)
 	}
-	if s.WorstSeverity != audit.Critical || s.WorstFinding != "imei leaked to t.adnet-example.net" {
+	if s.WorstSeverity != audit.Critical || s.WorstFinding != "imei leaked to t.adnet-example.net (HTTP)" {
 		t.Errorf("worst %v %q", s.WorstSeverity, s.WorstFinding)
 	}
 	cam := got.Devices[1]
@@ -106,5 +110,45 @@ func TestApplyCategoryResummarizes(t *testing.T) {
 func TestApplyNil(t *testing.T) {
 	if Apply(nil, Filter{}) != nil {
 		t.Error("Apply(nil) != nil")
+	}
+}
+
+// TestApplySummaryAsEngine: a filter that drops rows writes the summary of
+// the rows it kept exactly as the engine writes one (audit.Summarize): the
+// worst finding keeps its channel or destination, owners keep their AS key.
+func TestApplySummaryAsEngine(t *testing.T) {
+	tests := []struct {
+		name  string
+		f     Filter
+		dev   int
+		worst string
+	}{
+		{"min high, leak", Filter{MinSeverity: audit.High}, 0, "imei leaked to t.adnet-example.net (HTTP)"},
+		{"min high, camera", Filter{MinSeverity: audit.High}, 1, "location leaked to log.ipcam-cloud.cn (HTTP)"},
+		{"category", Filter{Categories: []string{"advertising"}}, 0, "imei leaked to t.adnet-example.net (HTTP)"},
+		{"uncategorised, finding", Filter{Categories: []string{""}}, 0,
+			"encrypted traffic on a non-standard port with no TLS handshake (203.0.113.9)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fixture()
+			for i := range in.Devices {
+				audit.Summarize(&in.Devices[i]) // as the engine made them
+			}
+			got := Apply(in, tc.f).Devices[tc.dev].Summary
+			if got.WorstFinding != tc.worst {
+				t.Errorf("worst finding %q, want %q", got.WorstFinding, tc.worst)
+			}
+			for _, o := range got.ByOwner {
+				if strings.Contains(o.Key, " ") {
+					t.Errorf("owner key %q carries its label", o.Key)
+				}
+			}
+			// Keeping every row gives the unfiltered summary back.
+			all := Apply(in, Filter{MinSeverity: audit.Info}).Devices[tc.dev].Summary
+			if want := in.Devices[tc.dev].Summary; !reflect.DeepEqual(all, want) {
+				t.Errorf("summary changed by a filter that keeps everything:\n%+v\n%+v", all, want)
+			}
+		})
 	}
 }

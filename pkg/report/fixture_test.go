@@ -64,9 +64,19 @@ var (
 		Channel: "encrypted-unknown"}
 )
 
+// dest makes a destination row with the facts the enrichment stage leaves
+// for audit.Summarize: bytes up on a plaintext channel, and the vendor as a
+// third party when it is an advertiser (the fixture's devices make none).
 func dest(d audit.Dest, protos []string, flows int, up, down uint64, first, last float64, frame uint64) audit.Destination {
-	return audit.Destination{Dest: d, Protocols: protos, Flows: flows, PacketsUp: up / 200, PacketsDown: down / 400,
+	x := audit.Destination{Dest: d, Protocols: protos, Flows: flows, PacketsUp: up / 200, PacketsDown: down / 400,
 		BytesUp: up, BytesDown: down, FirstSeen: at(first), LastSeen: at(last), FirstFrame: frame}
+	if audit.Channel(d.Channel).Plaintext() {
+		x.PlaintextUp = up
+	}
+	if d.Category == "advertising" {
+		x.ThirdParty = d.Vendor
+	}
+	return x
 }
 
 // fixture is a realistic three-device report: a Wi-Fi camera leaking over
