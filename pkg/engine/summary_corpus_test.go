@@ -13,7 +13,8 @@ import (
 	"github.com/phonehome/phonehome/pkg/signature"
 )
 
-// TestCorpusFilteredSummaries: on every real capture, a report filter
+// TestCorpusFilteredSummaries: on every real capture, every channel the
+// engine emits is in audit's vocabulary, and a report filter
 // writes a device's summary as the engine does (both are
 // audit.Summarize). A filter that keeps every row (every category seen,
 // or a minimum severity no row is below) leaves each summary unchanged —
@@ -36,10 +37,26 @@ func TestCorpusFilteredSummaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var devices, owners, worst int
+	channels := map[string]bool{}
 	for _, e := range entries {
-		rep, err := Run(context.Background(), Config{Scanner: sc, Geo: g, Signatures: sigs}, []string{e.Path})
+		rep, err := Run(context.Background(), Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true}, []string{e.Path})
 		if err != nil && rep == nil {
 			continue // not a capture the engine reads (its own tests say so)
+		}
+		// Every channel the engine emits is in audit's vocabulary, so
+		// that policy, report and the plaintext share know it.
+		for _, f := range rep.Flows {
+			if c := audit.Channel(f.Channel); c != "" && !c.Known() {
+				t.Errorf("%s: flow %d: channel %q is not in audit's vocabulary", e.Name(), f.ID, c)
+			}
+			channels[f.Channel] = true
+		}
+		for _, d := range rep.Devices {
+			for _, x := range d.Destinations {
+				if c := audit.Channel(x.Channel); c != "" && !c.Known() {
+					t.Errorf("%s: destination %s: channel %q is not in audit's vocabulary", e.Name(), x.Label(), c)
+				}
+			}
 		}
 		cats := map[string]bool{}
 		minSev := audit.Critical
@@ -104,5 +121,6 @@ func TestCorpusFilteredSummaries(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d captures, %d devices, %d owner shares, %d devices with a high or critical worst row", len(entries), devices, owners, worst)
+	t.Logf("%d captures, %d devices, %d owner shares, %d devices with a high or critical worst row, %d distinct flow channels",
+		len(entries), devices, owners, worst, len(channels))
 }
