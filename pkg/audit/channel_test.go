@@ -156,3 +156,43 @@ func TestChannelSameAndForms(t *testing.T) {
 		t.Error("Channels misses NetBIOS or WebSocket")
 	}
 }
+
+// FuzzChannel: any name looks up without panicking, and what the table
+// says is consistent (never both plaintext and encrypted; derived forms
+// are encrypted and rank as their inner version).
+func FuzzChannel(f *testing.F) {
+	for _, c := range Channels() {
+		f.Add(string(c))
+	}
+	for _, s := range []string{"STARTTLS TLS1.2", "TLS1.3 (decrypted)", "QUIC (decrypted)", "STARTTLS ", " (decrypted)",
+		"STARTTLS STARTTLS TLS1.2", "TLS1.3-draft", "0x", "0xzzzz", "sslv3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := Channel(s)
+		info, ok := c.Info()
+		if !ok {
+			if info != (ChannelInfo{}) {
+				t.Fatalf("%q: unknown but %+v", s, info)
+			}
+			return
+		}
+		if info.Plaintext && info.Encrypted {
+			t.Fatalf("%q: plaintext and encrypted", s)
+		}
+		if info.Decrypted && !info.Encrypted {
+			t.Fatalf("%q: decrypted but not encrypted on the wire", s)
+		}
+		if c.Rank() != info.Rank || info.Rank < rankStrong || info.Rank > rankPlaintext {
+			t.Fatalf("%q: rank %d", s, info.Rank)
+		}
+		if !c.Same(c) {
+			t.Fatalf("%q: not Same as itself", s)
+		}
+		if info.TLS != "" && info.TLS == info.Name { // a TLS version: both forms exist
+			if st, dec := StartTLS(c), Decrypted(c); !st.Known() || !dec.Known() || st.Rank() != info.Rank || dec.Rank() != info.Rank {
+				t.Fatalf("%q: derived forms %q %q", s, st, dec)
+			}
+		}
+	})
+}
