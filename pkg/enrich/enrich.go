@@ -104,7 +104,7 @@ func (s *Stage) Device(in Device) audit.Device {
 	dev.Destinations = make([]audit.Destination, 0, len(in.Dests))
 	for i := range in.Dests {
 		x := &in.Dests[i]
-		s.Dest(&x.Dest, x.Addr, "")
+		s.Dest(&x.Dest, x.Addr)
 		slices.Sort(x.Protocols)
 		if x.Protocols == nil {
 			x.Protocols = []string{}
@@ -161,7 +161,7 @@ func (s *Stage) rowDest(d audit.Dest) audit.Dest {
 	if !ok {
 		out = d
 		ip, _ := netip.ParseAddr(d.IP)
-		s.Dest(&out, ip, "")
+		s.Dest(&out, ip)
 		s.cache[k] = out
 	}
 	out.NameSource, out.Channel = d.NameSource, d.Channel
@@ -169,9 +169,8 @@ func (s *Stage) rowDest(d audit.Dest) audit.Dest {
 }
 
 // Dest fills country, network owner, registrable domain and signature
-// fields of a destination with server address ip (invalid: none) and the
-// HTTP Host it was asked for, if any.
-func (s *Stage) Dest(d *audit.Dest, ip netip.Addr, httpHost string) {
+// fields of a destination with server address ip (invalid: none).
+func (s *Stage) Dest(d *audit.Dest, ip netip.Addr) {
 	if d.Name != "" {
 		if dom, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimSuffix(strings.ToLower(d.Name), ".")); err == nil {
 			d.Domain = dom
@@ -190,7 +189,7 @@ func (s *Stage) Dest(d *audit.Dest, ip netip.Addr, httpHost string) {
 		asn = info.ASN
 	}
 	if s.cfg.Signatures != nil {
-		q := signature.Query{Domain: d.Name, IP: ip, ASN: asn, Port: d.Port, Transport: d.Transport, HTTPHost: httpHost}
+		q := signature.Query{Domain: d.Name, IP: ip, ASN: asn, Port: d.Port, Transport: d.Transport}
 		if m, ok := s.cfg.Signatures.Match(q); ok {
 			if hostingOnly(m) && d.Domain != "" {
 				// The name is not in any signature; its address is in a
