@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/phonehome/phonehome/pkg/escape"
 	"github.com/phonehome/phonehome/pkg/signature"
 	"github.com/phonehome/phonehome/signatures"
 )
@@ -125,7 +126,7 @@ func signaturesLint(c *cli.Context) error {
 				continue
 			}
 		}
-		fmt.Fprintln(w, is.String())
+		fmt.Fprintln(w, escape.Terminal(is.String()))
 	}
 	if !c.Bool("quiet") && set != nil {
 		v, s, d := set.Stats()
@@ -242,7 +243,7 @@ func signaturesTest(c *cli.Context) error {
 			continue
 		}
 		failed++
-		fmt.Fprintf(w, "%s: FAIL: %s\n", r.Pos, r.Detail)
+		fmt.Fprintf(w, "%s: FAIL: %s\n", r.Pos, escape.Terminal(r.Detail))
 	}
 	fmt.Fprintf(w, "%d examples: %d passed, %d failed\n", passed+failed, passed, failed)
 	if failed > 0 {

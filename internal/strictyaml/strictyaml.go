@@ -139,10 +139,7 @@ func (d *Decoder) syntax(data []byte, err error) {
 			line++
 		}
 		lines := bytes.Split(data, []byte("\n"))
-		if line > len(lines) {
-			line = len(lines)
-		}
-		if line >= 1 {
+		if line >= 1 && line <= len(lines) {
 			l := lines[line-1]
 			col = len(l) - len(bytes.TrimLeft(l, " \t")) + 1
 		}

@@ -150,18 +150,16 @@ func (c *countrySet) describe(prefix string) string {
 // AllowedCountries (allow_countries) fails on destinations in any other country.
 type AllowedCountries struct{ countrySet }
 
-func (*AllowedCountries) Kind() Kind             { return AllowCountries }
-func (c *AllowedCountries) Describe() string     { return c.describe("destinations only ") }
-func (c *AllowedCountries) eval(e *evaluation)   { c.countrySet.eval(e, false) }
-func (c *AllowedCountries) lint(r *Rule) []Issue { return c.countrySet.lint(r) }
+func (*AllowedCountries) Kind() Kind           { return AllowCountries }
+func (c *AllowedCountries) Describe() string   { return c.describe("destinations only ") }
+func (c *AllowedCountries) eval(e *evaluation) { c.countrySet.eval(e, false) }
 
 // DeniedCountries (deny_countries) fails on destinations in the listed countries.
 type DeniedCountries struct{ countrySet }
 
-func (*DeniedCountries) Kind() Kind             { return DenyCountries }
-func (c *DeniedCountries) Describe() string     { return c.describe("no destinations ") }
-func (c *DeniedCountries) eval(e *evaluation)   { c.countrySet.eval(e, true) }
-func (c *DeniedCountries) lint(r *Rule) []Issue { return c.countrySet.lint(r) }
+func (*DeniedCountries) Kind() Kind           { return DenyCountries }
+func (c *DeniedCountries) Describe() string   { return c.describe("no destinations ") }
+func (c *DeniedCountries) eval(e *evaluation) { c.countrySet.eval(e, true) }
 
 // asnSet is the value of allow_asns and deny_asns.
 type asnSet struct{ ASNs []uint32 }
