@@ -389,6 +389,9 @@ func FuzzParser(f *testing.F) {
 		// parser must resynchronise or ignore them, never panic.
 		tc := testCase{lim: lim, ops: append([]op{up([]byte(Preface))}, ops...)}
 		evs := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			for _, b := range []*Body{reqBody(e), respBody(e)} {
 				if b != nil && len(b.Data) > lim.MaxBody {

@@ -214,6 +214,9 @@ func FuzzParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pr uint16, in []byte) {
 		tc := testCase{proto: Protocol(pr%3 + 1), lim: lim, ops: fuzzseed.Decode(in)}
 		evs, p := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			if e.Message != nil && len(e.Message.Data) > lim.MaxMessage {
 				t.Fatalf("message over MaxMessage")

@@ -220,6 +220,9 @@ func FuzzParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		tc := testCase{lim: lim, ops: fuzzseed.Decode(in)}
 		evs, p := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			if len(e.Raw) > lim.MaxElement+1 {
 				t.Fatalf("element over MaxElement")
