@@ -49,11 +49,11 @@ func TestDecoderReports(t *testing.T) {
 		byName[tc.name] = tc
 	}
 	for _, tc := range []struct {
-		session          string
-		password         []string
-		anonymous        []string
-		findings         int
-		names            string
+		session           string
+		password          []string
+		anonymous         []string
+		findings          int
+		names             string
 		switchUp, switch2 string
 	}{
 		{session: "session", password: []string{"Adm1n!"}, findings: 1, names: "protocol:ftp.example.com"},
