@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
@@ -84,4 +85,45 @@ func (a *afterSwitch) End(m proto.Meta) {
 	if len(a.s.Switches) == 0 {
 		a.d.End(m)
 	}
+}
+
+// Conn replays one reassembled connection of a real capture through spec
+// as the engine does: Detect sees the first bytes of each side (at most
+// proto.SniffBytes) after every delivery until it answers Yes or No, or
+// both sides have spoken and it still wants more; on Yes a decoder gets
+// the whole connection from its first byte. It returns nil when spec did
+// not claim the connection. Bytes after a Switch are appended to the
+// recorded switch, as in Feed.
+func Conn(spec proto.Spec, c pcaptest.Conn) *prototest.Sink {
+	var sniff [2][]byte
+	claimed := false
+	for _, ch := range c.Chunks {
+		if ch.Gap > 0 {
+			break // the engine decides on bytes before the first gap
+		}
+		sniff[ch.Dir] = append(sniff[ch.Dir], ch.Data[:min(len(ch.Data), proto.SniffBytes-len(sniff[ch.Dir]))]...)
+		v := spec.Detect(proto.DetectInput{Up: sniff[proto.ToServer], Down: sniff[proto.ToClient],
+			ServerPort: c.Server.Port(), ClientPort: c.Client.Port()})
+		if v == proto.Yes {
+			claimed = true
+		}
+		if v != proto.NeedMore || len(sniff[0]) > 0 && len(sniff[1]) > 0 {
+			break
+		}
+	}
+	if !claimed {
+		return nil
+	}
+	s := &prototest.Sink{}
+	a := &afterSwitch{d: spec.New(s).(proto.StreamDecoder), s: s}
+	for _, ch := range c.Chunks {
+		m := proto.Meta{Frame: ch.Frame}
+		if ch.Gap > 0 {
+			a.Gap(ch.Dir, ch.Gap, m)
+		} else {
+			a.Data(ch.Dir, ch.Data, m)
+		}
+	}
+	a.End(proto.Meta{})
+	return s
 }
