@@ -16,6 +16,8 @@ import (
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/internal/pcaptest"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -291,5 +293,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 		DetectDTLS(b)
+		// The Spec's decoder on the same datagram, both ways.
+		s := &prototest.Sink{}
+		d := Spec().New(s).(proto.DatagramDecoder)
+		d.Datagram(proto.ToServer, b, proto.Meta{Frame: 1})
+		d.Datagram(proto.ToClient, b, proto.Meta{Frame: 2})
+		d.End(proto.Meta{})
+		for _, e := range s.Events {
+			if e.Fields.(*Event).Payload != nil {
+				t.Fatalf("emitted event keeps its payload")
+			}
+		}
 	})
 }
