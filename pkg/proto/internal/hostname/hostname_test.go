@@ -1,6 +1,9 @@
 package hostname
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDotted(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -37,4 +40,19 @@ func TestDotted(t *testing.T) {
 	if got := FirstWord(" ftp.NetBSD.org FTP server (NetBSD-ftpd 20100320) ready."); got != "ftp.netbsd.org" {
 		t.Errorf("FirstWord = %q", got)
 	}
+}
+
+func FuzzDotted(f *testing.F) {
+	for _, s := range []string{"mx.example.net", "[10.0.0.5]", "localhost.localdomain", "a..b", "cam-7f3a", "x.local"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d := Dotted(s)
+		if d != "" && (Device(s) != d || !strings.Contains(d, ".") || strings.ToLower(d) != d) {
+			t.Fatalf("Dotted(%q) = %q, Device %q", s, d, Device(s))
+		}
+		if v := Device(s); v != "" && Device(v) != v {
+			t.Fatalf("Device not idempotent: %q -> %q -> %q", s, v, Device(v))
+		}
+	})
 }
