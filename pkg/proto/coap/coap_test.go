@@ -3,8 +3,8 @@ package coap
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
+	"github.com/phonehome/phonehome/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +19,6 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func opt(n uint16, v string) craft.CoAPOption { return craft.CoAPOption{Number: n, Value: []byte(v)} }
 func uopt(n uint16, v uint32) craft.CoAPOption {
@@ -129,20 +127,7 @@ func TestParseGolden(t *testing.T) {
 	for _, d := range exchange() {
 		got.WriteString(render(d.name, d.data))
 	}
-	golden := filepath.Join("testdata", "exchange.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("output differs from %s:\n%s", golden, got.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "exchange.golden"), []byte(got.String()))
 }
 
 // TestTshark writes the exchange as a capture and compares, message by
@@ -265,7 +250,7 @@ func TestCorpus(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParse")
 	}
 	for _, d := range exchange() {

@@ -1,12 +1,12 @@
 package coap
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/internal/sinktest"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
@@ -31,19 +31,7 @@ func TestDecoderSink(t *testing.T) {
 	}
 	d.End(proto.Meta{})
 	got := sinktest.Render(s)
-	golden := filepath.Join("testdata", "sink-exchange.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "sink-exchange.golden"), []byte(got))
 	if n := len(s.Names); n != 1 || s.Names[0].Name != "lwm2m.example.com" || s.Names[0].Source != proto.FromProtocol {
 		t.Errorf("names %+v, want the register's Uri-Host once", s.Names)
 	}

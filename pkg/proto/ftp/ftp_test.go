@@ -2,10 +2,9 @@ package ftp
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
+	"github.com/phonehome/phonehome/internal/golden"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,8 +14,6 @@ import (
 	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type op = fuzzseed.Op
 
@@ -87,20 +84,7 @@ func TestParserGolden(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(run(tc, nil))
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), []byte(got))
 			for name, split := range map[string]func(int) int{
 				"bytewise": func(int) int { return 1 },
 				"random":   func(n int) int { return 1 + rand.IntN(n) },
@@ -208,7 +192,7 @@ func TestCorpusCommands(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParser")
 	}
 	for _, tc := range cases() {

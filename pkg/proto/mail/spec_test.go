@@ -1,11 +1,11 @@
 package mail
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/internal/sinktest"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
@@ -23,19 +23,7 @@ func TestDecoderSink(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := sinktest.Render(runSink(tc, nil))
-			golden := filepath.Join("testdata", "sink-"+tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", "sink-"+tc.name+".golden"), []byte(got))
 			if g := sinktest.Render(runSink(tc, func(int) int { return 1 })); g != got {
 				t.Errorf("bytewise split differs:\n%s", g)
 			}
