@@ -3,7 +3,6 @@ package ftp
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/phonehome/phonehome/internal/golden"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
