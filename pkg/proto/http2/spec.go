@@ -1,6 +1,8 @@
 package http2
 
 import (
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -62,7 +64,7 @@ type Decoder struct {
 	p     *Parser
 	s     proto.Sink
 	doh   map[string]bool // authorities already reported as DoH resolvers
-	named string          // the last authority offered as a name
+	named bool            // the first authority was offered as a name
 }
 
 // NewDecoder returns the Decoder of one connection.
@@ -76,9 +78,13 @@ func (d *Decoder) event(ev *Event) {
 	m := proto.Meta{Frame: ev.Frame, Time: ev.Time}
 	var codings []string
 	if rq := ev.Request; rq != nil {
-		if rq.Authority != "" && rq.Authority != d.named {
-			d.named = rq.Authority
-			d.s.Name(proto.Name{Name: rq.Authority, Source: proto.FromHTTPHost, Frame: rq.Frame})
+		if rq.Authority != "" && !d.named {
+			// The first authority names the server, as HTTP/1's first
+			// Host does: without its port, and not when it is an address.
+			d.named = true
+			if h := authorityHost(rq.Authority); h != "" {
+				d.s.Name(proto.Name{Name: h, Source: proto.FromHTTPHost, Frame: rq.Frame})
+			}
 		}
 		codings = bodyCodings(rq.Body)
 	}
@@ -121,6 +127,20 @@ func (d *Decoder) event(ev *Event) {
 	}
 	ev.DNS = nil
 	d.s.Emit(EventType, m, ev)
+}
+
+// authorityHost returns the host of an :authority ("api.example.com:8080"
+// -> "api.example.com"), or "" when it is an address literal.
+func authorityHost(a string) string {
+	h := a
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		h = host
+	}
+	h = strings.Trim(h, "[]")
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	return h
 }
 
 // bodyCodings returns the content codings undone on b, outermost (last
