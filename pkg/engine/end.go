@@ -20,8 +20,7 @@ func (e *engine) End(f *flow.Flow) {
 	s.endDecoders(m)
 	e.endUnknown(s)
 	name, nameSrc := e.bestName(s)
-	protocol := s.proto
-	channel := e.channel(s)
+	protocol, channel := s.startTLS(s.proto, e.encryptedDNS(s, name, e.channel(s)))
 	if s.names.device != "" {
 		e.inv.protocolName(f.Client.Addr(), s.names.device)
 	}

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/coap"
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
+	"github.com/phonehome/phonehome/pkg/proto/ftp"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
+	"github.com/phonehome/phonehome/pkg/proto/http2"
+	"github.com/phonehome/phonehome/pkg/proto/mail"
 	"github.com/phonehome/phonehome/pkg/proto/mqtt"
 	"github.com/phonehome/phonehome/pkg/proto/netbios"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
@@ -13,6 +17,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/ssh"
 	"github.com/phonehome/phonehome/pkg/proto/stun"
 	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
+	"github.com/phonehome/phonehome/pkg/proto/xmpp"
 )
 
 // protocols is every decoder the engine runs, in the order their Specs are
@@ -33,8 +38,14 @@ func protocols(httpLimits phttp.Limits) []proto.Spec {
 		// stun.StreamSpec() is not listed yet: before the Spec list, TCP
 		// STUN was never detected (the engine sniffed 16 bytes, a STUN
 		// message is at least 20), and adding it changes reports.
+		http2.Spec(http2.Limits{}), // after http (which refuses the preface); also the Switch target of Upgrade: h2c
 		mqtt.Spec(),
 		ssh.Spec(),
+		mail.Spec(mail.SMTP, mail.Limits{}), // the server speaks first; before FTP (both greet with 220)
+		mail.Spec(mail.POP3, mail.Limits{}),
+		mail.Spec(mail.IMAP, mail.Limits{}),
+		ftp.Spec(ftp.Limits{}),
+		xmpp.Spec(xmpp.Limits{}),
 		dns.StreamSpec(), // port 53, after every content check
 		// UDP
 		dns.DatagramSpec(), // 53, 5353 (mDNS), 5355 (LLMNR)
@@ -46,6 +57,8 @@ func protocols(httpLimits phttp.Limits) []proto.Spec {
 		netbios.NameSpec(),
 		netbios.DatagramSpec(),
 		ntp.Spec(),
+		coap.Spec(),     // port 5683 only: CoAP has no magic number
+		coap.DTLSSpec(), // port 5684: recognised, not decoded
 	}
 }
 

@@ -57,6 +57,7 @@ type switchState struct {
 	pending     *pendingSwitch
 	replaced    []replacedDecoder
 	prevChannel string // channel of the decoder that switched away
+	switchedTo  string // the Spec the last Switch named (handover.go: STARTTLS)
 }
 
 type dgramDecoder struct {
@@ -269,7 +270,7 @@ func (s *session) doSwitch() {
 	sw := st.pending
 	st.pending = nil
 	st.replaced = append(st.replaced, replacedDecoder{s.spec, s.stream})
-	st.prevChannel = specChannel(s.spec, s.stream)
+	st.prevChannel, st.switchedTo = specChannel(s.spec, s.stream), sw.to
 	s.spec, s.stream = nil, nil
 	if sw.to == proto.Redetect {
 		s.decided, s.redetect = false, true

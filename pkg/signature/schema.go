@@ -21,7 +21,7 @@ var ErrInvalid = errors.New("signature: invalid pack")
 // Categories lists the accepted service categories.
 var categories = []string{
 	"telemetry", "analytics", "advertising", "crash-reporting", "push", "cloud",
-	"update", "account", "social", "cdn", "voip-media", "location", "other",
+	"update", "account", "social", "cdn", "voip-media", "location", "dns-resolver", "other",
 }
 
 // Categories returns the accepted service categories, in documentation order.

@@ -3,7 +3,6 @@ package coap
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,10 +14,11 @@ import (
 	"github.com/phonehome/phonehome/fixtures/craft"
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/internal/pcaptest"
+	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func opt(n uint16, v string) craft.CoAPOption { return craft.CoAPOption{Number: n, Value: []byte(v)} }
 func uopt(n uint16, v uint32) craft.CoAPOption {
@@ -127,20 +127,7 @@ func TestParseGolden(t *testing.T) {
 	for _, d := range exchange() {
 		got.WriteString(render(d.name, d.data))
 	}
-	golden := filepath.Join("testdata", "exchange.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("output differs from %s:\n%s", golden, got.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "exchange.golden"), []byte(got.String()))
 }
 
 // TestTshark writes the exchange as a capture and compares, message by
@@ -263,7 +250,7 @@ func TestCorpus(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParse")
 	}
 	for _, d := range exchange() {
@@ -291,5 +278,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 		DetectDTLS(b)
+		// The Spec's decoder on the same datagram, both ways.
+		s := &prototest.Sink{}
+		d := Spec().New(s).(proto.DatagramDecoder)
+		d.Datagram(proto.ToServer, b, proto.Meta{Frame: 1})
+		d.Datagram(proto.ToClient, b, proto.Meta{Frame: 2})
+		d.End(proto.Meta{})
+		for _, e := range s.Events {
+			if e.Fields.(*Event).Payload != nil {
+				t.Fatalf("emitted event keeps its payload")
+			}
+		}
 	})
 }

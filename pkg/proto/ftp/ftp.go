@@ -50,7 +50,9 @@ type Field struct {
 
 // ScanFields calls yield with the user, the password and other command
 // arguments (file names, addresses of PORT/EPRT), as "ftp.user",
-// "ftp.password" and "ftp.argument".
+// "ftp.password" and "ftp.argument"; an anonymous login's password is
+// "ftp.anonymous-pass" (it is an e-mail address by convention, and the
+// leak scanner treats fields named *password as secrets).
 func (e *Event) ScanFields(yield func(Field)) {
 	if e.Kind == "command" && e.Argument != "" && e.Command != "USER" {
 		yield(Field{Location: "ftp.argument", Data: []byte(e.Argument)})
@@ -59,7 +61,11 @@ func (e *Event) ScanFields(yield func(Field)) {
 		yield(Field{Location: "ftp.user", Data: []byte(e.User)})
 	}
 	if e.PasswordPresent && len(e.Password) > 0 {
-		yield(Field{Location: "ftp.password", Data: e.Password})
+		loc := "ftp.password"
+		if anonymous(e.User) {
+			loc = "ftp.anonymous-pass" // by convention an e-mail address, not a secret
+		}
+		yield(Field{Location: loc, Data: e.Password})
 	}
 }
 

@@ -2,21 +2,18 @@ package ftp
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type op = fuzzseed.Op
 
@@ -87,20 +84,7 @@ func TestParserGolden(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(run(tc, nil))
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), []byte(got))
 			for name, split := range map[string]func(int) int{
 				"bytewise": func(int) int { return 1 },
 				"random":   func(n int) int { return 1 + rand.IntN(n) },
@@ -208,7 +192,7 @@ func TestCorpusCommands(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParser")
 	}
 	for _, tc := range cases() {
@@ -224,6 +208,9 @@ func FuzzParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		tc := testCase{lim: lim, ops: fuzzseed.Decode(in)}
 		evs, p := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			if len(e.Argument) > lim.MaxLine || len(e.Password) > lim.MaxLine {
 				t.Fatalf("over MaxLine")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/internal/pcaptest"
+	"github.com/phonehome/phonehome/internal/sinktest"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -102,4 +103,82 @@ func TestCorpusRequests(t *testing.T) {
 	if files == 0 {
 		t.Skip("no HTTP/2 in the dev truth")
 	}
+}
+
+// TestCorpusSpec runs every connection through the Spec as the engine
+// does: the DoH messages must come out as dns events whose question names
+// are tshark's DNS query names, the requests as http events, the
+// authority as the name, and one dns-over-https finding per resolver.
+func TestCorpusSpec(t *testing.T) {
+	var files int
+	for _, e := range corpus.Dev(t) {
+		var truth truthHTTP2
+		corpus.LoadTruth(t, e, &truth)
+		if truth.HTTP == nil || len(truth.HTTP.HTTP2) == 0 {
+			continue
+		}
+		files++
+		wantReq, wantNames, wantAuth := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		for _, r := range truth.HTTP.HTTP2 {
+			wantReq[fmt.Sprintf("%s %s %s", r.Method, r.Authority, r.Path)] = true
+			wantAuth[r.Authority] = true
+		}
+		if truth.DNS != nil {
+			for _, n := range truth.DNS.QueryNames {
+				wantNames[strings.ToLower(n)] = true
+			}
+		}
+		gotReq, gotNames, gotAuth := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		findings := 0
+		for _, c := range pcaptest.Conns(t, e.Path) {
+			s := sinktest.Conn(Spec(Limits{}), c)
+			if s == nil {
+				continue
+			}
+			for _, ev := range s.Events {
+				switch f := ev.Fields.(type) {
+				case *Event:
+					if f.Request != nil {
+						gotReq[fmt.Sprintf("%s %s %s", f.Request.Method, f.Request.Authority, f.Request.URI)] = true
+					}
+				case DoHEvent:
+					if ev.Type != "dns" || f.Variant != "doh" || f.Error != "" {
+						t.Errorf("%s: DoH event %s %+v", e.Name(), ev.Type, f.Event)
+					}
+					for _, q := range f.Questions {
+						gotNames[strings.ToLower(q.Name)] = true
+					}
+				}
+			}
+			for _, n := range s.Names {
+				gotAuth[n.Name] = true
+			}
+			for _, f := range s.Findings {
+				if f.Kind == FindingDoH {
+					findings++
+				}
+			}
+		}
+		for what, pair := range map[string][2]map[string]bool{"requests": {gotReq, wantReq}, "DoH names": {gotNames, wantNames}, "names": {gotAuth, wantAuth}} {
+			if g, w := keys(pair[0]), keys(pair[1]); g != w {
+				t.Errorf("%s: %s\n got %s\nwant %s", e.Name(), what, g, w)
+			}
+		}
+		if len(wantNames) > 0 && findings != len(wantAuth) {
+			t.Errorf("%s: %d DoH findings, want one per resolver (%d)", e.Name(), findings, len(wantAuth))
+		}
+		t.Logf("%s: %d requests, DoH names %s, %d DoH findings", e.Name(), len(gotReq), keys(gotNames), findings)
+	}
+	if files == 0 {
+		t.Skip("no HTTP/2 in the dev truth")
+	}
+}
+
+func keys(m map[string]bool) string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -159,6 +159,7 @@ type Parser struct {
 	emit    func(*Event)
 	h       [2]half
 	streams map[uint32]*stream
+	opened1 bool // stream 1 was opened (by the client, or as an upgrade)
 	ended   bool
 	stats   Stats
 }
@@ -196,9 +197,7 @@ func New(lim Limits, emit func(*Event)) *Parser {
 // the HTTP/1 decoder already reported; its event is flagged "upgrade".
 func NewUpgrade(lim Limits, emit func(*Event), up, down []byte, m proto.Meta) *Parser {
 	p := New(lim, emit)
-	s := p.stream(1)
-	s.req.started, s.req.ended = true, true
-	s.flags = append(s.flags, "upgrade")
+	p.upgradeStream()
 	if len(up) > 0 {
 		p.Data(proto.ToServer, up, m)
 	}
@@ -206,6 +205,15 @@ func NewUpgrade(lim Limits, emit func(*Event), up, down []byte, m proto.Meta) *P
 		p.Data(proto.ToClient, down, m)
 	}
 	return p
+}
+
+// upgradeStream opens stream 1 as the continuation of the HTTP/1.1
+// request of an h2c upgrade: its request side is over, flagged "upgrade".
+func (p *Parser) upgradeStream() *stream {
+	s := p.stream(1)
+	s.req.started, s.req.ended = true, true
+	s.flags = append(s.flags, "upgrade")
+	return s
 }
 
 // Stats returns the counters so far.
@@ -441,10 +449,18 @@ func (p *Parser) headers(dir proto.Dir, h *half, b *block) {
 	}
 	s := p.streams[b.stream]
 	if s == nil {
-		if dir == proto.ToClient && !b.push {
+		switch {
+		case dir == proto.ToClient && !b.push && b.stream == 1 && !p.opened1 && !p.h[proto.ToServer].lost:
+			// Stream 1 answered before any request on it: the connection
+			// switched with Upgrade: h2c (a client with prior knowledge
+			// opens stream 1 itself), and stream 1 answers the HTTP/1.1
+			// request sent before the switch.
+			s = p.upgradeStream()
+		case dir == proto.ToClient && !b.push:
 			return // a response to a request not seen: nothing to pair it with
+		default:
+			s = p.stream(b.stream)
 		}
-		s = p.stream(b.stream)
 	}
 	if b.err {
 		addFlag(&s.flags, "hpack-desync")
@@ -516,6 +532,7 @@ func (p *Parser) stream(id uint32) *stream {
 	}
 	s := &stream{id: id}
 	p.streams[id] = s
+	p.opened1 = p.opened1 || id == 1
 	return s
 }
 

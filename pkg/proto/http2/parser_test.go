@@ -5,10 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,11 +18,10 @@ import (
 
 	"github.com/phonehome/phonehome/fixtures/craft"
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // conn writes one side of a connection: frames through the library's
 // Framer, header blocks through one HPACK encoder, as a real stack does.
@@ -297,20 +294,7 @@ func TestParserGolden(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(run(tc, nil))
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), []byte(got))
 			for name, split := range map[string]func(int) int{
 				"bytewise": func(int) int { return 1 },
 				"random":   func(n int) int { return 1 + rand.IntN(n) },
@@ -370,7 +354,7 @@ func TestValidHeader(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParser")
 	}
 	for _, tc := range cases() {
@@ -389,6 +373,9 @@ func FuzzParser(f *testing.F) {
 		// parser must resynchronise or ignore them, never panic.
 		tc := testCase{lim: lim, ops: append([]op{up([]byte(Preface))}, ops...)}
 		evs := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			for _, b := range []*Body{reqBody(e), respBody(e)} {
 				if b != nil && len(b.Data) > lim.MaxBody {

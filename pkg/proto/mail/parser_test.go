@@ -3,19 +3,16 @@ package mail
 import (
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type op = fuzzseed.Op
 
@@ -146,20 +143,7 @@ func TestParserGolden(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(run(tc, nil))
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), []byte(got))
 			for name, split := range map[string]func(int) int{
 				"bytewise": func(int) int { return 1 },
 				"random":   func(n int) int { return 1 + rand.IntN(n) },
@@ -198,7 +182,7 @@ func TestDetect(t *testing.T) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz/FuzzParser")
 	}
 	for _, tc := range cases() {
@@ -214,6 +198,9 @@ func FuzzParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pr uint16, in []byte) {
 		tc := testCase{proto: Protocol(pr%3 + 1), lim: lim, ops: fuzzseed.Decode(in)}
 		evs, p := run(tc, nil)
+		// The same input through the Spec decoder and its Sink: no panic,
+		// and nothing secret kept in what it emits.
+		checkSink(t, runSink(tc, nil))
 		for _, e := range evs {
 			if e.Message != nil && len(e.Message.Data) > lim.MaxMessage {
 				t.Fatalf("message over MaxMessage")
