@@ -57,6 +57,9 @@ type Hit struct {
 	Encoding   []string // outermost first, e.g. ["gzip", "base64", "plain"]
 	Location   string   // refined: "url.query:imei", "body.json:$.device.imei"
 	Offset     int      // byte offset in Input.Data of the hit or of the encoded blob holding it
+	// Private is set on behavioural hits (IsBehaviour) when the same
+	// input also carried a private-browsing flag (incognito=true).
+	Private bool
 	// Spellings are the exact texts that carried the value, outermost
 	// first: the bytes of Input.Data (the value itself, or the encoded
 	// blob holding it), then the text in each decoded layer down to the
@@ -182,6 +185,7 @@ type scanState struct {
 	hits       []rawHit
 	fieldBuf   []field
 	nodeBuf    []pnode
+	private    bool // a private-browsing flag was seen (behaviour.go)
 }
 
 // Scan reports every identifier found in in, sorted by offset, each once
@@ -194,6 +198,9 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType)}
 	st.layer(data, in.Location, nil, nil, 0, -1, "", "")
 	for _, h := range st.finish() {
+		if st.private && IsBehaviour(h.Identifier) {
+			h.Private = true
+		}
 		emit(h)
 	}
 }
@@ -211,15 +218,17 @@ func (st *scanState) layer(data []byte, loc string, chain, wire []string, depth,
 	st.layers++
 	fields, nodes, isJSON := extractFields(data, st.fieldBuf[:0], st.nodeBuf[:0])
 	st.fieldBuf, st.nodeBuf = fields[len(fields):], nodes[len(nodes):]
+	pkey := normKey(parentKey)
 	if len(fields) == 0 && parentKey != "" {
 		fields = []field{{key: parentKey, node: -1, vs: 0, ve: len(data)}}
 		isJSON = false
 		parentKey = "\x00" // whole-layer field: keep loc unrefined
 	}
-	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00"}
+	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00", pkey: pkey}
 	lc.known()
 	if !st.s.opt.NoGeneric && depth <= st.s.opt.MaxDepth {
 		lc.generic()
+		lc.behaviour()
 	}
 	if depth < st.s.opt.MaxDepth {
 		lc.decodeChildren()
@@ -240,6 +249,7 @@ type layerCtx struct {
 	json   bool
 	top    string
 	whole  bool
+	pkey   string // normalised key of the parent field a decoded layer came from
 }
 
 // fieldAt returns the innermost field whose value span holds [s, e).
