@@ -137,8 +137,14 @@ func normKeyBytes(k []byte) string {
 
 // behaviour runs the behavioural detectors over the layer's fields.
 func (lc *layerCtx) behaviour() {
-	if behaviourSkipped(lc.st.base) {
+	if lc.st.fromPage || behaviourSkipped(lc.st.base) {
 		return
+	}
+	// In HTML, SVG or XML markup, attribute values (href, src, xmlns) are
+	// links of a document, not pages visited; element text still counts.
+	markup := false
+	if i := skipWS(lc.data, 0); i < len(lc.data) && lc.data[i] == '<' {
+		markup = true
 	}
 	// A decoded layer is the value of its parent's field: a URL that was
 	// %-escaped or base64-encoded arrives here whole.
@@ -153,6 +159,9 @@ func (lc *layerCtx) behaviour() {
 		}
 		if privateKeys[k] && truthy(lc.data[f.vs:f.ve]) {
 			lc.st.private = true
+		}
+		if markup && f.key == "" && (f.ks == 0 || lc.data[f.ks-1] != '<') {
+			continue
 		}
 		lc.behaviourValue(k, f.vs, f.ve)
 	}
@@ -261,6 +270,11 @@ func pageURL(v string) (*url.URL, bool) {
 		return nil, false
 	}
 	if _, err := publicsuffix.EffectiveTLDPlusOne(host); err != nil {
+		return nil, false
+	}
+	if u.Path == "" && u.RawQuery == "" {
+		// An origin (scheme://host, as location.origin and postMessage
+		// write it), not a page: a page's href always has a path.
 		return nil, false
 	}
 	p := strings.ToLower(u.Path)

@@ -79,10 +79,16 @@ func TestBehaviourDetectors(t *testing.T) {
 		{"component name", Input{Location: "body", Data: []byte(`{"top":"com.android.settings/.wifi.WifiSettings"}`)}, []string{
 			"app_usage=component: com.android.settings/.wifi.WifiSettings @body.json:$.top [plain]",
 		}},
+		{"page in XML element text", Input{Location: "body", Data: []byte(`<r><url>https://www.example.org/a</url></r>`)}, []string{
+			"browsing_history=https://www.example.org/a @body:url [plain]",
+		}},
 		{"event record in a form", Input{Location: "body", Data: []byte("ev=click&screen=CheckoutPage&t=1")}, []string{
 			"app_usage=click: CheckoutPage @body:screen [plain]",
 		}},
 		// Not behaviour.
+		{"sent from a web page", Input{Location: "url.query", Page: "http://www.example-news.com/", Data: []byte("dl=http%3A%2F%2Fwww.example-news.com%2F&q=x")}, nil},
+		{"an origin", Input{Location: "url.query", Data: []byte("xdm_o=http%3A%2F%2Fwww.bbc.com")}, nil},
+		{"link in HTML", Input{Location: "udp.payload", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"><a href="http://www.w3.org/Graphics/SVG/">x</a></svg>`)}, nil},
 		{"Referer header", Input{Location: "header:Referer", Data: []byte("https://www.google.com/search?q=cats")}, nil},
 		{"OAuth redirect", Input{Location: "url.query", Data: []byte("client_id=abc&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb")}, nil},
 		{"XML namespace", Input{Location: "body", Data: []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><u:X xmlns:u="urn:x"/></s:Envelope>`)}, nil},

@@ -46,6 +46,11 @@ type Input struct {
 	// ContentType is the HTTP Content-Type (and, if known, the
 	// Content-Encoding after a ';'), used as a hint for deflate bodies.
 	ContentType string
+	// Page is the web page the message was sent from (an HTTP request's
+	// Referer), or "". What a page's scripts send about the page is the
+	// web's ordinary tracking, not behavioural data the device reports:
+	// the behavioural detectors skip such inputs (docs/leaks.md).
+	Page string
 }
 
 // Hit is one identifier found in an Input.
@@ -186,6 +191,7 @@ type scanState struct {
 	fieldBuf   []field
 	nodeBuf    []pnode
 	private    bool // a private-browsing flag was seen (behaviour.go)
+	fromPage   bool // Input.Page was set: no behavioural detection
 }
 
 // Scan reports every identifier found in in, sorted by offset, each once
@@ -195,7 +201,7 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 	if len(data) > s.opt.MaxInput {
 		data = data[:s.opt.MaxInput]
 	}
-	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType)}
+	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType), fromPage: in.Page != ""}
 	st.layer(data, in.Location, nil, nil, 0, -1, "", "")
 	for _, h := range st.finish() {
 		if st.private && IsBehaviour(h.Identifier) {
