@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/phonehome/phonehome/pkg/audit"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -14,22 +15,16 @@ import (
 // found in the same inputs, fields and decoded layers as identifiers and
 // reported as hits under these names (docs/leaks.md, "Behavioural data").
 const (
-	BrowsingHistory = "browsing_history" // an http(s) URL of a page, carried as a field value
-	SearchQuery     = "search_query"     // search terms: a search engine's query parameter, or a search field
-	AppUsage        = "app_usage"        // an app/screen opened, an event record, a file under user storage
+	BrowsingHistory = audit.BrowsingHistory // an http(s) URL of a page, carried as a field value
+	SearchQuery     = audit.SearchQuery     // search terms: a search engine's query parameter, or a search field
+	AppUsage        = audit.AppUsage        // an app/screen opened, an event record, a file under user storage
 )
 
 // BehaviourClasses returns the behavioural classes in documentation order.
-func BehaviourClasses() []string { return []string{BrowsingHistory, SearchQuery, AppUsage} }
+func BehaviourClasses() []string { return audit.BehaviourClasses() }
 
 // IsBehaviour reports whether a hit's identifier is a behavioural class.
-func IsBehaviour(identifier string) bool {
-	switch identifier {
-	case BrowsingHistory, SearchQuery, AppUsage:
-		return true
-	}
-	return false
-}
+func IsBehaviour(identifier string) bool { return audit.IsBehaviour(identifier) }
 
 // maxBehaviourValue is the longest field value read as a URL, a search
 // term, a path or an event target.

@@ -14,10 +14,10 @@ const (
 	// KindBehaviourLinked: behavioural data and a device identifier
 	// travelled in the same message or flow, so the activity is tied to
 	// one device and, through it, one person.
-	KindBehaviourLinked = "behaviour-linked"
+	KindBehaviourLinked = audit.KindBehaviourLinked
 	// KindBehaviourPrivate: behavioural data sent with a private-browsing
 	// flag set, and no device identifier beside it.
-	KindBehaviourPrivate = "behaviour-private-mode"
+	KindBehaviourPrivate = audit.KindBehaviourPrivate
 )
 
 // linkIdentifiers are the device identifiers that make behavioural data
