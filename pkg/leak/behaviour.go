@@ -179,10 +179,6 @@ func (lc *layerCtx) behaviourValue(key string, vs, ve int) {
 	if ve <= vs || ve-vs > maxBehaviourValue {
 		return
 	}
-	raw := lc.data[vs:ve]
-	if bytes.IndexByte(raw, '\\') >= 0 || bytes.IndexByte(raw, '%') >= 0 && pctEscaped(raw) {
-		return // decoded in a child layer, with this key
-	}
 	// Trim spaces and quotes (kv text keeps a JSON value's quotes).
 	s, e := vs, ve
 	for s < e && (lc.data[s] == ' ' || lc.data[s] == '\t' || lc.data[s] == '"' || lc.data[s] == '\'') {
@@ -192,14 +188,29 @@ func (lc *layerCtx) behaviourValue(key string, vs, ve int) {
 		e--
 	}
 	v := lc.data[s:e]
+	isURL := hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://")
+	if bytes.IndexByte(v, '\\') >= 0 || !isURL && bytes.IndexByte(v, '%') >= 0 && pctEscaped(v) {
+		return // decoded in a child layer, with this key
+	}
 	switch {
-	case hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://"):
+	case isURL:
 		if notHistoryKeys[key] {
 			return
+		}
+		if lc.st.urls[string(v)] {
+			return // the decoded copy of a URL reported in its parent layer
 		}
 		u, ok := pageURL(string(v))
 		if !ok {
 			return
+		}
+		if pctEscaped(v) {
+			// Its %-escapes are undone in a child layer, which must not
+			// report the same page again.
+			if lc.st.urls == nil {
+				lc.st.urls = map[string]bool{}
+			}
+			lc.st.urls[string(urlDecode(v))] = true
 		}
 		lc.add(Hit{Identifier: BrowsingHistory, Value: string(v), Encoding: lc.enc([]string{"plain"})}, s, e)
 		lc.searchInURL(u, string(v), s)
@@ -248,8 +259,10 @@ var resourceExt = []string{
 // under an ICANN public suffix (no IP address, no LAN or single-label
 // name), not a resource such as an image, script or API document.
 func pageURL(v string) (*url.URL, bool) {
+	q := strings.IndexByte(v, '?')
 	for i := 0; i < len(v); i++ {
-		if v[i] <= ' ' || v[i] == 0x7f {
+		// A space stands only in a query that a decoded layer's '+' became.
+		if v[i] < ' ' || v[i] == 0x7f || v[i] == ' ' && (q < 0 || i < q) {
 			return nil, false
 		}
 	}

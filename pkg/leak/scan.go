@@ -190,8 +190,9 @@ type scanState struct {
 	hits       []rawHit
 	fieldBuf   []field
 	nodeBuf    []pnode
-	private    bool // a private-browsing flag was seen (behaviour.go)
-	fromPage   bool // Input.Page was set: no behavioural detection
+	private    bool            // a private-browsing flag was seen (behaviour.go)
+	fromPage   bool            // Input.Page was set: no behavioural detection
+	urls       map[string]bool // decoded forms of page URLs already reported (behaviour.go)
 }
 
 // Scan reports every identifier found in in, sorted by offset, each once

@@ -26,7 +26,7 @@ func behaviourGrid(d *audit.Device) grid {
 	}}
 	type key struct {
 		class, dest, ip string
-		port           uint16
+		port            uint16
 	}
 	type agg struct {
 		key
