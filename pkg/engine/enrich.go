@@ -207,7 +207,7 @@ func (e *engine) buildDevices() {
 				third[full.Domain] = true
 			}
 			abroad := e.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, e.cfg.HomeCountry)
-			l.Severity = leak.Severity(l.Identifier, leak.Exposure{Plaintext: plain, ThirdParty: tp, Abroad: abroad,
+			l.Severity = leak.Severity(l.Identifier, leak.Exposure{Plaintext: plain, ThirdParty: tp, Abroad: abroad, Private: l.Private,
 				Local: full.Country != "" && geo.IsSpecialName(full.Country)})
 			if !e.cfg.ShowEvidence {
 				l.Value = leak.Mask(l.Identifier, l.Value)
@@ -241,6 +241,7 @@ func (e *engine) buildDevices() {
 		dev.Findings = make([]audit.Finding, 0, len(d.findings))
 		for _, fi := range d.findings {
 			fi.Dest = full(fi.Dest, d.dests)
+			leak.LocateFinding(&fi)
 			dev.Findings = append(dev.Findings, fi)
 		}
 		slices.SortFunc(dev.Findings, func(a, b audit.Finding) int {

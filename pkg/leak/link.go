@@ -225,3 +225,16 @@ func urlSite(v string) string {
 	}
 	return ownSite(u.Hostname())
 }
+
+// LocateFinding adds the destination's country to the message of a
+// behaviour finding once enrichment has located it: "sent to X" becomes
+// "sent to X in SG". Other findings are left as they are.
+func LocateFinding(fi *audit.Finding) {
+	if fi.Kind != KindBehaviourLinked && fi.Kind != KindBehaviourPrivate || len(fi.Dest.Country) != 2 || fi.Dest.Name == "" {
+		return
+	}
+	to := "sent to " + fi.Dest.Name
+	if i := strings.Index(fi.Message, to); i >= 0 && !strings.HasPrefix(fi.Message[i+len(to):], " in ") {
+		fi.Message = fi.Message[:i+len(to)] + " in " + fi.Dest.Country + fi.Message[i+len(to):]
+	}
+}
