@@ -135,16 +135,10 @@ func (lc *layerCtx) behaviour() {
 	if lc.st.fromPage || behaviourSkipped(lc.st.base) {
 		return
 	}
-	// In HTML, SVG or XML markup, attribute values (href, src, xmlns) are
-	// links of a document, not pages visited; element text still counts.
-	markup := false
-	if i := skipWS(lc.data, 0); i < len(lc.data) && lc.data[i] == '<' {
-		markup = true
-	}
 	// A decoded layer is the value of its parent's field: a URL that was
 	// %-escaped or base64-encoded arrives here whole.
 	if lc.pkey != "" && !lc.whole {
-		lc.behaviourValue(lc.pkey, 0, len(lc.data))
+		lc.behaviourValue(lc.pkey, -1, 0, len(lc.data))
 	}
 	for i := range lc.fields {
 		f := &lc.fields[i]
@@ -155,10 +149,11 @@ func (lc *layerCtx) behaviour() {
 		if privateKeys[k] && truthy(lc.data[f.vs:f.ve]) {
 			lc.st.private = true
 		}
-		if markup && f.key == "" && (f.ks == 0 || lc.data[f.ks-1] != '<') {
-			continue
+		ks := -1
+		if f.key == "" && !lc.json {
+			ks = f.ks
 		}
-		lc.behaviourValue(k, f.vs, f.ve)
+		lc.behaviourValue(k, ks, f.vs, f.ve)
 	}
 	lc.events()
 }
@@ -174,8 +169,9 @@ func truthy(b []byte) bool {
 
 // behaviourValue checks one field value (key normalised) for a page URL
 // (browsing history, and the search terms in it), a search field and a
-// file under user storage.
-func (lc *layerCtx) behaviourValue(key string, vs, ve int) {
+// file under user storage. ks is where a key/value text field's key
+// starts, or -1.
+func (lc *layerCtx) behaviourValue(key string, ks, vs, ve int) {
 	if ve <= vs || ve-vs > maxBehaviourValue {
 		return
 	}
@@ -194,7 +190,7 @@ func (lc *layerCtx) behaviourValue(key string, vs, ve int) {
 	}
 	switch {
 	case isURL:
-		if notHistoryKeys[key] {
+		if notHistoryKeys[key] || ks >= 0 && inTag(lc.data, ks) {
 			return
 		}
 		if lc.st.urls[string(v)] {
@@ -227,6 +223,24 @@ func (lc *layerCtx) behaviourValue(key string, vs, ve int) {
 			lc.add(Hit{Identifier: AppUsage, Value: "component: " + c, Encoding: lc.enc([]string{"plain"})}, s, e)
 		}
 	}
+}
+
+// inTag reports whether the key at ks is an attribute inside an HTML, SVG
+// or XML start tag (<a href="...">): a document's link, not a page the
+// user visited. Element text (<url>...</url>) is not inside a tag.
+func inTag(b []byte, ks int) bool {
+	if ks > 0 && b[ks-1] == '<' {
+		return false // the element's own name: <url>value</url>
+	}
+	for i := ks - 1; i >= 0 && i >= ks-1024; i-- {
+		switch b[i] {
+		case '>':
+			return false
+		case '<':
+			return i+1 < len(b) && (isAlnum(b[i+1]) || b[i+1] == '?' || b[i+1] == '!')
+		}
+	}
+	return false
 }
 
 // searchContext: a search field counts in a body, header or cookie, or in
