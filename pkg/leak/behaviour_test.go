@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/phonehome/phonehome/pkg/audit"
 )
 
 // behaviourHits returns "class=value @location [chain]" for the
@@ -210,4 +212,49 @@ func TestBehaviourSeverity(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzBehaviour feeds arbitrary inputs through the scanner and the flow
+// step: behavioural hits must be well formed, their masks must hide the
+// value's letters, and FlowBehaviour must keep a subset of the rows.
+func FuzzBehaviour(f *testing.F) {
+	s := labScanner(f)
+	for _, seed := range []string{
+		browserCase(false),
+		browserCase(true),
+		"dl=https%3A%2F%2Fshop.example.de%2Fcart%3Fitem%3D7",
+		"u=https://duckduckgo.com/?q=tax+advice&t=h_",
+		`{"page":"https:\/\/yandex.ru\/search\/?text=flu+symptoms","incognito":1}`,
+		`{"event":"$AppViewScreen","properties":{"$screen_name":"com.example.shop.CartActivity"}}`,
+		`{"top":"com.android.settings/.wifi.WifiSettings","f":"/sdcard/DCIM/a.jpg"}`,
+		`<r><url>https://www.example.org/a</url><a href="https://www.example.org/b">x</a></r>`,
+		"ev=click&screen=CheckoutPage&keyword=red+shoes",
+		"u=" + url.QueryEscape("https://m.baidu.com/s?word="+url.QueryEscape("租房 北京")),
+	} {
+		f.Add("body", []byte(seed), "")
+	}
+	f.Add("url.query", []byte("dl=http%3A%2F%2Fa.example.com%2F"), "http://a.example.com/")
+	f.Fuzz(func(t *testing.T, loc string, data []byte, page string) {
+		var rows []audit.Leak
+		for _, h := range scanAll(s, Input{Location: loc, Data: data, Page: page}) {
+			if !IsBehaviour(h.Identifier) {
+				continue
+			}
+			if page != "" {
+				t.Fatalf("behavioural hit from a page's request: %+v", h)
+			}
+			if h.Value == "" || len(h.Encoding) == 0 || h.Offset < 0 || h.Offset > len(data) {
+				t.Fatalf("bad hit %+v", h)
+			}
+			if m := Mask(h.Identifier, h.Value); m == h.Value && strings.IndexFunc(h.Value, func(r rune) bool { return r > '9' && r != '_' }) >= 0 && len(h.Value) >= 12 {
+				t.Fatalf("Mask(%s, %q) hides nothing", h.Identifier, h.Value)
+			}
+			rows = append(rows, audit.Leak{Identifier: h.Identifier, Value: h.Value, Location: h.Location, Frame: 1, Private: h.Private})
+		}
+		n := len(rows)
+		kept, fs := FlowBehaviour(append(rows, audit.Leak{Identifier: "imei", Value: "867891045582412", Frame: 1}), audit.Dest{Name: "x.example.com", Channel: "HTTP"})
+		if len(kept) > n+1 || n > 0 && len(kept) < 1 || len(fs) > 1 {
+			t.Fatalf("FlowBehaviour kept %d of %d rows, %d findings", len(kept), n+1, len(fs))
+		}
+	})
 }
