@@ -87,9 +87,9 @@ var identifiers = []Identifier{
 	{Name: "session_token", Class: ClassCredential, Mask: MaskSecret, Key: true, Reported: true},
 	{Name: "jid", Class: ClassStrong, Key: true, Reported: true},
 	// Behavioural classes (pkg/leak behaviour.go): what the user did.
-	{Name: "browsing_history", Class: ClassBehaviour, Mask: MaskURL, Reported: true},
-	{Name: "search_query", Class: ClassBehaviour, Reported: true},
-	{Name: "app_usage", Class: ClassBehaviour, Mask: MaskEvent, Reported: true},
+	{Name: BrowsingHistory, Class: ClassBehaviour, Mask: MaskURL, Reported: true},
+	{Name: SearchQuery, Class: ClassBehaviour, Reported: true},
+	{Name: AppUsage, Class: ClassBehaviour, Mask: MaskEvent, Reported: true},
 	{Name: "basic_auth", Class: ClassCredential, Mask: MaskUserSecret, Reported: true},
 }
 

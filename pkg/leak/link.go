@@ -106,7 +106,7 @@ func FlowBehaviour(leaks []audit.Leak, dest audit.Dest) ([]audit.Leak, []audit.F
 			if !contains(ids, id) {
 				ids = append(ids, id)
 			}
-			if severityClass(id) == classStrong {
+			if c, _ := audit.LookupIdentifier(id); c.Class == audit.ClassStrong {
 				strong = true
 			}
 			if bFrames[l.Frame] {
