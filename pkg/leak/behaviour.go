@@ -523,28 +523,35 @@ func screenName(v string) bool {
 // same object or an object nested in it. Each target is one hit whose
 // value reads "event: target".
 func (lc *layerCtx) events() {
+	// One pass sorts the fields into event fields with a verb and target
+	// fields; records are then matched on those only, at most
+	// maxEventFields of each, so a layer of 4096 fields stays linear.
+	var verbs, targets []int
 	for i := range lc.fields {
 		f := &lc.fields[i]
-		if !eventKeys[normKeyBytes(lc.keyBytes(f))] || f.ve-f.vs > 128 {
-			continue
+		k := normKeyBytes(lc.keyBytes(f))
+		switch {
+		case eventKeys[k] && f.ve-f.vs <= 128 && len(verbs) < maxEventFields:
+			if hasEventVerb(strings.Trim(strings.TrimSpace(string(lc.data[f.vs:f.ve])), `"'`)) {
+				verbs = append(verbs, i)
+			}
+		case targetKeys[k] && f.ve-f.vs <= 256 && len(targets) < maxEventFields:
+			targets = append(targets, i)
 		}
+	}
+	if len(verbs) == 0 || len(targets) == 0 {
+		return
+	}
+	for _, i := range verbs {
+		f := &lc.fields[i]
 		verb := strings.Trim(strings.TrimSpace(string(lc.data[f.vs:f.ve])), `"'`)
-		if !hasEventVerb(verb) {
-			continue
-		}
 		parent := int32(-2) // a key/value layer is one record
 		if lc.json && f.node >= 0 {
 			parent = lc.nodes[f.node].parent
 		}
-		for j := range lc.fields {
+		for _, j := range targets {
 			g := &lc.fields[j]
-			if j == i || g.ve-g.vs > 256 || !targetKeys[normKeyBytes(lc.keyBytes(g))] {
-				continue
-			}
-			if parent != -2 && !lc.within(g.node, parent, 3) {
-				continue
-			}
-			if parent == -2 && lc.json {
+			if parent == -2 && lc.json || parent != -2 && !lc.within(g.node, parent, 3) {
 				continue
 			}
 			t := strings.Trim(strings.TrimSpace(string(lc.data[g.vs:g.ve])), `"'`)
@@ -558,6 +565,9 @@ func (lc *layerCtx) events() {
 		}
 	}
 }
+
+// maxEventFields bounds the event and target fields matched per layer.
+const maxEventFields = 256
 
 // within reports whether JSON node n is a member of object node p or of
 // an object nested in it at most depth levels down.

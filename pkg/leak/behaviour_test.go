@@ -88,6 +88,9 @@ func TestBehaviourDetectors(t *testing.T) {
 		{"page in XML element text", Input{Location: "body", Data: []byte(`<r><url>https://www.example.org/a</url></r>`)}, []string{
 			"browsing_history=https://www.example.org/a @body:url [plain]",
 		}},
+		{"event in an MQTT payload", Input{Location: "mqtt.payload", Data: []byte(`{"evt":"launch","package":"com.example.game"}`)}, []string{
+			"app_usage=launch: com.example.game @mqtt.payload.json:$.package [plain]",
+		}},
 		{"event record in a form", Input{Location: "body", Data: []byte("ev=click&screen=CheckoutPage&t=1")}, []string{
 			"app_usage=click: CheckoutPage @body:screen [plain]",
 		}},

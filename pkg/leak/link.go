@@ -154,11 +154,11 @@ func FlowBehaviour(leaks []audit.Leak, dest audit.Dest) ([]audit.Leak, []audit.F
 		Frame:   at.Frame, Time: at.Time, Count: 1}}
 }
 
-// plainStep is 1 for a channel anyone on the path reads, else 0 (TLS,
-// decrypted or not: the data reached only the server).
+// plainStep is 1 for a channel anyone on the path reads (HTTP, MQTT,
+// home-made encryption...; audit's channel table), else 0: TLS, decrypted
+// or not, let only the server read the data.
 func plainStep(channel string) audit.Severity {
-	switch strings.ToUpper(strings.Fields(channel + " x")[0]) {
-	case "HTTP", "MQTT", "PLAINTEXT", "CUSTOM-XOR", "DNS", "ENCODED", "WEBSOCKET":
+	if audit.Channel(channel).Plaintext() {
 		return 1
 	}
 	return 0
