@@ -110,25 +110,33 @@ func keySet(names ...string) map[string]bool {
 	return m
 }
 
-// normKeyBytes is normKey for a key held as bytes: "$screen_name" → "screenname".
-func normKeyBytes(k []byte) string {
-	var buf [64]byte
-	n := 0
+// nkey is a key name normalised as normKey does ("$screen_name" →
+// "screenname"), held in place so that set lookups do not allocate.
+type nkey struct {
+	b [64]byte
+	n int
+}
+
+func newKey(k []byte) nkey {
+	var x nkey
 	for _, c := range k {
-		if n == len(buf) {
-			return ""
+		if x.n == len(x.b) {
+			return nkey{}
 		}
 		switch {
 		case c >= 'A' && c <= 'Z':
-			buf[n] = c + 32
-			n++
+			x.b[x.n] = c + 32
+			x.n++
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			buf[n] = c
-			n++
+			x.b[x.n] = c
+			x.n++
 		}
 	}
-	return string(buf[:n])
+	return x
 }
+
+// in reports whether the key is in set m.
+func (k *nkey) in(m map[string]bool) bool { return m[string(k.b[:k.n])] }
 
 // behaviour runs the behavioural detectors over the layer's fields.
 func (lc *layerCtx) behaviour() {
@@ -138,22 +146,27 @@ func (lc *layerCtx) behaviour() {
 	// A decoded layer is the value of its parent's field: a URL that was
 	// %-escaped or base64-encoded arrives here whole.
 	if lc.pkey != "" && !lc.whole {
-		lc.behaviourValue(lc.pkey, -1, 0, len(lc.data))
+		k := newKey([]byte(lc.pkey))
+		lc.behaviourValue(&k, -1, 0, len(lc.data))
 	}
 	for i := range lc.fields {
 		f := &lc.fields[i]
-		k := normKeyBytes(lc.keyBytes(f))
+		var k nkey
 		if f.key == "" && f.ks >= 6 && equalFold(lc.data[f.ks-6:f.ks], "xmlns:") {
-			k = "xmlns" // xmlns:s="http://schemas..." is a namespace, keyed "s"
+			k = newKey([]byte("xmlns")) // xmlns:s="http://schemas..." is a namespace, keyed "s"
+		} else if f.key != "" {
+			k = newKey([]byte(f.key))
+		} else {
+			k = newKey(lc.data[f.ks:f.ke])
 		}
-		if privateKeys[k] && truthy(lc.data[f.vs:f.ve]) {
+		if k.in(privateKeys) && truthy(lc.data[f.vs:f.ve]) {
 			lc.st.private = true
 		}
 		ks := -1
 		if f.key == "" && !lc.json {
 			ks = f.ks
 		}
-		lc.behaviourValue(k, ks, f.vs, f.ve)
+		lc.behaviourValue(&k, ks, f.vs, f.ve)
 	}
 	lc.events()
 }
@@ -171,7 +184,7 @@ func truthy(b []byte) bool {
 // (browsing history, and the search terms in it), a search field and a
 // file under user storage. ks is where a key/value text field's key
 // starts, or -1.
-func (lc *layerCtx) behaviourValue(key string, ks, vs, ve int) {
+func (lc *layerCtx) behaviourValue(key *nkey, ks, vs, ve int) {
 	if ve <= vs || ve-vs > maxBehaviourValue {
 		return
 	}
@@ -190,7 +203,7 @@ func (lc *layerCtx) behaviourValue(key string, ks, vs, ve int) {
 	}
 	switch {
 	case isURL:
-		if notHistoryKeys[key] || ks >= 0 && inTag(lc.data, ks) {
+		if key.in(notHistoryKeys) || ks >= 0 && inTag(lc.data, ks) {
 			return
 		}
 		if lc.st.urls[string(v)] {
@@ -210,15 +223,22 @@ func (lc *layerCtx) behaviourValue(key string, ks, vs, ve int) {
 		}
 		lc.add(Hit{Identifier: BrowsingHistory, Value: string(v), Encoding: lc.enc([]string{"plain"})}, s, e)
 		lc.searchInURL(u, string(v), s)
-	case len(v) > 0 && v[0] == '/':
+	case len(v) > 8 && v[0] == '/':
+		if !(hasPrefixFold(v, "/storage/") || hasPrefixFold(v, "/sdcard/") || hasPrefixFold(v, "/mnt/") || hasPrefixFold(v, "/data/media/")) {
+			return
+		}
 		if p := userStoragePath(string(v)); p != "" {
 			lc.add(Hit{Identifier: AppUsage, Value: "file: " + p, Encoding: lc.enc([]string{"plain"})}, s, e)
 		}
-	case searchKeys[key] && lc.searchContext():
+	case key.in(searchKeys) && lc.searchContext():
 		if t := validSearchTerm(string(v), true); t != "" {
 			lc.add(Hit{Identifier: SearchQuery, Value: t, Encoding: lc.enc([]string{"plain"})}, s, e)
 		}
 	default:
+		// A component is pkg/class: a '/' after a dotted name, no space.
+		if len(v) < 7 || len(v) > 255 || bytes.IndexByte(v, '/') < 3 || bytes.IndexByte(v, '.') < 1 || bytes.IndexByte(v, ' ') >= 0 {
+			return
+		}
 		if c := componentName(string(v)); c != "" {
 			lc.add(Hit{Identifier: AppUsage, Value: "component: " + c, Encoding: lc.enc([]string{"plain"})}, s, e)
 		}
@@ -529,13 +549,13 @@ func (lc *layerCtx) events() {
 	var verbs, targets []int
 	for i := range lc.fields {
 		f := &lc.fields[i]
-		k := normKeyBytes(lc.keyBytes(f))
+		k := newKey(lc.keyBytes(f))
 		switch {
-		case eventKeys[k] && f.ve-f.vs <= 128 && len(verbs) < maxEventFields:
+		case k.in(eventKeys) && f.ve-f.vs <= 128 && len(verbs) < maxEventFields:
 			if hasEventVerb(strings.Trim(strings.TrimSpace(string(lc.data[f.vs:f.ve])), `"'`)) {
 				verbs = append(verbs, i)
 			}
-		case targetKeys[k] && f.ve-f.vs <= 256 && len(targets) < maxEventFields:
+		case k.in(targetKeys) && f.ve-f.vs <= 256 && len(targets) < maxEventFields:
 			targets = append(targets, i)
 		}
 	}
