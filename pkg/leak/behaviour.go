@@ -406,8 +406,9 @@ func validSearchTerm(v string, strict bool) string {
 	}
 	l := strings.ToLower(v)
 	switch l {
-	case "true", "false", "null", "nil", "undefined", "none", "test", "search", "query", "all", "*":
-		return ""
+	case "true", "false", "null", "nil", "undefined", "none", "test", "search", "query", "all", "*",
+		"enabled", "disabled", "enable", "disable", "on", "off", "yes", "no", "default", "auto", "empty", "unknown":
+		return "" // flags and placeholders, not terms
 	}
 	if strict && strings.IndexByte(v, ' ') < 0 {
 		// One token: an ID, a hash, a path or a dotted name is not a search.

@@ -149,6 +149,7 @@ func TestSearchTerms(t *testing.T) {
 		{"https://example.com/", false, ""},
 		{"{viewer{id}}", false, ""},
 		{"true", true, ""},
+		{"Enabled", true, ""},
 		{"c0ffee42", true, ""},
 		{"com.example.app", true, ""},
 	} {
