@@ -64,7 +64,7 @@ func outputFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(append(report.Formats(), formatParquet), ", ") + " (parquet: tables in the -o directory, docs/scale.md)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output; its extension (.json, .ndjson, .csv, .md, .html) sets the format when --format is not given; a DIR for several csv tables"},
-		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, summary, flows; csv: one per file, several with --output DIR)"},
+		&cli.StringSliceFlag{Name: "table", Usage: "tables to print (table/markdown: devices, destinations, leaks, findings, behaviour, summary, flows; csv: one per file, several with --output DIR)"},
 		&cli.StringFlag{Name: "group-by", Value: "name", Usage: "group destinations by name, domain, vendor, country or endpoint"},
 		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colours: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always, never"},
 		&cli.BoolFlag{Name: "no-color", Usage: "same as --color never"},

@@ -14,6 +14,9 @@ const (
 	ClassResettable
 	// ClassCredential: secrets.
 	ClassCredential
+	// ClassBehaviour: what the user did (pages, searches, app use;
+	// behaviour.go), not who they are.
+	ClassBehaviour
 )
 
 // MaskStyle says how a report hides an identifier's value (pkg/leak Mask).
@@ -36,6 +39,11 @@ const (
 	MaskMAC
 	// MaskCoords keeps one decimal of each coordinate.
 	MaskCoords
+	// MaskURL keeps a URL's scheme and public suffix.
+	MaskURL
+	// MaskEvent keeps an "event: target" value's event name and masks
+	// the target partly.
+	MaskEvent
 )
 
 // Identifier describes one identifier name leaks are reported under, or a
@@ -78,6 +86,10 @@ var identifiers = []Identifier{
 	{Name: "api_key", Class: ClassCredential, Mask: MaskSecret, Key: true, Reported: true},
 	{Name: "session_token", Class: ClassCredential, Mask: MaskSecret, Key: true, Reported: true},
 	{Name: "jid", Class: ClassStrong, Key: true, Reported: true},
+	// Behavioural classes (pkg/leak behaviour.go): what the user did.
+	{Name: BrowsingHistory, Class: ClassBehaviour, Mask: MaskURL, Reported: true},
+	{Name: SearchQuery, Class: ClassBehaviour, Reported: true},
+	{Name: AppUsage, Class: ClassBehaviour, Mask: MaskEvent, Reported: true},
 	{Name: "basic_auth", Class: ClassCredential, Mask: MaskUserSecret, Reported: true},
 }
 

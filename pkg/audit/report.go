@@ -176,6 +176,9 @@ type Leak struct {
 	Input      string    `json:"input,omitempty"` // path of Frame's input, when there are several
 	Time       time.Time `json:"time"`
 	Count      int       `json:"count"` // occurrences merged into this row
+	// Private is set on behavioural rows (browsing_history, search_query,
+	// app_usage) sent with a private-browsing flag (incognito=true).
+	Private bool `json:"private,omitempty"`
 	// Spellings are the exact texts that carried the value on the wire
 	// and in decoded layers (leak.Hit.Spellings), full values even when
 	// Value is masked: the engine masks them in every other field. Never

@@ -10,6 +10,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/lab"
+	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/oui"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
@@ -300,11 +301,12 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 		dest.Name, dest.NameSource = da.d.Name, da.d.NameSource
 	}
 	dest.Channel = channel
-	for _, l := range s.leaks {
+	leaks, behaviour := leak.FlowBehaviour(s.leaks, dest)
+	for _, l := range leaks {
 		l.Dest = dest
 		d.addLeak(l)
 	}
-	for _, fi := range s.findings {
+	for _, fi := range append(s.findings, behaviour...) {
 		fi.Dest = dest
 		d.addFinding(fi)
 	}

@@ -370,7 +370,7 @@ func (s *session) Emit(typ string, m proto.Meta, fields any) {
 
 // Scan hands one decoded field to the leak scanner.
 func (s *session) Scan(f proto.Field, m proto.Meta) {
-	s.e.scanCoded(s, leak.Input{Location: f.Location, Data: f.Data, ContentType: f.ContentType}, m, f.Codings)
+	s.e.scanCoded(s, leak.Input{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}, m, f.Codings)
 }
 
 // Finding adds a finding to the flow; one without a time is dated at the
@@ -496,7 +496,7 @@ func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 		s.leaks = append(s.leaks, audit.Leak{
 			Identifier: h.Identifier, Known: h.Known, Value: h.Value,
 			Encoding: enc, Location: h.Location,
-			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings,
+			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings, Private: h.Private,
 		})
 	})
 }

@@ -135,7 +135,7 @@ func (s *Stage) Device(in Device) audit.Device {
 		abroad := s.cfg.HomeCountry != "" && len(full.Country) == 2 && !strings.EqualFold(full.Country, s.cfg.HomeCountry)
 		l.Severity = leak.Severity(l.Identifier, leak.Exposure{
 			Plaintext:  audit.Channel(full.Channel).Plaintext(),
-			ThirdParty: tp, Abroad: abroad,
+			ThirdParty: tp, Abroad: abroad, Private: l.Private,
 			Local: full.Country != "" && geo.IsSpecialName(full.Country)})
 		if !s.cfg.ShowEvidence {
 			l.Value = leak.Mask(l.Identifier, l.Value)
@@ -146,6 +146,7 @@ func (s *Stage) Device(in Device) audit.Device {
 	dev.Findings = make([]audit.Finding, 0, len(in.Findings))
 	for _, fi := range in.Findings {
 		fi.Dest = s.rowDest(fi.Dest)
+		leak.LocateFinding(&fi)
 		dev.Findings = append(dev.Findings, fi)
 	}
 	slices.SortFunc(dev.Findings, compareFindings)

@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/phonehome/phonehome/pkg/audit"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Mask hides most of a value so that a shared report still lets a reader
@@ -40,6 +41,12 @@ func Mask(identifier, value string) string {
 	case audit.MaskCoords:
 		if a, b, ok := strings.Cut(value, ","); ok {
 			return maskCoord(strings.TrimSpace(a)) + "," + maskCoord(strings.TrimSpace(b))
+		}
+	case audit.MaskURL:
+		return maskURL(value)
+	case audit.MaskEvent:
+		if what, target, ok := strings.Cut(value, ": "); ok {
+			return what + ": " + maskRunes(target)
 		}
 	}
 	if _, _, ok := strings.Cut(value, ","); ok && parseMaybeCoords(value) {
@@ -121,4 +128,35 @@ func MaskSpelling(identifier, value, spelling string) string {
 		return Mask(identifier, spelling)
 	}
 	return maskRunes(spelling)
+}
+
+// maskURL keeps a URL's scheme and public suffix and hides the rest like
+// maskRunes: "https://www.example-clinic.com/a?b=c" →
+// "https://***.*******-******.com/*?*=*". The site a user visited is
+// itself what must not travel further in a shared report.
+func maskURL(v string) string {
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok {
+		return maskRunes(v)
+	}
+	host, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, tail = rest[:i], rest[i:]
+	}
+	suffix := ""
+	if ps, icann := publicsuffix.PublicSuffix(strings.ToLower(host)); icann && len(host) > len(ps)+1 {
+		host, suffix = host[:len(host)-len(ps)], host[len(host)-len(ps):]
+	}
+	return scheme + "://" + hideAll(host) + suffix + hideAll(tail)
+}
+
+// hideAll replaces every letter and digit by '*'.
+func hideAll(s string) string {
+	r := []rune(s)
+	for i, c := range r {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			r[i] = '*'
+		}
+	}
+	return string(r)
 }

@@ -46,6 +46,11 @@ type Input struct {
 	// ContentType is the HTTP Content-Type (and, if known, the
 	// Content-Encoding after a ';'), used as a hint for deflate bodies.
 	ContentType string
+	// Page is the web page the message was sent from (an HTTP request's
+	// Referer), or "". What a page's scripts send about the page is the
+	// web's ordinary tracking, not behavioural data the device reports:
+	// the behavioural detectors skip such inputs (docs/leaks.md).
+	Page string
 }
 
 // Hit is one identifier found in an Input.
@@ -57,6 +62,9 @@ type Hit struct {
 	Encoding   []string // outermost first, e.g. ["gzip", "base64", "plain"]
 	Location   string   // refined: "url.query:imei", "body.json:$.device.imei"
 	Offset     int      // byte offset in Input.Data of the hit or of the encoded blob holding it
+	// Private is set on behavioural hits (IsBehaviour) when the same
+	// input also carried a private-browsing flag (incognito=true).
+	Private bool
 	// Spellings are the exact texts that carried the value, outermost
 	// first: the bytes of Input.Data (the value itself, or the encoded
 	// blob holding it), then the text in each decoded layer down to the
@@ -182,6 +190,9 @@ type scanState struct {
 	hits       []rawHit
 	fieldBuf   []field
 	nodeBuf    []pnode
+	private    bool            // a private-browsing flag was seen (behaviour.go)
+	fromPage   bool            // Input.Page was set: no behavioural detection
+	urls       map[string]bool // decoded forms of page URLs already reported (behaviour.go)
 }
 
 // Scan reports every identifier found in in, sorted by offset, each once
@@ -191,9 +202,12 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 	if len(data) > s.opt.MaxInput {
 		data = data[:s.opt.MaxInput]
 	}
-	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType)}
+	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType), fromPage: in.Page != ""}
 	st.layer(data, in.Location, nil, nil, 0, -1, "", "")
 	for _, h := range st.finish() {
+		if st.private && IsBehaviour(h.Identifier) {
+			h.Private = true
+		}
 		emit(h)
 	}
 }
@@ -211,15 +225,17 @@ func (st *scanState) layer(data []byte, loc string, chain, wire []string, depth,
 	st.layers++
 	fields, nodes, isJSON := extractFields(data, st.fieldBuf[:0], st.nodeBuf[:0])
 	st.fieldBuf, st.nodeBuf = fields[len(fields):], nodes[len(nodes):]
+	pkey := normKey(parentKey)
 	if len(fields) == 0 && parentKey != "" {
 		fields = []field{{key: parentKey, node: -1, vs: 0, ve: len(data)}}
 		isJSON = false
 		parentKey = "\x00" // whole-layer field: keep loc unrefined
 	}
-	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00"}
+	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00", pkey: pkey}
 	lc.known()
 	if !st.s.opt.NoGeneric && depth <= st.s.opt.MaxDepth {
 		lc.generic()
+		lc.behaviour()
 	}
 	if depth < st.s.opt.MaxDepth {
 		lc.decodeChildren()
@@ -240,6 +256,7 @@ type layerCtx struct {
 	json   bool
 	top    string
 	whole  bool
+	pkey   string // normalised key of the parent field a decoded layer came from
 }
 
 // fieldAt returns the innermost field whose value span holds [s, e).

@@ -8,6 +8,10 @@ type Exposure struct {
 	Local      bool // stayed on the lab network: LAN, multicast, broadcast
 	ThirdParty bool // a tracker or other party that is not the device's maker
 	Abroad     bool // a server outside --home-country
+	// Private: behavioural data sent with a private-browsing flag
+	// (incognito=true); it raises behavioural classes by one, and only
+	// then can they reach critical.
+	Private bool
 }
 
 // Severity rates a leak by what was sent and where it went: a base per
@@ -22,7 +26,7 @@ func Severity(identifier string, e Exposure) audit.Severity {
 	if e.Local {
 		var base, plain, ceil int
 		switch class {
-		case audit.ClassStrong:
+		case audit.ClassStrong, audit.ClassBehaviour:
 			base, plain, ceil = 1, 1, 2
 		case audit.ClassCredential:
 			base, plain, ceil = 2, 1, 3
@@ -43,6 +47,11 @@ func Severity(identifier string, e Exposure) audit.Severity {
 		base, plain, third, away, ceil = 1, 1, 1, 1, 4
 	case audit.ClassCredential:
 		base, plain, third, away, ceil = 2, 3, 1, 0, 5
+	case audit.ClassBehaviour:
+		base, plain, third, away, ceil = 2, 1, 1, 1, 4
+		if e.Private {
+			base, ceil = 3, 5
+		}
 	default:
 		base, plain, third, away, ceil = 1, 1, 1, 0, 3
 	}

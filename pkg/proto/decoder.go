@@ -49,6 +49,10 @@ type Field struct {
 	Data        []byte
 	ContentType string
 	Codings     []string
+	// Page is the web page the message was sent from (an HTTP request's
+	// Referer), or "": the leak scanner's behavioural detectors skip what
+	// a page's scripts send about it (docs/leaks.md, "Behavioural data").
+	Page string
 }
 
 // Finding is a problem a decoder saw in its flow.

@@ -282,6 +282,11 @@ func deviceGrids(d *audit.Device, opt Options) []grid {
 	if sel[TableFindings] {
 		gs = append(gs, findingGrid(d))
 	}
+	if sel[TableBehaviour] {
+		if g := behaviourGrid(d); len(g.Rows) > 0 {
+			gs = append(gs, g)
+		}
+	}
 	if sel[TableSummary] {
 		gs = append(gs, summaryGrid(d))
 	}

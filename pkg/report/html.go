@@ -125,7 +125,7 @@ func writeHTML(w io.Writer, r *audit.Report, opt Options) error {
 			hd.Detail = append(hd.Detail, escape.Terminal(l))
 		}
 		hd.Charts = deviceCharts(d, hd.Anchor)
-		for _, g := range deviceGrids(d, Options{Tables: []string{TableDestinations, TableLeaks, TableFindings, TableSummary}, GroupBy: opt.GroupBy}) {
+		for _, g := range deviceGrids(d, Options{Tables: []string{TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary}, GroupBy: opt.GroupBy}) {
 			hg := toHTML(g)
 			hg.ID = hd.Anchor + "-" + g.ID
 			hd.Grids = append(hd.Grids, hg)

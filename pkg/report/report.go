@@ -31,15 +31,16 @@ const (
 	TableDestinations = "destinations" // per device
 	TableLeaks        = "leaks"        // per device
 	TableFindings     = "findings"     // per device
+	TableBehaviour    = "behaviour"    // per device, shown when it has behavioural data
 	TableSummary      = "summary"      // per device roll-up
 	TableFlows        = "flows"        // capture-wide flow list
 )
 
 var (
-	textTables    = []string{TableOverview, TableDevices, TableDestinations, TableLeaks, TableFindings, TableSummary, TableFlows}
+	textTables    = []string{TableOverview, TableDevices, TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary, TableFlows}
 	csvTables     = []string{TableDestinations, TableLeaks, TableFindings, TableDevices, TableFlows}
 	groupKeys     = []string{"name", "domain", "vendor", "country", "endpoint"}
-	defaultTables = []string{TableOverview, TableDestinations, TableLeaks, TableFindings, TableSummary}
+	defaultTables = []string{TableOverview, TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary}
 )
 
 // Options selects and shapes the output. The zero value writes plain
@@ -61,8 +62,10 @@ type Options struct {
 	// (default), leaks, findings, devices or flows.
 	CSVTable string
 	// Tables lists the tables of table and markdown output, in any order:
-	// overview, devices, destinations, leaks, findings, summary, flows.
-	// Empty means overview, destinations, leaks, findings and summary.
+	// overview, devices, destinations, leaks, findings, behaviour, summary,
+	// flows. Empty means overview, destinations, leaks, findings,
+	// behaviour (shown for a device only when it sent behavioural data)
+	// and summary.
 	// Devices follow the overview's order (worst first). The capture
 	// summary always ends the output.
 	Tables []string

@@ -116,9 +116,10 @@ func (d *Decoder) event(ev *Event) {
 		}
 	}
 	m := proto.Meta{Frame: rq.Frame, Time: rq.Time}
-	s.Scan(proto.Field{Location: "url.path", Data: []byte(rq.Path)}, m)
+	page := referer(rq.Headers)
+	s.Scan(proto.Field{Location: "url.path", Data: []byte(rq.Path), Page: page}, m)
 	if rq.RawQuery != "" {
-		s.Scan(proto.Field{Location: "url.query", Data: []byte(rq.RawQuery)}, m)
+		s.Scan(proto.Field{Location: "url.query", Data: []byte(rq.RawQuery), Page: page}, m)
 	}
 	for _, h := range rq.Headers {
 		switch strings.ToLower(h.Name) {
@@ -130,11 +131,21 @@ func (d *Decoder) event(ev *Event) {
 					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time})
 			}
 		}
-		s.Scan(proto.Field{Location: "header:" + h.Name, Data: []byte(h.Value)}, m)
+		s.Scan(proto.Field{Location: "header:" + h.Name, Data: []byte(h.Value), Page: page}, m)
 	}
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
-		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: contentCodings(b)}, m)
+		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: contentCodings(b), Page: page}, m)
 	}
+}
+
+// referer returns a request's Referer header: the page it was sent from.
+func referer(hs []Header) string {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, "referer") {
+			return h.Value
+		}
+	}
+	return ""
 }
 
 // countBody counts the body flags that say a limit cut something
