@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e := newEngine(cfg)
 	e.dec = flow.NewDecoder()
 	e.pool = newPool(cfg, workerCount(cfg))
+	defer e.pool.close() // on every path; finish closes it first on the others
 	e.dec.OnARP = e.pool.lan.arp
 	e.frames = &frameIndex{multi: len(inputs) > 1}
 	for _, w := range cfg.InputWarnings {

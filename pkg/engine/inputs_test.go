@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -60,5 +62,30 @@ func TestExpandInputsWalksDirectories(t *testing.T) {
 	os.WriteFile(filepath.Join(empty, "x.txt"), []byte("x"), 0o644)
 	if _, _, err := ExpandInputs([]string{empty}); !errors.Is(err, ErrInput) {
 		t.Errorf("a directory without captures: %v, want ErrInput", err)
+	}
+}
+
+// TestRunErrorClosesPool: a run that fails on its second input (no report)
+// still stops its workers.
+func TestRunErrorClosesPool(t *testing.T) {
+	before := runtime.NumGoroutine()
+	bad := filepath.Join(t.TempDir(), "not-a-capture.pcap")
+	if err := os.WriteFile(bad, []byte("this is not a capture file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := Run(context.Background(), Config{Workers: 4}, []string{"../../fixtures/demo.pcap", bad}); !errors.Is(err, ErrInput) {
+			t.Fatalf("err = %v, want ErrInput", err)
+		}
+	}
+	// Workers return right after the pool's WaitGroup is done; give the
+	// scheduler a chance to retire them before counting.
+	n := runtime.NumGoroutine()
+	for i := 0; i < 10000 && n > before; i++ {
+		runtime.Gosched()
+		n = runtime.NumGoroutine()
+	}
+	if n > before {
+		t.Errorf("%d goroutines after 5 failed runs of 4 workers, %d before", n, before)
 	}
 }

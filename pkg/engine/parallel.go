@@ -43,6 +43,7 @@ type pool struct {
 	free    chan *batch
 	cur     []*batch
 	wg      sync.WaitGroup
+	closed  bool
 	end     time.Time // latest packet time seen, for the final expiry
 	lan     *lanEvidence
 	tcpDNS  *tcpDNS
@@ -184,7 +185,12 @@ func (pl *pool) send(w int) {
 }
 
 // close sends what is left, lets every worker flush its flows, and waits.
+// Later calls do nothing.
 func (pl *pool) close() {
+	if pl.closed {
+		return
+	}
+	pl.closed = true
 	for w := range pl.workers {
 		pl.send(w)
 		close(pl.in[w])
