@@ -8,23 +8,23 @@ import (
 
 // End finishes a flow: its decoders, its name and channel, its flow
 // record, and its share of the device inventory.
-func (e *engine) End(f *flow.Flow) {
+func (w *worker) End(f *flow.Flow) {
 	s, ok := f.User.(*session)
 	if !ok {
 		// A flow without payload had no session: use the worker's
 		// scratch one rather than allocating (half-open floods).
-		s = &e.idle
-		*s = session{e: e, f: f}
+		s = &w.idle
+		*s = session{w: w, f: f}
 	}
 	m := proto.Meta{Frame: f.LastFrame, Time: f.Last}
 	s.endDecoders(m)
-	e.endUnknown(s)
-	name, nameSrc := e.bestName(s)
-	protocol, channel := s.startTLS(s.proto, e.encryptedDNS(s, name, e.channel(s)))
+	w.endUnknown(s)
+	name, nameSrc := w.bestName(s)
+	protocol, channel := s.startTLS(s.proto, w.encryptedDNS(s, name, w.channel(s)))
 	if s.names.device != "" {
-		e.inv.protocolName(f.Client.Addr(), s.names.device)
+		w.inv.protocolName(f.Client.Addr(), s.names.device)
 	}
-	d, deviceIsClient, pp := e.inv.deviceOf(f)
+	d, deviceIsClient, pp := w.inv.deviceOf(f)
 	devID := ""
 	if pp != nil {
 		devID = pp.id // the side is chosen at the end (inventory.resolve)
@@ -32,9 +32,9 @@ func (e *engine) End(f *flow.Flow) {
 		devID = d.d.ID
 	}
 	switch {
-	case !e.cfg.KeepFlows:
-	case e.spools == nil && len(e.flows) >= e.maxRecords:
-		e.counter["flow_records_dropped"]++
+	case !w.cfg.KeepFlows:
+	case w.spools == nil && len(w.flows) >= w.maxRecords:
+		w.counter["flow_records_dropped"]++
 	default:
 		rec := audit.Flow{
 			ID:          f.ID,
@@ -58,20 +58,20 @@ func (e *engine) End(f *flow.Flow) {
 			State:       f.State.String(),
 			GapBytes:    f.GapBytes,
 		}
-		if e.spools != nil && e.spools.flows != nil {
-			rec.Input, rec.FirstFrame = e.frames.locate(rec.FirstFrame)
-			if err := e.spools.spoolFlow(s, rec); err != nil {
-				e.counter["flow_records_unencodable"]++
+		if w.spools != nil && w.spools.flows != nil {
+			rec.Input, rec.FirstFrame = w.frames.locate(rec.FirstFrame)
+			if err := w.spools.spoolFlow(s, rec); err != nil {
+				w.counter["flow_records_unencodable"]++
 			}
 		} else {
-			e.flows = append(e.flows, rec)
+			w.flows = append(w.flows, rec)
 		}
 	}
 	if pp != nil {
-		e.inv.addFlow(pp.asClient, true, f, s, name, nameSrc, channel, protocol)
-		e.inv.addFlow(pp.asServer, false, f, s, name, nameSrc, channel, protocol)
+		w.inv.addFlow(pp.asClient, true, f, s, name, nameSrc, channel, protocol)
+		w.inv.addFlow(pp.asServer, false, f, s, name, nameSrc, channel, protocol)
 	} else {
-		e.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
+		w.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
 	}
 	f.User = nil
 }
@@ -79,7 +79,7 @@ func (e *engine) End(f *flow.Flow) {
 // bestName picks the server's name: SNI > HTTP Host > QUIC SNI > a
 // protocol's own server name > DNS answer seen earlier by the same client
 // > PTR.
-func (e *engine) bestName(s *session) (string, string) {
+func (w *worker) bestName(s *session) (string, string) {
 	switch {
 	case s.names.sni != "":
 		return s.names.sni, "sni"
@@ -100,7 +100,7 @@ func (e *engine) bestName(s *session) (string, string) {
 // channel says how the flow's content travelled: as its decoder says,
 // else as its Spec says, else from the bytes of payload no decoder
 // claimed.
-func (e *engine) channel(s *session) string {
+func (w *worker) channel(s *session) string {
 	switch {
 	case s.stream != nil:
 		return specChannel(s.spec, s.stream)
@@ -114,5 +114,5 @@ func (e *engine) channel(s *session) string {
 		}
 		return s.last.Channel
 	}
-	return e.unknownChannel(s)
+	return w.unknownChannel(s)
 }

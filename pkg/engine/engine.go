@@ -27,7 +27,6 @@ import (
 	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
-	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/signature"
 	"github.com/phonehome/phonehome/pkg/spool"
@@ -176,15 +175,12 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	}
 	e := newEngine(cfg)
 	e.dec = flow.NewDecoder()
-	e.pool = newPool(cfg, workerCount(cfg))
+	e.frames = &frameIndex{multi: len(inputs) > 1}
+	e.pool = newPool(cfg, workerCount(cfg), e.httpLimits, e.frames, e.maskSecrets)
 	defer e.pool.close() // on every path; finish closes it first on the others
 	e.dec.OnARP = e.pool.lan.arp
-	e.frames = &frameIndex{multi: len(inputs) > 1}
 	for _, w := range cfg.InputWarnings {
 		e.warn(w)
-	}
-	for _, w := range e.pool.workers {
-		w.frames = e.frames
 	}
 	var damaged error
 	for _, path := range inputs {
@@ -218,35 +214,33 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	return e.report, nil
 }
 
+// engine is one run's coordinator: it reads the inputs, decodes frames to
+// transport packets and hands them to the pool of workers (parallel.go),
+// then merges the workers' results and hands them to the enrichment
+// (enrich.go) that makes the report.
 type engine struct {
 	cfg        Config
 	report     *audit.Report
 	dec        *flow.Decoder
-	flows      []audit.Flow
-	events     []audit.Event
-	counter    map[string]uint64
-	inv        *inventory
-	dnsCache   *dns.Cache
-	dnsMsg     dns.Message
-	specs      specList // the decoders (protocols.go)
-	idle       session  // End's session for flows that had none
+	pool       *pool
+	frames     *frameIndex // run-wide frame numbers to inputs (inputs.go)
+	frameBase  uint64      // frames of the inputs read before the current one
 	scanner    *leak.Scanner
 	httpLimits phttp.Limits
 	maxRecords int
-	pool       *pool             // the workers; nil inside a worker
-	spools     *recordSpools     // a worker's spooled records (SpoolRecords)
-	renamed    map[string]string // device IDs given at the end, by provisional ID
-	table      *flow.Table       // a worker's flow table
-	frames     *frameIndex       // run-wide frame numbers to inputs (inputs.go)
-	frameBase  uint64            // frames of the inputs read before the current one
-	stats      flow.TableStats   // the workers' table counters, summed
-	lost       error             // records could not all be kept (spool)
+	// The workers' results, merged (mergeWorkers).
+	flows   []audit.Flow
+	events  []audit.Event
+	counter map[string]uint64
+	inv     *inventory
+	stats   flow.TableStats   // the workers' table counters, summed
+	renamed map[string]string // device IDs given at the end, by provisional ID
+	lost    error             // records could not all be kept (spool)
 }
 
 func newEngine(cfg Config) *engine {
 	e := &engine{cfg: cfg, counter: map[string]uint64{}, scanner: cfg.Scanner}
 	e.inv = newInventory(cfg.LAN, cfg.Known)
-	e.dnsCache = dns.NewCache(1 << 16)
 	e.httpLimits = cfg.HTTP
 	e.maxRecords = cfg.MaxRecords
 	if e.maxRecords <= 0 {
@@ -255,7 +249,6 @@ func newEngine(cfg Config) *engine {
 	if e.httpLimits == (phttp.Limits{}) {
 		e.httpLimits = phttp.DefaultLimits()
 	}
-	e.specs = newSpecList(protocols(e.httpLimits))
 	e.report = &audit.Report{
 		SchemaVersion: audit.SchemaVersion,
 		Tool:          audit.Tool{Name: "phonehome", Version: cfg.ToolVersion},

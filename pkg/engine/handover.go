@@ -27,8 +27,8 @@ func (s *session) startTLS(protocol, channel string) (string, string) {
 // encryptedDNS returns the channel of a flow that carried DNS over TLS or
 // DNS over HTTPS to a known resolver (pkg/encdns), and adds its finding;
 // any other flow keeps its channel.
-func (e *engine) encryptedDNS(s *session, name, channel string) string {
-	r, ok := encdns.Classify(e.cfg.Signatures, encdns.Flow{Transport: s.f.Transport(), Server: s.f.Server,
+func (w *worker) encryptedDNS(s *session, name, channel string) string {
+	r, ok := encdns.Classify(w.cfg.Signatures, encdns.Flow{Transport: s.f.Transport(), Server: s.f.Server,
 		Name: name, Channel: channel, Frame: s.f.FirstFrame, Time: s.f.First})
 	if !ok {
 		return channel

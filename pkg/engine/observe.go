@@ -16,7 +16,7 @@ import (
 // inventory mDNS and NetBIOS host names, DHCP client records and HTTP user
 // agents. Decoders know nothing of these uses; a new protocol needs a case
 // here only when the inventory learns something from it.
-func (e *engine) observe(s *session, m proto.Meta, fields any) {
+func (w *worker) observe(s *session, m proto.Meta, fields any) {
 	switch v := fields.(type) {
 	case *dns.Record:
 		// Answers over TCP reach the name cache through the reader
@@ -24,13 +24,13 @@ func (e *engine) observe(s *session, m proto.Meta, fields any) {
 		if !v.Msg.Response || s.f.Key.Proto != flow.ProtoUDP {
 			return
 		}
-		e.dnsCache.Add(s.f.Client.Addr(), v.Msg, m)
+		w.dnsCache.Add(s.f.Client.Addr(), v.Msg, m)
 		if v.Variant == "mdns" {
-			e.inv.mdnsNames(s.f, v.Event())
+			w.inv.mdnsNames(s.f, v.Event())
 		}
 	case dhcp.Event:
 		if v.Version == 4 && v.Error == "" {
-			e.inv.dhcp(v, m.Frame)
+			w.inv.dhcp(v, m.Frame)
 		}
 	case netbios.Event:
 		if v.Service == "ns" && v.Error == "" {
@@ -38,7 +38,7 @@ func (e *engine) observe(s *session, m proto.Meta, fields any) {
 			if s.dir == proto.ToClient {
 				src = s.f.Server.Addr()
 			}
-			e.inv.netbiosNames(src, v)
+			w.inv.netbiosNames(src, v)
 		}
 	case *phttp.Event:
 		if rq := v.Request; rq != nil && rq.UserAgent != "" && len(s.uas) < 8 && !slices.Contains(s.uas, rq.UserAgent) {

@@ -12,24 +12,32 @@ import (
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 )
 
 // The reading goroutine decodes frames to transport packets and shards them
-// by a symmetric hash of the flow key over workers; each worker owns a flow
-// table and the sessions, decoders and inventory of its flows, and sees its
-// packets in capture order. DNS datagrams also go to every other worker
-// (to its name cache only), so each worker names flows exactly as one
-// worker would. At the end the workers' results are merged and sorted, so
-// the output is the same whatever the number of workers.
+// by a symmetric hash of the flow key over a fixed number of workers
+// (shards). Each worker owns a flow table and the sessions, decoders and
+// inventory of its flows, and sees its packets in capture order. The
+// workers are spread over fewer goroutines (one per CPU, at most 8): the
+// shards, and so every result including what the per-worker caps cut, do
+// not depend on GOMAXPROCS or --workers. Each goroutine's workers share one
+// DNS name cache; DNS datagrams also go to every other goroutine (to its
+// name cache only), so each flow is named exactly as with one goroutine. At
+// the end the workers' results are merged and sorted.
 
 const (
 	batchPackets = 512
 	batchArena   = 256 << 10
+	// shards is the number of workers a run's flows are hashed over,
+	// whatever the number of goroutines.
+	shards = 8
 )
 
 type shardPacket struct {
 	p       flow.Packet
-	dnsOnly bool // feed the DNS name cache only
+	shard   uint8
+	dnsOnly bool // feed the goroutine's DNS name cache only
 }
 
 type batch struct {
@@ -38,10 +46,11 @@ type batch struct {
 }
 
 type pool struct {
-	workers []*engine
-	in      []chan *batch
+	workers []*worker // the shards; worker i runs on goroutine i % len(groups)
+	groups  []*group
+	in      []chan *batch // per goroutine
 	free    chan *batch
-	cur     []*batch
+	cur     []*batch // per goroutine
 	wg      sync.WaitGroup
 	closed  bool
 	end     time.Time // latest packet time seen, for the final expiry
@@ -52,50 +61,66 @@ type pool struct {
 	payloadSeen, payloadCut uint64
 }
 
-// workerCount is Config.Workers, or one per CPU (at most 8).
+// group is what one goroutine's workers share: the DNS name cache and the
+// scratch message that DNS copies are parsed into.
+type group struct {
+	workers []*worker
+	cache   *dns.Cache
+	msg     dns.Message
+}
+
+// workerCount is the number of goroutines: Config.Workers, or one per CPU
+// (at most 8); never more than the shards.
 func workerCount(cfg Config) int {
 	n := cfg.Workers
 	if n <= 0 {
 		n = min(runtime.GOMAXPROCS(0), 8)
 	}
-	return max(n, 1)
+	return min(max(n, 1), shards)
 }
 
-func newPool(cfg Config, n int) *pool {
+// newPool starts n goroutines running the run's shards. Each shard gets
+// its share of the flow caps (--max-flows, --max-total-buffer) and of the
+// spool memory.
+func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mask func(audit.Event) audit.Event) *pool {
 	pl := &pool{free: make(chan *batch, 4*n+4), lan: newLANEvidence(), tcpDNS: newTCPDNS()}
 	wcfg := cfg
-	wcfg.Flow.MaxFlows = max(1, cfg.Flow.MaxFlows/n)
-	if cfg.Flow.MaxFlows == 0 {
-		wcfg.Flow.MaxFlows = max(1, flow.DefaultMaxFlows/n)
+	wcfg.Flow.MaxFlows = max(1, cmp.Or(cfg.Flow.MaxFlows, flow.DefaultMaxFlows)/shards)
+	wcfg.Flow.MaxTotalBuffer = max(1, cmp.Or(cfg.Flow.MaxTotalBuffer, flow.DefaultMaxTotalBuffer)/shards)
+	// The spools of a goroutine's shards together fill what one worker's
+	// did before runs were sharded (the sorted output is the same).
+	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
+	for g := 0; g < n; g++ {
+		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16)})
+		pl.in = append(pl.in, make(chan *batch, 4))
+		pl.cur = append(pl.cur, nil)
 	}
-	if cfg.Flow.MaxTotalBuffer > 0 {
-		wcfg.Flow.MaxTotalBuffer = max(1, cfg.Flow.MaxTotalBuffer/int64(n))
-	}
-	for i := 0; i < n; i++ {
-		w := newEngine(wcfg)
-		w.table = flow.NewTable(wcfg.Flow, w)
+	for i := 0; i < shards; i++ {
+		gr := pl.groups[i%n]
+		w := newWorker(wcfg, httpLimits, gr.cache)
+		w.frames, w.maskSecrets = frames, mask
 		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
-			w.spools = newRecordSpools(cfg)
+			w.spools = newRecordSpools(wcfg)
 		}
 		pl.workers = append(pl.workers, w)
-		ch := make(chan *batch, 4)
-		pl.in = append(pl.in, ch)
-		pl.cur = append(pl.cur, nil)
+		gr.workers = append(gr.workers, w)
+	}
+	for g := range pl.groups {
 		pl.wg.Add(1)
-		go pl.run(w, ch)
+		go pl.run(pl.groups[g], pl.in[g])
 	}
 	return pl
 }
 
-func (pl *pool) run(w *engine, ch chan *batch) {
+func (pl *pool) run(gr *group, ch chan *batch) {
 	defer pl.wg.Done()
 	for b := range ch {
 		for i := range b.pkts {
 			sp := &b.pkts[i]
 			if sp.dnsOnly {
-				w.dnsFeed(&sp.p)
+				gr.dnsFeed(&sp.p)
 			} else {
-				w.table.Add(&sp.p)
+				pl.workers[sp.shard].table.Add(&sp.p)
 			}
 		}
 		b.pkts = b.pkts[:0]
@@ -105,7 +130,9 @@ func (pl *pool) run(w *engine, ch chan *batch) {
 		default:
 		}
 	}
-	w.table.FlushAt(pl.end)
+	for _, w := range gr.workers {
+		w.table.FlushAt(pl.end)
+	}
 }
 
 func (pl *pool) get() *batch {
@@ -117,53 +144,52 @@ func (pl *pool) get() *batch {
 	}
 }
 
-// dispatch copies a decoded packet into its worker's batch.
+// dispatch copies a decoded packet into its shard's goroutine's batch.
 func (pl *pool) dispatch(p *flow.Packet) {
 	if p.Time.After(pl.end) {
 		pl.end = p.Time
 	}
-	w := 0
-	if len(pl.workers) > 1 {
-		w = int(p.Hash() % uint64(len(pl.workers)))
-	}
+	shard := int(p.Hash() % shards)
+	g := shard % len(pl.groups)
 	pl.payloadSeen += uint64(len(p.Payload))
 	if p.Proto != flow.ProtoTCP && p.Claimed > len(p.Payload) {
 		pl.payloadCut += uint64(p.Claimed - len(p.Payload))
 	}
 	pl.lan.packet(p)
-	pl.add(w, p, false)
+	pl.add(g, p, shard, false)
 	switch {
 	case p.Proto == flow.ProtoUDP && (dns.IsPort(p.SrcPort) || dns.IsPort(p.DstPort)):
-		// The owner names flows from the datagram itself; the others get
-		// a copy for their name caches, at the same place in the order.
-		for i := range pl.workers {
-			if i != w {
-				pl.add(i, p, true)
+		// The owner names flows from the datagram itself; the other
+		// goroutines get a copy for their name caches, at the same place
+		// in the order.
+		for i := range pl.groups {
+			if i != g {
+				pl.add(i, p, 0, true)
 			}
 		}
 	case p.Proto == flow.ProtoTCP && p.SrcPort == 53:
 		// DNS over TCP: answers are cut out of the server's byte stream
-		// here, once, and every worker (the flow's own too) adds them to
-		// its name cache at this place in the packet order.
+		// here, once, and every goroutine (the flow's own too) adds them
+		// to its name cache at this place in the packet order.
 		pl.tcpDNS.segment(p, func(msg *flow.Packet) {
-			for i := range pl.workers {
-				pl.add(i, msg, true)
+			for i := range pl.groups {
+				pl.add(i, msg, 0, true)
 			}
 		})
 	}
 }
 
-func (pl *pool) add(w int, p *flow.Packet, dnsOnly bool) {
-	b := pl.cur[w]
+func (pl *pool) add(g int, p *flow.Packet, shard int, dnsOnly bool) {
+	b := pl.cur[g]
 	if b != nil && len(b.arena)+len(p.Payload) > cap(b.arena) {
-		pl.send(w)
+		pl.send(g)
 		b = nil
 	}
 	if b == nil {
 		b = pl.get()
-		pl.cur[w] = b
+		pl.cur[g] = b
 	}
-	sp := shardPacket{p: *p, dnsOnly: dnsOnly}
+	sp := shardPacket{p: *p, shard: uint8(shard), dnsOnly: dnsOnly}
 	if len(p.Payload) > cap(b.arena) {
 		sp.p.Payload = append([]byte(nil), p.Payload...)
 	} else {
@@ -173,15 +199,15 @@ func (pl *pool) add(w int, p *flow.Packet, dnsOnly bool) {
 	}
 	b.pkts = append(b.pkts, sp)
 	if len(b.pkts) >= batchPackets {
-		pl.send(w)
+		pl.send(g)
 	}
 }
 
-func (pl *pool) send(w int) {
-	if b := pl.cur[w]; b != nil && len(b.pkts) > 0 {
-		pl.in[w] <- b
+func (pl *pool) send(g int) {
+	if b := pl.cur[g]; b != nil && len(b.pkts) > 0 {
+		pl.in[g] <- b
 	}
-	pl.cur[w] = nil
+	pl.cur[g] = nil
 }
 
 // close sends what is left, lets every worker flush its flows, and waits.
@@ -191,25 +217,26 @@ func (pl *pool) close() {
 		return
 	}
 	pl.closed = true
-	for w := range pl.workers {
-		pl.send(w)
-		close(pl.in[w])
+	for g := range pl.groups {
+		pl.send(g)
+		close(pl.in[g])
 	}
 	pl.wg.Wait()
 }
 
-// dnsFeed adds a DNS response seen by another worker (or cut out of a TCP
-// stream by the reader) to this worker's name cache, and mDNS host names to
-// its inventory, as if the flow were its own.
-func (e *engine) dnsFeed(p *flow.Packet) {
-	err := dns.Parse(p.Payload, &e.dnsMsg)
-	if err != nil && !e.dnsMsg.Response {
+// dnsFeed adds a DNS response seen by another goroutine's worker (or cut
+// out of a TCP stream by the reader) to the group's name cache, and mDNS
+// host names to one of its workers' inventories (they are merged), as if
+// the flow were its own.
+func (gr *group) dnsFeed(p *flow.Packet) {
+	err := dns.Parse(p.Payload, &gr.msg)
+	if err != nil && !gr.msg.Response {
 		return
 	}
-	if e.dnsMsg.Response {
-		e.dnsCache.Add(p.Dst, &e.dnsMsg, proto.Meta{Frame: p.Frame, Time: p.Time})
+	if gr.msg.Response {
+		gr.cache.Add(p.Dst, &gr.msg, proto.Meta{Frame: p.Frame, Time: p.Time})
 		if v := dns.Variant(p.SrcPort, p.DstPort); v == "mdns" && p.Proto == flow.ProtoUDP {
-			e.inv.mdnsNames(nil, dns.NewEvent(&e.dnsMsg, v, err))
+			gr.workers[0].inv.mdnsNames(nil, dns.NewEvent(&gr.msg, v, err))
 		}
 	}
 }

@@ -121,7 +121,7 @@ type spooledRecords struct {
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
-func newSpooledRecords(workers []*engine, renamed map[string]string, mask *leak.Masker) (*spooledRecords, error) {
+func newSpooledRecords(workers []*worker, renamed map[string]string, mask *leak.Masker) (*spooledRecords, error) {
 	r := &spooledRecords{renamed: renamed, mask: mask}
 	var errs []error
 	for _, w := range workers {

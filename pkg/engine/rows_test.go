@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -42,15 +43,15 @@ func TestDeviceRowsMergeAndCap(t *testing.T) {
 }
 
 func TestFlowFindingsMergeAndCap(t *testing.T) {
-	e := newEngine(Config{})
-	s := &session{e: e}
+	w := newWorker(Config{}, phttp.DefaultLimits(), nil)
+	s := &session{w: w}
 	for i := 0; i < 3; i++ {
 		s.addFinding(audit.Finding{Severity: audit.High, Kind: "mqtt-password-cleartext", Message: "m", Frame: uint64(i)})
 	}
 	for i := 0; i < maxFlowLeaks+5; i++ {
 		s.addFinding(audit.Finding{Severity: audit.Low, Kind: "k", Message: fmt.Sprint(i)})
 	}
-	if s.findings[0].Count != 3 || len(s.findings) != maxFlowLeaks || e.counter["findings_dropped_flow_cap"] != 6 {
-		t.Errorf("first row count %d, %d rows, %d dropped; want 3, %d, 6", s.findings[0].Count, len(s.findings), e.counter["findings_dropped_flow_cap"], maxFlowLeaks)
+	if s.findings[0].Count != 3 || len(s.findings) != maxFlowLeaks || w.counter["findings_dropped_flow_cap"] != 6 {
+		t.Errorf("first row count %d, %d rows, %d dropped; want 3, %d, 6", s.findings[0].Count, len(s.findings), w.counter["findings_dropped_flow_cap"], maxFlowLeaks)
 	}
 }

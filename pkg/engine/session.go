@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
@@ -14,7 +13,7 @@ import (
 // decoders its Specs made, and what they reported through the session,
 // which is their proto.Sink.
 type session struct {
-	e     *engine
+	w     *worker
 	f     *flow.Flow
 	proto string // the flow's protocol (a Spec name), "" while unknown
 
@@ -87,38 +86,38 @@ type names struct {
 
 const maxFlowLeaks = 64
 
-func (e *engine) sess(f *flow.Flow) *session {
+func (w *worker) sess(f *flow.Flow) *session {
 	if s, ok := f.User.(*session); ok {
 		return s
 	}
-	s := &session{e: e, f: f}
+	s := &session{w: w, f: f}
 	f.User = s
 	return s
 }
 
-// Start, Datagram, Stream, Gap and End make the engine a flow.Handler.
+// Start, Datagram, Stream, Gap and End make the worker a flow.Handler.
 
 // Start allocates nothing: a session is made on the first payload (sess),
 // so a flood of half-open connections costs only the flow table's entries.
 // Start names the flow's server from the DNS answers its client received
 // before the flow began: at this moment, and only now, the cache holds
 // exactly those answers, whatever the worker count or when the flow ends.
-func (e *engine) Start(f *flow.Flow, p *flow.Packet) {
-	if n, _, _, ok := e.dnsCache.Name(f.Client.Addr(), f.Server.Addr(), f.First); ok {
-		e.sess(f).names.dns = n
-	} else if n, _, ok := e.dnsCache.PTR(f.Client.Addr(), f.Server.Addr(), f.First); ok {
-		e.sess(f).names.ptr = n
+func (w *worker) Start(f *flow.Flow, p *flow.Packet) {
+	if n, _, _, ok := w.dnsCache.Name(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		w.sess(f).names.dns = n
+	} else if n, _, ok := w.dnsCache.PTR(f.Client.Addr(), f.Server.Addr(), f.First); ok {
+		w.sess(f).names.ptr = n
 	}
 }
 
 // Datagram hands a UDP datagram to the first datagram Spec that claims it
 // (a WholeFlow decoder that claimed the flow gets all of them), or to the
 // unknown-payload profile.
-func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
+func (w *worker) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 	if f.Key.Proto != flow.ProtoUDP || len(p.Payload) == 0 {
 		return
 	}
-	s := e.sess(f)
+	s := w.sess(f)
 	s.dir = dir
 	m := proto.Meta{Frame: p.Frame, Time: p.Time}
 	if s.last != nil && s.last.WholeFlow {
@@ -131,8 +130,8 @@ func (e *engine) Datagram(f *flow.Flow, dir proto.Dir, p *flow.Packet) {
 	} else {
 		in.Down = p.Payload
 	}
-	for i := range e.specs.datagrams {
-		sp := &e.specs.datagrams[i]
+	for i := range w.specs.datagrams {
+		sp := &w.specs.datagrams[i]
 		if sp.WholeFlow && s.last != nil || sp.Detect(in) != proto.Yes {
 			continue
 		}
@@ -156,7 +155,7 @@ func (s *session) datagramDecoder(sp *proto.Spec, in proto.DetectInput) proto.Da
 	}
 	d, ok := sp.Make(s, in).(proto.DatagramDecoder)
 	if !ok {
-		s.e.counter["decoder_not_datagram_"+sp.Name]++
+		s.w.counter["decoder_not_datagram_"+sp.Name]++
 		return nil
 	}
 	s.dgrams = append(s.dgrams, dgramDecoder{sp, d})
@@ -165,8 +164,8 @@ func (s *session) datagramDecoder(sp *proto.Spec, in proto.DetectInput) proto.Da
 
 // Stream hands a TCP flow's bytes to its decoder, choosing it first from
 // the first bytes (decide).
-func (e *engine) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) {
-	s := e.sess(f)
+func (w *worker) Stream(f *flow.Flow, dir proto.Dir, data []byte, m proto.Meta) {
+	s := w.sess(f)
 	s.streamData(dir, data, m)
 }
 
@@ -219,8 +218,8 @@ func (s *session) decide(dir proto.Dir, data []byte, m proto.Meta) bool {
 	}
 	var chosen *proto.Spec
 	more := false
-	for i := range s.e.specs.streams {
-		sp := &s.e.specs.streams[i]
+	for i := range s.w.specs.streams {
+		sp := &s.w.specs.streams[i]
 		v := sp.Detect(in)
 		if v == proto.Yes {
 			chosen = sp
@@ -256,7 +255,7 @@ func (s *session) decide(dir proto.Dir, data []byte, m proto.Meta) bool {
 func (s *session) start(sp *proto.Spec, in proto.DetectInput) {
 	d, ok := sp.Make(s, in).(proto.StreamDecoder)
 	if !ok {
-		s.e.counter["decoder_not_stream_"+sp.Name]++
+		s.w.counter["decoder_not_stream_"+sp.Name]++
 		s.opaqueRest = true
 		return
 	}
@@ -282,7 +281,7 @@ func (s *session) doSwitch() {
 		}
 		return
 	}
-	sp := s.e.specs.stream(sw.to)
+	sp := s.w.specs.stream(sw.to)
 	if sp == nil {
 		s.opaqueRest = true
 		return
@@ -318,8 +317,8 @@ func specChannel(sp *proto.Spec, d proto.Decoder) string {
 	return sp.Channel
 }
 
-func (e *engine) Gap(f *flow.Flow, dir proto.Dir, n int, m proto.Meta) {
-	s := e.sess(f)
+func (w *worker) Gap(f *flow.Flow, dir proto.Dir, n int, m proto.Meta) {
+	s := w.sess(f)
 	if s.stream != nil {
 		s.stream.Gap(dir, n, m)
 		if s.sw != nil && s.sw.pending != nil {
@@ -352,25 +351,25 @@ var (
 	_ proto.Counter = (*session)(nil)
 )
 
-// Emit records one protocol event of the flow. The engine's observers
+// Emit records one protocol event of the flow. The worker's observers
 // (observe.go) read it first; a proto.Lazy event is built only when
 // events are written.
 func (s *session) Emit(typ string, m proto.Meta, fields any) {
-	e := s.e
-	e.observe(s, m, fields)
+	w := s.w
+	w.observe(s, m, fields)
 	if lz, ok := fields.(proto.Lazy); ok {
-		if !e.eventsWanted() {
-			e.counter["events_"+typ]++
+		if !w.eventsWanted() {
+			w.counter["events_"+typ]++
 			return
 		}
 		fields = lz.Fields()
 	}
-	e.event(s, audit.Event{Type: typ, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: fields})
+	w.event(s, audit.Event{Type: typ, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: fields})
 }
 
 // Scan hands one decoded field to the leak scanner.
 func (s *session) Scan(f proto.Field, m proto.Meta) {
-	s.e.scanCoded(s, leak.Input{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}, m, f.Codings)
+	s.w.scanCoded(s, leak.Input{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}, m, f.Codings)
 }
 
 // Finding adds a finding to the flow; one without a time is dated at the
@@ -398,7 +397,7 @@ func (s *session) Name(n proto.Name) {
 	case proto.DeviceName:
 		dst = &s.names.device
 	default:
-		s.e.counter["names_unknown_source"]++
+		s.w.counter["names_unknown_source"]++
 		return
 	}
 	if *dst == "" {
@@ -410,7 +409,7 @@ func (s *session) Name(n proto.Name) {
 // decoder returns. Datagram decoders cannot switch.
 func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
 	if s.stream == nil || s.sw != nil && s.sw.pending != nil {
-		s.e.counter["switches_ignored"]++
+		s.w.counter["switches_ignored"]++
 		return
 	}
 	if s.sw == nil {
@@ -420,83 +419,4 @@ func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
 }
 
 // Count adds to a run counter.
-func (s *session) Count(name string, n uint64) { s.e.counter[name] += n }
-
-// eventsWanted says whether protocol events are written (spooled) or kept.
-func (e *engine) eventsWanted() bool {
-	return e.spools != nil && e.spools.events != nil || e.cfg.KeepEvents
-}
-
-func (e *engine) event(s *session, ev audit.Event) {
-	ev = e.maskSecrets(ev)
-	e.counter["events_"+ev.Type]++
-	if e.spools != nil && e.spools.events != nil {
-		g := ev.Frame
-		restore := e.frames.localEvent(&ev)
-		if err := e.spools.spoolEvent(s, ev, g); err != nil {
-			e.counter["events_unencodable"]++
-		}
-		if restore != nil {
-			restore()
-		}
-		return
-	}
-	if e.cfg.KeepEvents {
-		if len(e.events) >= e.maxRecords {
-			e.counter["events_dropped"]++
-			return
-		}
-		e.events = append(e.events, ev)
-	}
-}
-
-// addFinding notes a finding of the flow; repeats of a kind and message
-// add to its count, and a flow keeps at most maxFlowLeaks rows.
-func (s *session) addFinding(fi audit.Finding) {
-	fi.Count = max(fi.Count, 1)
-	for i := range s.findings {
-		o := &s.findings[i]
-		if o.Kind == fi.Kind && o.Message == fi.Message && o.Severity == fi.Severity {
-			o.Count += fi.Count
-			return
-		}
-	}
-	if len(s.findings) >= maxFlowLeaks {
-		s.e.counter["findings_dropped_flow_cap"]++
-		return
-	}
-	s.findings = append(s.findings, fi)
-}
-
-// scan runs the leak scanner on one input of a flow.
-func (e *engine) scan(s *session, in leak.Input, m proto.Meta) { e.scanCoded(s, in, m, nil) }
-
-// scanCoded is scan for decoded content: coding lists the content codings
-// undone before the scanner saw it (HTTP Content-Encoding), which lead
-// each hit's encoding chain.
-func (e *engine) scanCoded(s *session, in leak.Input, m proto.Meta, coding []string) {
-	if e.scanner == nil || len(in.Data) == 0 {
-		return
-	}
-	e.counter["leak_scanned_bytes"] += uint64(len(in.Data))
-	e.scanner.Scan(in, func(h leak.Hit) {
-		if len(s.leaks) >= maxFlowLeaks {
-			e.counter["leaks_dropped_flow_cap"]++
-			return
-		}
-		enc := strings.Join(append(coding[:len(coding):len(coding)], h.Encoding...), " > ")
-		for i := range s.leaks {
-			l := &s.leaks[i]
-			if l.Identifier == h.Identifier && l.Location == h.Location && l.Encoding == enc && l.Value == h.Value {
-				l.Count++
-				l.Spellings = addSpellings(l.Spellings, h.Spellings)
-				return
-			}
-		}
-		s.leaks = append(s.leaks, audit.Leak{
-			Identifier: h.Identifier, Known: h.Known, Value: h.Value,
-			Encoding: enc, Location: h.Location,
-			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings, Private: h.Private,
-		})
-	})
-}
+func (s *session) Count(name string, n uint64) { s.w.counter[name] += n }

@@ -12,8 +12,8 @@ import (
 // TestSniffHoldsShortFirstSegments: a request whose first segment is too
 // short to recognise must still reach the HTTP decoder whole.
 func TestSniffHoldsShortFirstSegments(t *testing.T) {
-	e := newEngine(Config{KeepEvents: true})
-	tab := flow.NewTable(flow.Config{}, e)
+	w := newWorker(Config{KeepEvents: true}, phttp.DefaultLimits(), nil)
+	tab := flow.NewTable(flow.Config{}, w)
 	cli, srv := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("192.0.2.80")
 	seq := uint32(100)
 	send := func(flags uint8, data string) {
@@ -30,7 +30,7 @@ func TestSniffHoldsShortFirstSegments(t *testing.T) {
 	send(flow.FlagACK, "T /x HTTP/1.1\r\nHost: example.com\r\n\r\n")
 	tab.Flush()
 	var got string
-	for _, ev := range e.events {
+	for _, ev := range w.events {
 		if h, ok := ev.Fields.(*phttp.Event); ok && h.Request != nil {
 			got = h.Request.Method + " " + h.Request.Host + h.Request.URI
 		}

@@ -72,7 +72,7 @@ func TestStreamHandOver(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEngine(Config{})
+			e := newWorker(Config{}, phttp.DefaultLimits(), nil)
 			f := &flow.Flow{ID: 1, Key: flow.Key{Proto: flow.ProtoTCP},
 				Client: netip.MustParseAddrPort("10.0.0.2:40000"), Server: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.8"), tt.port)}
 			for i, sg := range tt.segs {

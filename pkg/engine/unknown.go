@@ -34,7 +34,7 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 	if s.unknown == nil {
 		s.unknown = &unknownState{}
 	}
-	u, e := s.unknown, s.e
+	u, w := s.unknown, s.w
 	if dir == proto.ToServer {
 		if len(u.sample) < sampleBytes {
 			u.sample = append(u.sample, data[:min(len(data), sampleBytes-len(u.sample))]...)
@@ -42,7 +42,7 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 	} else if len(u.down) < sampleBytes {
 		u.down = append(u.down, data[:min(len(data), sampleBytes-len(u.down))]...)
 	}
-	if dir != proto.ToServer || u.scanned[dir] >= scanUnknown || e.scanner == nil || u.opaque {
+	if dir != proto.ToServer || u.scanned[dir] >= scanUnknown || w.scanner == nil || u.opaque {
 		return
 	}
 	n := min(len(data), scanUnknown-u.scanned[dir])
@@ -50,7 +50,7 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 		// Ciphertext-like bytes hold no readable identifier, and an XOR
 		// of text with a short key is never this uniform: stop scanning.
 		u.opaque = true
-		e.counter["leak_scan_skipped_opaque_flows"]++
+		w.counter["leak_scan_skipped_opaque_flows"]++
 		return
 	}
 	u.scanned[dir] += n
@@ -58,12 +58,12 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 	if datagram {
 		loc = "udp.payload"
 	}
-	e.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
+	w.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
 }
 
 // endUnknown emits the "unknown" event of a flow no decoder recognised:
 // first bytes, entropy, verdict.
-func (e *engine) endUnknown(s *session) {
+func (w *worker) endUnknown(s *session) {
 	u := s.unknown
 	if s.proto != "" || u == nil || len(u.sample)+len(u.down) == 0 {
 		return
@@ -73,26 +73,26 @@ func (e *engine) endUnknown(s *session) {
 		d := sniff.Analyze(u.down)
 		ev.Down = &d
 	}
-	if !e.cfg.ShowEvidence && len(s.leaks) > 0 {
+	if !w.cfg.ShowEvidence && len(s.leaks) > 0 {
 		m := leak.NewMasker()
 		for _, l := range s.leaks {
 			m.AddLeak(l.Identifier, l.Value, slices.Concat(l.Spellings, []string{l.Value}))
 		}
 		maskHead(&ev.Up, m)
 	}
-	e.event(s, audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
+	w.event(s, audit.Event{Type: "unknown", Frame: s.f.FirstFrame, Time: s.f.First.UTC(), FlowID: s.f.ID, Fields: ev})
 }
 
 // unknownChannel classifies the payload of a flow no decoder recognised,
 // and finds identifiers hidden by XOR with a short fixed key.
-func (e *engine) unknownChannel(s *session) string {
+func (w *worker) unknownChannel(s *session) string {
 	u := s.unknown
 	if u == nil || len(u.sample) == 0 && len(u.down) == 0 {
 		return ""
 	}
 	v := leak.ClassifyPayload(slices.Concat(u.sample, u.down))
-	if e.scanner != nil && len(u.sample) >= 8 && !u.opaque && leak.ClassifyPayload(u.sample).Class != leak.Encrypted {
-		if key, hit, ok := e.scanner.DetectXOR(u.sample); ok {
+	if w.scanner != nil && len(u.sample) >= 8 && !u.opaque && leak.ClassifyPayload(u.sample).Class != leak.Encrypted {
+		if key, hit, ok := w.scanner.DetectXOR(u.sample); ok {
 			s.addFinding(audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
 				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,
 				Frame:   s.f.FirstFrame, Time: s.f.First.UTC()})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/phonehome/phonehome/fixtures/scenario"
 	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/geo"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
@@ -102,4 +103,40 @@ func labConfig(t *testing.T) Config {
 		t.Fatal(err)
 	}
 	return Config{Known: lf.Devices, Scanner: sc, Geo: g, Signatures: sigs}
+}
+
+// TestCapsDoNotDependOnWorkers: when --max-flows or --max-total-buffer
+// cut something, what they cut is the same whatever the number of
+// goroutines (the caps apply per shard, and the shards are fixed).
+func TestCapsDoNotDependOnWorkers(t *testing.T) {
+	inputs := scenarioInputs(t, 2000)
+	base := labConfig(t)
+	for _, caps := range []flow.Config{{MaxFlows: 16}, {MaxTotalBuffer: 8 << 10, MaxFlowBuffer: 4 << 10}} {
+		cut := false
+		for _, in := range inputs {
+			var first []byte
+			for _, n := range []int{1, 2, 3, 8} {
+				cfg := base
+				cfg.Flow = caps
+				cfg.Workers, cfg.KeepFlows, cfg.KeepEvents = n, true, true
+				rep, err := Run(context.Background(), cfg, []string{in})
+				if err != nil && !errors.Is(err, ErrDamaged) {
+					t.Fatalf("%s: %v", in, err)
+				}
+				cut = cut || rep.Counters["flows_evicted"]+rep.Counters["tcp_buffer_cap_hits"] > 0
+				b, err := json.Marshal(rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(first, b) {
+					t.Errorf("%s, caps %+v: %d workers give a different report than 1", filepath.Base(in), caps, n)
+				}
+			}
+		}
+		if !cut {
+			t.Errorf("caps %+v cut nothing in any input: the test shows nothing", caps)
+		}
+	}
 }
