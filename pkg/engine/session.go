@@ -359,7 +359,7 @@ func (s *session) Emit(typ string, m proto.Meta, fields any) {
 	w.observe(s, m, fields)
 	if lz, ok := fields.(proto.Lazy); ok {
 		if !w.eventsWanted() {
-			w.counter["events_"+typ]++
+			w.countEvent(typ)
 			return
 		}
 		fields = lz.Fields()

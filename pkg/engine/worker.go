@@ -32,7 +32,22 @@ type worker struct {
 	maxRecords int
 	// maskSecrets masks credentials in an event (the run's, redact.go).
 	maskSecrets func(audit.Event) audit.Event
-	idle        session // End's session for flows that had none
+	idle        session           // End's session for flows that had none
+	eventKeys   map[string]string // "events_<type>" counter names, made once
+}
+
+// countEvent counts one event of type typ without building the counter's
+// name each time (the DNS path runs it for every datagram).
+func (w *worker) countEvent(typ string) {
+	k, ok := w.eventKeys[typ]
+	if !ok {
+		if w.eventKeys == nil {
+			w.eventKeys = map[string]string{}
+		}
+		k = "events_" + typ
+		w.eventKeys[typ] = k
+	}
+	w.counter[k]++
 }
 
 // newWorker makes a worker whose table has the limits of cfg.Flow and
@@ -55,7 +70,7 @@ func (w *worker) eventsWanted() bool {
 
 func (w *worker) event(s *session, ev audit.Event) {
 	ev = w.maskSecrets(ev)
-	w.counter["events_"+ev.Type]++
+	w.countEvent(ev.Type)
 	if w.spools != nil && w.spools.events != nil {
 		g := ev.Frame
 		restore := w.frames.localEvent(&ev)
