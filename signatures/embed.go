@@ -7,7 +7,7 @@ package signatures
 import "embed"
 
 // Version identifies this pack in reports; bump it when the pack changes.
-const Version = "2026.11.22"
+const Version = "2026.12.01"
 
 // FS holds the pack files at its root.
 //

@@ -18,7 +18,7 @@ func TestSignaturesCommand(t *testing.T) {
 		{[]string{"signatures", "lint", "--only", "../../pkg/signature/testdata/broken/bad-cidr"}, 2, "pack.yaml:11:9: error: CIDR"},
 		{[]string{"signatures", "lint", "--only", "../../pkg/signature/testdata/broken/indent"}, 2, "pack.yaml:5:2: error: YAML syntax"},
 		{[]string{"signatures", "lint", "--only"}, 2, ""},
-		{[]string{"signatures", "lint", "../../pkg/signature/testdata/good"}, 0, "71 vendors"},
+		{[]string{"signatures", "lint", "../../pkg/signature/testdata/good"}, 0, "74 vendors"},
 		{[]string{"signatures", "test"}, 0, "0 failed"},
 		{[]string{"signatures", "test", "tracking.miui.com", "AS30103"}, 0, "xiaomi-miui-tracking"},
 		{[]string{"signatures", "test", "port:x"}, 2, ""},

@@ -28,6 +28,9 @@ func detect(in proto.DetectInput) proto.Verdict {
 		}
 		return proto.No
 	}
+	if n := min(len(in.Down), 3); string(in.Down[:n]) != "220"[:n] {
+		return proto.No // not a greeting: not held waiting for one
+	}
 	if bytes.IndexByte(in.Down, '\n') < 0 && len(in.Down) < proto.SniffBytes {
 		return proto.NeedMore
 	}

@@ -94,6 +94,8 @@ func TestSpecDetect(t *testing.T) {
 		{"smtp greeting", "220 mx.example.net ESMTP\r\n", "", 25, proto.No},
 		{"smtp client", "220 ready\r\n", "EHLO x\r\n", 21, proto.No},
 		{"pop3", "+OK ready\r\n", "", 110, proto.No},
+		{"binary server first", "\x17\x03\x03\x00\xc6", "", 21, proto.No},
+		{"greeting start", "22", "", 21, proto.NeedMore},
 	} {
 		in := proto.DetectInput{Down: []byte(tc.down), Up: []byte(tc.up), ServerPort: tc.port}
 		if got := Spec(Limits{}).Detect(in); got != tc.want {

@@ -2,6 +2,7 @@ package http2
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,6 +24,11 @@ type truthHTTP2 struct {
 	} `json:"http"`
 	DNS *struct {
 		QueryNames []string `json:"query_names"`
+		Messages   []struct {
+			Response []bool   `json:"response"`
+			QNames   []string `json:"qnames"`
+			A        []string `json:"a"`
+		} `json:"messages"`
 	} `json:"dns"`
 }
 
@@ -128,6 +134,18 @@ func TestCorpusSpec(t *testing.T) {
 				wantNames[strings.ToLower(n)] = true
 			}
 		}
+		// tshark decodes the DoH answers (bodies), not the GET ?dns= queries:
+		// compare the answers as "qname A..." lines, a multiset.
+		var wantAnswers, gotAnswers []string
+		if truth.DNS != nil {
+			for _, m := range truth.DNS.Messages {
+				if len(m.Response) > 0 && m.Response[0] {
+					a := slices.Clone(m.A)
+					sort.Strings(a)
+					wantAnswers = append(wantAnswers, strings.Join(append(m.QNames, a...), " "))
+				}
+			}
+		}
 		gotReq, gotNames, gotAuth := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		findings := 0
 		for _, c := range pcaptest.Conns(t, e.Path) {
@@ -148,6 +166,19 @@ func TestCorpusSpec(t *testing.T) {
 					for _, q := range f.Questions {
 						gotNames[strings.ToLower(q.Name)] = true
 					}
+					if f.Response {
+						var line, a []string
+						for _, q := range f.Questions {
+							line = append(line, q.Name)
+						}
+						for _, r := range f.Answers {
+							if r.Type == "A" {
+								a = append(a, r.Data)
+							}
+						}
+						sort.Strings(a)
+						gotAnswers = append(gotAnswers, strings.Join(append(line, a...), " "))
+					}
 				}
 			}
 			for _, n := range s.Names {
@@ -164,10 +195,15 @@ func TestCorpusSpec(t *testing.T) {
 				t.Errorf("%s: %s\n got %s\nwant %s", e.Name(), what, g, w)
 			}
 		}
+		sort.Strings(wantAnswers)
+		sort.Strings(gotAnswers)
+		if strings.Join(gotAnswers, "\n") != strings.Join(wantAnswers, "\n") {
+			t.Errorf("%s: DoH answers\n got %q\nwant %q", e.Name(), gotAnswers, wantAnswers)
+		}
 		if len(wantNames) > 0 && findings != len(wantAuth) {
 			t.Errorf("%s: %d DoH findings, want one per resolver (%d)", e.Name(), findings, len(wantAuth))
 		}
-		t.Logf("%s: %d requests, DoH names %s, %d DoH findings", e.Name(), len(gotReq), keys(gotNames), findings)
+		t.Logf("%s: %d requests, DoH names %s, %d DoH answers as tshark's, %d DoH findings", e.Name(), len(gotReq), keys(gotNames), len(gotAnswers), findings)
 	}
 	if files == 0 {
 		t.Skip("no HTTP/2 in the dev truth")

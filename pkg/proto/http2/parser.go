@@ -383,7 +383,12 @@ func (p *Parser) frame(dir proto.Dir, h *half) {
 		if s := p.streams[f.StreamID]; s != nil {
 			s.reset = f.ErrCode.String()
 			addFlag(&s.flags, "reset")
-			p.finish(s)
+			if dir == proto.ToClient || s.resp.ended {
+				p.finish(s)
+			}
+			// Reset by the client: what the server sent before it saw the
+			// reset (an answer in flight) still arrives, and ends the
+			// stream; so does the end of the connection.
 		}
 	case *http2.SettingsFrame:
 		if f.IsAck() {
@@ -711,7 +716,9 @@ func (p *Parser) End(m proto.Meta) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		s := p.streams[id]
-		addFlag(&s.flags, "incomplete")
+		if !slices.Contains(s.flags, "reset") {
+			addFlag(&s.flags, "incomplete")
+		}
 		p.finish(s)
 	}
 }

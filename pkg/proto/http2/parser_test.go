@@ -205,6 +205,19 @@ func cases() []testCase {
 		out = append(out, testCase{name: "frames", ops: []op{up([]byte(Preface), c.take()), down(s.take())}})
 	}
 
+	// The client cancels a DoH GET; the answer the server had already sent
+	// arrives after the RST_STREAM and is kept (as in
+	// suricata-verify/dns-over-http2.pcap, stream 7).
+	{
+		c, s := newConn(), newConn()
+		q := craft.DNSQuery(0, "late.example.net", layers.DNSTypeA)
+		a := craft.DNSAnswer(0, "late.example.net", nil, "192.0.2.9")
+		c.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "dns.google", ":path", "/dns-query?dns="+base64.RawURLEncoding.EncodeToString(q))
+		c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		s.headers(1, false, ":status", "200", "content-type", MediaDNS).data(1, true, a)
+		out = append(out, testCase{name: "reset-in-flight", ops: []op{up([]byte(Preface), c.take()), down(s.take())}})
+	}
+
 	// Limits: a body over MaxBody, a frame over MaxFrame, too many streams.
 	{
 		c, s := newConn(), newConn()

@@ -32,6 +32,9 @@ func detect(p Protocol, in proto.DetectInput) proto.Verdict {
 		}
 		return proto.No // the client spoke first: not a greeting protocol
 	}
+	if !mayGreet(p, in.Down) {
+		return proto.No
+	}
 	if bytes.IndexByte(in.Down, '\n') < 0 && len(in.Down) < proto.SniffBytes {
 		return proto.NeedMore
 	}
@@ -46,6 +49,21 @@ func detect(p Protocol, in proto.DetectInput) proto.Verdict {
 		return proto.NeedMore
 	}
 	return proto.No
+}
+
+// greetings are how each protocol's server greeting begins.
+var greetings = map[Protocol][]string{SMTP: {"220"}, POP3: {"+OK"}, IMAP: {"* OK", "* PREAUTH"}}
+
+// mayGreet says whether down begins (or, cut short, could begin) as a
+// greeting of p: anything else is not p, at once, so that a server that
+// speaks first in another protocol is not held waiting.
+func mayGreet(p Protocol, down []byte) bool {
+	for _, g := range greetings[p] {
+		if n := min(len(down), len(g)); bytes.EqualFold(down[:n], []byte(g[:n])) {
+			return true
+		}
+	}
+	return false
 }
 
 // Decoder is a Parser that reports through a proto.Sink: each event is

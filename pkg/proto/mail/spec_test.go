@@ -140,6 +140,11 @@ func TestSpecDetect(t *testing.T) {
 		{"imap", IMAP, "* OK [CAPABILITY IMAP4rev1] ready\r\n", "", 143, proto.Yes},
 		{"imap for pop3", POP3, "* OK ready\r\n", "", 143, proto.No},
 		{"http", IMAP, "HTTP/1.1 200 OK\r\n", "GET / HTTP/1.1\r\n", 80, proto.No},
+		{"binary server first", SMTP, "\x17\x03\x03\x00\xc6\x8a", "", 443, proto.No},
+		{"binary server first pop3", POP3, "\x00\x01binary", "", 443, proto.No},
+		{"binary server first imap", IMAP, "*\x00x", "", 443, proto.No},
+		{"imap greeting cut", IMAP, "* PRE", "", 143, proto.NeedMore},
+		{"pop3 greeting cut", POP3, "+O", "", 110, proto.NeedMore},
 	} {
 		in := proto.DetectInput{Down: []byte(tc.down), Up: []byte(tc.up), ServerPort: tc.port}
 		if got := Spec(tc.p, Limits{}).Detect(in); got != tc.want {
