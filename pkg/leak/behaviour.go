@@ -34,10 +34,20 @@ const maxBehaviourValue = 4096
 // metadata, not data an app chose to send: a Referer or Origin header names
 // the page a request was made from, for every page load and every
 // subresource; reporting it would flag all ordinary browsing.
+//
+// Messages a person writes (mail, chat, files sent over FTP) are skipped
+// too: a link in an e-mail is what its author chose to share, not a
+// record of what the device's user did.
 func behaviourSkipped(base string) bool {
-	switch strings.ToLower(base) {
-	case "header:referer", "header:origin", "header:host", "header:link", "url.path", "dns.qname":
+	b := strings.ToLower(base)
+	switch b {
+	case "header:referer", "header:origin", "header:host", "header:link", "url.path", "dns.qname", "coap.proxy_uri", "coap.path":
 		return true
+	}
+	for _, p := range []string{"smtp.", "imap.", "pop3.", "xmpp.", "ftp."} {
+		if strings.HasPrefix(b, p) {
+			return true
+		}
 	}
 	return false
 }

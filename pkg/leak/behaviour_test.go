@@ -96,6 +96,7 @@ func TestBehaviourDetectors(t *testing.T) {
 		}},
 		// Not behaviour.
 		{"sent from a web page", Input{Location: "url.query", Page: "http://www.example-news.com/", Data: []byte("dl=http%3A%2F%2Fwww.example-news.com%2F&q=x")}, nil},
+		{"a link in an e-mail", Input{Location: "smtp.message", Data: []byte("Subject: read this\r\n\r\nurl: https://www.example-news.com/a\r\n")}, nil},
 		{"an origin", Input{Location: "url.query", Data: []byte("xdm_o=http%3A%2F%2Fwww.bbc.com")}, nil},
 		{"link in SVG after binary", Input{Location: "udp.payload", Data: []byte("\x08\x00\x45\x00\x23\x4c<svg xmlns=\"http://www.w3.org/2000/svg\">\n <a xlink:href=\"http://www.w3.org/Graphics/SVG/\" target=\"_parent\">")}, nil},
 		{"link in HTML", Input{Location: "udp.payload", Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"><a href="http://www.w3.org/Graphics/SVG/">x</a></svg>`)}, nil},

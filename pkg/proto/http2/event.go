@@ -126,6 +126,7 @@ type Field struct {
 	Location    string
 	Data        []byte
 	ContentType string
+	Page        string // the request's referer: the page it was sent from (proto.Field.Page)
 }
 
 // ScanFields calls yield with each request value the leak scanner reads,
@@ -137,20 +138,26 @@ func (e *Event) ScanFields(yield func(Field)) {
 	if rq == nil {
 		return
 	}
+	page := ""
+	for _, h := range rq.Headers {
+		if h.Name == "referer" {
+			page = h.Value
+		}
+	}
 	if rq.Path != "" {
-		yield(Field{Location: "url.path", Data: []byte(rq.Path)})
+		yield(Field{Location: "url.path", Data: []byte(rq.Path), Page: page})
 	}
 	if rq.RawQuery != "" {
-		yield(Field{Location: "url.query", Data: []byte(rq.RawQuery)})
+		yield(Field{Location: "url.query", Data: []byte(rq.RawQuery), Page: page})
 	}
 	for _, h := range rq.Headers {
 		switch h.Name {
 		case "host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language":
 			continue
 		}
-		yield(Field{Location: "header:" + h.Name, Data: []byte(h.Value)})
+		yield(Field{Location: "header:" + h.Name, Data: []byte(h.Value), Page: page})
 	}
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
-		yield(Field{Location: "body", Data: b.Data, ContentType: rq.ContentType})
+		yield(Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Page: page})
 	}
 }

@@ -89,7 +89,7 @@ func (d *Decoder) event(ev *Event) {
 		codings = bodyCodings(rq.Body)
 	}
 	ev.ScanFields(func(f Field) {
-		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType}
+		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}
 		if f.Location == "body" {
 			pf.Codings = codings
 		}
