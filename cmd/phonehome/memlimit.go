@@ -15,12 +15,17 @@ import (
 // comes at the latest after half the live heap has been allocated again,
 // so the collector costs at most twice what GOGC=100 costs, and memory
 // stays at the limit, or 1.5 times what is really in use when that is more.
+// The limit never falls: when the live heap shrinks (the flow tables are
+// dropped at the end of the analysis) the process still holds the memory
+// of its peak, and a limit below that made the collector run back to back
+// while the report was built (about 100 collections on real-1G).
 //
 // The limit is adjusted after every collection by a cleanup attached to a
 // sentinel object that only that collection frees.
 var memPolicy struct {
 	sync.Mutex
 	base  int64 // 0: the adaptive limit is off
+	high  int64 // the highest limit set since setAdaptiveLimit
 	armed bool  // a sentinel is waiting for the next collection
 }
 
@@ -32,7 +37,8 @@ func setAdaptiveLimit(base int64) {
 	memPolicy.Lock()
 	defer memPolicy.Unlock()
 	memPolicy.base = base
-	debug.SetMemoryLimit(max(base, adaptiveLimit()))
+	memPolicy.high = max(base, adaptiveLimit())
+	debug.SetMemoryLimit(memPolicy.high)
 	if !memPolicy.armed {
 		memPolicy.armed = true
 		armSentinel()
@@ -59,7 +65,8 @@ func afterCollection() {
 		memPolicy.armed = false
 		return
 	}
-	debug.SetMemoryLimit(max(memPolicy.base, adaptiveLimit()))
+	memPolicy.high = max(memPolicy.high, memPolicy.base, adaptiveLimit())
+	debug.SetMemoryLimit(memPolicy.high)
 	armSentinel()
 }
 

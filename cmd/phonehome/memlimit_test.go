@@ -32,6 +32,16 @@ func TestAdaptiveLimitFollowsLiveHeap(t *testing.T) {
 	if got < liveSize*3/2 {
 		t.Fatalf("limit %d MiB with %d MiB live, want at least 1.5 times the live heap", got>>20, liveSize>>20)
 	}
+	// The live heap shrinks: the limit stays where it was (the memory of
+	// the peak is still held; a lower limit would collect back to back).
+	live = nil
+	for range 5 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := debug.SetMemoryLimit(-1); after < got {
+		t.Fatalf("limit fell from %d to %d MiB when the live heap shrank", got>>20, after>>20)
+	}
 	stopAdaptiveLimit()
 	runtime.GC()
 	runtime.GC()

@@ -24,12 +24,15 @@ const (
 // lower-cased. It is bounded: beyond its size the address added least
 // recently is evicted. It is not safe for concurrent use.
 type Cache struct {
-	size   int
-	addrs  map[netip.Addr]*slot
-	ptrs   map[netip.Addr]*slot
+	size  int
+	addrs map[netip.Addr]slot
+	ptrs  map[netip.Addr]slot
+	// fifo[head:] lists the puts, oldest first; its entries hold no
+	// pointers, so the collector does not scan it.
 	fifo   []fifoEntry
+	head   int
 	seq    uint64
-	intern map[string]string
+	intern map[string]interned
 }
 
 type slot struct {
@@ -44,10 +47,25 @@ type resolution struct {
 	when   time.Time
 }
 
+// interned is a lower-cased name and the one-name chain made of it, shared
+// by every resolution without CNAME hops.
+type interned struct {
+	s   string
+	one []string
+}
+
+// fifoEntry is an address as its 16 bytes (netip.Addr holds a pointer).
 type fifoEntry struct {
-	addr netip.Addr
-	ptr  bool
-	seq  uint64
+	a        [16]byte
+	is4, ptr bool
+	seq      uint64
+}
+
+func (e *fifoEntry) addr() netip.Addr {
+	if e.is4 {
+		return netip.AddrFrom4([4]byte(e.a[12:]))
+	}
+	return netip.AddrFrom16(e.a)
 }
 
 // NewCache returns a Cache remembering up to size server addresses (and as
@@ -56,7 +74,7 @@ func NewCache(size int) *Cache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	return &Cache{size: size, addrs: map[netip.Addr]*slot{}, ptrs: map[netip.Addr]*slot{}, intern: map[string]string{}}
+	return &Cache{size: size, addrs: map[netip.Addr]slot{}, ptrs: map[netip.Addr]slot{}, intern: map[string]interned{}}
 }
 
 // Add records the answers of a response received by client: every A and
@@ -85,16 +103,18 @@ func (c *Cache) addSection(client netip.Addr, msg *Message, rrs []RR, when time.
 		case TypePTR:
 			if a, ok := ReverseAddr(rr.Name); ok && len(rr.Target) > 0 {
 				n := c.str(rr.Target)
-				c.put(c.ptrs, a, true, resolution{client: client, name: n, chain: []string{n}, when: when})
+				c.put(c.ptrs, a, true, resolution{client: client, name: n.s, chain: n.one, when: when})
 			}
 		}
 	}
 }
 
 // chain returns the names from the first queried name to owner, following
-// CNAME (and DNAME-free) answers backwards.
+// CNAME (and DNAME-free) answers backwards. A chain without hops is the
+// interned one-name chain: nothing is allocated for it.
 func (c *Cache) chain(msg *Message, owner []byte) []string {
-	names := []string{c.str(owner)}
+	last := c.str(owner)
+	var names []string
 	cur := owner
 	for hop := 0; hop < maxChain; hop++ {
 		found := false
@@ -102,7 +122,10 @@ func (c *Cache) chain(msg *Message, owner []byte) []string {
 			rr := &msg.Answers[i]
 			if rr.Type == TypeCNAME && bytes.EqualFold(rr.Target, cur) && !bytes.EqualFold(rr.Name, cur) {
 				cur = rr.Name
-				names = append(names, c.str(cur))
+				if names == nil {
+					names = append(make([]string, 0, 4), last.s)
+				}
+				names = append(names, c.str(cur).s)
 				found = true
 				break
 			}
@@ -111,6 +134,9 @@ func (c *Cache) chain(msg *Message, owner []byte) []string {
 			break
 		}
 	}
+	if names == nil {
+		return last.one
+	}
 	// Reverse to first-name-first order.
 	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
 		names[i], names[j] = names[j], names[i]
@@ -118,8 +144,8 @@ func (c *Cache) chain(msg *Message, owner []byte) []string {
 	return names
 }
 
-// str returns b lower-cased as an interned string.
-func (c *Cache) str(b []byte) string {
+// str returns b lower-cased, interned.
+func (c *Cache) str(b []byte) interned {
 	if s, ok := c.intern[string(b)]; ok {
 		return s
 	}
@@ -127,22 +153,19 @@ func (c *Cache) str(b []byte) string {
 	if len(c.intern) >= maxInterns {
 		clear(c.intern)
 	}
-	c.intern[string(b)] = s
-	return s
+	in := interned{s: s, one: []string{s}}
+	c.intern[string(b)] = in
+	return in
 }
 
-func (c *Cache) put(tab map[netip.Addr]*slot, addr netip.Addr, ptr bool, r resolution) {
+func (c *Cache) put(tab map[netip.Addr]slot, addr netip.Addr, ptr bool, r resolution) {
 	if !addr.IsValid() {
 		return
 	}
 	s := tab[addr]
-	if s == nil {
-		s = &slot{}
-		tab[addr] = s
-	}
 	c.seq++
 	s.seq = c.seq
-	c.fifo = append(c.fifo, fifoEntry{addr: addr, ptr: ptr, seq: c.seq})
+	c.fifo = append(c.fifo, fifoEntry{a: addr.As16(), is4: addr.Is4(), ptr: ptr, seq: c.seq})
 	replaced := false
 	for i := range s.res {
 		if s.res[i].client == r.client && s.res[i].name == r.name {
@@ -167,35 +190,45 @@ func (c *Cache) put(tab map[netip.Addr]*slot, addr netip.Addr, ptr bool, r resol
 			s.res = append(s.res, r)
 		}
 	}
+	tab[addr] = s
 	c.evict()
 }
 
-// evict drops least recently added addresses beyond the size, and compacts
-// the FIFO of stale entries.
-func (c *Cache) evict() {
-	for (len(c.addrs) > c.size || len(c.ptrs) > c.size) && len(c.fifo) > 0 {
-		e := c.fifo[0]
-		c.fifo = c.fifo[1:]
-		tab := c.addrs
-		if e.ptr {
-			tab = c.ptrs
-		}
-		if s := tab[e.addr]; s != nil && s.seq == e.seq {
-			delete(tab, e.addr)
-		}
+// current reports whether e is the latest put of its address.
+func (c *Cache) current(e *fifoEntry) bool {
+	tab := c.addrs
+	if e.ptr {
+		tab = c.ptrs
 	}
-	if len(c.fifo) > 4*c.size+16 {
-		live := c.fifo[:0]
-		for _, e := range c.fifo {
+	s, ok := tab[e.addr()]
+	return ok && s.seq == e.seq
+}
+
+// evict drops least recently added addresses beyond the size, and compacts
+// the FIFO of stale entries, in place.
+func (c *Cache) evict() {
+	for (len(c.addrs) > c.size || len(c.ptrs) > c.size) && c.head < len(c.fifo) {
+		e := &c.fifo[c.head]
+		c.head++
+		if c.current(e) {
 			tab := c.addrs
 			if e.ptr {
 				tab = c.ptrs
 			}
-			if s := tab[e.addr]; s != nil && s.seq == e.seq {
-				live = append(live, e)
+			delete(tab, e.addr())
+		}
+	}
+	if n := len(c.fifo) - c.head; n > 4*c.size+16 {
+		live := c.fifo[:0]
+		for i := c.head; i < len(c.fifo); i++ {
+			if c.current(&c.fifo[i]) {
+				live = append(live, c.fifo[i])
 			}
 		}
-		c.fifo = append([]fifoEntry(nil), live...)
+		c.fifo, c.head = live, 0
+	} else if c.head > 1024 && 2*c.head >= len(c.fifo) {
+		c.fifo = c.fifo[:copy(c.fifo, c.fifo[c.head:])]
+		c.head = 0
 	}
 }
 
@@ -223,9 +256,9 @@ func (c *Cache) PTR(client, addr netip.Addr, at time.Time) (name string, when ti
 // Len returns how many server addresses are remembered.
 func (c *Cache) Len() int { return len(c.addrs) }
 
-func lookup(tab map[netip.Addr]*slot, client, addr netip.Addr, at time.Time) (resolution, bool) {
+func lookup(tab map[netip.Addr]slot, client, addr netip.Addr, at time.Time) (resolution, bool) {
 	s := tab[addr]
-	if s == nil || len(s.res) == 0 {
+	if len(s.res) == 0 {
 		return resolution{}, false
 	}
 	// Ranks: 0 same client before at, 1 any client before at, 2 same client
