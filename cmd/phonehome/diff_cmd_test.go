@@ -13,7 +13,7 @@ func TestDiffFirmware(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	golden(t, "diff.firmware.txt", out)
+	matchGolden(t, "diff.firmware.txt", out)
 
 	out, _, code = runCLI(t, "diff", "--format", "json", "--exit-code", fwV2, fwV1)
 	if code != exitOK {

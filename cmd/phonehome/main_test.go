@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/phonehome/phonehome/internal/golden"
+)
 
 // runCLI runs the command in-process from the repository root.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -26,22 +25,10 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
-func golden(t *testing.T, name, got string) {
+func matchGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/phonehome -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (go test ./cmd/phonehome -update rewrites it); got:\n%s", path, got)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 func TestAnalyzeGolden(t *testing.T) {
@@ -60,7 +47,7 @@ func TestAnalyzeGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			golden(t, tc.name, out)
+			matchGolden(t, tc.name, out)
 			// Same input, same bytes.
 			again, _, _ := runCLI(t, tc.args...)
 			if again != out {

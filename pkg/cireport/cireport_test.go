@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +13,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const testPolicy = `version: 1
 rules:
@@ -104,19 +102,7 @@ func TestGolden(t *testing.T) {
 				t.Error("output differs between two runs")
 			}
 			path := filepath.Join("testdata", "check."+format+"."+ext[format]+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./pkg/cireport -update writes it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (go test ./pkg/cireport -update rewrites it); got:\n%s", path, got)
-			}
+			golden.Check(t, path, got)
 		})
 	}
 	if err := Write(&bytes.Buffer{}, testResult(t, false), "xml"); !errors.Is(err, ErrFormat) {

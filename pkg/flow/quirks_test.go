@@ -2,7 +2,6 @@ package flow
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/phonehome/phonehome/fixtures/craft"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/capture"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
@@ -24,8 +24,6 @@ import (
 // snap length. Each case is a crafted capture; the golden file holds what
 // the decoder emits, and TestQuirksTshark checks the same frames against
 // tshark when it is installed.
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 type quirk struct {
 	name   string
@@ -134,19 +132,8 @@ func TestQuirksGolden(t *testing.T) {
 				fmt.Fprintf(&b, "frame=%d %s:%d > %s:%d payload=%d claimed=%d qname=%s\n", p.frame, p.src, p.sport, p.dst, p.dport, p.payload, p.claimed, p.qname)
 			}
 			fmt.Fprintf(&b, "stats %+v\n", st)
-			golden := filepath.Join("testdata", "quirk-"+q.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("output differs from %s:\n%s", golden, b.String())
-			}
+			goldenPath := filepath.Join("testdata", "quirk-"+q.name+".golden")
+			golden.Check(t, goldenPath, []byte(b.String()))
 		})
 	}
 }

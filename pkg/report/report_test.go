@@ -3,16 +3,13 @@ package report
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/audit"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden and docs/schema/report.schema.json")
 
 // goldenCases are the outputs checked byte for byte against testdata.
 var goldenCases = []struct {
@@ -46,37 +43,7 @@ func render(t testing.TB, r *audit.Report, opt Options) []byte {
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/report -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden; run go test ./pkg/report -update and review the diff\n%s", path, firstDiff(got, want))
-	}
-}
-
-// firstDiff shows the first differing line.
-func firstDiff(got, want []byte) string {
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return "line " + itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
-		}
-	}
-	return ""
+	golden.Check(t, path, got)
 }
 
 func TestGolden(t *testing.T) {
@@ -94,10 +61,10 @@ func TestDeterministic(t *testing.T) {
 			a := render(t, r, tc.opt)
 			b := render(t, r, tc.opt)
 			if !bytes.Equal(a, b) {
-				t.Fatalf("two writes differ:\n%s", firstDiff(a, b))
+				t.Fatalf("two writes differ:\n%s", golden.Diff(a, b))
 			}
 			if c := render(t, hostileFixture(), tc.opt); !bytes.Equal(a, c) {
-				t.Fatalf("writes of equal reports differ:\n%s", firstDiff(a, c))
+				t.Fatalf("writes of equal reports differ:\n%s", golden.Diff(a, c))
 			}
 		})
 	}
@@ -111,7 +78,7 @@ func TestWriteDoesNotModify(t *testing.T) {
 	}
 	Apply(r, Filter{Devices: []string{"Pixel-7"}, MinSeverity: audit.High, Categories: []string{"advertising"}})
 	if got := render(t, r, Options{Format: "json"}); !bytes.Equal(got, want) {
-		t.Fatalf("report changed by writing or filtering:\n%s", firstDiff(got, want))
+		t.Fatalf("report changed by writing or filtering:\n%s", golden.Diff(got, want))
 	}
 }
 

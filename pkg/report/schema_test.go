@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/audit"
 )
 
@@ -21,7 +22,7 @@ func TestSchemaUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
+	if golden.Update() {
 		if err := os.MkdirAll(filepath.Dir(schemaPath), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +36,7 @@ func TestSchemaUpToDate(t *testing.T) {
 		t.Fatalf("%v (run go test ./pkg/report -update)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale; run go test ./pkg/report -update\n%s", schemaPath, firstDiff(got, want))
+		t.Fatalf("%s is stale; run go test ./pkg/report -update\n%s", schemaPath, golden.Diff(got, want))
 	}
 }
 

@@ -5,16 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 // v4 builds a DHCPv4 message: BOOTP header then the magic cookie and opts
 // (already encoded as code, length, value...).
@@ -85,7 +82,7 @@ func TestParseGolden(t *testing.T) {
 			if m.Partial != (err != nil) {
 				t.Errorf("Partial = %v", m.Partial)
 			}
-			golden(t, "v4-"+c.name, NewEvent(&m, err))
+			matchGolden(t, "v4-"+c.name, NewEvent(&m, err))
 		})
 	}
 }
@@ -108,28 +105,9 @@ func TestParseFields(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, v any) {
+func matchGolden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\n got: %s\nwant: %s", path, got, want)
-	}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 func o6(code uint16, v ...byte) []byte {
@@ -176,7 +154,7 @@ func TestParse6Golden(t *testing.T) {
 			if !errors.Is(err, c.err) || (c.err == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, c.err)
 			}
-			golden(t, "v6-"+c.name, NewEvent6(&m, err))
+			matchGolden(t, "v6-"+c.name, NewEvent6(&m, err))
 		})
 	}
 	if err := Parse6(v6Cases()[2].msg, &m); err != nil || m.Type != 1 || m.Relays != 1 ||
@@ -186,7 +164,7 @@ func TestParse6Golden(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range v4Cases() {

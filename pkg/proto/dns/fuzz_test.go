@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
 // TestFuzzSeeds writes the hand-made cases as fuzz seed files with -update.
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range parseCases() {

@@ -6,10 +6,8 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +17,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // op is one call on the parser: data in a direction, or a gap.
 type op = fuzzseed.Op
@@ -286,19 +283,8 @@ func TestParserGolden(t *testing.T) {
 			if kind != tc.tunnel || string(tu) != tc.tunUp || string(td) != tc.tunDown {
 				t.Errorf("Tunnel() = %q %q %q, want %q %q %q", kind, tu, td, tc.tunnel, tc.tunUp, tc.tunDown)
 			}
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-			}
+			goldenPath := filepath.Join("testdata", tc.name+".golden")
+			golden.Check(t, goldenPath, []byte(got))
 			// The same bytes split one byte at a time, and at random, must
 			// give the same events.
 			for name, split := range map[string]func(int) int{

@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // Packet builders for hand-made streams.
 
@@ -196,19 +193,8 @@ func TestParserGolden(t *testing.T) {
 	for _, tc := range cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(run(tc, nil))
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update and diff):\n%s", golden, got)
-			}
+			goldenPath := filepath.Join("testdata", tc.name+".golden")
+			golden.Check(t, goldenPath, []byte(got))
 			for name, split := range map[string]func(int) int{
 				"bytewise": func(int) int { return 1 },
 				"random":   func(n int) int { return 1 + rand.IntN(n) },

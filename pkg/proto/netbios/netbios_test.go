@@ -5,17 +5,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 // enc returns the first-level encoding of name padded to 15 bytes plus the
 // suffix, as a length-prefixed label followed by the root (scope "").
@@ -89,25 +86,14 @@ func TestParseGolden(t *testing.T) {
 			if m.Partial != (err != nil) {
 				t.Errorf("Partial = %v", m.Partial)
 			}
-			golden(t, c.name, NewEvent(&m, err))
+			matchGolden(t, c.name, NewEvent(&m, err))
 		})
 	}
 }
 
-func golden(t *testing.T, name string, v any) {
+func matchGolden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, _ := json.MarshalIndent(v, "", "  ")
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, got, 0o644)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("%s (%v):\n got %s\nwant %s", path, err, got, want)
-	}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 func dgmPacket() []byte {
@@ -123,7 +109,7 @@ func TestDatagram(t *testing.T) {
 	if d.Source.String() != "DESKTOP-7QK2<00>" || d.Destination.String() != "WORKGROUP<1e>" || string(d.Data) != "\xffSMB%browser" {
 		t.Errorf("datagram = %+v", d)
 	}
-	golden(t, "datagram", NewDatagramEvent(&d, nil))
+	matchGolden(t, "datagram", NewDatagramEvent(&d, nil))
 	if err := ParseDatagram(dgmPacket()[:20], &d); !errors.Is(err, dns.ErrShort) {
 		t.Errorf("short datagram: %v", err)
 	}
@@ -150,7 +136,7 @@ func TestDecodeName(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases() {

@@ -1,20 +1,16 @@
 package ntp
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 // pkt builds a time packet: li/vn/mode, stratum, poll, precision, then the
 // rest of the header fields.
@@ -70,15 +66,7 @@ func TestParseGolden(t *testing.T) {
 			got, _ := json.MarshalIndent(NewEvent(&m, err), "", "  ")
 			got = append(got, '\n')
 			path := filepath.Join("testdata", "golden", c.name+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				os.WriteFile(path, got, 0o644)
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Errorf("%s (%v):\n got %s\nwant %s", path, err, got, want)
-			}
+			golden.Check(t, path, got)
 		})
 	}
 }
@@ -117,7 +105,7 @@ func TestDetectNegative(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases() {

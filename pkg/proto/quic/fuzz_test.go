@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -36,7 +37,7 @@ func FuzzDatagram(f *testing.F) {
 
 // TestWriteFuzzSeeds refreshes the committed seed corpus with -update.
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz")
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.datagrams"))

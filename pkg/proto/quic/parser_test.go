@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -20,11 +19,10 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata datagrams and golden files")
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -296,7 +294,7 @@ func TestScenarios(t *testing.T) {
 
 // TestGolden replays committed datagram files and compares the events.
 func TestGolden(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, dgs := range scenarios(t) {
 			var b bytes.Buffer
 			for _, d := range dgs {
@@ -329,17 +327,8 @@ func TestGolden(t *testing.T) {
 				buf.Write(j)
 				buf.WriteByte('\n')
 			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				os.WriteFile(golden, buf.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("differs from %s (run with -update):\n%s", golden, buf.Bytes())
-			}
+			goldenPath := filepath.Join("testdata", name+".golden")
+			golden.Check(t, goldenPath, buf.Bytes())
 		})
 	}
 }

@@ -7,19 +7,15 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"flag"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 func random(n int, seed uint64) []byte {
 	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
@@ -105,7 +101,7 @@ func TestClassify(t *testing.T) {
 			if p.Entropy < 0 || p.Entropy > 8 {
 				t.Errorf("entropy %v", p.Entropy)
 			}
-			golden(t, c.name, p)
+			matchGolden(t, c.name, p)
 		})
 	}
 }
@@ -129,20 +125,9 @@ func TestRandomSamples(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, v any) {
+func matchGolden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, _ := json.MarshalIndent(v, "", "  ")
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, got, 0o644)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("%s (%v):\n got %s\nwant %s", path, err, got, want)
-	}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 func TestStream(t *testing.T) {
@@ -166,7 +151,7 @@ func TestStream(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases(t) {

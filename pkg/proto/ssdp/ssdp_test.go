@@ -1,20 +1,16 @@
 package ssdp
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 func crlf(lines ...string) []byte { return []byte(strings.Join(lines, "\r\n") + "\r\n\r\n") }
 
@@ -62,25 +58,14 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				return
 			}
-			golden(t, c.name, NewEvent(&m))
+			matchGolden(t, c.name, NewEvent(&m))
 		})
 	}
 }
 
-func golden(t *testing.T, name string, v any) {
+func matchGolden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, _ := json.MarshalIndent(v, "", "  ")
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, got, 0o644)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("%s (%v):\n got %s\nwant %s", path, err, got, want)
-	}
+	golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 func TestMaxHeaders(t *testing.T) {
@@ -129,7 +114,7 @@ func TestParseDescription(t *testing.T) {
 			if (err != nil) != c.err {
 				t.Fatalf("err = %v", err)
 			}
-			golden(t, "description-"+c.name, d)
+			matchGolden(t, "description-"+c.name, d)
 		})
 	}
 	if _, err := ParseDescription(make([]byte, MaxDescription+1)); !errors.Is(err, ErrTooLarge) {
@@ -138,7 +123,7 @@ func TestParseDescription(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases() {

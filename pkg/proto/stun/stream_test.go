@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -78,7 +79,7 @@ func FuzzStream(f *testing.F) {
 }
 
 func TestStreamFuzzSeed(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	fuzzseed.Write(t, "FuzzStream", "messages-and-channeldata", streamInput(), uint16(30))

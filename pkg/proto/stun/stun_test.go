@@ -1,20 +1,16 @@
 package stun
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and fuzz seeds")
 
 var tid = [12]byte{0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae}
 
@@ -114,15 +110,7 @@ func TestParseGolden(t *testing.T) {
 			got, _ := json.MarshalIndent(NewEvent(&m, err), "", "  ")
 			got = append(got, '\n')
 			path := filepath.Join("testdata", "golden", c.name+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				os.WriteFile(path, got, 0o644)
-				return
-			}
-			want, rerr := os.ReadFile(path)
-			if rerr != nil || !bytes.Equal(got, want) {
-				t.Errorf("%s (%v):\n got %s\nwant %s", path, rerr, got, want)
-			}
+			golden.Check(t, path, got)
 		})
 	}
 }
@@ -140,7 +128,7 @@ func TestXORMapped(t *testing.T) {
 }
 
 func TestFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz seeds")
 	}
 	for _, c := range cases() {

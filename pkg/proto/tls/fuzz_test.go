@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/phonehome/phonehome/internal/fuzzseed"
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -77,7 +78,7 @@ func FuzzStream(f *testing.F) {
 
 // TestWriteFuzzSeeds refreshes the committed seed corpora with -update.
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update {
+	if !golden.Update() {
 		t.Skip("run with -update to rewrite testdata/fuzz")
 	}
 	fuzzseed.Write(t, "FuzzClientHello", "foxio-example", buildClientHello(foxioExample))

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -22,11 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata transcripts and golden files")
 
 // captureTime is the capture time fed in Meta; certificates are judged
 // against it.
@@ -281,7 +279,7 @@ func readTranscript(b []byte) []chunk {
 }
 
 func TestStreamGolden(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for _, hc := range handshakeCases(t) {
 			chunks, _ := runHandshake(t, hc)
 			if err := writeTranscript(filepath.Join("testdata", hc.name+".transcript"), chunks); err != nil {
@@ -306,19 +304,8 @@ func TestStreamGolden(t *testing.T) {
 			if b := marshalEvents(t, bytewise); !bytes.Equal(got, b) {
 				t.Errorf("byte-at-a-time output differs:\n%s\nvs\n%s", b, got)
 			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (run with -update):\n%s", golden, got)
-			}
+			goldenPath := filepath.Join("testdata", name+".golden")
+			golden.Check(t, goldenPath, got)
 		})
 	}
 }
