@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,11 @@ const DefaultMaxZstdWindow = 1 << 30
 type Options struct {
 	MaxRecord     int    // longest record kept (DefaultMaxRecord); longer ones are cut
 	MaxZstdWindow uint64 // largest zstd window decoded (DefaultMaxZstdWindow)
+	// DecryptionSecrets, when set, is given the body of each pcapng
+	// Decryption Secrets Block (after the block type and length, before
+	// the trailing length) with the section's byte order, as the reader
+	// meets it: before the packets that follow it (keylog.Log.AddDSB reads it).
+	DecryptionSecrets func(body []byte, order binary.ByteOrder)
 }
 
 // Cut counts the records longer than the record cap.
@@ -225,7 +231,7 @@ func NewReaderWith(r io.Reader, name string, opt Options) (*Reader, error) {
 	case 0x0a0d0d0a:
 		// pcapgo reads through the block filter; offsets stay those of
 		// the unfiltered stream (rd.buf) minus what the filter holds.
-		rd.filter = newNgFilter(rd.buf, opt.MaxRecord)
+		rd.filter = newNgFilter(rd.buf, opt.MaxRecord, opt.DecryptionSecrets)
 		rd.cut = &rd.filter.cut
 		rd.ngbuf = bufio.NewReaderSize(rd.filter, bufSize)
 		ng, err := pcapgo.NewNgReader(rd.ngbuf, pcapgo.NgReaderOptions{WantMixedLinkType: true})

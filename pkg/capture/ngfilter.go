@@ -17,7 +17,10 @@ import (
 //     garbage packet from the bytes that follow, or underflow a length);
 //   - it cuts a packet (Enhanced, Simple or obsolete Packet Block) longer
 //     than max to its first max bytes, skipping the rest of the block, so
-//     one block cannot make the reader allocate what it claims.
+//     one block cannot make the reader allocate what it claims;
+//   - it hands the body of each Decryption Secrets Block to secrets (when
+//     set) and drops the block: pcapgo would keep the secrets in an
+//     unexported field nobody can read.
 //
 // Other blocks are passed on unchanged.
 type ngFilter struct {
@@ -34,11 +37,16 @@ type ngFilter struct {
 	hdr     [32]byte
 	err     error
 	cut     recordCut
+	secrets func(body []byte, order binary.ByteOrder)
 }
 
-func newNgFilter(r io.Reader, maxRecord int) *ngFilter {
-	return &ngFilter{r: r, order: binary.LittleEndian, max: maxRecord}
+func newNgFilter(r io.Reader, maxRecord int, secrets func([]byte, binary.ByteOrder)) *ngFilter {
+	return &ngFilter{r: r, order: binary.LittleEndian, max: maxRecord, secrets: secrets}
 }
+
+// maxSecretsBlock bounds the Decryption Secrets Block read whole: a key
+// log of a day of browsing is a few MiB.
+const maxSecretsBlock = 64 << 20
 
 // BlockError is damage to one pcapng block, at the block's offset.
 type BlockError struct {
@@ -154,6 +162,25 @@ func (f *ngFilter) next() error {
 	switch typ {
 	case 4: // Name Resolution Block: dropped
 		f.skip = length - 8
+		return nil
+	case 10: // Decryption Secrets Block: handed over, dropped
+		if f.secrets == nil {
+			f.skip = length - 8
+			return nil
+		}
+		if length > maxSecretsBlock {
+			return damaged("decryption secrets block of %d bytes (at most %d read)", length, maxSecretsBlock)
+		}
+		// Read what is there rather than allocating what the header claims.
+		body, err := io.ReadAll(io.LimitReader(f.r, length-8))
+		f.off += int64(len(body))
+		if err != nil {
+			return err
+		}
+		if int64(len(body)) < length-8 {
+			return damaged("decryption secrets block cut short: %d of %d bytes", 8+len(body), length)
+		}
+		f.secrets(body[:len(body)-4], f.order)
 		return nil
 	case 1: // Interface Description Block: note the first one's snap length
 		if length >= 20 && f.ifaces == 0 {
