@@ -40,6 +40,7 @@ func analysisFlags() []cli.Flag {
 		&cli.StringFlag{Name: "geoip-db", Usage: "MaxMind-format country or city database `FILE` instead of the embedded data"},
 		&cli.StringFlag{Name: "asn-db", Usage: "MaxMind-format ASN database `FILE` instead of the embedded data"},
 		&cli.StringSliceFlag{Name: "lan", Usage: "`CIDR` of the lab network beyond the private ranges; repeatable"},
+		&cli.StringSliceFlag{Name: "keylog", Usage: "TLS key log `FILE` (SSLKEYLOGFILE / NSS format) to decrypt TLS and QUIC sessions with; repeatable (pcapng Decryption Secrets Blocks are read without it); see docs/decryption.md"},
 		&cli.StringFlag{Name: "home-country", Usage: "the lab's country `CODE` (e.g. DE): identifiers sent to other countries rate higher"},
 		&cli.StringSliceFlag{Name: "keys", Usage: "YAML `FILE` of extra key names that make weak identifier patterns count (see docs/leaks.md)"},
 		&cli.BoolFlag{Name: "show-evidence", Usage: "print full identifier values (default: masked, because reports get shared)"},
@@ -134,7 +135,7 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 		return nil, err
 	}
 	inputs, skipped, err := engine.ExpandInputs(c.Args().Slice())
-	cfg.InputWarnings = skipped
+	cfg.InputWarnings = append(cfg.InputWarnings, skipped...)
 	if err != nil {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}
@@ -263,6 +264,9 @@ func engineConfig(c *cli.Context) (engine.Config, error) {
 		}
 	}
 	cfg.ShowEvidence = c.Bool("show-evidence")
+	if cfg.Keys, cfg.InputWarnings, err = loadKeyLogs(c.StringSlice("keylog")); err != nil {
+		return cfg, err
+	}
 	// Start-up is a fixed cost of every run, so its parts overlap: the
 	// signature pack loads while the devices file, keys and the leak
 	// scanner's matcher are built; the embedded OUI and geo data decode

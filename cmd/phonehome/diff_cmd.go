@@ -140,7 +140,7 @@ func analyzePaths(c *cli.Context, paths []string) (*audit.Report, error) {
 	}
 	cfg.KeepFlows, cfg.KeepEvents = false, false
 	inputs, skipped, err := engine.ExpandInputs(paths)
-	cfg.InputWarnings = skipped
+	cfg.InputWarnings = append(cfg.InputWarnings, skipped...)
 	if err != nil {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/enrich"
 	"github.com/phonehome/phonehome/pkg/flow"
 	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
@@ -103,6 +104,10 @@ type Config struct {
 	// they cannot write to SpoolDir (0: spool.DefaultFallback; negative:
 	// none, records are dropped at once).
 	SpoolFallback int64
+
+	// Keys holds the TLS secrets of the --keylog files (nil: none); the
+	// secrets of pcapng Decryption Secrets Blocks are added to a copy per run.
+	Keys *keylog.Log
 
 	// InputWarnings are added to the report's warnings: the files
 	// ExpandInputs skipped.

@@ -340,3 +340,23 @@ func (l *Log) ClientRandoms() [][32]byte {
 	slices.SortFunc(out, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
 	return out
 }
+
+// Clone returns a Log with the same secrets and counters that can be added
+// to without changing l: one run adds the secrets of its captures' pcapng
+// blocks to a clone of the key logs given on the command line, so runs that
+// share those (per-file batches) never write to the same Log.
+func (l *Log) Clone() *Log {
+	if l == nil {
+		return New()
+	}
+	c := &Log{lim: l.lim, sessions: make(map[[32]byte]*Secrets, len(l.sessions)), stats: l.stats}
+	c.stats.BadLines = slices.Clip(l.stats.BadLines)
+	for k, s := range l.sessions {
+		cs := &Secrets{}
+		for i, v := range s.values {
+			cs.values[i] = slices.Clip(v)
+		}
+		c.sessions[k] = cs
+	}
+	return c
+}

@@ -200,3 +200,25 @@ func TestReadPcapng(t *testing.T) {
 		t.Error("pcap accepted as pcapng")
 	}
 }
+
+func TestCloneIsIndependent(t *testing.T) {
+	var cr [32]byte
+	cr[0] = 1
+	l := New()
+	l.Add(ClientTrafficSecret0, cr, bytes.Repeat([]byte{1}, 32))
+	c := l.Clone()
+	c.Add(ClientTrafficSecret0, cr, bytes.Repeat([]byte{2}, 32))
+	var other [32]byte
+	c.Add(ClientRandom, other, bytes.Repeat([]byte{3}, 48))
+	s, _ := l.Lookup(cr)
+	if n := len(s.Get(ClientTrafficSecret0)); n != 1 || l.Len() != 1 || l.Stats().Entries != 1 {
+		t.Errorf("original changed: %d candidates, %d sessions, %d entries", n, l.Len(), l.Stats().Entries)
+	}
+	cs, _ := c.Lookup(cr)
+	if n := len(cs.Get(ClientTrafficSecret0)); n != 2 || c.Len() != 2 || c.Stats().Entries != 3 {
+		t.Errorf("clone: %d candidates, %d sessions, %d entries", n, c.Len(), c.Stats().Entries)
+	}
+	if New().Len() != (*Log)(nil).Clone().Len() {
+		t.Error("nil clone")
+	}
+}
