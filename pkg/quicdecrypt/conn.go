@@ -107,6 +107,7 @@ type Conn struct {
 	suite   suite
 	haveSu  bool
 	secrets *keylog.Secrets
+	alpn    []string // offered in the ClientHello
 	looked  bool
 	budget  int
 	st      Status
@@ -134,6 +135,9 @@ func New(keys *keylog.Log, h Handler, lim Limits) *Conn {
 	}
 	return c
 }
+
+// ALPN lists the protocols the ClientHello offered (nil before it).
+func (c *Conn) ALPN() []string { return c.alpn }
 
 // Status returns the summary so far. Directions that never had a key get
 // their reason.
@@ -627,6 +631,9 @@ func (c *Conn) crypto(dir proto.Dir, off uint64, data []byte) {
 	case dir == proto.ToServer && msg[0] == 1:
 		copy(c.cr[:], msg[6:38])
 		c.haveCR = true
+		if ch, err := ptls.ParseClientHello(msg); err == nil {
+			c.alpn = ch.ALPN
+		}
 	case dir == proto.ToClient && msg[0] == 2:
 		sh, err := ptls.ParseServerHello(msg)
 		if err != nil {
