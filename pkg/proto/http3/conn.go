@@ -81,6 +81,7 @@ type Conn struct {
 	desync  [2]bool // the encoder stream of a direction lost bytes
 	tokens  map[uint64]*slot
 	nextTok uint64
+	closed  map[uint64]bool // request streams already emitted (at most maxClosed)
 	stats   Stats
 	ended   bool
 }
@@ -91,7 +92,7 @@ func New(lim Limits, emit func(*Event)) *Conn {
 	st := lim.QPACK
 	st.MaxTableCapacity = 0
 	return &Conn{lim: lim, emit: emit, uni: map[uint64]*uniStream{}, reqs: map[uint64]*reqStream{},
-		static: qpack.NewDecoder(st), tokens: map[uint64]*slot{}}
+		static: qpack.NewDecoder(st), tokens: map[uint64]*slot{}, closed: map[uint64]bool{}}
 }
 
 // Stats returns the counters so far.
@@ -239,9 +240,17 @@ func (c *Conn) StreamData(dir proto.Dir, id uint64, data []byte, m proto.Meta) {
 	}
 }
 
+// maxClosed bounds the ids of emitted streams remembered, so that bytes
+// arriving after a stream was emitted early (stream-limit) do not make a
+// second event of its rest.
+const maxClosed = 4096
+
 func (c *Conn) request(id uint64) *reqStream {
 	if r := c.reqs[id]; r != nil {
 		return r
+	}
+	if c.closed[id] {
+		return nil
 	}
 	if len(c.reqs) >= c.lim.MaxStreams {
 		oldest := uint64(1<<64 - 1)
@@ -550,6 +559,13 @@ func (c *Conn) End(m proto.Meta) {
 	if c.ended {
 		return
 	}
+	// Sections that waited for SETTINGS that never came cannot be read.
+	for dir := range c.pendSec {
+		for _, s := range c.pendSec[dir] {
+			s.block, s.done, s.failed = nil, true, true
+		}
+		c.pendSec[dir] = nil
+	}
 	ids := make([]uint64, 0, len(c.reqs))
 	for id := range c.reqs {
 		ids = append(ids, id)
@@ -568,6 +584,9 @@ func (c *Conn) End(m proto.Meta) {
 // finish builds r's Event, emits it and forgets r.
 func (c *Conn) finish(r *reqStream) {
 	delete(c.reqs, r.id)
+	if len(c.closed) < maxClosed {
+		c.closed[r.id] = true
+	}
 	ev := &Event{Version: "HTTP/3", StreamID: r.id, Flags: r.flags}
 	var interim []int
 	for _, x := range []struct {
