@@ -62,6 +62,8 @@ type Stats struct {
 	Settings     [2]bool
 	SkippedUni   int // push, QPACK decoder, reserved and unknown unidirectional streams
 	EncoderBytes [2]int64
+	Dynamic      int // header sections decoded that refer to the dynamic table
+	Blocked      int // of them, sections that had to wait for the encoder stream
 }
 
 // Conn decodes the HTTP/3 of one QUIC connection. Its methods have the
@@ -340,10 +342,12 @@ func (c *Conn) decodeDynamic(s *slot, block []byte) {
 	switch {
 	case errors.Is(err, qpack.ErrBlocked) && !errors.Is(err, qpack.ErrLimit):
 		c.tokens[tok] = s
+		c.stats.Blocked++
 	case err != nil:
 		s.done, s.failed = true, true
 	default:
 		s.fields, s.done = f, true
+		c.stats.Dynamic++
 	}
 }
 
@@ -355,6 +359,9 @@ func (c *Conn) release(secs []qpack.Section) {
 		}
 		delete(c.tokens, sec.Stream)
 		s.fields, s.done, s.failed = sec.Fields, true, sec.Err != nil
+		if sec.Err == nil {
+			c.stats.Dynamic++
+		}
 		c.maybeFinish(s.req)
 	}
 }
