@@ -161,6 +161,9 @@ type Destination struct {
 	// by the enrichment stage for Summarize and not written.
 	PlaintextUp uint64 `json:"-"`
 	ThirdParty  string `json:"-"`
+	// Decryption counts the destination's TLS and QUIC sessions by
+	// decryption outcome; set only when key logs were given.
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // Leak is an identifier found leaving a device.
@@ -213,6 +216,8 @@ type DeviceSummary struct {
 	PlaintextShare float64     `json:"plaintext_share"` // share of bytes up sent in clear, 0..1
 	WorstSeverity  Severity    `json:"worst_severity"`
 	WorstFinding   string      `json:"worst_finding,omitempty"`
+	// Decryption sums the device's destinations' Decryption.
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // ByteShare is bytes sent to one country or network owner.
@@ -233,6 +238,10 @@ type Summary struct {
 	Findings      int      `json:"findings"`
 	Warnings      int      `json:"warnings"`
 	WorstSeverity Severity `json:"worst_severity"`
+	// Decryption counts every TLS and QUIC session of the capture (once,
+	// whichever devices it belongs to) by decryption outcome; set only
+	// when key logs were given.
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // Warning is a problem with the input or a cap that was hit.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -136,7 +137,30 @@ func summaryGrid(d *audit.Device) grid {
 		worst += ": " + s.WorstFinding
 	}
 	add("Worst", cell{Lines: []string{worst}, Key: u64(uint64(s.WorstSeverity))})
+	if s.Decryption != nil {
+		add("TLS/QUIC decrypted", decryptionCell(s.Decryption))
+	}
 	return g
+}
+
+// decryptionCell says how many TLS/QUIC sessions were decrypted, how many
+// had no key and why the others were not (or stopped early).
+func decryptionCell(d *audit.Decryption) cell {
+	c := cell{Lines: []string{itoa(d.Decrypted) + " of " + itoa(d.Sessions()) + " sessions"}, Key: itoa(d.Decrypted)}
+	if d.NoKey > 0 {
+		c.Lines = append(c.Lines, itoa(d.NoKey)+" without a key")
+	}
+	if d.Failed > 0 {
+		c.Lines = append(c.Lines, itoa(d.Failed)+" not decrypted")
+	}
+	if len(d.Stopped) > 0 {
+		reasons := slices.Sorted(maps.Keys(d.Stopped))
+		for i, r := range reasons {
+			reasons[i] = r + " " + itoa(d.Stopped[r])
+		}
+		c.Lines = append(c.Lines, "stopped: "+strings.Join(reasons, ", "))
+	}
+	return c
 }
 
 // shareLines is one line per key: "US United States  12.0 KiB  61.0%".
@@ -211,6 +235,9 @@ func captureGrid(r *audit.Report) grid {
 	add("Leaks / findings", txt(itoa(s.Leaks)+" / "+itoa(s.Findings)))
 	add("Worst severity", cell{Lines: []string{s.WorstSeverity.String()}, Key: u64(uint64(s.WorstSeverity))})
 	add("Warnings", txt(itoa(s.Warnings)))
+	if s.Decryption != nil {
+		add("TLS/QUIC decrypted", decryptionCell(s.Decryption))
+	}
 	if len(r.Inputs) > 0 {
 		c := cell{}
 		for _, in := range r.Inputs {

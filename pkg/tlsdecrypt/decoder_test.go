@@ -48,8 +48,8 @@ type helloRecorder struct {
 }
 
 func (h *helloRecorder) Data(dir proto.Dir, b []byte, _ proto.Meta) { h.bytes[dir] += len(b) }
-func (h *helloRecorder) Gap(proto.Dir, int, proto.Meta)            {}
-func (h *helloRecorder) End(proto.Meta)                            { h.ended++ }
+func (h *helloRecorder) Gap(proto.Dir, int, proto.Meta)             {}
+func (h *helloRecorder) End(proto.Meta)                             { h.ended++ }
 
 type decoded struct {
 	reqs     []request
@@ -204,5 +204,5 @@ func TestDecoderPick(t *testing.T) {
 type recordingDecoder struct{ got *[2]strings.Builder }
 
 func (r *recordingDecoder) Data(dir proto.Dir, b []byte, _ proto.Meta) { r.got[dir].Write(b) }
-func (r *recordingDecoder) Gap(proto.Dir, int, proto.Meta)            {}
-func (r *recordingDecoder) End(proto.Meta)                            {}
+func (r *recordingDecoder) Gap(proto.Dir, int, proto.Meta)             {}
+func (r *recordingDecoder) End(proto.Meta)                             {}
