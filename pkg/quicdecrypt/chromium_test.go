@@ -46,6 +46,9 @@ func TestChromiumQPACKDynamicTable(t *testing.T) {
 		"4 GET fixture.phonehome.test:19448 /track?imei=356938035643809&android_id=9774d56d682e549c ua=true",
 		"8 GET fixture.phonehome.test:19448 /track?imei=356938035643809&android_id=9774d56d682e549c ua=true",
 	}
+	if len(sink.Names) != 3 || sink.Names[0].Name != "fixture.phonehome.test" {
+		t.Errorf("names %+v", sink.Names)
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

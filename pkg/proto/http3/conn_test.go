@@ -262,6 +262,11 @@ func TestReport(t *testing.T) {
 	if len(sink.Names) != 1 || sink.Names[0] != (proto.Name{Name: "b.test", Source: proto.FromHTTPHost, Frame: 1}) {
 		t.Errorf("names %+v", sink.Names)
 	}
+	for a, want := range map[string]string{"b.test:8443": "b.test", "127.0.0.1:443": "", "[::1]:443": "", "::1": "", "h.test": "h.test"} {
+		if got := serverName(a); got != want {
+			t.Errorf("serverName(%q) = %q, want %q", a, got, want)
+		}
+	}
 	var locs []string
 	for _, f := range sink.Fields {
 		locs = append(locs, fmt.Sprintf("%s=%s%v", f.Location, f.Data, f.Codings))

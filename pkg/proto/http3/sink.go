@@ -1,12 +1,29 @@
 package http3
 
 import (
+	"net"
+	"net/netip"
+	"strings"
+
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/http2"
 )
 
+// serverName is an :authority without its port, "" for an address.
+func serverName(a string) string {
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		a = h
+	}
+	a = strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
+	if _, err := netip.ParseAddr(a); err == nil {
+		return ""
+	}
+	return a
+}
+
 // NewSink returns a Conn that reports to s as every HTTP decoder does: the
-// http event, the request's :authority as the server's name, and the
+// http event, the request's :authority (without port; not an address) as
+// the server's name, and the
 // request's path, query, headers and body to the leak scanner.
 func NewSink(lim Limits, s proto.Sink) *Conn {
 	return New(lim, func(ev *Event) { Report(s, ev) })
@@ -20,8 +37,8 @@ func Report(s proto.Sink, ev *Event) {
 	if rq == nil {
 		return
 	}
-	if rq.Authority != "" {
-		s.Name(proto.Name{Name: rq.Authority, Source: proto.FromHTTPHost, Frame: rq.Frame})
+	if h := serverName(rq.Authority); h != "" {
+		s.Name(proto.Name{Name: h, Source: proto.FromHTTPHost, Frame: rq.Frame})
 	}
 	rm := proto.Meta{Frame: rq.Frame, Time: rq.Time}
 	ev.ScanFields(func(f http2.Field) {
