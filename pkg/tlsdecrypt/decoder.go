@@ -81,7 +81,7 @@ func (d *Decoder) End(m proto.Meta) {
 	}
 	d.ended = true
 	d.s.End(m)
-	if !d.decided {
+	if !d.decided && len(d.sniff[0])+len(d.sniff[1]) > 0 {
 		d.decide(true)
 	}
 	if d.inner != nil {

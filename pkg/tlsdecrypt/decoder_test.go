@@ -171,11 +171,15 @@ func TestDecoderPick(t *testing.T) {
 		{"not decodable", []Chunk{{Dir: 0, Data: []byte{0, 1, 2, 3, 4}}, {Dir: 1, Data: []byte{9, 9}}, {Dir: 0, Data: []byte{5}}},
 			[2]string{}, [2]int64{6, 2}},
 		{"too short to tell at the end", []Chunk{{Dir: 0, Data: []byte("G")}}, [2]string{}, [2]int64{1, 0}},
+		{"no plaintext: Pick is not asked", nil, [2]string{}, [2]int64{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got [2]strings.Builder
 			rec := &recordingDecoder{got: &got}
 			pick := func(in proto.DetectInput) (proto.StreamDecoder, proto.Verdict) {
+				if len(in.Up)+len(in.Down) == 0 {
+					t.Error("Pick asked about no plaintext")
+				}
 				switch {
 				case strings.HasPrefix(string(in.Up), "GET"):
 					return rec, proto.Yes
