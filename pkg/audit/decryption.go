@@ -34,7 +34,9 @@ func (d *Decryption) Add(outcome, reason string) {
 		d.Decrypted++
 	case "no-key":
 		d.NoKey++
-		return
+		if reason == "no-key" {
+			return
+		}
 	default:
 		d.Failed++
 	}
