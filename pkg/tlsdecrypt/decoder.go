@@ -205,10 +205,17 @@ func (h *decoderHandler) Stopped(e *StopError) {
 	d.stops[e.Dir&1] = e
 }
 
-// decide asks Pick about the plaintext held; final forces an answer (No
-// when Pick still wants more). Once decided, the held bytes go to the
-// inner decoder, the client's first.
+// decide asks Pick about the plaintext held, once the client has sent
+// some (or the server SniffBytes); final forces an answer (No when Pick
+// still wants more). Once decided, the held bytes go to the inner decoder,
+// the client's first.
 func (d *Decoder) decide(final bool) bool {
+	if !final && len(d.sniff[0]) == 0 && len(d.sniff[1]) < proto.SniffBytes {
+		// The server spoke first: in TLS 1.3 it may send data before the
+		// client's first bytes (HTTP/2 SETTINGS before the client
+		// preface), and most protocols are told by what the client sends.
+		return false
+	}
 	v := proto.No
 	var dec proto.StreamDecoder
 	if d.cfg.Pick != nil {

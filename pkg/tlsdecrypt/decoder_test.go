@@ -168,6 +168,9 @@ func TestDecoderPick(t *testing.T) {
 			[2]string{"GET / HTTP/1.1\r\n", "HTTP/1.1 200 OK\r\n"}, [2]int64{}},
 		{"server first, then client", []Chunk{{Dir: 1, Data: []byte("220 ")}, {Dir: 0, Data: []byte("GET /")}},
 			[2]string{"GET /", "220 "}, [2]int64{}},
+		{"server first (HTTP/2 SETTINGS in TLS 1.3), Pick asked once the client spoke", []Chunk{{Dir: 1, Data: []byte{0, 0, 0, 4}}, {Dir: 1, Data: []byte{0, 0}}, {Dir: 0, Data: []byte("GET")}},
+			[2]string{"GET", "\x00\x00\x00\x04\x00\x00"}, [2]int64{}},
+		{"only the server spoke", []Chunk{{Dir: 1, Data: []byte("* OK")}}, [2]string{}, [2]int64{0, 4}},
 		{"not decodable", []Chunk{{Dir: 0, Data: []byte{0, 1, 2, 3, 4}}, {Dir: 1, Data: []byte{9, 9}}, {Dir: 0, Data: []byte{5}}},
 			[2]string{}, [2]int64{6, 2}},
 		{"too short to tell at the end", []Chunk{{Dir: 0, Data: []byte("G")}}, [2]string{}, [2]int64{1, 0}},
@@ -183,6 +186,8 @@ func TestDecoderPick(t *testing.T) {
 				switch {
 				case strings.HasPrefix(string(in.Up), "GET"):
 					return rec, proto.Yes
+				case len(in.Up) == 0 && len(in.Down) > 0 && len(in.Down) < 4:
+					t.Errorf("Pick asked about %q from the server alone", in.Down)
 				case len(in.Up) < 3:
 					return nil, proto.NeedMore
 				}
