@@ -9,7 +9,8 @@ import (
 // Summarize computes d.Summary from the device's rows, in their order:
 // byte totals and shares per country and per network owner from the
 // destinations, the plaintext share from their PlaintextUp, the third
-// parties the destinations and leaks name (ThirdParty), and the worst
+// parties the destinations and leaks name (ThirdParty), the decryption
+// counts of the destinations (when key logs were given), and the worst
 // severity with the first leak or finding that has it (leaks first). The
 // engine calls it once per device; report filters call it again on what
 // they keep, so a filtered summary is the summary of the kept rows.
@@ -24,6 +25,7 @@ func Summarize(d *Device) {
 		x := &d.Destinations[i]
 		s.BytesUp += x.BytesUp
 		s.BytesDown += x.BytesDown
+		s.Decryption = s.Decryption.Merge(x.Decryption)
 		plainUp += x.PlaintextUp
 		addShare(byCountry, x.Country, x.CountryName, x)
 		if k, label, ok := Owner(x.Dest); ok {

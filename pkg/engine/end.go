@@ -18,6 +18,7 @@ func (w *worker) End(f *flow.Flow) {
 	}
 	m := proto.Meta{Frame: f.LastFrame, Time: f.Last}
 	s.endDecoders(m)
+	w.countDecryption(s)
 	w.endUnknown(s)
 	name, nameSrc := w.bestName(s)
 	protocol, channel := s.startTLS(s.proto, w.encryptedDNS(s, name, w.channel(s)))

@@ -182,6 +182,7 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 	e.dec = flow.NewDecoder()
 	e.frames = &frameIndex{multi: len(inputs) > 1}
 	e.pool = newPool(cfg, workerCount(cfg), e.httpLimits, e.frames, e.maskSecrets)
+	e.initDecryption()
 	defer e.pool.close() // on every path; finish closes it first on the others
 	e.dec.OnARP = e.pool.lan.arp
 	for _, w := range cfg.InputWarnings {
@@ -241,6 +242,10 @@ type engine struct {
 	stats   flow.TableStats   // the workers' table counters, summed
 	renamed map[string]string // device IDs given at the end, by provisional ID
 	lost    error             // records could not all be kept (spool)
+	// The run's key log (decrypt.go; nil: none) and Config.Keys' counts
+	// before the pcapng secrets were added.
+	keys      *keylog.Log
+	keysGiven keylog.Stats
 }
 
 func newEngine(cfg Config) *engine {
@@ -355,6 +360,7 @@ func (e *engine) finish() {
 	c["tcp_out_of_order_segments"] = ts.OutOfOrder
 	c["tcp_gap_bytes"] = ts.GapBytes
 	c["tcp_buffer_cap_hits"] = ts.BufferDropped
+	e.keyLogCounts()
 	for k, v := range e.counter {
 		c[k] = v
 	}
@@ -417,6 +423,7 @@ func (e *engine) finish() {
 	}
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
+	e.finishDecryption()
 	enrich.MaskReport(e.report, masker)
 	e.frames.localReport(e.report, e.report.Flows, e.report.Events)
 	e.renamed = composeRenames(e.renamed, aliases)

@@ -274,6 +274,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *s
 		da.protocols = append(da.protocols, protocol)
 	}
 	da.d.Flows++
+	da.d.Decryption = addDecryption(da.d.Decryption, s)
 	da.d.PacketsUp += f.Packets[up]
 	da.d.PacketsDown += f.Packets[down]
 	da.d.BytesUp += f.Bytes[up]

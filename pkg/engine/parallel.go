@@ -43,6 +43,7 @@ type shardPacket struct {
 type batch struct {
 	pkts  []shardPacket
 	arena []byte
+	done  *sync.WaitGroup // a marker of pool.quiesce (decrypt.go), without packets
 }
 
 type pool struct {
@@ -115,6 +116,10 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 func (pl *pool) run(gr *group, ch chan *batch) {
 	defer pl.wg.Done()
 	for b := range ch {
+		if b.done != nil {
+			b.done.Done()
+			continue
+		}
 		for i := range b.pkts {
 			sp := &b.pkts[i]
 			if sp.dnsOnly {
@@ -464,6 +469,7 @@ func (da *destAgg) merge(o *destAgg) {
 		}
 	}
 	da.d.Flows += o.d.Flows
+	da.d.Decryption = da.d.Decryption.Merge(o.d.Decryption)
 	da.d.PacketsUp += o.d.PacketsUp
 	da.d.PacketsDown += o.d.PacketsDown
 	da.d.BytesUp += o.d.BytesUp

@@ -35,6 +35,7 @@ type session struct {
 	dir    proto.Dir   // direction of the data being decoded (observers)
 
 	unknown *unknownState // payload no Spec claimed (unknown.go)
+	crypt   *decryptState // TLS and QUIC with key logs (decrypt.go)
 
 	names    names
 	leaks    []audit.Leak
@@ -153,7 +154,7 @@ func (s *session) datagramDecoder(sp *proto.Spec, in proto.DetectInput) proto.Da
 			return d.dec
 		}
 	}
-	d, ok := sp.Make(s, in).(proto.DatagramDecoder)
+	d, ok := s.decrypting(sp, sp.Make(s, in), in).(proto.DatagramDecoder)
 	if !ok {
 		s.w.counter["decoder_not_datagram_"+sp.Name]++
 		return nil
@@ -253,7 +254,7 @@ func (s *session) decide(dir proto.Dir, data []byte, m proto.Meta) bool {
 
 // start makes the flow's stream decoder.
 func (s *session) start(sp *proto.Spec, in proto.DetectInput) {
-	d, ok := sp.Make(s, in).(proto.StreamDecoder)
+	d, ok := s.decrypting(sp, sp.Make(s, in), in).(proto.StreamDecoder)
 	if !ok {
 		s.w.counter["decoder_not_stream_"+sp.Name]++
 		s.opaqueRest = true

@@ -6,6 +6,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
@@ -34,6 +35,7 @@ type worker struct {
 	maskSecrets func(audit.Event) audit.Event
 	idle        session           // End's session for flows that had none
 	eventKeys   map[string]string // "events_<type>" counter names, made once
+	keys        *keylog.Log       // the run's key log, shared (decrypt.go)
 }
 
 // countEvent counts one event of type typ without building the counter's
