@@ -257,9 +257,6 @@ func (e *engine) keyLogCounts() {
 	e.counter["keylog_bad_lines"] = uint64(st.Bad)
 }
 
-// decryptedSuffix marks the channel of a decrypted session ("TLS1.3 (decrypted)").
-const decryptedSuffix = " (decrypted)"
-
 // decryptionSummary is the capture's decryption counts, from the run's
 // counters (each flow counted once at its end); nil when nothing was
 // counted (no key logs).

@@ -130,7 +130,11 @@ func decryptionOf(rep *audit.Report) string {
 	for _, d := range rep.Devices {
 		for _, ds := range d.Destinations {
 			if ds.Decryption != nil || strings.HasPrefix(ds.Channel, "TLS") || strings.HasPrefix(ds.Channel, "QUIC") {
-				ch = append(ch, ds.Channel)
+				c := ds.Channel
+				if info, ok := audit.Channel(c).Info(); !ok || info.Decrypted != strings.HasSuffix(c, " (decrypted)") || info.Plaintext {
+					c += " (not in audit's vocabulary as decrypted)"
+				}
+				ch = append(ch, c)
 			}
 		}
 	}
