@@ -17,7 +17,6 @@ import (
 	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
-	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 )
 
 func readKeys(t testing.TB, paths ...string) *keylog.Log {
@@ -220,20 +219,6 @@ func TestDecryptCorpus(t *testing.T) {
 	}
 }
 
-// skipWithoutHTTP2 skips HTTP/2 captures while no http2 Spec is on the
-// engine's list: their plaintext is then only leak-scanned.
-func skipWithoutHTTP2(t *testing.T, name string) {
-	if !strings.HasSuffix(name, "-h2") {
-		return
-	}
-	for _, sp := range protocols(phttp.Limits{}) {
-		if sp.Name == "http2" {
-			return
-		}
-	}
-	t.Skip("no http2 Spec on the engine's list yet")
-}
-
 // realStacks are the key-logged captures of real stacks recorded on the
 // loopback (fixtures/decrypt): TLS 1.0-1.3 over TCP with tshark's
 // decrypted requests as truth, and QUIC/HTTP/3 with the requests the
@@ -271,7 +256,6 @@ func TestDecryptRealStacks(t *testing.T) {
 		base := strings.TrimSuffix(pcap, ".pcap")
 		name := filepath.Base(base)
 		t.Run(name, func(t *testing.T) {
-			skipWithoutHTTP2(t, name)
 			var want []string
 			if strings.Contains(pcap, "quicdecrypt") {
 				want = quicWant(name)
@@ -322,7 +306,6 @@ func TestDecryptPlantedLeaks(t *testing.T) {
 		{"quicdecrypt/testdata/quic-v1-h3", strings.ReplaceAll(strings.ReplaceAll(all, "TLS1.3", "QUIC"), "header:X-Contact", "header:x-contact")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			skipWithoutHTTP2(t, tc.name)
 			base := filepath.Join("..", tc.name)
 			for _, withKeys := range []bool{true, false} {
 				keys := readKeys(t, base+".keys")
