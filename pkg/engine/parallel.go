@@ -17,12 +17,11 @@ import (
 
 // The reading goroutine decodes frames to transport packets and shards them
 // by a symmetric hash of the flow key over a fixed number of workers
-// (shards). Each worker owns a flow table and the sessions, decoders and
-// inventory of its flows, and sees its packets in capture order. The
-// workers are spread over fewer goroutines (one per CPU, at most 8): the
-// shards, and so every result including what the per-worker caps cut, do
-// not depend on GOMAXPROCS or --workers. Each goroutine's workers share one
-// DNS name cache; DNS datagrams also go to every other goroutine (to its
+// (shards). Each worker owns a flow table and the sessions and decoders of
+// its flows, and sees its packets in capture order. The workers are spread
+// over fewer goroutines (one per CPU, at most 8): the shards, and so what
+// the flow caps cut, do not depend on GOMAXPROCS or --workers. Each
+// goroutine's workers share one DNS name cache and one device inventory; DNS datagrams also go to every other goroutine (to its
 // name cache only), so each flow is named exactly as with one goroutine. At
 // the end the workers' results are merged and sorted.
 
@@ -62,11 +61,14 @@ type pool struct {
 	payloadSeen, payloadCut uint64
 }
 
-// group is what one goroutine's workers share: the DNS name cache and the
-// scratch message that DNS copies are parsed into.
+// group is what one goroutine's workers share: the DNS name cache, the
+// device inventory (its sets merge to the same whatever flows it saw; one
+// per shard would hold each device's destination rows up to 8 times), and
+// the scratch message that DNS copies are parsed into.
 type group struct {
 	workers []*worker
 	cache   *dns.Cache
+	inv     *inventory
 	msg     dns.Message
 }
 
@@ -92,14 +94,14 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	// did before runs were sharded (the sorted output is the same).
 	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
 	for g := 0; g < n; g++ {
-		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16)})
+		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known)})
 		pl.in = append(pl.in, make(chan *batch, 4))
 		pl.cur = append(pl.cur, nil)
 	}
 	for i := 0; i < shards; i++ {
 		gr := pl.groups[i%n]
 		w := newWorker(wcfg, httpLimits, gr.cache)
-		w.frames, w.maskSecrets = frames, mask
+		w.frames, w.maskSecrets, w.inv = frames, mask, gr.inv
 		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
 			w.spools = newRecordSpools(wcfg)
 		}
@@ -241,7 +243,7 @@ func (gr *group) dnsFeed(p *flow.Packet) {
 	if gr.msg.Response {
 		gr.cache.Add(p.Dst, &gr.msg, proto.Meta{Frame: p.Frame, Time: p.Time})
 		if v := dns.Variant(p.SrcPort, p.DstPort); v == "mdns" && p.Proto == flow.ProtoUDP {
-			gr.workers[0].inv.mdnsNames(nil, dns.NewEvent(&gr.msg, v, err))
+			gr.inv.mdnsNames(nil, dns.NewEvent(&gr.msg, v, err))
 		}
 	}
 }
@@ -324,7 +326,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 		ts.BufferDropped += s.BufferDropped
 		ts.KeepAlives += s.KeepAlives
 		ts.PeakBuffered += s.PeakBuffered
-		e.inv.merge(w.inv)
+	}
+	for _, gr := range pl.groups {
+		e.inv.merge(gr.inv)
 	}
 	e.stats = ts
 	if n := len(e.events); n > e.maxRecords {
