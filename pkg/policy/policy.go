@@ -88,6 +88,7 @@ const (
 	DenyCategories           Kind = "deny_categories"
 	DenyIdentifiers          Kind = "deny_identifiers"
 	DenyPlaintextIdentifiers Kind = "deny_plaintext_identifiers"
+	DenyBehaviour            Kind = "deny_behaviour"
 	MinTLSVersion            Kind = "min_tls_version"
 	DenyChannels             Kind = "deny_channels"
 	MaxBytesPerDestination   Kind = "max_bytes_per_destination"

@@ -51,6 +51,7 @@ var kinds = []struct {
 	{DenyCategories, func() Check { return &DeniedCategories{} }},
 	{DenyIdentifiers, func() Check { return &DeniedIdentifiers{} }},
 	{DenyPlaintextIdentifiers, func() Check { return &DeniedPlaintextIdentifiers{} }},
+	{DenyBehaviour, func() Check { return &DeniedBehaviour{} }},
 	{MinTLSVersion, func() Check { return &MinTLS{} }},
 	{DenyChannels, func() Check { return &DeniedChannels{} }},
 	{MaxBytesPerDestination, func() Check { return &DestinationBudget{Direction: Up} }},
@@ -318,6 +319,9 @@ func (s *identifierSet) eval(e *evaluation, inClear bool) {
 		if !slices.Contains(s.Identifiers, "any") && !slices.Contains(s.Identifiers, strings.ToLower(l.Identifier)) {
 			continue
 		}
+		if audit.IsBehaviour(l.Identifier) && !slices.Contains(s.Identifiers, l.Identifier) {
+			continue // "any" means identifiers; behaviour has deny_behaviour
+		}
 		if s.Known && !l.Known || inClear && !leakInClear(l) {
 			continue
 		}
@@ -350,6 +354,47 @@ func (s *DeniedPlaintextIdentifiers) Describe() string {
 	return "identifiers never leave in clear: " + s.list()
 }
 func (s *DeniedPlaintextIdentifiers) eval(e *evaluation) { s.identifierSet.eval(e, true) }
+
+// DeniedBehaviour (deny_behaviour) fails on every behavioural row
+// (browsing_history, search_query, app_usage; "any" for all three) the
+// device sent, in clear or not (docs/leaks.md, "Behavioural data").
+type DeniedBehaviour struct {
+	Classes []string // lower case; "any" matches all
+	at      []Pos
+}
+
+func (*DeniedBehaviour) Kind() Kind { return DenyBehaviour }
+func (b *DeniedBehaviour) Describe() string {
+	return "no behavioural data leaves the device: " + strings.Join(b.Classes, ", ")
+}
+func (b *DeniedBehaviour) decode(d *decoder, v *yaml.Node) {
+	b.Classes, b.at = d.words(v, "behavioural classes", "behavioural class", true)
+}
+func (b *DeniedBehaviour) lint(r *Rule) []Issue {
+	var out []Issue
+	for i, c := range b.Classes {
+		if c != "any" && !audit.IsBehaviour(c) {
+			out = append(out, Issue{b.at[i], fmt.Sprintf("rule %s: %q is not a behavioural class (known: any, %s)", r.ID, c, strings.Join(audit.BehaviourClasses(), ", "))})
+		}
+	}
+	return out
+}
+func (b *DeniedBehaviour) eval(e *evaluation) {
+	for i := range e.dev.Leaks {
+		l := &e.dev.Leaks[i]
+		if !audit.IsBehaviour(l.Identifier) || !slices.Contains(b.Classes, "any") && !slices.Contains(b.Classes, l.Identifier) {
+			continue
+		}
+		v := e.base
+		v.Identifier = l.Identifier
+		v.Subject = fmt.Sprintf("%s to %s over %s", l.Identifier, host(l.Dest), l.Dest.Channel)
+		v.Detail = fmt.Sprintf("%s sent to %s over %s (%s, %s)", l.Identifier, label(l.Dest), l.Dest.Channel, l.Location, l.Encoding)
+		v.Frame, v.Count = l.Frame, max(l.Count, 1)
+		dc := l.Dest
+		v.Dest = &dc
+		e.c.add(v)
+	}
+}
 
 // MinTLS (min_tls_version) fails on TLS destinations older than Version.
 type MinTLS struct{ Version TLSVersion }

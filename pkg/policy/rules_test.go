@@ -21,6 +21,7 @@ func TestDescribe(t *testing.T) {
 		{"deny_identifiers: [IMEI]", "identifiers never leave the device: imei"},
 		{"deny_identifiers: [any]\n    known: true", "identifiers never leave the device: any (values from --devices)"},
 		{"deny_plaintext_identifiers: [imei, email]", "identifiers never leave in clear: imei, email"},
+		{"deny_behaviour: [browsing_history, Search_Query]", "no behavioural data leaves the device: browsing_history, search_query"},
 		{"min_tls_version: '1.2'", "TLS 1.2 or newer"},
 		{"deny_channels: [HTTP, cleartext]", "no traffic over HTTP, cleartext"},
 		{"max_bytes_per_destination: 4KiB", "at most 4KiB sent per destination"},

@@ -38,6 +38,8 @@ func behaviourGrid(d *audit.Device) grid {
 		private  bool
 		first    uint64
 	}
+	// Distinct counts leak rows (a distinct value at a distinct place), not
+	// masked values: two URLs can mask alike.
 	rows := map[key]*agg{}
 	var order []*agg
 	for _, l := range d.Leaks {
