@@ -134,7 +134,7 @@ func (p *Parser) body(sd *side, headers []Header, contentType string) *Body {
 			b.Encoding = h.Value
 		}
 	}
-	data, flag := decode(b.Encoding, sd.raw, p.lim.MaxBody)
+	data, flag := DecodeBody(b.Encoding, sd.raw, p.lim.MaxBody)
 	if flag != "" {
 		addFlag(&b.Flags, flag)
 	}
@@ -142,10 +142,11 @@ func (p *Parser) body(sd *side, headers []Header, contentType string) *Body {
 	return b
 }
 
-// decode removes a Content-Encoding (gzip, deflate, br, zstd; several
+// DecodeBody removes a Content-Encoding (gzip, deflate, br, zstd; several
 // comma-separated codings are undone right to left), keeping at most max
-// bytes. On failure it returns the bytes as they are and a flag.
-func decode(enc string, raw []byte, max int) ([]byte, string) {
+// bytes. On failure it returns the bytes as they are and a flag
+// (unknown-encoding, decode-error, truncated). HTTP/3 bodies use it too.
+func DecodeBody(enc string, raw []byte, max int) ([]byte, string) {
 	codings := strings.Split(strings.ToLower(enc), ",")
 	data := raw
 	for i := len(codings) - 1; i >= 0; i-- {

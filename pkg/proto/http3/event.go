@@ -1,19 +1,11 @@
 package http3
 
 import (
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
-	"io"
 	"mime"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/phonehome/phonehome/pkg/proto/http2"
 	"github.com/phonehome/phonehome/pkg/qpack"
@@ -180,60 +172,12 @@ func buildBody(sd *side, headers []http2.Header, contentType string, maxBody int
 			b.Encoding = h.Value
 		}
 	}
-	data, flag := decodeBody(b.Encoding, sd.raw, maxBody)
+	data, flag := http2.DecodeBody(b.Encoding, sd.raw, maxBody)
 	if flag != "" {
 		addFlag(&b.Flags, flag)
 	}
 	b.Data, b.Size = data, len(data)
 	return b
-}
-
-// decodeBody removes a Content-Encoding (gzip, deflate, br, zstd; several
-// comma-separated codings are undone right to left), keeping at most max
-// bytes. On failure it returns the bytes as they are and a flag.
-func decodeBody(enc string, raw []byte, max int) ([]byte, string) {
-	cs := codings(enc)
-	data := raw
-	for i := len(cs) - 1; i >= 0; i-- {
-		var r io.Reader
-		var err error
-		switch cs[i] {
-		case "gzip", "x-gzip":
-			r, err = gzip.NewReader(bytes.NewReader(data))
-		case "deflate":
-			if len(data) >= 2 && (uint16(data[0])<<8|uint16(data[1]))%31 == 0 && data[0]&0x0f == 8 {
-				r, err = zlib.NewReader(bytes.NewReader(data))
-			} else {
-				r = flate.NewReader(bytes.NewReader(data))
-			}
-		case "br":
-			r = brotli.NewReader(bytes.NewReader(data))
-		case "zstd":
-			var d *zstd.Decoder
-			d, err = zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max)*2+1<<20))
-			if err == nil {
-				defer d.Close()
-				r = d
-			}
-		default:
-			return raw, "unknown-encoding"
-		}
-		if err != nil {
-			return raw, "decode-error"
-		}
-		out, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
-		if len(out) > max {
-			return out[:max], "truncated"
-		}
-		if err != nil && len(out) == 0 {
-			return raw, "decode-error"
-		}
-		data = out
-		if err != nil {
-			return data, "decode-error"
-		}
-	}
-	return data, ""
 }
 
 func parseQuery(q string) []http2.Param {
