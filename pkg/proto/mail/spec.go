@@ -6,6 +6,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/internal/hostname"
+	"github.com/phonehome/phonehome/pkg/proto/internal/upgrade"
 	"github.com/phonehome/phonehome/pkg/severity"
 )
 
@@ -71,15 +72,16 @@ func mayGreet(p Protocol, down []byte) bool {
 // clear is a high finding, the SMTP greeting names the server and EHLO
 // the client, and an accepted STARTTLS switches the flow to "tls".
 type Decoder struct {
-	p        *Parser
-	s        proto.Sink
-	switched bool
+	p *Parser
+	s proto.Sink
+	upgrade.Stream
 }
 
 // NewDecoder returns the Decoder of one connection.
 func NewDecoder(p Protocol, lim Limits, s proto.Sink) *Decoder {
 	d := &Decoder{s: s}
 	d.p = New(p, lim, d.event)
+	d.Stream = upgrade.Stream{P: d.p, S: s}
 	return d
 }
 
@@ -107,32 +109,4 @@ func (d *Decoder) event(ev *Event) {
 		ev.Message.Data = nil
 	}
 	d.s.Emit(EventType, m, ev)
-}
-
-// Data implements proto.StreamDecoder; after STARTTLS the rest of the
-// flow belongs to the TLS decoder.
-func (d *Decoder) Data(dir proto.Dir, data []byte, m proto.Meta) {
-	if d.switched {
-		return
-	}
-	d.p.Data(dir, data, m)
-	if kind, up, down := d.p.Tunnel(); kind != "" {
-		d.switched = true
-		d.p.End(m)
-		d.s.Switch(kind, up, down, m)
-	}
-}
-
-// Gap implements proto.StreamDecoder.
-func (d *Decoder) Gap(dir proto.Dir, n int, m proto.Meta) {
-	if !d.switched {
-		d.p.Gap(dir, n, m)
-	}
-}
-
-// End implements proto.StreamDecoder.
-func (d *Decoder) End(m proto.Meta) {
-	if !d.switched {
-		d.p.End(m)
-	}
 }

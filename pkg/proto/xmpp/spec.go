@@ -5,6 +5,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/internal/hostname"
+	"github.com/phonehome/phonehome/pkg/proto/internal/upgrade"
 	"github.com/phonehome/phonehome/pkg/severity"
 )
 
@@ -50,16 +51,17 @@ func detect(in proto.DetectInput) proto.Verdict {
 // server (its "to" domain), and <proceed/> after <starttls/> switches the
 // flow to "tls".
 type Decoder struct {
-	p        *Parser
-	s        proto.Sink
-	named    bool
-	switched bool
+	p     *Parser
+	s     proto.Sink
+	named bool
+	upgrade.Stream
 }
 
 // NewDecoder returns the Decoder of one connection.
 func NewDecoder(lim Limits, s proto.Sink) *Decoder {
 	d := &Decoder{s: s}
 	d.p = New(lim, d.event)
+	d.Stream = upgrade.Stream{P: d.p, S: s}
 	return d
 }
 
@@ -77,32 +79,4 @@ func (d *Decoder) event(ev *Event) {
 	}
 	ev.Password, ev.Raw = nil, nil // secrets and stanzas stay out of what the engine keeps
 	d.s.Emit(EventType, m, ev)
-}
-
-// Data implements proto.StreamDecoder; after <proceed/> the rest of the
-// flow belongs to the TLS decoder.
-func (d *Decoder) Data(dir proto.Dir, data []byte, m proto.Meta) {
-	if d.switched {
-		return
-	}
-	d.p.Data(dir, data, m)
-	if kind, up, down := d.p.Tunnel(); kind != "" {
-		d.switched = true
-		d.p.End(m)
-		d.s.Switch(kind, up, down, m)
-	}
-}
-
-// Gap implements proto.StreamDecoder.
-func (d *Decoder) Gap(dir proto.Dir, n int, m proto.Meta) {
-	if !d.switched {
-		d.p.Gap(dir, n, m)
-	}
-}
-
-// End implements proto.StreamDecoder.
-func (d *Decoder) End(m proto.Meta) {
-	if !d.switched {
-		d.p.End(m)
-	}
 }
