@@ -57,9 +57,33 @@ func slicesContains(xs []string, x string) bool {
 	return false
 }
 
-func (p *Parser) request(sd *side) *Request {
-	r := &Request{Frame: sd.meta.Frame, Time: sd.meta.Time, Headers: []Header{}, Trailers: sd.trail}
-	for _, f := range sd.fields {
+func (p *Parser) request(sd *side) *Request { return sd.message().Request(p.lim.MaxBody) }
+
+func (p *Parser) response(sd *side) *Response { return sd.message().Response(p.lim.MaxBody) }
+
+func (sd *side) message() *Message {
+	return &Message{Meta: sd.meta, Fields: sd.fields, Trailers: sd.trail, Status: sd.status,
+		Limit: sd.limit, Raw: sd.raw, Wire: sd.wire, Flags: sd.flags}
+}
+
+// Message is one side of an HTTP/2 or HTTP/3 exchange as its framing
+// layer decoded it; Request and Response build the event forms both
+// versions share.
+type Message struct {
+	Meta     proto.Meta
+	Fields   []Header // header fields, pseudo-headers included, as sent
+	Trailers []Header
+	Status   int      // :status of a response
+	Limit    bool     // header fields were cut at the decoder's limit
+	Raw      []byte   // body as sent (content codings not undone)
+	Wire     int64    // body bytes on the wire
+	Flags    []string // body flags from the framing layer
+}
+
+// Request builds the request form, its body decoded up to maxBody bytes.
+func (m *Message) Request(maxBody int) *Request {
+	r := &Request{Frame: m.Meta.Frame, Time: m.Meta.Time, Headers: []Header{}, Trailers: m.Trailers}
+	for _, f := range m.Fields {
 		switch f.Name {
 		case ":method":
 			r.Method = f.Value
@@ -90,16 +114,17 @@ func (p *Parser) request(sd *side) *Request {
 	}
 	r.Path, r.RawQuery = splitPath(r.URI)
 	r.Query = parseQuery(r.RawQuery)
-	if sd.limit {
+	if m.Limit {
 		r.Flags = append(r.Flags, "header-limit")
 	}
-	r.Body = p.body(sd, r.Headers, r.ContentType)
+	r.Body = m.body(r.Headers, r.ContentType, maxBody)
 	return r
 }
 
-func (p *Parser) response(sd *side) *Response {
-	r := &Response{Frame: sd.meta.Frame, Time: sd.meta.Time, Status: sd.status, Headers: []Header{}, Trailers: sd.trail}
-	for _, f := range sd.fields {
+// Response builds the response form, its body decoded up to maxBody bytes.
+func (m *Message) Response(maxBody int) *Response {
+	r := &Response{Frame: m.Meta.Frame, Time: m.Meta.Time, Status: m.Status, Headers: []Header{}, Trailers: m.Trailers}
+	for _, f := range m.Fields {
 		if strings.HasPrefix(f.Name, ":") {
 			continue
 		}
@@ -111,19 +136,19 @@ func (p *Parser) response(sd *side) *Response {
 			r.Server = f.Value
 		}
 	}
-	if sd.limit {
+	if m.Limit {
 		r.Flags = append(r.Flags, "header-limit")
 	}
-	r.Body = p.body(sd, r.Headers, r.ContentType)
+	r.Body = m.body(r.Headers, r.ContentType, maxBody)
 	return r
 }
 
-// body decodes one side's DATA; nil when there was none.
-func (p *Parser) body(sd *side, headers []Header, contentType string) *Body {
-	if sd.wire == 0 && len(sd.flags) == 0 {
+// body decodes the message's DATA; nil when there was none.
+func (m *Message) body(headers []Header, contentType string, maxBody int) *Body {
+	if m.Wire == 0 && len(m.Flags) == 0 {
 		return nil
 	}
-	b := &Body{WireSize: sd.wire, Flags: sd.flags}
+	b := &Body{WireSize: m.Wire, Flags: m.Flags}
 	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
 		b.MediaType = mt
 	} else if contentType != "" {
@@ -134,7 +159,7 @@ func (p *Parser) body(sd *side, headers []Header, contentType string) *Body {
 			b.Encoding = h.Value
 		}
 	}
-	data, flag := DecodeBody(b.Encoding, sd.raw, p.lim.MaxBody)
+	data, flag := DecodeBody(b.Encoding, m.Raw, maxBody)
 	if flag != "" {
 		addFlag(&b.Flags, flag)
 	}

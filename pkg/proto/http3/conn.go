@@ -634,9 +634,9 @@ func (c *Conn) finish(r *reqStream) {
 			continue
 		}
 		if x.resp {
-			ev.Response = buildResponse(sd, c.lim.MaxBody)
+			ev.Response = sd.message().Response(c.lim.MaxBody)
 		} else {
-			ev.Request = buildRequest(sd, c.lim.MaxBody)
+			ev.Request = sd.message().Request(c.lim.MaxBody)
 		}
 	}
 	// Forget held sections of this stream.

@@ -1,8 +1,6 @@
 package http3
 
 import (
-	"mime"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -86,127 +84,12 @@ func pseudo(fields []qpack.Field, name string) string {
 	return ""
 }
 
-func buildRequest(sd *side, maxBody int) *http2.Request {
-	r := &http2.Request{Frame: sd.meta.Frame, Time: sd.meta.Time, Headers: []http2.Header{}}
-	for _, f := range sd.headers {
-		switch f.Name {
-		case ":method":
-			r.Method = f.Value
-		case ":scheme":
-			r.Scheme = f.Value
-		case ":authority":
-			r.Authority = f.Value
-		case ":path":
-			r.URI = f.Value
-		default:
-			if strings.HasPrefix(f.Name, ":") {
-				continue
-			}
-			r.Headers = append(r.Headers, http2.Header{Name: f.Name, Value: f.Value})
-			switch f.Name {
-			case "host":
-				if r.Authority == "" {
-					r.Authority = f.Value
-				}
-			case "user-agent":
-				r.UserAgent = f.Value
-			case "content-type":
-				r.ContentType = f.Value
-			case "cookie":
-				r.Cookies = parseCookies(f.Value, r.Cookies)
-			}
-		}
-	}
+// message is the shared HTTP/2 form of one side's header fields and body.
+func (sd *side) message() *http2.Message {
+	m := &http2.Message{Meta: sd.meta, Fields: toHeaders(sd.headers), Status: sd.status,
+		Limit: sd.limit, Raw: sd.raw, Wire: sd.wire, Flags: sd.bodyFlags}
 	if len(sd.trailers) > 0 {
-		r.Trailers = toHeaders(sd.trailers)
+		m.Trailers = toHeaders(sd.trailers)
 	}
-	r.Path, r.RawQuery = r.URI, ""
-	if i := strings.IndexByte(r.URI, '?'); i >= 0 {
-		r.Path, r.RawQuery = r.URI[:i], r.URI[i+1:]
-	}
-	r.Query = parseQuery(r.RawQuery)
-	if sd.limit {
-		r.Flags = append(r.Flags, "header-limit")
-	}
-	r.Body = buildBody(sd, r.Headers, r.ContentType, maxBody)
-	return r
-}
-
-func buildResponse(sd *side, maxBody int) *http2.Response {
-	r := &http2.Response{Frame: sd.meta.Frame, Time: sd.meta.Time, Status: sd.status, Headers: []http2.Header{}}
-	for _, f := range sd.headers {
-		if strings.HasPrefix(f.Name, ":") {
-			continue
-		}
-		r.Headers = append(r.Headers, http2.Header{Name: f.Name, Value: f.Value})
-		switch f.Name {
-		case "content-type":
-			r.ContentType = f.Value
-		case "server":
-			r.Server = f.Value
-		}
-	}
-	if len(sd.trailers) > 0 {
-		r.Trailers = toHeaders(sd.trailers)
-	}
-	if sd.limit {
-		r.Flags = append(r.Flags, "header-limit")
-	}
-	r.Body = buildBody(sd, r.Headers, r.ContentType, maxBody)
-	return r
-}
-
-// buildBody decodes one side's DATA; nil when there was none.
-func buildBody(sd *side, headers []http2.Header, contentType string, maxBody int) *http2.Body {
-	if sd.wire == 0 && len(sd.bodyFlags) == 0 {
-		return nil
-	}
-	b := &http2.Body{WireSize: sd.wire, Flags: sd.bodyFlags}
-	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
-		b.MediaType = mt
-	} else if contentType != "" {
-		b.MediaType = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
-	}
-	for _, h := range headers {
-		if h.Name == "content-encoding" {
-			b.Encoding = h.Value
-		}
-	}
-	data, flag := http2.DecodeBody(b.Encoding, sd.raw, maxBody)
-	if flag != "" {
-		addFlag(&b.Flags, flag)
-	}
-	b.Data, b.Size = data, len(data)
-	return b
-}
-
-func parseQuery(q string) []http2.Param {
-	var out []http2.Param
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		if kv == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		out = append(out, http2.Param{Name: unescape(k), Value: unescape(v)})
-	}
-	return out
-}
-
-func unescape(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
-}
-
-func parseCookies(v string, out []http2.Param) []http2.Param {
-	for _, c := range strings.Split(v, ";") {
-		if c = strings.TrimSpace(c); c != "" {
-			k, val, _ := strings.Cut(c, "=")
-			out = append(out, http2.Param{Name: k, Value: val})
-		}
-	}
-	return out
+	return m
 }
