@@ -105,25 +105,3 @@ func isBasicAuth(h phttp.Header) bool {
 	scheme, _, _ := strings.Cut(strings.TrimSpace(h.Value), " ")
 	return strings.EqualFold(scheme, "basic")
 }
-
-// contentCodings returns the content codings the HTTP decoder undid on a
-// body, outermost first ("gzip, br" was gzipped, then brotli-compressed:
-// br, gzip), or nil when it could not undo them all.
-func contentCodings(b *phttp.Body) []string {
-	if b == nil || b.Encoding == "" || slices.Contains(b.Flags, "unknown-encoding") || slices.Contains(b.Flags, "decode-error") {
-		return nil
-	}
-	var out []string
-	for _, c := range strings.Split(b.Encoding, ",") {
-		c = strings.ToLower(strings.TrimSpace(c))
-		switch c {
-		case "", "identity":
-			continue
-		case "x-gzip":
-			c = "gzip"
-		}
-		out = append(out, c)
-	}
-	slices.Reverse(out)
-	return out
-}

@@ -3,10 +3,10 @@ package http
 import (
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/internal/coding"
 	"github.com/phonehome/phonehome/pkg/severity"
 )
 
@@ -134,7 +134,7 @@ func (d *Decoder) event(ev *Event) {
 		s.Scan(proto.Field{Location: "header:" + h.Name, Data: []byte(h.Value), Page: page}, m)
 	}
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
-		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: contentCodings(b), Page: page}, m)
+		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: coding.Undone(b.Encoding, b.Flags), Page: page}, m)
 	}
 }
 
@@ -157,28 +157,6 @@ func countBody(s proto.Sink, b *Body) {
 	for _, f := range b.Flags {
 		proto.Count(s, "http_body_"+strings.ReplaceAll(f, "-", "_"), 1)
 	}
-}
-
-// contentCodings returns the content codings undone on a body, outermost
-// first ("gzip, br" was gzipped, then brotli-compressed: br, gzip), or nil
-// when they could not all be undone.
-func contentCodings(b *Body) []string {
-	if b == nil || b.Encoding == "" || slices.Contains(b.Flags, "unknown-encoding") || slices.Contains(b.Flags, "decode-error") {
-		return nil
-	}
-	var out []string
-	for _, c := range strings.Split(b.Encoding, ",") {
-		c = strings.ToLower(strings.TrimSpace(c))
-		switch c {
-		case "", "identity":
-			continue
-		case "x-gzip":
-			c = "gzip"
-		}
-		out = append(out, c)
-	}
-	slices.Reverse(out)
-	return out
 }
 
 // ipLiteral reports whether a Host is an address, not a name.

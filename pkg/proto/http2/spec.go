@@ -3,11 +3,11 @@ package http2
 import (
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
+	"github.com/phonehome/phonehome/pkg/proto/internal/coding"
 	"github.com/phonehome/phonehome/pkg/severity"
 )
 
@@ -82,11 +82,11 @@ func (d *Decoder) event(ev *Event) {
 			// The first authority names the server, as HTTP/1's first
 			// Host does: without its port, and not when it is an address.
 			d.named = true
-			if h := authorityHost(rq.Authority); h != "" {
+			if h := AuthorityHost(rq.Authority); h != "" {
 				d.s.Name(proto.Name{Name: h, Source: proto.FromHTTPHost, Frame: rq.Frame})
 			}
 		}
-		codings = bodyCodings(rq.Body)
+		codings = BodyCodings(rq.Body)
 	}
 	ev.ScanFields(func(f Field) {
 		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}
@@ -129,9 +129,9 @@ func (d *Decoder) event(ev *Event) {
 	d.s.Emit(EventType, m, ev)
 }
 
-// authorityHost returns the host of an :authority ("api.example.com:8080"
+// AuthorityHost returns the host of an :authority ("api.example.com:8080"
 // -> "api.example.com"), or "" when it is an address literal.
-func authorityHost(a string) string {
+func AuthorityHost(a string) string {
 	h := a
 	if host, _, err := net.SplitHostPort(a); err == nil {
 		h = host
@@ -143,25 +143,13 @@ func authorityHost(a string) string {
 	return h
 }
 
-// bodyCodings returns the content codings undone on b, outermost (last
-// applied) first, as proto.Field wants them; none when the body was kept
-// encoded.
-func bodyCodings(b *Body) []string {
-	if b == nil || b.Encoding == "" || slicesContains(b.Flags, "unknown-encoding") || slicesContains(b.Flags, "decode-error") {
+// BodyCodings returns the content codings undone on b, outermost first,
+// as proto.Field wants them; none when the body was kept encoded.
+func BodyCodings(b *Body) []string {
+	if b == nil {
 		return nil
 	}
-	var out []string
-	for _, c := range strings.Split(b.Encoding, ",") {
-		switch c = strings.ToLower(strings.TrimSpace(c)); c {
-		case "", "identity":
-			continue
-		case "x-gzip":
-			c = "gzip"
-		}
-		out = append(out, c)
-	}
-	slices.Reverse(out)
-	return out
+	return coding.Undone(b.Encoding, b.Flags)
 }
 
 func bodyOf(r *Request) *Body {

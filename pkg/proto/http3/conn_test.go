@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/http2"
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
 
@@ -263,8 +264,8 @@ func TestReport(t *testing.T) {
 		t.Errorf("names %+v", sink.Names)
 	}
 	for a, want := range map[string]string{"b.test:8443": "b.test", "127.0.0.1:443": "", "[::1]:443": "", "::1": "", "h.test": "h.test"} {
-		if got := serverName(a); got != want {
-			t.Errorf("serverName(%q) = %q, want %q", a, got, want)
+		if got := http2.AuthorityHost(a); got != want {
+			t.Errorf("AuthorityHost(%q) = %q, want %q", a, got, want)
 		}
 	}
 	var locs []string

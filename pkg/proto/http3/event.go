@@ -2,7 +2,6 @@ package http3
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/phonehome/phonehome/pkg/proto/http2"
@@ -40,25 +39,6 @@ type Event struct {
 // the same as for an HTTP/2 request.
 func (e *Event) ScanFields(yield func(http2.Field)) {
 	(&http2.Event{Request: e.Request}).ScanFields(yield)
-}
-
-// Codings lists the content codings undone on the request body, outermost
-// first ("gzip"), for the leak scanner's encoding chain.
-func (e *Event) Codings() []string {
-	if e.Request == nil || e.Request.Body == nil {
-		return nil
-	}
-	return codings(e.Request.Body.Encoding)
-}
-
-func codings(enc string) []string {
-	var out []string
-	for _, c := range strings.Split(strings.ToLower(enc), ",") {
-		if c = strings.TrimSpace(c); c != "" && c != "identity" {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func addFlag(flags *[]string, f string) {

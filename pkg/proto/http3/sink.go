@@ -1,25 +1,9 @@
 package http3
 
 import (
-	"net"
-	"net/netip"
-	"strings"
-
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/http2"
 )
-
-// serverName is an :authority without its port, "" for an address.
-func serverName(a string) string {
-	if h, _, err := net.SplitHostPort(a); err == nil {
-		a = h
-	}
-	a = strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
-	if _, err := netip.ParseAddr(a); err == nil {
-		return ""
-	}
-	return a
-}
 
 // NewSink returns a Conn that reports to s as every HTTP decoder does: the
 // http event, the request's :authority (without port; not an address) as
@@ -37,14 +21,14 @@ func Report(s proto.Sink, ev *Event) {
 	if rq == nil {
 		return
 	}
-	if h := serverName(rq.Authority); h != "" {
+	if h := http2.AuthorityHost(rq.Authority); h != "" {
 		s.Name(proto.Name{Name: h, Source: proto.FromHTTPHost, Frame: rq.Frame})
 	}
 	rm := proto.Meta{Frame: rq.Frame, Time: rq.Time}
 	ev.ScanFields(func(f http2.Field) {
-		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType}
+		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}
 		if f.Location == "body" {
-			pf.Codings = ev.Codings()
+			pf.Codings = http2.BodyCodings(rq.Body)
 		}
 		s.Scan(pf, rm)
 	})
