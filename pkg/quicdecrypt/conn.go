@@ -16,6 +16,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
 
@@ -214,13 +215,13 @@ func (c *Conn) long(dir proto.Dir, b []byte, m proto.Meta) int {
 		return 0
 	}
 	if typ == v.initial {
-		tl, n, ok := varint(b[p:])
+		tl, n, ok := quic.Varint(b[p:])
 		if !ok || uint64(len(b)-p-n) < tl {
 			return 0
 		}
 		p += n + int(tl)
 	}
-	length, n, ok := varint(b[p:])
+	length, n, ok := quic.Varint(b[p:])
 	if !ok || uint64(len(b)-p-n) < length {
 		return 0
 	}
@@ -260,7 +261,7 @@ func (c *Conn) long(dir proto.Dir, b []byte, m proto.Meta) int {
 	if !ok {
 		return end
 	}
-	pn := decodePN(d.initPN, truncatedPN(hdr, pnOff, pnLen), pnLen)
+	pn := quic.DecodePacketNumber(d.initPN, truncatedPN(hdr, pnOff, pnLen), pnLen*8)
 	plain, err := d.initK.open(c.out[:0], pkt, hdr, pnOff, pnLen, pn)
 	if err != nil {
 		return end
@@ -351,7 +352,7 @@ func (c *Conn) open1RTT(dir proto.Dir, k *keys, hp hpMask, b []byte, pnOff int, 
 	if !ok {
 		return nil, false
 	}
-	pn := decodePN(d.largest, truncatedPN(hdr, pnOff, pnLen), pnLen)
+	pn := quic.DecodePacketNumber(d.largest, truncatedPN(hdr, pnOff, pnLen), pnLen*8)
 	phase := hdr[0] >> 2 & 1
 	try := func(k *keys) ([]byte, bool) {
 		p, err := k.open(c.out[:0], b, hdr, pnOff, pnLen, pn)
@@ -460,7 +461,7 @@ const (
 // walk (its length is unknown).
 func (c *Conn) frames(dir proto.Dir, p []byte, initial bool, m proto.Meta) {
 	for len(p) > 0 {
-		t, n, ok := varint(p)
+		t, n, ok := quic.Varint(p)
 		if !ok {
 			return
 		}
@@ -468,7 +469,7 @@ func (c *Conn) frames(dir proto.Dir, p []byte, initial bool, m proto.Meta) {
 		var vals [4]uint64
 		read := func(k int) bool {
 			for i := 0; i < k; i++ {
-				v, n, ok := varint(p)
+				v, n, ok := quic.Varint(p)
 				if !ok {
 					return false
 				}

@@ -198,44 +198,10 @@ func (k *keys) open(dst []byte, pkt []byte, hdr []byte, pnOff, pnLen int, pn uin
 	return out, nil
 }
 
-// decodePN recovers a full packet number from its truncated form
-// (RFC 9000 appendix A.3); largest is -1 before the first packet.
-func decodePN(largest int64, truncated uint64, pnLen int) uint64 {
-	bits := uint(pnLen * 8)
-	expected := uint64(largest + 1)
-	win := uint64(1) << bits
-	hwin := win / 2
-	mask := win - 1
-	candidate := expected&^mask | truncated
-	switch {
-	case candidate+hwin <= expected && candidate < 1<<62-win:
-		return candidate + win
-	case candidate > expected+hwin && candidate >= win:
-		return candidate - win
-	}
-	return candidate
-}
-
 func truncatedPN(hdr []byte, pnOff, pnLen int) uint64 {
 	var pn uint64
 	for i := 0; i < pnLen; i++ {
 		pn = pn<<8 | uint64(hdr[pnOff+i])
 	}
 	return pn
-}
-
-// varint reads a QUIC variable-length integer (RFC 9000 section 16).
-func varint(b []byte) (v uint64, n int, ok bool) {
-	if len(b) == 0 {
-		return 0, 0, false
-	}
-	n = 1 << (b[0] >> 6)
-	if len(b) < n {
-		return 0, 0, false
-	}
-	v = uint64(b[0] & 0x3f)
-	for i := 1; i < n; i++ {
-		v = v<<8 | uint64(b[i])
-	}
-	return v, n, true
 }

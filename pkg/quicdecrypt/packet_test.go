@@ -9,6 +9,7 @@ import (
 	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 )
 
 func unhex(s string) []byte {
@@ -44,10 +45,10 @@ func TestRFC9001ChaCha20ShortHeader(t *testing.T) {
 
 // RFC 9000 appendix A.3 example.
 func TestDecodePN(t *testing.T) {
-	if got := decodePN(0xa82f30ea, 0x9b32, 2); got != 0xa82f9b32 {
+	if got := quic.DecodePacketNumber(0xa82f30ea, 0x9b32, 16); got != 0xa82f9b32 {
 		t.Errorf("got %#x", got)
 	}
-	if got := decodePN(-1, 0, 1); got != 0 {
+	if got := quic.DecodePacketNumber(-1, 0, 8); got != 0 {
 		t.Errorf("first packet: %d", got)
 	}
 }

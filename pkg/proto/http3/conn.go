@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 	"github.com/phonehome/phonehome/pkg/qpack"
 )
 
@@ -121,12 +122,12 @@ func (f *frames) feed(b []byte, max int, data func([]byte), frame func(typ uint6
 		if !f.in {
 			need := len(f.hdr)
 			f.hdr = append(f.hdr, b[:min(len(b), 16-need)]...)
-			typ, n1, ok := varint(f.hdr)
+			typ, n1, ok := quic.Varint(f.hdr)
 			if !ok {
 				b = b[len(f.hdr)-need:]
 				continue
 			}
-			l, n2, ok := varint(f.hdr[n1:])
+			l, n2, ok := quic.Varint(f.hdr[n1:])
 			if !ok {
 				if len(f.hdr) >= 16 {
 					f.dead = true
@@ -381,7 +382,7 @@ func (c *Conn) uniData(dir proto.Dir, id uint64, data []byte, m proto.Meta) {
 	if !u.known {
 		need := len(u.head)
 		u.head = append(u.head, data[:min(len(data), 8-need)]...)
-		typ, n, ok := varint(u.head)
+		typ, n, ok := quic.Varint(u.head)
 		if !ok {
 			return
 		}
@@ -457,11 +458,11 @@ func (c *Conn) settings(dir proto.Dir, b []byte) {
 	c.stats.Settings[dir] = true
 	var capacity uint64
 	for len(b) > 0 {
-		id, n, ok := varint(b)
+		id, n, ok := quic.Varint(b)
 		if !ok {
 			break
 		}
-		v, m, ok := varint(b[n:])
+		v, m, ok := quic.Varint(b[n:])
 		if !ok {
 			break
 		}
@@ -670,20 +671,4 @@ func (c *Conn) finish(r *reqStream) {
 	if c.emit != nil {
 		c.emit(ev)
 	}
-}
-
-// varint reads a QUIC variable-length integer (RFC 9000 section 16).
-func varint(b []byte) (v uint64, n int, ok bool) {
-	if len(b) == 0 {
-		return 0, 0, false
-	}
-	n = 1 << (b[0] >> 6)
-	if len(b) < n {
-		return 0, 0, false
-	}
-	v = uint64(b[0] & 0x3f)
-	for i := 1; i < n; i++ {
-		v = v<<8 | uint64(b[i])
-	}
-	return v, n, true
 }

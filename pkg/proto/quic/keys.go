@@ -170,7 +170,7 @@ func (k *keys) open(pkt []byte, pnOff int, largest int64) (uint64, []byte, error
 		hdr[pnOff+i] ^= mask[1+i]
 		truncated = truncated<<8 | uint64(hdr[pnOff+i])
 	}
-	pn := decodePacketNumber(largest, truncated, pnLen*8)
+	pn := DecodePacketNumber(largest, truncated, pnLen*8)
 	var nonce [12]byte
 	copy(nonce[:], k.iv[:])
 	for i := 0; i < 8; i++ {
@@ -184,8 +184,10 @@ func (k *keys) open(pkt []byte, pnOff int, largest int64) (uint64, []byte, error
 	return pn, out, nil
 }
 
-// decodePacketNumber is RFC 9000 appendix A.3.
-func decodePacketNumber(largest int64, truncated uint64, bits int) uint64 {
+// DecodePacketNumber recovers a full packet number from its truncated
+// form of bits bits (RFC 9000 appendix A.3); largest is -1 before the
+// first packet.
+func DecodePacketNumber(largest int64, truncated uint64, bits int) uint64 {
 	expected := uint64(largest + 1)
 	win := uint64(1) << bits
 	hwin := win / 2

@@ -61,8 +61,8 @@ func TestDecodePacketNumber(t *testing.T) {
 		{0x1ff, 0x00, 8, 0x200},
 	}
 	for _, tt := range tests {
-		if got := decodePacketNumber(tt.largest, tt.truncated, tt.bits); got != tt.want {
-			t.Errorf("decodePacketNumber(%#x, %#x, %d) = %#x, want %#x", tt.largest, tt.truncated, tt.bits, got, tt.want)
+		if got := DecodePacketNumber(tt.largest, tt.truncated, tt.bits); got != tt.want {
+			t.Errorf("DecodePacketNumber(%#x, %#x, %d) = %#x, want %#x", tt.largest, tt.truncated, tt.bits, got, tt.want)
 		}
 	}
 }

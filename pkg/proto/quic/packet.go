@@ -78,3 +78,20 @@ func gquicVersion(b []byte) (uint32, bool) {
 	v := binary.BigEndian.Uint32(b[9:13])
 	return v, isGQUIC(v)
 }
+
+// Varint reads a QUIC variable-length integer (RFC 9000 section 16) from
+// the start of b: its value, its length, and false when b is too short.
+func Varint(b []byte) (v uint64, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	n = 1 << (b[0] >> 6)
+	if len(b) < n {
+		return 0, 0, false
+	}
+	v = uint64(b[0] & 0x3f)
+	for i := 1; i < n; i++ {
+		v = v<<8 | uint64(b[i])
+	}
+	return v, n, true
+}
