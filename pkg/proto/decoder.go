@@ -129,6 +129,18 @@ type DetectInput struct {
 	ClientPort uint16
 }
 
+// First returns the first bytes of the flow: the client's, else the
+// server's (a datagram Spec sees the first datagram in one of them).
+func (in DetectInput) First() []byte {
+	if len(in.Up) > 0 {
+		return in.Up
+	}
+	return in.Down
+}
+
+// Port reports whether either side of the flow uses port p.
+func (in DetectInput) Port(p uint16) bool { return in.ServerPort == p || in.ClientPort == p }
+
 // SniffBytes bounds the bytes of each direction the engine holds while no
 // Spec has decided (server greetings of mail and FTP need their first line).
 const SniffBytes = 512
@@ -163,6 +175,16 @@ type DatagramDecoder interface {
 	Datagram(dir Dir, payload []byte, m Meta)
 	End(m Meta)
 }
+
+// DatagramFunc is a DatagramDecoder made of one function, for protocols
+// whose datagrams are decoded each on its own: End has nothing to finish.
+type DatagramFunc func(dir Dir, payload []byte, m Meta)
+
+// Datagram calls f.
+func (f DatagramFunc) Datagram(dir Dir, payload []byte, m Meta) { f(dir, payload, m) }
+
+// End does nothing.
+func (DatagramFunc) End(Meta) {}
 
 // Channeler is implemented by decoders that know the flow's channel better
 // at its end than their Spec does (TLS: the negotiated version). An empty

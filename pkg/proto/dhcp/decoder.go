@@ -11,12 +11,18 @@ func Spec() proto.Spec {
 		Name: "dhcp", Channel: "DHCP", Datagram: true,
 		Detect: func(in proto.DetectInput) proto.Verdict {
 			sp, cp := in.ServerPort, in.ClientPort
-			if (sp == 67 || sp == 68) && (cp == 67 || cp == 68) || (sp == 67 || cp == 67) && Detect(payload(in)) {
+			if (sp == 67 || sp == 68) && (cp == 67 || cp == 68) || (sp == 67 || cp == 67) && Detect(in.First()) {
 				return proto.Yes
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return decoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var msg Message
+				err := Parse(b, &msg)
+				s.Emit(EventType, m, NewEvent(&msg, err))
+			})
+		},
 	}
 }
 
@@ -26,38 +32,17 @@ func Spec6() proto.Spec {
 	return proto.Spec{
 		Name: "dhcpv6", Channel: "DHCP", Datagram: true,
 		Detect: func(in proto.DetectInput) proto.Verdict {
-			if p, q := in.ServerPort, in.ClientPort; p == 546 || p == 547 || q == 546 || q == 547 {
+			if in.Port(546) || in.Port(547) {
 				return proto.Yes
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return decoder6{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var msg Message6
+				err := Parse6(b, &msg)
+				s.Emit(EventType, m, NewEvent6(&msg, err))
+			})
+		},
 	}
 }
-
-func payload(in proto.DetectInput) []byte {
-	if len(in.Up) > 0 {
-		return in.Up
-	}
-	return in.Down
-}
-
-type decoder struct{ sink proto.Sink }
-
-func (d decoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var msg Message
-	err := Parse(b, &msg)
-	d.sink.Emit(EventType, m, NewEvent(&msg, err))
-}
-
-func (decoder) End(proto.Meta) {}
-
-type decoder6 struct{ sink proto.Sink }
-
-func (d decoder6) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var msg Message6
-	err := Parse6(b, &msg)
-	d.sink.Emit(EventType, m, NewEvent6(&msg, err))
-}
-
-func (decoder6) End(proto.Meta) {}

@@ -97,7 +97,7 @@ func StreamSpec() proto.Spec {
 	return proto.Spec{
 		Name: "dns", Channel: "DNS",
 		Detect: func(in proto.DetectInput) proto.Verdict {
-			if in.ServerPort == 53 || in.ClientPort == 53 {
+			if in.Port(53) {
 				return proto.Yes
 			}
 			return proto.No

@@ -9,12 +9,18 @@ func NameSpec() proto.Spec {
 	return proto.Spec{
 		Name: "netbios", Channel: "NetBIOS", Datagram: true,
 		Detect: func(in proto.DetectInput) proto.Verdict {
-			if in.ServerPort == 137 || in.ClientPort == 137 {
+			if in.Port(137) {
 				return proto.Yes
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return nameDecoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var msg Message
+				err := Parse(b, &msg)
+				s.Emit(EventType, m, NewEvent(&msg, err))
+			})
+		},
 	}
 }
 
@@ -29,26 +35,12 @@ func DatagramSpec() proto.Spec {
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return dgmDecoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var dg Datagram
+				err := ParseDatagram(b, &dg)
+				s.Emit(EventType, m, NewDatagramEvent(&dg, err))
+			})
+		},
 	}
 }
-
-type nameDecoder struct{ sink proto.Sink }
-
-func (d nameDecoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var msg Message
-	err := Parse(b, &msg)
-	d.sink.Emit(EventType, m, NewEvent(&msg, err))
-}
-
-func (nameDecoder) End(proto.Meta) {}
-
-type dgmDecoder struct{ sink proto.Sink }
-
-func (d dgmDecoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var dg Datagram
-	err := ParseDatagram(b, &dg)
-	d.sink.Emit(EventType, m, NewDatagramEvent(&dg, err))
-}
-
-func (dgmDecoder) End(proto.Meta) {}

@@ -7,25 +7,17 @@ func Spec() proto.Spec {
 	return proto.Spec{
 		Name: "ntp", Channel: "NTP", Datagram: true,
 		Detect: func(in proto.DetectInput) proto.Verdict {
-			b := in.Up
-			if len(b) == 0 {
-				b = in.Down
-			}
-			if (in.ServerPort == 123 || in.ClientPort == 123) && Detect(b) {
+			if in.Port(123) && Detect(in.First()) {
 				return proto.Yes
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return decoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var msg Message
+				err := Parse(b, &msg)
+				s.Emit(EventType, m, NewEvent(&msg, err))
+			})
+		},
 	}
 }
-
-type decoder struct{ sink proto.Sink }
-
-func (d decoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var msg Message
-	err := Parse(b, &msg)
-	d.sink.Emit(EventType, m, NewEvent(&msg, err))
-}
-
-func (decoder) End(proto.Meta) {}

@@ -8,26 +8,18 @@ func Spec() proto.Spec {
 	return proto.Spec{
 		Name: "ssdp", Channel: "SSDP", Datagram: true,
 		Detect: func(in proto.DetectInput) proto.Verdict {
-			b := in.Up
-			if len(b) == 0 {
-				b = in.Down
-			}
-			if (in.ServerPort == 1900 || in.ClientPort == 1900) && Detect(b) {
+			if in.Port(1900) && Detect(in.First()) {
 				return proto.Yes
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return decoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(_ proto.Dir, b []byte, m proto.Meta) {
+				var msg Message
+				if Parse(b, &msg) == nil {
+					s.Emit(EventType, m, NewEvent(&msg))
+				}
+			})
+		},
 	}
 }
-
-type decoder struct{ sink proto.Sink }
-
-func (d decoder) Datagram(_ proto.Dir, b []byte, m proto.Meta) {
-	var msg Message
-	if Parse(b, &msg) == nil {
-		d.sink.Emit(EventType, m, NewEvent(&msg))
-	}
-}
-
-func (decoder) End(proto.Meta) {}

@@ -15,23 +15,19 @@ func Spec() proto.Spec {
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return decoder{s} },
+		New: func(s proto.Sink) proto.Decoder {
+			return proto.DatagramFunc(func(dir proto.Dir, b []byte, m proto.Meta) {
+				var msg Message
+				err := Parse(b, &msg)
+				ev := NewEvent(&msg, err)
+				s.Emit(EventType, m, ev)
+				if dir == proto.ToServer && ev.Username != "" {
+					s.Scan(proto.Field{Location: "stun.username", Data: []byte(ev.Username)}, m)
+				}
+			})
+		},
 	}
 }
-
-type decoder struct{ sink proto.Sink }
-
-func (d decoder) Datagram(dir proto.Dir, b []byte, m proto.Meta) {
-	var msg Message
-	err := Parse(b, &msg)
-	ev := NewEvent(&msg, err)
-	d.sink.Emit(EventType, m, ev)
-	if dir == proto.ToServer && ev.Username != "" {
-		d.sink.Scan(proto.Field{Location: "stun.username", Data: []byte(ev.Username)}, m)
-	}
-}
-
-func (decoder) End(proto.Meta) {}
 
 // StreamSpec describes STUN/TURN over TCP (RFC 5389 framing) to the
 // engine: a connection whose first segment is one STUN message.
