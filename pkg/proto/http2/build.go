@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/andybalholm/brotli"
@@ -35,7 +36,7 @@ func (p *Parser) event(s *stream) *Event {
 		if ev.Request == nil {
 			ev.Frame, ev.Time = s.resp.meta.Frame, s.resp.meta.Time
 		}
-	} else if ev.Request != nil && !slicesContains(ev.Flags, "reset") && !slicesContains(ev.Flags, "push") {
+	} else if ev.Request != nil && !slices.Contains(ev.Flags, "reset") && !slices.Contains(ev.Flags, "push") {
 		addFlag(&ev.Flags, "no-response")
 	}
 	if ev.Request == nil && ev.Response == nil {
@@ -46,15 +47,6 @@ func (p *Parser) event(s *stream) *Event {
 	}
 	p.doh(ev, s)
 	return ev
-}
-
-func slicesContains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *Parser) request(sd *side) *Request { return sd.message().Request(p.lim.MaxBody) }

@@ -2,6 +2,7 @@ package http2
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,7 +104,7 @@ func TestDecoderReports(t *testing.T) {
 	if len(s.Events) != 2 {
 		t.Fatalf("upgrade: %d events", len(s.Events))
 	}
-	if ev := s.Events[0].Fields.(*Event); ev.StreamID != 1 || ev.Response == nil || ev.Response.Status != 200 || !slicesContains(ev.Flags, "upgrade") {
+	if ev := s.Events[0].Fields.(*Event); ev.StreamID != 1 || ev.Response == nil || ev.Response.Status != 200 || !slices.Contains(ev.Flags, "upgrade") {
 		t.Errorf("upgrade: stream 1 %+v", ev)
 	}
 }
