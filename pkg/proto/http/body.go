@@ -374,6 +374,6 @@ func splitURI(r *Request) {
 	r.Path = path
 	if ok {
 		r.RawQuery = q
-		r.Query = parseQuery(q, nil)
+		r.lazyQuery = true // parsed by Event.complete
 	}
 }

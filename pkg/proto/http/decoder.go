@@ -12,7 +12,9 @@ import (
 
 // Spec describes HTTP/1 to the engine: detected by a request or status
 // line on any port, decoded with the limits lim (zero fields: defaults).
-// The decoder reports each exchange as an "http" event (fields: *Event),
+// The decoder reports each exchange as an "http" event (fields: *Event, a
+// proto.Lazy: what only the event shows, the decoded response body among
+// it, is made by Event.Fields when the sink writes the event),
 // offers the first request's Host as the server's name, hands the request
 // target, query, headers and body to the leak scan, raises a finding for
 // Basic credentials, and hands the connection over after a CONNECT (to
@@ -48,6 +50,7 @@ var (
 func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
 	d := &Decoder{sink: sink}
 	d.p = New(lim, d.event)
+	d.p.lazy = true // the sink calls Event.Fields when it writes the event
 	return d
 }
 

@@ -1,6 +1,10 @@
 package http
 
-import "time"
+import (
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/proto"
+)
 
 // Event is one HTTP exchange: a request and the response paired with it.
 // Either side may be missing (a capture that starts mid-connection, a lost
@@ -21,6 +25,35 @@ type Event struct {
 	// Flags describe pairing problems: "no-response", "no-request",
 	// "after-gap" (pairing may be off because bytes were lost earlier).
 	Flags []string `json:"flags,omitempty"`
+}
+
+var _ proto.Lazy = (*Event)(nil)
+
+// Fields implements proto.Lazy. The Decoder emits events whose parts that
+// only events show are left for later: the request's Query, each body's
+// MediaType, Size, Kind, Form and Parts, and the content decoding of a
+// response body (nothing scans response bodies). Fields fills them in and
+// returns the event; it must be called before Release. Events that New's
+// callback receives are complete already (Fields is then a no-op).
+func (ev *Event) Fields() any {
+	ev.complete()
+	return ev
+}
+
+// complete fills in what Fields promises. It is idempotent.
+func (ev *Event) complete() {
+	if rq := ev.Request; rq != nil {
+		if rq.lazyQuery {
+			rq.lazyQuery = false
+			if rq.RawQuery != "" {
+				rq.Query = parseQuery(rq.RawQuery, nil)
+			}
+		}
+		rq.Body.complete()
+	}
+	if rs := ev.Response; rs != nil {
+		rs.Body.complete()
+	}
 }
 
 // Header is one header field as sent, in wire order and original case.
@@ -61,6 +94,8 @@ type Request struct {
 	// "header-count-limit", "bad-content-length", "bad-chunk",
 	// "incomplete", "gap".
 	Flags []string `json:"flags,omitempty"`
+
+	lazyQuery bool // Query is still to be parsed from RawQuery
 }
 
 // Response is the response half of an Event.
@@ -109,6 +144,49 @@ type Body struct {
 	// reached), "bomb" (MaxDecoded reached at a ratio over 100:1),
 	// "decode-error", "unknown-encoding", "gap", "incomplete".
 	Flags []string `json:"flags,omitempty"`
+
+	todo        todo   // work left for complete
+	contentType string // the message's Content-Type, for fill
+	maxDecoded  int    // Limits.MaxDecoded, for decode
+}
+
+// todo lists the steps of a body that are still to be done.
+type todo uint8
+
+const (
+	todoDecode todo = 1 << iota // Data holds the raw bytes: undo the content codings
+	todoFill                    // MediaType, Size, Kind, Form and Parts are to be filled
+)
+
+// decode undoes the content codings of a body collected raw, keeping the
+// raw buffer when nothing was decoded and handing it back otherwise.
+func (b *Body) decode() {
+	if b == nil || b.todo&todoDecode == 0 {
+		return
+	}
+	b.todo &^= todoDecode
+	raw := b.Data
+	data, flags := decodeBody(b.Encoding, raw, b.maxDecoded)
+	if !sameBuf(data, raw) {
+		putBuf(raw)
+	}
+	b.Data = data
+	for _, f := range flags {
+		addFlag(&b.Flags, f)
+	}
+}
+
+// complete decodes the body if that is still to be done and fills in the
+// fields derived from its bytes.
+func (b *Body) complete() {
+	if b == nil {
+		return
+	}
+	b.decode()
+	if b.todo&todoFill != 0 {
+		b.todo &^= todoFill
+		fillBody(b, b.contentType)
+	}
 }
 
 // Part is one part of a multipart body.
@@ -131,6 +209,7 @@ func (ev *Event) Release() {
 		}
 		putBuf(b.Data)
 		b.Data = nil
+		b.todo = 0 // nothing left to decode or classify
 		for i := range b.Parts {
 			b.Parts[i].Data = nil
 		}

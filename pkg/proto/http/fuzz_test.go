@@ -51,6 +51,18 @@ func FuzzParser(f *testing.F) {
 				t.Fatalf("event %d differs when earlier events are released:\n%s\n----\n%s", i+1, released[i], want)
 			}
 		}
+		// The Decoder's parser leaves parts of each event to Event.Fields:
+		// once called, the event must be the one New's callback gets.
+		var lazy []string
+		feedParser(tc, nil, lazyParser(tc.lim), func(e *Event) { e.Fields(); lazy = append(lazy, render([]*Event{e})); e.Release() })
+		if len(lazy) != len(evs) {
+			t.Fatalf("%d lazy events, %d complete", len(lazy), len(evs))
+		}
+		for i, e := range evs {
+			if want := render([]*Event{e}); lazy[i] != want {
+				t.Fatalf("lazy event %d completed by Fields differs:\n%s\n----\n%s", i+1, lazy[i], want)
+			}
+		}
 		// Splitting the same bytes differently must not change the events.
 		evs2, _ := run(tc, func(int) int { return 1 })
 		if a, b := render(evs), render(evs2); a != b {

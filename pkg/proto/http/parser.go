@@ -126,6 +126,7 @@ type Parser struct {
 	tunnel   string
 	tun      [2][]byte
 	ended    bool
+	lazy     bool // leave to Event.Fields what only events show
 }
 
 var _ proto.StreamParser = (*Parser)(nil)
@@ -844,15 +845,11 @@ func (p *Parser) addBody(h *half, b []byte) {
 func (p *Parser) finish(dir proto.Dir, h *half) {
 	p.commitHeaders(dir, h)
 	if b := h.body; b != nil && (b.WireSize > 0 || len(b.Flags) > 0) {
-		data, flags := decodeBody(b.Encoding, h.raw, p.lim.MaxDecoded)
-		if sameBuf(data, h.raw) {
-			h.raw = nil // the body keeps the buffer
+		b.Data, h.raw = h.raw, nil // the body keeps the buffer
+		b.todo, b.contentType, b.maxDecoded = todoDecode|todoFill, h.fr.contentType, p.lim.MaxDecoded
+		if dir == proto.ToServer || !p.lazy {
+			b.decode() // request bodies are scanned
 		}
-		b.Data = data
-		for _, f := range flags {
-			addFlag(&b.Flags, f)
-		}
-		fillBody(b, h.fr.contentType)
 		if dir == proto.ToServer {
 			h.req.Body = b
 		} else {
@@ -943,6 +940,9 @@ func (p *Parser) emitFront() {
 	pe.emitted = true
 	if pe.ev.Response == nil && pe.ev.Request != nil {
 		pe.ev.Flags = append(pe.ev.Flags, "no-response")
+	}
+	if !p.lazy {
+		pe.ev.complete()
 	}
 	if p.emit != nil {
 		p.emit(pe.ev)

@@ -210,7 +210,22 @@ func run(tc testCase, split func(n int) int) ([]*Event, *Parser) {
 
 // feed runs tc through a new Parser that calls emit.
 func feed(tc testCase, split func(n int) int, emit func(*Event)) *Parser {
-	p := New(tc.lim, emit)
+	return feedParser(tc, split, New, emit)
+}
+
+// lazyParser makes the Parser a Decoder uses, whose events Event.Fields
+// completes.
+func lazyParser(lim Limits) func(Limits, func(*Event)) *Parser {
+	return func(_ Limits, emit func(*Event)) *Parser {
+		p := New(lim, emit)
+		p.lazy = true
+		return p
+	}
+}
+
+// feedParser runs tc through a Parser made by mk.
+func feedParser(tc testCase, split func(n int) int, mk func(Limits, func(*Event)) *Parser, emit func(*Event)) *Parser {
+	p := mk(tc.lim, emit)
 	frame := uint64(1)
 	for _, o := range tc.ops {
 		m := proto.Meta{Frame: frame, Time: time.Unix(1700000000, 0).Add(time.Duration(frame) * time.Millisecond)}
@@ -295,6 +310,12 @@ func TestParserGolden(t *testing.T) {
 				if g := render(evs2); g != render(evs) {
 					t.Errorf("%s split differs:\n%s", name, g)
 				}
+			}
+			// The Decoder's events, completed by Fields, are the same.
+			var lazy []*Event
+			feedParser(tc, nil, lazyParser(tc.lim), func(e *Event) { e.Fields(); lazy = append(lazy, e) })
+			if g := render(lazy); g != render(evs) {
+				t.Errorf("events completed by Fields differ:\n%s", g)
 			}
 		})
 	}
