@@ -16,7 +16,12 @@ const (
 	maxBufShift = 23 // 8 MiB, above MaxDecoded's default
 )
 
-var bufPools [maxBufShift - minBufShift + 1]sync.Pool
+var bufPools [maxBufShift - minBufShift + 1]sync.Pool // *[]byte
+
+// holders keeps the *[]byte that carried a buffer out of its pool, for the
+// next putBuf: putting a fresh pointer each time would cost an allocation
+// per buffer.
+var holders sync.Pool
 
 // bufClass returns the pool index for a buffer of at least n bytes, or -1
 // when n is above the largest class.
@@ -38,7 +43,10 @@ func getBuf(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if p, ok := bufPools[c].Get().(*[]byte); ok {
-		return (*p)[:0]
+		b := (*p)[:0]
+		*p = nil
+		holders.Put(p)
+		return b
 	}
 	return make([]byte, 0, 1<<(c+minBufShift))
 }
@@ -54,8 +62,12 @@ func putBuf(b []byte) {
 	if c < 0 {
 		return
 	}
-	b = b[:0]
-	bufPools[c].Put(&b)
+	p, _ := holders.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	*p = b[:0]
+	bufPools[c].Put(p)
 }
 
 // growBuf returns b with room for n more bytes, moving it to a larger pooled

@@ -20,6 +20,7 @@ import (
 // Basic credentials, and hands the connection over after a CONNECT (to
 // whatever the tunnel carries) or an Upgrade.
 func Spec(lim Limits) proto.Spec {
+	sh := &shared{}
 	return proto.Spec{
 		Name: "http", Channel: "HTTP",
 		Detect: func(in proto.DetectInput) proto.Verdict {
@@ -28,8 +29,61 @@ func Spec(lim Limits) proto.Spec {
 			}
 			return proto.No
 		},
-		New: func(s proto.Sink) proto.Decoder { return NewDecoder(lim, s) },
+		New: func(s proto.Sink) proto.Decoder { return newDecoder(lim, s, sh) },
 	}
+}
+
+// shared is the scratch state of the decoders one Spec makes: the engine
+// builds its Spec list per goroutine and calls a flow's decoder from that
+// goroutine, one call at a time.
+type shared struct {
+	names   map[string]string // interned header names
+	locs    map[string]string // header name -> scan location
+	scratch []byte            // a field's bytes for the sink (bytes)
+}
+
+// maxInterned bounds each map of shared.
+const maxInterned = 1024
+
+// intern returns name as a string, made once per spelling (up to
+// maxInterned spellings).
+func (sh *shared) intern(name []byte) string {
+	if sh == nil {
+		return headerName(name)
+	}
+	if s, ok := sh.names[string(name)]; ok {
+		return s
+	}
+	s := headerName(name)
+	if len(sh.names) < maxInterned {
+		if sh.names == nil {
+			sh.names = make(map[string]string)
+		}
+		sh.names[s] = s
+	}
+	return s
+}
+
+// location returns "header:" + name, made once per spelling.
+func (sh *shared) location(name string) string {
+	if loc, ok := sh.locs[name]; ok {
+		return loc
+	}
+	loc := "header:" + name
+	if len(sh.locs) < maxInterned {
+		if sh.locs == nil {
+			sh.locs = make(map[string]string)
+		}
+		sh.locs[name] = loc
+	}
+	return loc
+}
+
+// bytes returns s in the scratch buffer, valid until the next call: a
+// field handed to the sink is only valid during the call.
+func (sh *shared) bytes(s string) []byte {
+	sh.scratch = append(sh.scratch[:0], s...)
+	return sh.scratch
 }
 
 // Decoder is the proto.StreamDecoder of one HTTP connection: a Parser
@@ -37,6 +91,7 @@ func Spec(lim Limits) proto.Spec {
 type Decoder struct {
 	p        *Parser
 	sink     proto.Sink
+	sh       *shared
 	hostSeen bool
 	switched bool
 }
@@ -48,9 +103,14 @@ var (
 
 // NewDecoder returns the decoder of one connection reporting to sink.
 func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
-	d := &Decoder{sink: sink}
+	return newDecoder(lim, sink, &shared{})
+}
+
+func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
+	d := &Decoder{sink: sink, sh: sh}
 	d.p = New(lim, d.event)
 	d.p.lazy = true // the sink calls Event.Fields when it writes the event
+	d.p.sh = sh
 	return d
 }
 
@@ -120,25 +180,52 @@ func (d *Decoder) event(ev *Event) {
 	}
 	m := proto.Meta{Frame: rq.Frame, Time: rq.Time}
 	page := referer(rq.Headers)
-	s.Scan(proto.Field{Location: "url.path", Data: []byte(rq.Path), Page: page}, m)
+	s.Scan(proto.Field{Location: "url.path", Data: d.sh.bytes(rq.Path), Page: page}, m)
 	if rq.RawQuery != "" {
-		s.Scan(proto.Field{Location: "url.query", Data: []byte(rq.RawQuery), Page: page}, m)
+		s.Scan(proto.Field{Location: "url.query", Data: d.sh.bytes(rq.RawQuery), Page: page}, m)
 	}
 	for _, h := range rq.Headers {
-		switch strings.ToLower(h.Name) {
-		case "host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language":
+		if notScanned(h.Name) {
 			continue
-		case "authorization":
-			if strings.HasPrefix(strings.ToLower(h.Value), "basic ") {
-				s.Finding(proto.Finding{Severity: severity.High, Kind: "http-basic-auth-cleartext",
-					Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time})
-			}
 		}
-		s.Scan(proto.Field{Location: "header:" + h.Name, Data: []byte(h.Value), Page: page}, m)
+		if foldEqual(h.Name, "authorization") && len(h.Value) >= 6 && foldEqual(h.Value[:6], "basic ") {
+			s.Finding(proto.Finding{Severity: severity.High, Kind: "http-basic-auth-cleartext",
+				Message: "HTTP Basic credentials sent without TLS", Frame: rq.Frame, Time: rq.Time})
+		}
+		s.Scan(proto.Field{Location: d.sh.location(h.Name), Data: d.sh.bytes(h.Value), Page: page}, m)
 	}
 	if b := rq.Body; b != nil && len(b.Data) > 0 {
 		s.Scan(proto.Field{Location: "body", Data: b.Data, ContentType: rq.ContentType, Codings: coding.Undone(b.Encoding, b.Flags), Page: page}, m)
 	}
+}
+
+// notScanned reports the request headers the leak scan skips: framing and
+// content negotiation, and Host (the server's own name).
+func notScanned(name string) bool {
+	for _, n := range [...]string{"host", "content-length", "content-type", "accept", "accept-encoding", "connection", "accept-language"} {
+		if foldEqual(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldEqual reports whether s equals lower, a lower-case ASCII string,
+// ignoring ASCII case (strings.ToLower would allocate).
+func foldEqual(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // referer returns a request's Referer header: the page it was sent from.

@@ -126,7 +126,9 @@ type Parser struct {
 	tunnel   string
 	tun      [2][]byte
 	ended    bool
-	lazy     bool // leave to Event.Fields what only events show
+	lazy     bool    // leave to Event.Fields what only events show
+	sh       *shared // the Spec's interned names, or nil
+	qbuf     [4]*pending
 }
 
 var _ proto.StreamParser = (*Parser)(nil)
@@ -134,7 +136,9 @@ var _ proto.StreamParser = (*Parser)(nil)
 // New returns a Parser that calls emit once per exchange, in request order.
 // The Event belongs to the callee.
 func New(lim Limits, emit func(*Event)) *Parser {
-	return &Parser{lim: lim.withDefaults(), emit: emit}
+	p := &Parser{lim: lim.withDefaults(), emit: emit}
+	p.queue = p.qbuf[:0]
+	return p
 }
 
 // Tunnel reports whether the connection left HTTP: kind is "connect" after a
@@ -526,7 +530,7 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		if *hdrs == nil {
 			*hdrs = make([]Header, 0, 8)
 		}
-		*hdrs = append(*hdrs, Header{Name: headerName(name), Value: str()})
+		*hdrs = append(*hdrs, Header{Name: p.sh.intern(name), Value: str()})
 	}
 }
 
@@ -928,11 +932,9 @@ func (p *Parser) flush() {
 
 func (p *Parser) emitFront() {
 	pe := p.queue[0]
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
-	if len(p.queue) == 0 {
-		p.queue = p.queue[:0:0]
-	}
+	n := copy(p.queue, p.queue[1:]) // at most maxPending: shifting keeps the array
+	p.queue[n] = nil
+	p.queue = p.queue[:n]
 	p.respIdx = max(p.respIdx-1, 0)
 	if pe.emitted {
 		return
