@@ -40,6 +40,7 @@ type shared struct {
 	names   map[string]string // interned header names
 	locs    map[string]string // header name -> scan location
 	scratch []byte            // a field's bytes for the sink (bytes)
+	free    free              // recycled exchanges (recycle.go)
 }
 
 // maxInterned bounds each map of shared.

@@ -25,6 +25,9 @@ type Event struct {
 	// Flags describe pairing problems: "no-response", "no-request",
 	// "after-gap" (pairing may be off because bytes were lost earlier).
 	Flags []string `json:"flags,omitempty"`
+
+	out    bool // Fields handed the event to the sink: never recycled
+	shared bool // forced out while its halves were parsed on: never recycled
 }
 
 var _ proto.Lazy = (*Event)(nil)
@@ -37,6 +40,7 @@ var _ proto.Lazy = (*Event)(nil)
 // callback receives are complete already (Fields is then a no-op).
 func (ev *Event) Fields() any {
 	ev.complete()
+	ev.out = true
 	return ev
 }
 
@@ -95,7 +99,8 @@ type Request struct {
 	// "incomplete", "gap".
 	Flags []string `json:"flags,omitempty"`
 
-	lazyQuery bool // Query is still to be parsed from RawQuery
+	lazyQuery bool     // Query is still to be parsed from RawQuery
+	spare     []Header // array for Headers, from a recycled request
 }
 
 // Response is the response half of an Event.
@@ -116,6 +121,8 @@ type Response struct {
 	Body       *Body   `json:"body,omitempty"`
 	// Flags: as for Request, with "bad-status-line".
 	Flags []string `json:"flags,omitempty"`
+
+	spare []Header // array for Headers, from a recycled response
 }
 
 // Body is a message body after de-chunking and content decoding.

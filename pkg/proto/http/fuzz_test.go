@@ -63,6 +63,7 @@ func FuzzParser(f *testing.F) {
 				t.Fatalf("lazy event %d completed by Fields differs:\n%s\n----\n%s", i+1, lazy[i], want)
 			}
 		}
+		checkRecycling(t, tc, evs)
 		// Splitting the same bytes differently must not change the events.
 		evs2, _ := run(tc, func(int) int { return 1 })
 		if a, b := render(evs), render(evs2); a != b {

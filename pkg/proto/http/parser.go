@@ -393,11 +393,12 @@ func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
 			h.st, h.midLine = stResync, false
 			return
 		}
-		h.req = &Request{Frame: h.meta.Frame, Time: h.meta.Time, Method: method, URI: uri, Version: version, ContentLength: -1}
+		h.req = p.sh.request()
+		*h.req = Request{Frame: h.meta.Frame, Time: h.meta.Time, Method: method, URI: uri, Version: version, ContentLength: -1, spare: h.req.spare}
 		if !strings.HasPrefix(version, "HTTP/1.") {
 			h.req.Flags = append(h.req.Flags, "bad-request-line")
 		}
-		h.pe = &pending{ev: &Event{Frame: h.meta.Frame, Time: h.meta.Time, Request: h.req}}
+		h.pe = p.sh.pending(Event{Frame: h.meta.Frame, Time: h.meta.Time, Request: h.req})
 		if p.afterGap {
 			h.pe.ev.Flags = append(h.pe.ev.Flags, "after-gap")
 		}
@@ -407,7 +408,8 @@ func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
 			h.st, h.midLine = stResync, false
 			return
 		}
-		h.resp = &Response{Frame: h.meta.Frame, Time: h.meta.Time, Version: version, Status: status, Reason: reason, ContentLength: -1}
+		h.resp = p.sh.response()
+		*h.resp = Response{Frame: h.meta.Frame, Time: h.meta.Time, Version: version, Status: status, Reason: reason, ContentLength: -1, spare: h.resp.spare}
 		h.paired = false
 	}
 	h.st = stHeaders
@@ -415,15 +417,15 @@ func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
 
 // header records one header (or trailer) line.
 func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
-	var hdrs *[]Header
+	var hdrs, spare *[]Header
 	var flags *[]string
 	if dir == proto.ToServer {
-		hdrs, flags = &h.req.Headers, &h.req.Flags
+		hdrs, flags, spare = &h.req.Headers, &h.req.Flags, &h.req.spare
 		if h.st == stTrailers {
 			hdrs = &h.req.Trailers
 		}
 	} else {
-		hdrs, flags = &h.resp.Headers, &h.resp.Flags
+		hdrs, flags, spare = &h.resp.Headers, &h.resp.Flags, &h.resp.spare
 		if h.st == stTrailers {
 			hdrs = &h.resp.Trailers
 		}
@@ -528,7 +530,10 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	}
 	if keep {
 		if *hdrs == nil {
-			*hdrs = make([]Header, 0, 8)
+			*hdrs, *spare = *spare, nil // an array a recycled message had
+			if *hdrs == nil {
+				*hdrs = make([]Header, 0, 8)
+			}
 		}
 		*hdrs = append(*hdrs, Header{Name: p.sh.intern(name), Value: str()})
 	}
@@ -766,7 +771,8 @@ func (p *Parser) commitHeaders(dir proto.Dir, h *half) {
 		h.pe = p.queue[p.respIdx]
 		h.pe.ev.Response = r
 	} else {
-		h.pe = &pending{ev: &Event{Frame: r.Frame, Time: r.Time, Response: r, Flags: []string{"no-request"}}, reqDone: true}
+		h.pe = p.sh.pending(Event{Frame: r.Frame, Time: r.Time, Response: r, Flags: []string{"no-request"}})
+		h.pe.reqDone = true
 		if p.afterGap {
 			h.pe.ev.Flags = append(h.pe.ev.Flags, "after-gap")
 		}
@@ -803,22 +809,26 @@ func (p *Parser) force() {
 		if h.req != nil {
 			c := *h.req
 			c.Headers, c.Flags = slices.Clip(c.Headers), slices.Clip(c.Flags)
+			h.req.spare = nil // the copy's now
 			h.req, dummy.ev.Request = &c, &c
 		}
 		if h.resp != nil {
 			c := *h.resp
 			c.Headers, c.Flags = slices.Clip(c.Headers), slices.Clip(c.Flags)
+			h.resp.spare = nil
 			h.resp, dummy.ev.Response = &c, &c
 		}
 		h.pe = dummy
 	}
+	pe.ev.shared = true // its parts live on in the copies: never recycled
 	pe.noResp = true
 	p.emitFront()
 }
 
 func (p *Parser) startBody(h *half, st state) {
 	h.st = st
-	h.body = &Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
+	h.body = p.sh.body()
+	*h.body = Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
 	h.raw = h.raw[:0]
 	h.rawHint = 0
 	if st == stBody && h.fr.contentLength > 0 {
@@ -949,6 +959,30 @@ func (p *Parser) emitFront() {
 	if p.emit != nil {
 		p.emit(pe.ev)
 	}
+	if p.lazy {
+		p.recycle(pe)
+	}
+}
+
+// recycle hands the parts of an emitted event to later messages, unless
+// the sink took the event (Event.Fields) or something still points to it.
+func (p *Parser) recycle(pe *pending) {
+	ev := pe.ev
+	if p.sh == nil || ev.out || ev.shared {
+		return
+	}
+	rq, rs := ev.Request, ev.Response
+	for d := range p.h {
+		h := &p.h[d]
+		if h.pe == pe || rq != nil && (h.req == rq || h.body != nil && h.body == rq.Body) ||
+			rs != nil && (h.resp == rs || h.body != nil && h.body == rs.Body) {
+			return
+		}
+	}
+	if slices.Contains(p.queue, pe) {
+		return
+	}
+	p.sh.recycle(pe)
 }
 
 // Gap implements proto.StreamParser: n bytes of dir were not captured.

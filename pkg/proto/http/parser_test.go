@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +224,55 @@ func lazyParser(lim Limits) func(Limits, func(*Event)) *Parser {
 	}
 }
 
+// recyclingParser makes the Parser a Decoder uses, with a Spec's shared
+// state: events the callback does not take with Fields are recycled.
+func recyclingParser(sh *shared) func(Limits, func(*Event)) *Parser {
+	return func(lim Limits, emit func(*Event)) *Parser {
+		p := New(lim, emit)
+		p.lazy, p.sh = true, sh
+		return p
+	}
+}
+
+// renderCore renders what an event carries before Event.Fields: the JSON
+// without the parts Fields fills in, and the request body's bytes.
+func renderCore(e *Event) string {
+	c := *e
+	core := func(b *Body) *Body {
+		if b == nil {
+			return nil
+		}
+		x := Body{Encoding: b.Encoding, Chunked: b.Chunked, WireSize: b.WireSize}
+		for _, f := range b.Flags {
+			switch f {
+			case "decode-error", "unknown-encoding", "decoded-limit", "bomb":
+			default:
+				x.Flags = append(x.Flags, f)
+			}
+		}
+		return &x
+	}
+	var data []byte
+	if e.Request != nil {
+		r := *e.Request
+		r.Query, r.Body = nil, core(r.Body)
+		if e.Request.Body != nil {
+			data = e.Request.Body.Data
+		}
+		c.Request = &r
+	}
+	if e.Response != nil {
+		r := *e.Response
+		r.Body = core(r.Body)
+		c.Response = &r
+	}
+	j, err := json.Marshal(&c)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s\nrequest body %q\n", j, data)
+}
+
 // feedParser runs tc through a Parser made by mk.
 func feedParser(tc testCase, split func(n int) int, mk func(Limits, func(*Event)) *Parser, emit func(*Event)) *Parser {
 	p := mk(tc.lim, emit)
@@ -317,6 +367,26 @@ func TestParserGolden(t *testing.T) {
 			if g := render(lazy); g != render(evs) {
 				t.Errorf("events completed by Fields differ:\n%s", g)
 			}
+			checkRecycling(t, tc, evs)
 		})
+	}
+}
+
+// checkRecycling runs tc twice through parsers sharing one Spec state that
+// recycle every event (the callback reads it and does not call Fields),
+// and compares what each event carried with evs, the complete events.
+func checkRecycling(t *testing.T, tc testCase, evs []*Event) {
+	t.Helper()
+	var want []string
+	for _, e := range evs {
+		want = append(want, renderCore(e))
+	}
+	sh := &shared{}
+	for round := range 2 {
+		var got []string
+		feedParser(tc, nil, recyclingParser(sh), func(e *Event) { got = append(got, renderCore(e)); e.Release() })
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: recycled events differ:\n%s\n----\n%s", round+1, strings.Join(got, ""), strings.Join(want, ""))
+		}
 	}
 }
