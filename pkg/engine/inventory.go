@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
 	"net"
 	"net/netip"
@@ -420,20 +421,13 @@ func (inv *inventory) dhcp(ev dhcp.Event, frame uint64) {
 }
 
 // mdnsNames records "<name>.local" answers naming the address they map to.
-func (inv *inventory) mdnsNames(f *flow.Flow, ev dns.Event) {
-	for _, rr := range append(ev.Answers, ev.Additional...) {
-		if rr.Type != "A" && rr.Type != "AAAA" {
-			continue
+func (inv *inventory) mdnsNames(f *flow.Flow, msg *dns.Message) {
+	msg.AddressRecords(func(owner []byte, ip netip.Addr) {
+		name := bytes.TrimSuffix(bytes.TrimSuffix(owner, []byte(".")), []byte(".local"))
+		if cur, ok := inv.mdnsByIP[ip]; len(name) > 0 && (ok && string(name) < cur || !ok && len(inv.mdnsByIP) < maxDevices) {
+			inv.mdnsByIP[ip] = string(name)
 		}
-		ip, err := netip.ParseAddr(rr.Data)
-		if err != nil {
-			continue
-		}
-		name := strings.TrimSuffix(strings.TrimSuffix(rr.Name, "."), ".local")
-		if cur, ok := inv.mdnsByIP[ip]; name != "" && (ok && name < cur || !ok && len(inv.mdnsByIP) < maxDevices) {
-			inv.mdnsByIP[ip] = name
-		}
-	}
+	})
 }
 
 // protocolName records a name a device gave itself in a protocol

@@ -26,7 +26,7 @@ func (w *worker) observe(s *session, m proto.Meta, fields any) {
 		}
 		w.dnsCache.Add(s.f.Client.Addr(), v.Msg, m)
 		if v.Variant == "mdns" {
-			w.inv.mdnsNames(s.f, v.Event())
+			w.inv.mdnsNames(s.f, v.Msg)
 		}
 	case dhcp.Event:
 		if v.Version == 4 && v.Error == "" {

@@ -243,7 +243,7 @@ func (gr *group) dnsFeed(p *flow.Packet) {
 	if gr.msg.Response {
 		gr.cache.Add(p.Dst, &gr.msg, proto.Meta{Frame: p.Frame, Time: p.Time})
 		if v := dns.Variant(p.SrcPort, p.DstPort); v == "mdns" && p.Proto == flow.ProtoUDP {
-			gr.inv.mdnsNames(nil, dns.NewEvent(&gr.msg, v, err))
+			gr.inv.mdnsNames(nil, &gr.msg)
 		}
 	}
 }

@@ -107,6 +107,7 @@ func TestCorpusDNS(t *testing.T) {
 					t.Logf("frame %d: %v", d.Frame, err)
 				}
 				checkEventJSON(t, NewEvent(m, Variant(d.Src.Port(), d.Dst.Port()), err))
+				checkAddressRecords(t, m, NewEvent(m, Variant(d.Src.Port(), d.Dst.Port()), err))
 				byFrame[d.Frame] = m
 				for _, q := range m.Questions {
 					if hasPort(d, 5353) {

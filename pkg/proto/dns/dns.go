@@ -556,3 +556,17 @@ func AppendLabel(dst, l []byte) []byte {
 	}
 	return dst
 }
+
+// AddressRecords calls fn with the owner name (as on the wire, the Name of
+// the record's event) and address of each A and AAAA record in the answer,
+// then the additional section, without building the event: the engine
+// reads mDNS host names from every response. name is valid during the call.
+func (m *Message) AddressRecords(fn func(name []byte, addr netip.Addr)) {
+	for _, rrs := range [2][]RR{m.Answers, m.Additional} {
+		for i := range rrs {
+			if rr := &rrs[i]; rr.Type == TypeA || rr.Type == TypeAAAA {
+				fn(rr.Name, rr.Addr)
+			}
+		}
+	}
+}

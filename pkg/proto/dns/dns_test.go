@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,12 +127,33 @@ func TestParseGolden(t *testing.T) {
 			if m.Partial != (err != nil) {
 				t.Errorf("Partial = %v with err %v", m.Partial, err)
 			}
+			checkAddressRecords(t, &m, NewEvent(&m, tc.variant, err))
 			got, jerr := json.MarshalIndent(NewEvent(&m, tc.variant, err), "", "  ")
 			if jerr != nil {
 				t.Fatal(jerr)
 			}
 			checkGolden(t, filepath.Join("testdata", "golden", tc.name+".json"), append(got, '\n'))
 		})
+	}
+}
+
+// checkAddressRecords: AddressRecords yields the A and AAAA records of
+// the answer and additional sections of ev, in order, as the engine read
+// them from the event before.
+func checkAddressRecords(t *testing.T, m *Message, ev Event) {
+	t.Helper()
+	var want, got []string
+	for _, rr := range append(slices.Clip(ev.Answers), ev.Additional...) {
+		if rr.Type != "A" && rr.Type != "AAAA" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(rr.Data); err == nil {
+			want = append(want, rr.Name+" "+ip.String())
+		}
+	}
+	m.AddressRecords(func(name []byte, ip netip.Addr) { got = append(got, string(name)+" "+ip.String()) })
+	if !slices.Equal(got, want) {
+		t.Fatalf("AddressRecords %q, event %q", got, want)
 	}
 }
 
