@@ -39,13 +39,21 @@ const maxBehaviourValue = 4096
 // too: a link in an e-mail is what its author chose to share, not a
 // record of what the device's user did.
 func behaviourSkipped(base string) bool {
-	b := strings.ToLower(base)
-	switch b {
+	var buf [32]byte
+	b := buf[:0]
+	if isASCII(base) && len(base) <= len(buf) {
+		for i := 0; i < len(base); i++ {
+			b = append(b, lowerTab[base[i]])
+		}
+	} else {
+		b = []byte(strings.ToLower(base))
+	}
+	switch string(b) {
 	case "header:referer", "header:origin", "header:host", "header:link", "url.path", "dns.qname", "coap.proxy_uri", "coap.path":
 		return true
 	}
 	for _, p := range []string{"smtp.", "imap.", "pop3.", "xmpp.", "ftp."} {
-		if strings.HasPrefix(b, p) {
+		if bytes.HasPrefix(b, []byte(p)) {
 			return true
 		}
 	}
@@ -145,27 +153,53 @@ func newKey(k []byte) nkey {
 	return x
 }
 
+// parentKey normalises the key of the field a decoded layer came from:
+// ok is false when it has no letter or digit; a key of more than 64 of
+// them is held as the empty key.
+func parentKey(k []byte) (x nkey, ok bool) {
+	n := 0
+	for _, c := range k {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			if n < len(x.b) {
+				x.b[n] = c + 32
+			}
+			n++
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			if n < len(x.b) {
+				x.b[n] = c
+			}
+			n++
+		}
+	}
+	if n > len(x.b) {
+		return nkey{}, true
+	}
+	x.n = n
+	return x, n > 0
+}
+
 // in reports whether the key is in set m.
 func (k *nkey) in(m map[string]bool) bool { return m[string(k.b[:k.n])] }
 
 // behaviour runs the behavioural detectors over the layer's fields.
 func (lc *layerCtx) behaviour() {
-	if lc.st.fromPage || behaviourSkipped(lc.st.base) {
+	if lc.st.noBehaviour {
 		return
 	}
 	// A decoded layer is the value of its parent's field: a URL that was
 	// %-escaped or base64-encoded arrives here whole.
-	if lc.pkey != "" && !lc.whole {
-		k := newKey([]byte(lc.pkey))
+	if lc.haspkey && !lc.whole {
+		k := lc.pkey
 		lc.behaviourValue(&k, -1, 0, len(lc.data))
 	}
 	for i := range lc.fields {
 		f := &lc.fields[i]
 		var k nkey
-		if f.key == "" && f.ks >= 6 && equalFold(lc.data[f.ks-6:f.ks], "xmlns:") {
+		if f.key == nil && f.ks >= 6 && equalFold(lc.data[f.ks-6:f.ks], "xmlns:") {
 			k = newKey([]byte("xmlns")) // xmlns:s="http://schemas..." is a namespace, keyed "s"
-		} else if f.key != "" {
-			k = newKey([]byte(f.key))
+		} else if f.key != nil {
+			k = newKey(f.key)
 		} else {
 			k = newKey(lc.data[f.ks:f.ke])
 		}
@@ -173,7 +207,7 @@ func (lc *layerCtx) behaviour() {
 			lc.st.private = true
 		}
 		ks := -1
-		if f.key == "" && !lc.json {
+		if f.key == nil && !lc.json {
 			ks = f.ks
 		}
 		lc.behaviourValue(&k, ks, f.vs, f.ve)
@@ -280,7 +314,7 @@ func (lc *layerCtx) searchContext() bool {
 	if !strings.HasPrefix(lc.st.base, "url") {
 		return true
 	}
-	for _, c := range lc.chain {
+	for _, c := range lc.chain() {
 		if c != "url" {
 			return true
 		}

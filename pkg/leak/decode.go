@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,7 +25,7 @@ func (lc *layerCtx) decodeChildren() {
 		lc.child(b, 0, len(b), kind)
 		return
 	}
-	if lc.depth == 0 && bytesContains(lc.st.ctype, "deflate") {
+	if lc.depth == 0 && lowerContains(lc.st.ctype, "deflate") {
 		lc.child(b, 0, len(b), "deflate")
 		return
 	}
@@ -40,13 +42,24 @@ func (lc *layerCtx) decodeChildren() {
 	if len(lc.fields) == 0 && pctEscaped(b) {
 		lc.child(b, 0, len(b), "url")
 	}
-	// base64 and hex runs.
-	for i := 0; i < len(b); {
-		if !isB64Char(b[i]) {
-			i++
+	// base64 and hex runs: maximal runs of base64 characters, with at
+	// most two '=' after them, of at least minBlob bytes. Such a run has
+	// at least minRun characters, so when the byte minRun-1 places on is
+	// not one, no run of interest starts before it.
+	const minRun = minBlob - 2
+	for i := 0; i+minRun <= len(b); {
+		// No run of interest starts before i, and b[i-1] is not a base64
+		// character.
+		k := i + minRun - 1
+		if !isB64Char(b[k]) {
+			i = k + 1
 			continue
 		}
-		j := i
+		s := k
+		for s > i && isB64Char(b[s-1]) {
+			s--
+		}
+		j := k + 1
 		for j < len(b) && isB64Char(b[j]) {
 			j++
 		}
@@ -54,29 +67,66 @@ func (lc *layerCtx) decodeChildren() {
 		for e < len(b) && b[e] == '=' && e-j < 2 {
 			e++
 		}
-		if e-i >= minBlob {
-			run := b[i:e]
-			if allHex(string(run[:j-i])) && (j-i)%2 == 0 {
-				if !allDigits(string(run)) {
-					lc.child(run, i, e, "hex")
+		if e-s >= minBlob {
+			run := b[s:e]
+			if allHex(run[:j-s]) && (j-s)%2 == 0 {
+				if !allDigits(run) {
+					lc.child(run, s, e, "hex")
 				}
-			} else if !allDigits(string(run)) {
-				lc.child(run, i, e, "base64")
+			} else if !allDigits(run) {
+				lc.child(run, s, e, "base64")
 			}
 		}
 		i = e
-		if i == j && j < len(b) {
-			i++
+		if e == j {
+			i++ // b[j] is not a base64 character
 		}
 	}
 }
 
-func bytesContains(s, sub string) bool {
-	return len(s) >= len(sub) && bytes.Contains([]byte(s), []byte(sub))
+// lowerIs, lowerHasPrefix, lowerHasSuffix and lowerContains test
+// strings.ToLower(s) against t (lower case) without allocating when s is
+// ASCII.
+func lowerIs(s, t string) bool {
+	if !isASCII(s) {
+		return strings.ToLower(s) == t
+	}
+	return equalFold(s, t)
 }
 
-func isB64Char(c byte) bool {
-	return isAlnum(c) || c == '+' || c == '/' || c == '-' || c == '_'
+func lowerHasPrefix(s, t string) bool {
+	if !isASCII(s) {
+		return strings.HasPrefix(strings.ToLower(s), t)
+	}
+	return len(s) >= len(t) && equalFold(s[:len(t)], t)
+}
+
+func lowerHasSuffix(s, t string) bool {
+	if !isASCII(s) {
+		return strings.HasSuffix(strings.ToLower(s), t)
+	}
+	return len(s) >= len(t) && equalFold(s[len(s)-len(t):], t)
+}
+
+func lowerContains(s, t string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(s), t)
+	}
+	for i := 0; i+len(t) <= len(s); i++ {
+		if equalFold(s[i:i+len(t)], t) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // compressed names the container of b by its magic bytes.
@@ -100,40 +150,47 @@ func (lc *layerCtx) child(enc []byte, s, e int, kind string) {
 	if room <= 0 {
 		return
 	}
+	// The decoded bytes go to the end of the arena and are dropped from
+	// it when this child's subtree has been scanned.
+	mark := len(st.arena)
+	defer func() { st.arena = st.arena[:mark] }()
 	var out []byte
 	var ok bool
 	label := kind
 	switch kind {
 	case "gzip", "zlib", "deflate":
-		out, ok = inflate(enc, kind, room)
+		st.arena, ok = st.inf.inflate(st.arena, enc, kind, room)
 	case "url":
-		out, ok = urlDecode(enc), true
+		st.arena, ok = appendURLDecoded(st.arena, enc), true
 	case "json-string":
-		out, ok = jsonUnescape(enc)
+		st.arena, ok = appendJSONUnescaped(st.arena, enc), true
 		label = ""
 	case "hex":
-		out = make([]byte, len(enc)/2)
-		_, err := hex.Decode(out, enc)
-		ok = err == nil
+		st.arena = slices.Grow(st.arena, len(enc)/2)
+		n, err := hex.Decode(st.arena[mark:mark+len(enc)/2], enc)
+		st.arena, ok = st.arena[:mark+n], err == nil
 	case "base64":
-		out, ok = decodeB64(enc)
+		st.arena, ok = appendB64(st.arena, enc)
 	}
+	out = st.arena[mark:]
 	if !ok || len(out) == 0 || bytes.Equal(out, enc) {
 		return
 	}
 	if len(out) > room {
 		out = out[:room]
+		st.arena = st.arena[:mark+room]
 	}
 	st.decodedLen += len(out)
-	chain := lc.chain
+	nchain := lc.nchain
 	if label != "" {
-		chain = append(chain[:len(chain):len(chain)], label)
+		st.chain = append(st.chain[:nchain], label)
+		nchain++
 	}
 	f := lc.fieldAt(s, e)
 	loc := lc.refine(f)
-	key := ""
+	var key []byte
 	if f != nil {
-		key = lc.key(f)
+		key = lc.keyBytes(f)
 	}
 	off := s
 	if lc.off >= 0 {
@@ -143,88 +200,132 @@ func (lc *layerCtx) child(enc []byte, s, e int, kind string) {
 	if lc.depth == 0 {
 		top = loc
 	}
-	wire := lc.wire
+	nwire := lc.nwire
 	if compressed(enc) == "" && kind != "deflate" && len(enc) <= MaxSpelling {
-		wire = append(wire[:len(wire):len(wire)], string(enc))
+		st.wire = append(st.wire[:nwire], enc)
+		st.wireStr = append(st.wireStr[:nwire], "")
+		nwire++
 	}
 	if kind == "base64" || kind == "hex" {
 		// Decoded binary: look inside compressed data, else scan only for
 		// known values unless it reads as text.
 		if c := compressed(out); c != "" {
-			st.layerBinary(out, loc, chain, wire, lc.depth+1, off, key, top, c)
+			st.layerBinary(out, loc, nchain, nwire, lc.depth+1, off, top, c)
 			return
 		}
 		if !textLike(out) {
-			st.knownOnly(out, loc, chain, wire, lc.depth+1, off, top)
+			st.knownOnly(out, loc, nchain, nwire, lc.depth+1, off, top)
 			return
 		}
 	}
-	st.layer(out, loc, chain, wire, lc.depth+1, off, key, top)
+	st.layer(out, loc, nchain, nwire, lc.depth+1, off, key, top)
 }
 
 // layerBinary scans a compressed child one level deeper.
-func (st *scanState) layerBinary(b []byte, loc string, chain, wire []string, depth, off int, key, top, kind string) {
+func (st *scanState) layerBinary(b []byte, loc string, nchain, nwire, depth, off int, top, kind string) {
 	if depth > st.s.opt.MaxDepth {
 		return
 	}
-	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: st.layers, top: top}
+	lc := layerCtx{st: st, data: b, loc: loc, nchain: nchain, nwire: nwire, depth: depth, off: off, id: st.layers, top: top}
 	st.layers++
 	lc.child(b, 0, len(b), kind)
 }
 
 // knownOnly scans decoded binary data for known values only.
-func (st *scanState) knownOnly(b []byte, loc string, chain, wire []string, depth, off int, top string) {
-	lc := layerCtx{st: st, data: b, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: st.layers, top: top, whole: true}
+func (st *scanState) knownOnly(b []byte, loc string, nchain, nwire, depth, off int, top string) {
+	if len(st.s.m.pats) == 0 {
+		st.layers++ // as if scanned: the layer count bounds the Scan
+		return
+	}
+	lc := layerCtx{st: st, data: b, loc: loc, nchain: nchain, nwire: nwire, depth: depth, off: off, id: st.layers, top: top, whole: true}
 	st.layers++
 	lc.known()
 }
 
-// inflate decompresses up to limit bytes; a truncated stream still
-// returns what was decoded.
-func inflate(b []byte, kind string, limit int) ([]byte, bool) {
+// inflaters are one Scan state's decompressors, reset for each stream.
+type inflaters struct {
+	gz  *gzip.Reader
+	zl  io.ReadCloser
+	fl  io.ReadCloser
+	src bytes.Reader
+}
+
+// inflate appends up to limit decompressed bytes to dst; a truncated
+// stream still gives what was decoded. ok is false when nothing was.
+func (in *inflaters) inflate(dst, b []byte, kind string, limit int) (out []byte, ok bool) {
 	if limit <= 0 {
-		return nil, false
+		return dst, false
 	}
+	in.src.Reset(b)
 	var r io.Reader
 	var err error
 	switch kind {
 	case "gzip":
-		r, err = gzip.NewReader(bytes.NewReader(b))
+		if in.gz == nil {
+			in.gz, err = gzip.NewReader(&in.src)
+		} else {
+			err = in.gz.Reset(&in.src)
+		}
+		r = in.gz
 	case "zlib":
-		r, err = zlib.NewReader(bytes.NewReader(b))
+		if in.zl == nil {
+			in.zl, err = zlib.NewReader(&in.src)
+		} else {
+			err = in.zl.(zlib.Resetter).Reset(&in.src, nil)
+		}
+		r = in.zl
 	default:
-		r = flate.NewReader(bytes.NewReader(b))
+		if in.fl == nil {
+			in.fl = flate.NewReader(&in.src)
+		} else {
+			err = in.fl.(flate.Resetter).Reset(&in.src, nil)
+		}
+		r = in.fl
 	}
 	if err != nil {
-		return nil, false
+		return dst, false
 	}
-	var out bytes.Buffer
-	n, _ := io.Copy(&out, io.LimitReader(r, int64(limit)))
-	if n == 0 {
-		return nil, false
+	start := len(dst)
+	for len(dst)-start < limit {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, min(max(512, len(dst)-start), limit-(len(dst)-start)))
+		}
+		n, err := r.Read(dst[len(dst):min(cap(dst), start+limit)])
+		dst = dst[:len(dst)+n]
+		if err != nil {
+			break
+		}
 	}
-	return out.Bytes(), true
+	return dst, len(dst) > start
 }
 
 // decodeB64 decodes standard or URL-safe base64, padded or not.
 func decodeB64(b []byte) ([]byte, bool) {
+	out, ok := appendB64(nil, b)
+	return out, ok
+}
+
+// appendB64 appends the decoding of standard or URL-safe base64, padded
+// or not, to dst; on failure dst is returned as it was.
+func appendB64(dst, b []byte) ([]byte, bool) {
 	s := bytes.TrimRight(b, "=")
 	enc := base64.RawStdEncoding
 	if bytes.ContainsAny(s, "-_") {
 		if bytes.ContainsAny(s, "+/") {
-			return nil, false
+			return dst, false
 		}
 		enc = base64.RawURLEncoding
 	}
 	if len(s)%4 == 1 {
 		s = s[:len(s)-1]
 	}
-	out := make([]byte, enc.DecodedLen(len(s)))
-	n, err := enc.Decode(out, s)
+	n0 := len(dst)
+	dst = slices.Grow(dst, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(dst[n0:n0+enc.DecodedLen(len(s))], s)
 	if err != nil {
-		return nil, false
+		return dst[:n0], false
 	}
-	return out[:n], true
+	return dst[:n0+n], true
 }
 
 // textLike reports decoded bytes that read as text: valid UTF-8 with at
@@ -243,27 +344,50 @@ func textLike(b []byte) bool {
 }
 
 // urlDecode replaces %XX escapes and, in form-like data, "+" by a space.
-func urlDecode(b []byte) []byte {
-	form := bytes.IndexByte(b, ' ') < 0
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c == '%' && i+2 < len(b) && hexVal(b[i+1]) >= 0 && hexVal(b[i+2]) >= 0:
-			out = append(out, byte(hexVal(b[i+1])<<4|hexVal(b[i+2])))
-			i += 2
-		case c == '+' && form:
-			out = append(out, ' ')
-		default:
-			out = append(out, c)
-		}
+func urlDecode(b []byte) []byte { return appendURLDecoded(make([]byte, 0, len(b)), b) }
+
+// appendURLDecoded appends b with %XX escapes undone and, in form-like
+// data (no space), "+" read as a space; the runs between them are copied
+// whole.
+func appendURLDecoded(dst, b []byte) []byte {
+	dst = slices.Grow(dst, len(b))
+	pct, plus := indexFrom(b, 0, '%'), -1
+	if bytes.IndexByte(b, ' ') < 0 {
+		plus = indexFrom(b, 0, '+')
 	}
-	return out
+	pos := 0
+	for pct >= 0 || plus >= 0 {
+		if plus >= 0 && (pct < 0 || plus < pct) {
+			dst = append(append(dst, b[pos:plus]...), ' ')
+			pos = plus + 1
+			plus = indexFrom(b, pos, '+')
+			continue
+		}
+		dst = append(dst, b[pos:pct]...)
+		if i := pct; i+2 < len(b) && hexVal(b[i+1]) >= 0 && hexVal(b[i+2]) >= 0 {
+			dst = append(dst, byte(hexVal(b[i+1])<<4|hexVal(b[i+2])))
+			pos = i + 3
+		} else {
+			dst = append(dst, '%')
+			pos = i + 1
+		}
+		pct = indexFrom(b, pos, '%')
+	}
+	return append(dst, b[pos:]...)
 }
 
-// jsonUnescape decodes the escapes of a JSON string body.
-func jsonUnescape(b []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(b))
+// indexFrom is the index of the first c at or after i in b, or -1.
+func indexFrom(b []byte, i int, c byte) int {
+	if j := bytes.IndexByte(b[i:], c); j >= 0 {
+		return i + j
+	}
+	return -1
+}
+
+// appendJSONUnescaped appends b with the escapes of a JSON string body
+// decoded.
+func appendJSONUnescaped(out, b []byte) []byte {
+	out = slices.Grow(out, len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if c != '\\' || i+1 >= len(b) {
@@ -280,7 +404,7 @@ func jsonUnescape(b []byte) ([]byte, bool) {
 			out = append(out, '\r')
 		case 'b', 'f':
 		case 'u':
-			if i+4 < len(b) && allHex(string(b[i+1:i+5])) {
+			if i+4 < len(b) && allHex(b[i+1:i+5]) {
 				r := rune(hexVal(b[i+1])<<12 | hexVal(b[i+2])<<8 | hexVal(b[i+3])<<4 | hexVal(b[i+4]))
 				out = utf8.AppendRune(out, r)
 				i += 4
@@ -289,5 +413,5 @@ func jsonUnescape(b []byte) ([]byte, bool) {
 			out = append(out, b[i])
 		}
 	}
-	return out, true
+	return out
 }

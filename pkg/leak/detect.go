@@ -74,7 +74,7 @@ func (lc *layerCtx) generic() {
 	if lc.depth == 0 {
 		lc.basicAuth()
 	}
-	if strings.HasSuffix(strings.ToLower(lc.st.base), "password") && lc.depth == 0 && len(lc.data) > 0 && len(lc.data) <= 256 {
+	if lc.depth == 0 && len(lc.data) > 0 && len(lc.data) <= 256 && lowerHasSuffix(lc.st.base, "password") {
 		lc.add(Hit{Identifier: "password", Value: string(lc.data), Encoding: lc.enc([]string{"plain"})}, 0, len(lc.data))
 	}
 }
@@ -317,11 +317,15 @@ func (lc *layerCtx) keylessEmail() {
 // keylessMAC finds aa:bb:cc:dd:ee:ff and aa-bb-cc-dd-ee-ff.
 func (lc *layerCtx) keylessMAC() {
 	b := lc.data
-	for i := 0; i+17 <= len(b); i++ {
-		sep := b[i+2]
-		if sep != ':' && sep != '-' {
-			continue
+	colon, dash := finder{c: ':'}, finder{c: '-'}
+	// i+2 is the first separator; candidates come in order, from the
+	// separators found.
+	for p := 2; p+15 <= len(b); p++ {
+		if p = min(colon.next(b, p), dash.next(b, p)); p+15 > len(b) {
+			return
 		}
+		i := p - 2
+		sep := b[p]
 		if i > 0 && (hexVal(b[i-1]) >= 0 || b[i-1] == sep || b[i-1] == '.') {
 			continue
 		}
@@ -346,7 +350,7 @@ func (lc *layerCtx) keylessMAC() {
 				id = "bssid"
 			}
 			lc.add(Hit{Identifier: id, Value: m, Encoding: lc.enc([]string{"plain"})}, i, i+17)
-			i += 16
+			p = i + 18 // the next candidate starts after this address
 		}
 	}
 }
@@ -411,9 +415,18 @@ func number(b []byte, i int) (end, decimals int) {
 // of a longer list of numbers.
 func (lc *layerCtx) keylessPair() {
 	b := lc.data
+	dot := -1 // the first '.' after i (a number's is at most 4 bytes after its start)
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !(c >= '0' && c <= '9' || c == '-') {
+		if dot <= i {
+			if dot = indexFrom(b, i+1, '.'); dot < 0 {
+				return
+			}
+		}
+		if dot > i+4 {
+			i = dot - 5 // no number starts before dot-4
+			continue
+		}
+		if charClass[b[i]]&cNumStart == 0 {
 			continue
 		}
 		if i > 0 {
@@ -458,8 +471,7 @@ func (lc *layerCtx) keylessPair() {
 
 // basicAuth reports HTTP Basic credentials sent in clear.
 func (lc *layerCtx) basicAuth() {
-	base := strings.ToLower(lc.st.base)
-	if base != "header:authorization" && base != "header:proxy-authorization" {
+	if base := lc.st.base; !lowerIs(base, "header:authorization") && !lowerIs(base, "header:proxy-authorization") {
 		return
 	}
 	v := bytes.TrimSpace(lc.data)

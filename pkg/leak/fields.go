@@ -1,12 +1,15 @@
 package leak
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // field is one key/value pair found in a layer: the value's byte span
 // [vs, ve), its key, and (for JSON) its path such as "$.device.imei".
 type field struct {
 	ks, ke int    // key span in the layer data
-	key    string // set instead of ks/ke for a key inherited from a parent layer
+	key    []byte // set instead of ks/ke for a key inherited from a parent layer
 	node   int32  // JSON path node, -1 for key/value text
 	vs, ve int
 }
@@ -168,22 +171,14 @@ func stringEnd(b []byte, i int) int {
 	return -1
 }
 
-func isKeyChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '$' || c == '[' || c == ']'
-}
-
-func isValueEnd(c byte) bool {
-	switch c {
-	case '&', ';', ',', ' ', '\t', '\r', '\n', '"', '\'', '<', '>', '}', ']', ')', '\\':
-		return true
-	}
-	return false
-}
-
 // kvFields scans free text for key=value, key: value, "key": "value" and
 // <key>value</key> pairs.
 func kvFields(b []byte, out []field) []field {
+	lt, eq, colon := finder{c: '<'}, finder{c: '='}, finder{c: ':'}
 	for i := 0; i < len(b) && len(out) < maxFields; i++ {
+		if i = min(lt.next(b, i), eq.next(b, i), colon.next(b, i)); i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c == '<' {
 			out = xmlField(b, i, out)
@@ -252,6 +247,26 @@ func kvFields(b []byte, out []field) []field {
 		out = append(out, field{ks: ks, ke: ke, node: -1, vs: v, ve: e})
 	}
 	return out
+}
+
+// finder finds the next occurrence of one byte with IndexByte, once per
+// occurrence: a scan that looks only at a few kinds of bytes skips the
+// others at memchr speed.
+type finder struct {
+	c  byte
+	at int // next position at or after the last look-up, if > 0 or set
+	ok bool
+}
+
+// next returns the first c at or after i in b, or len(b).
+func (f *finder) next(b []byte, i int) int {
+	if !f.ok || f.at < i {
+		f.at, f.ok = len(b), true
+		if j := bytes.IndexByte(b[i:], f.c); j >= 0 {
+			f.at = i + j
+		}
+	}
+	return f.at
 }
 
 // xmlField handles <key>value</key> and <key attr="..">value</key>.

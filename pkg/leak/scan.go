@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/phonehome/phonehome/pkg/lab"
 )
@@ -182,17 +183,64 @@ type rawHit struct {
 }
 
 type scanState struct {
-	s          *Scanner
-	base       string
-	ctype      string
-	decodedLen int
-	layers     int
-	hits       []rawHit
-	fieldBuf   []field
-	nodeBuf    []pnode
-	private    bool            // a private-browsing flag was seen (behaviour.go)
-	fromPage   bool            // Input.Page was set: no behavioural detection
-	urls       map[string]bool // decoded forms of page URLs already reported (behaviour.go)
+	s           *Scanner
+	base        string
+	ctype       string // Input.ContentType
+	decodedLen  int
+	layers      int
+	hits        []rawHit
+	fieldBuf    []field
+	nodeBuf     []pnode
+	fieldMem    []field // the arrays fieldBuf and nodeBuf are cut from, kept for the next Scan
+	nodeMem     []pnode
+	private     bool            // a private-browsing flag was seen (behaviour.go)
+	noBehaviour bool            // Input.Page was set, or behaviourSkipped(base): no behavioural detection
+	urls        map[string]bool // decoded forms of page URLs already reported (behaviour.go)
+
+	// Stacks shared by the nested layers of one Scan (a layer sees its
+	// ancestors' entries, below its own depth's): the decodings applied,
+	// and the encoded blobs a layer came from (as bytes of the parent
+	// layer, turned into strings only when a hit needs them).
+	chain   []string
+	wire    [][]byte
+	wireStr []string
+	// arena holds the decoded layers of the Scan; a layer's bytes stay
+	// until its subtree is scanned.
+	arena []byte
+	inf   inflaters
+}
+
+// statePool recycles scan states, with their buffers, between Scan calls.
+var statePool = sync.Pool{New: func() any { return new(scanState) }}
+
+// Buffers larger than these are not kept for the next Scan.
+const (
+	keepFields = 8 << 10
+	keepArena  = 1 << 20
+)
+
+func (st *scanState) reset() {
+	if cap(st.fieldMem) > keepFields {
+		st.fieldMem = nil
+	}
+	if cap(st.nodeMem) > keepFields {
+		st.nodeMem = nil
+	}
+	if cap(st.arena) > keepArena {
+		st.arena = nil
+	}
+	if cap(st.hits) > 1024 {
+		st.hits = nil
+	}
+	clear(st.hits[:cap(st.hits)])
+	clear(st.wireStr[:cap(st.wireStr)])
+	clear(st.wire[:cap(st.wire)])
+	clear(st.chain[:cap(st.chain)])
+	*st = scanState{
+		hits: st.hits[:0], fieldMem: st.fieldMem[:0], nodeMem: st.nodeMem[:0],
+		fieldBuf: st.fieldMem[:0], nodeBuf: st.nodeMem[:0],
+		chain: st.chain[:0], wire: st.wire[:0], wireStr: st.wireStr[:0], arena: st.arena[:0], inf: st.inf,
+	}
 }
 
 // Scan reports every identifier found in in, sorted by offset, each once
@@ -202,36 +250,47 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 	if len(data) > s.opt.MaxInput {
 		data = data[:s.opt.MaxInput]
 	}
-	st := &scanState{s: s, base: in.Location, ctype: strings.ToLower(in.ContentType), fromPage: in.Page != ""}
-	st.layer(data, in.Location, nil, nil, 0, -1, "", "")
-	for _, h := range st.finish() {
-		if st.private && IsBehaviour(h.Identifier) {
-			h.Private = true
+	st := statePool.Get().(*scanState)
+	st.s, st.base, st.ctype = s, in.Location, in.ContentType
+	st.noBehaviour = in.Page != "" || behaviourSkipped(in.Location)
+	st.layer(data, in.Location, 0, 0, 0, -1, nil, "")
+	if len(st.hits) > 0 {
+		for _, h := range st.finish() {
+			if st.private && IsBehaviour(h.Identifier) {
+				h.Private = true
+			}
+			emit(h)
 		}
-		emit(h)
 	}
+	st.reset()
+	statePool.Put(st)
 }
 
 // layer scans one decoded layer. loc is the location of the layer (the
 // refined location of the blob it came from), chain the decodings applied
 // so far, off the offset to report (-1: positions in data are offsets in
-// Input.Data), parentKey the key of the field that held the blob, top the
-// depth-0 location.
-func (st *scanState) layer(data []byte, loc string, chain, wire []string, depth, off int, parentKey, top string) {
+// Input.Data), pkeyText the key of the field that held the blob (empty:
+// none), top the depth-0 location; the layer's decodings and blobs are
+// the first nchain and nwire entries of the state's stacks.
+func (st *scanState) layer(data []byte, loc string, nchain, nwire, depth, off int, pkeyText []byte, top string) {
 	if len(st.hits) >= st.s.opt.MaxHits || len(data) == 0 {
 		return
 	}
 	id := st.layers
 	st.layers++
 	fields, nodes, isJSON := extractFields(data, st.fieldBuf[:0], st.nodeBuf[:0])
+	st.keepBufs(fields, nodes)
 	st.fieldBuf, st.nodeBuf = fields[len(fields):], nodes[len(nodes):]
-	pkey := normKey(parentKey)
-	if len(fields) == 0 && parentKey != "" {
-		fields = []field{{key: parentKey, node: -1, vs: 0, ve: len(data)}}
+	pkey, haspkey := parentKey(pkeyText)
+	whole := false
+	if len(fields) == 0 && len(pkeyText) > 0 {
+		fields = append(fields, field{key: pkeyText, node: -1, vs: 0, ve: len(data)})
+		st.keepBufs(fields, nodes)
+		st.fieldBuf = fields[len(fields):]
 		isJSON = false
-		parentKey = "\x00" // whole-layer field: keep loc unrefined
+		whole = true // whole-layer field: keep loc unrefined
 	}
-	lc := layerCtx{st: st, data: data, loc: loc, chain: chain, wire: wire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: parentKey == "\x00", pkey: pkey}
+	lc := layerCtx{st: st, data: data, loc: loc, nchain: nchain, nwire: nwire, depth: depth, off: off, id: id, fields: fields, nodes: nodes, json: isJSON, top: top, whole: whole, pkey: pkey, haspkey: haspkey}
 	lc.known()
 	if !st.s.opt.NoGeneric && depth <= st.s.opt.MaxDepth {
 		lc.generic()
@@ -242,22 +301,38 @@ func (st *scanState) layer(data []byte, loc string, chain, wire []string, depth,
 	}
 }
 
-type layerCtx struct {
-	st     *scanState
-	data   []byte
-	loc    string
-	chain  []string
-	wire   []string // spellings of the blobs this layer was decoded from, outermost first
-	depth  int
-	off    int
-	id     int
-	fields []field
-	nodes  []pnode
-	json   bool
-	top    string
-	whole  bool
-	pkey   string // normalised key of the parent field a decoded layer came from
+// keepBufs keeps the largest arrays extractFields appended into (a
+// grown array has more room than any tail of the kept one), so that the
+// next Scan reuses them.
+func (st *scanState) keepBufs(fields []field, nodes []pnode) {
+	if cap(fields) > cap(st.fieldMem) {
+		st.fieldMem = fields[:0]
+	}
+	if cap(nodes) > cap(st.nodeMem) {
+		st.nodeMem = nodes[:0]
+	}
 }
+
+type layerCtx struct {
+	st      *scanState
+	data    []byte
+	loc     string
+	nchain  int // the decodings applied so far: st.chain[:nchain]
+	nwire   int // the blobs this layer was decoded from, outermost first: st.wire[:nwire]
+	depth   int
+	off     int
+	id      int
+	fields  []field
+	nodes   []pnode
+	json    bool
+	top     string
+	whole   bool
+	pkey    nkey // normalised key of the parent field a decoded layer came from
+	haspkey bool
+}
+
+// chain returns the decodings applied so far, outermost first.
+func (lc *layerCtx) chain() []string { return lc.st.chain[:lc.nchain] }
 
 // fieldAt returns the innermost field whose value span holds [s, e).
 func (lc *layerCtx) fieldAt(s, e int) *field {
@@ -272,17 +347,12 @@ func (lc *layerCtx) fieldAt(s, e int) *field {
 }
 
 // key returns a field's key name.
-func (lc *layerCtx) key(f *field) string {
-	if f.key != "" {
-		return f.key
-	}
-	return string(lc.data[f.ks:f.ke])
-}
+func (lc *layerCtx) key(f *field) string { return string(lc.keyBytes(f)) }
 
 // keyBytes returns a field's key without allocating.
 func (lc *layerCtx) keyBytes(f *field) []byte {
-	if f.key != "" {
-		return []byte(f.key)
+	if f.key != nil {
+		return f.key
 	}
 	return lc.data[f.ks:f.ke]
 }
@@ -318,7 +388,16 @@ func (lc *layerCtx) add(h Hit, s, e int) {
 	}
 	f := lc.fieldAt(s, e)
 	h.Location = lc.refine(f)
-	h.Spellings = lc.wire[:len(lc.wire):len(lc.wire)]
+	h.Spellings = nil
+	if n := lc.nwire + 1; lc.nwire > 0 || e-s <= MaxSpelling {
+		h.Spellings = make([]string, lc.nwire, n)
+		for i := range h.Spellings {
+			if st.wireStr[i] == "" {
+				st.wireStr[i] = string(st.wire[i])
+			}
+			h.Spellings[i] = st.wireStr[i]
+		}
+	}
 	if e-s <= MaxSpelling {
 		h.Spellings = append(h.Spellings, string(lc.data[s:e]))
 	}
@@ -334,13 +413,9 @@ func (lc *layerCtx) add(h Hit, s, e int) {
 }
 
 func (lc *layerCtx) enc(tail []string) []string {
-	out := make([]string, 0, len(lc.chain)+len(tail))
-	out = append(out, lc.chain...)
+	out := make([]string, 0, lc.nchain+len(tail))
+	out = append(out, lc.chain()...)
 	return append(out, tail...)
-}
-
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // boundaryOK: the bytes around [s, e) are not letters or digits, except
@@ -502,7 +577,7 @@ func verifyB64(b []byte, ms int, p pat) bool {
 }
 
 // equalFold compares ASCII case-insensitively.
-func equalFold(b []byte, s string) bool {
+func equalFold[T string | []byte](b T, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}

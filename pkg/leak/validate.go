@@ -59,8 +59,8 @@ func luhnDigit(s string) byte {
 	return '0'
 }
 
-func allDigits(s string) bool {
-	if s == "" {
+func allDigits[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -71,8 +71,8 @@ func allDigits(s string) bool {
 	return true
 }
 
-func allHex(s string) bool {
-	if s == "" {
+func allHex[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
