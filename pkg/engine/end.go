@@ -26,12 +26,6 @@ func (w *worker) End(f *flow.Flow) {
 		w.inv.protocolName(f.Client.Addr(), s.names.device)
 	}
 	d, deviceIsClient, pp := w.inv.deviceOf(f)
-	devID := ""
-	if pp != nil {
-		devID = pp.id // the side is chosen at the end (inventory.resolve)
-	} else {
-		devID = d.d.ID
-	}
 	switch {
 	case !w.cfg.KeepFlows:
 	case w.spools == nil && len(w.flows) >= w.maxRecords:
@@ -42,7 +36,7 @@ func (w *worker) End(f *flow.Flow) {
 			Transport:   f.Transport(),
 			Client:      f.Client.String(),
 			Server:      f.Server.String(),
-			Device:      devID,
+			Device:      flowDevice(d, pp),
 			PacketsUp:   f.Packets[proto.ToServer],
 			PacketsDown: f.Packets[proto.ToClient],
 			BytesUp:     f.Bytes[proto.ToServer],
@@ -68,13 +62,17 @@ func (w *worker) End(f *flow.Flow) {
 			w.flows = append(w.flows, rec)
 		}
 	}
-	if pp != nil {
-		w.inv.addFlow(pp.asClient, true, f, s, name, nameSrc, channel, protocol)
-		w.inv.addFlow(pp.asServer, false, f, s, name, nameSrc, channel, protocol)
-	} else {
-		w.inv.addFlow(d, deviceIsClient, f, s, name, nameSrc, channel, protocol)
-	}
+	w.inv.addFlow(d, deviceIsClient, pp, f, s, name, nameSrc, channel, protocol)
 	f.User = nil
+}
+
+// flowDevice is the device id of a flow record: a pending pair's
+// provisional id until the end chooses its side (inventory.resolve).
+func flowDevice(d *devAgg, pp *pendingPair) string {
+	if pp != nil {
+		return pp.key.id()
+	}
+	return d.d.ID
 }
 
 // bestName picks the server's name: SNI > HTTP Host > QUIC SNI > a

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -47,20 +48,37 @@ func (e *engine) buildDevices() {
 // them: destinations (the capped "other destinations" row last) with the
 // bytes they carried in clear.
 func (d *devAgg) aggregate() enrich.Device {
-	in := enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas,
-		Dests: make([]enrich.Dest, 0, len(d.dests)+1)}
-	add := func(da *destAgg) {
-		x := enrich.Dest{Destination: da.d, Addr: da.ip}
-		x.Protocols, x.PlaintextUp = da.protocols, da.plainUp
-		in.Dests = append(in.Dests, x)
+	return enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas,
+		Dests: d.dests.rows(d.tab)}
+}
+
+// rows makes the destination rows of the set.
+func (s *destSet) rows(t *strtab) []enrich.Dest {
+	out := make([]enrich.Dest, 0, len(s.ents)+1)
+	var x destExtra
+	if s.x != nil {
+		x = *s.x
 	}
-	for _, da := range d.dests {
-		add(da)
+	for i := range s.ents {
+		k, r := s.ents[i].k, &s.ents[i].r
+		a := k.addr()
+		out = append(out, row(t, r, audit.Dest{Name: t.str(k.name), NameSource: t.str(r.nameSrc), IP: a.String(), Port: k.port,
+			Transport: t.str(k.tr)}, a, x.dec[k], x.more[k]))
 	}
-	if d.other != nil {
-		add(d.other)
+	if o := x.other; o != nil {
+		out = append(out, row(t, &o.r, audit.Dest{Name: "(other destinations)", Transport: t.str(o.tr)}, netip.Addr{}, o.dec, o.more))
 	}
-	return in
+	return out
+}
+
+func row(t *strtab, r *destRow, dest audit.Dest, a netip.Addr, dec *audit.Decryption, more []string) enrich.Dest {
+	dest.Channel = t.str(r.channel)
+	x := enrich.Dest{Destination: audit.Destination{Dest: dest, Flows: r.flows,
+		PacketsUp: r.pkts[0], PacketsDown: r.pkts[1], BytesUp: r.bytes[0], BytesDown: r.bytes[1],
+		FirstSeen: r.first.time(), LastSeen: r.last.time(), FirstFrame: r.firstFrame, Decryption: dec}, Addr: a}
+	x.Protocols = append(t.protoNames(r.protos), more...)
+	x.PlaintextUp = r.plainUp
+	return x
 }
 
 // firstFrameTime is the earliest first-frame time of the inputs, or zero.

@@ -21,18 +21,27 @@ import (
 
 // inventory gathers devices (local endpoints of the lab network) and, per
 // device, the destinations, leaks and findings of its flows. Memory grows
-// with devices × destinations, not with the number of flows.
+// with devices × destinations and with pending pairs, not with the number
+// of flows. Every cap keeps the smallest keys (devices by key, destination
+// rows by destKey, pending pairs by pairKey) and counts the rest together,
+// so what a cap cuts is the same whatever the number of goroutines.
 type inventory struct {
 	lan         []netip.Prefix
 	known       []lab.Device
+	tab         *strtab // the strings of the destination rows
 	devs        map[string]*devAgg
+	devsFull    bool   // devices of keys above devsMax go to otherDevices
+	devsMax     string // the largest device key kept
 	pending     map[pairKey]*pendingPair
+	pendingFull bool // pairs above pendingMax are filed by the fixed ranges
+	pendingMax  pairKey
+	evicted     []evictedPair // pairs cut from pending, for their flow records
+	folded      []string      // device keys folded into otherDevices, for their flow records
 	dhcpByMAC   map[string]*dhcpRec
 	mdnsByIP    map[netip.Addr]string
 	netbiosByIP map[netip.Addr]string
 	protoByIP   map[netip.Addr]string // names devices gave themselves in a protocol (SMTP EHLO...)
-	maxDests    int
-	overflow    uint64 // flows filed under otherDevices
+	overflow    uint64                // flows filed under otherDevices
 	// Evidence for the end-of-run decisions (lan.go).
 	macEv  *smallestMap[[6]byte, *macEvidence]
 	onLink *smallestMap[netip.Addr, struct{}]
@@ -40,43 +49,29 @@ type inventory struct {
 	view   *lanView                           // the decisions, once made
 }
 
-// pairKey is the two hosts of flows whose device side is decided at the
-// end: the client's address is not local by the fixed ranges, so what is
-// learnt later (LAN prefixes, the gateway) may make either side the device.
-type pairKey struct {
-	cMAC, sMAC [6]byte
-	cHas, sHas bool
-	c, s       netip.Addr
-}
-
-// pendingPair aggregates the flows of one pairKey both ways: as if the
-// client were the device and as if the server were; one is kept at the end.
-type pendingPair struct {
-	id                 string // provisional device id of the flow records
-	asClient, asServer *devAgg
-}
-
-// maxPending bounds the pairs of one worker; flows of further pairs are
-// filed at once by the fixed ranges.
-const maxPending = 1 << 16
-
-// maxDevices bounds the devices kept; flows of further devices are filed
-// under one device with the id otherDevices.
-const (
-	maxDevices   = 4096
-	otherDevices = "other-devices"
+// The caps of the inventory (variables for tests). Past maxPending pairs
+// the flows of pairs of larger keys are filed at once by the fixed ranges;
+// past maxDevices devices those of larger keys are filed under one device
+// with the id otherDevices; past maxDests rows a device's rows of larger
+// keys are counted in one "other destinations" row.
+var (
+	maxPending = 1 << 16
+	maxDevices = 4096
+	maxDests   = 4096
 )
+
+const otherDevices = "other-devices"
 
 type devAgg struct {
 	d        audit.Device
 	mac      [6]byte
 	hasMAC   bool
+	tab      *strtab // of dests
 	ips      map[netip.Addr]bool
-	dests    map[destKey]*destAgg
+	dests    destSet
 	leaks    []audit.Leak
 	findings []audit.Finding
-	uas      []string
-	other    *destAgg // destinations beyond the cap
+	uas      []string // the maxDeviceUAs smallest, sorted
 	// Row indexes: a repeat of a leak or finding adds to its row's count.
 	leakRows    map[leakRow]int
 	findingRows map[findingRow]int
@@ -86,6 +81,9 @@ type devAgg struct {
 
 // maxDeviceRows caps the leak rows and the finding rows of one device.
 const maxDeviceRows = 10000
+
+// maxDeviceUAs caps the User-Agents kept per device (the smallest).
+const maxDeviceUAs = 256
 
 type leakRow struct {
 	identifier, value, encoding, location, ip string
@@ -98,31 +96,12 @@ type findingRow struct {
 	port                     uint16
 }
 
-// destKey is one destination row: a server endpoint under one name (""
-// for flows no name was found for), so that services sharing an address
-// (CDNs, cloud front ends) keep their own rows.
-type destKey struct {
-	ip        netip.Addr
-	port      uint16
-	transport string
-	name      string
-}
-
-type destAgg struct {
-	d         audit.Destination
-	ip        netip.Addr
-	nameRank  int
-	nameFrame uint64 // first frame of the flow that gave the name
-	protocols []string
-	plainUp   uint64 // bytes up on plaintext channels
-}
-
 // name sources, best first.
 var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "protocol": 4, "dns": 5, "ptr": 6, "": 9}
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
-	return &inventory{lan: lan, known: known, devs: map[string]*devAgg{}, pending: map[pairKey]*pendingPair{},
-		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, protoByIP: map[netip.Addr]string{}, maxDests: 4096,
+	return &inventory{lan: lan, known: known, tab: newStrtab(), devs: map[string]*devAgg{}, pending: map[pairKey]*pendingPair{},
+		dhcpByMAC: map[string]*dhcpRec{}, mdnsByIP: map[netip.Addr]string{}, netbiosByIP: map[netip.Addr]string{}, protoByIP: map[netip.Addr]string{},
 		macEv:  newSmallestMap[[6]byte, *macEvidence](maxMACEvidence, cmpMAC),
 		onLink: newSmallestMap[netip.Addr, struct{}](maxEvidence, netip.Addr.Compare),
 		ipMAC:  newSmallestMap[netip.Addr, *[6]byte](maxEvidence, netip.Addr.Compare)}
@@ -159,21 +138,7 @@ func (inv *inventory) deviceOf(f *flow.Flow) (d *devAgg, deviceIsClient bool, pp
 	inv.evidence(f)
 	c, s := f.Client.Addr(), f.Server.Addr()
 	if !inv.local(c) {
-		k := pairKey{c: c, s: s}
-		if f.HasMAC {
-			k.cMAC, k.sMAC = f.ClientMAC, f.ServerMAC
-			k.cHas, k.sHas = usableMAC(k.cMAC), usableMAC(k.sMAC)
-		}
-		pp = inv.pending[k]
-		if pp == nil && len(inv.pending) < maxPending {
-			pp = &pendingPair{asClient: newDevAgg(hostKey(k.cHas, k.cMAC, c), k.cMAC, k.cHas, f),
-				asServer: newDevAgg(hostKey(k.sHas, k.sMAC, s), k.sMAC, k.sHas, f)}
-			pp.id = "pair:" + pp.asClient.d.ID + "/" + c.String() + ">" + pp.asServer.d.ID + "/" + s.String()
-			inv.pending[k] = pp
-		}
-		if pp != nil {
-			pp.asClient.touch(c, f)
-			pp.asServer.touch(s, f)
+		if pp = inv.pendingOf(pairKeyOf(f)); pp != nil {
 			return nil, false, pp
 		}
 	}
@@ -185,7 +150,7 @@ func (inv *inventory) deviceOf(f *flow.Flow) (d *devAgg, deviceIsClient bool, pp
 	hasMAC := f.HasMAC && usableMAC(mac)
 	key := hostKey(hasMAC, mac, addr)
 	d = inv.devs[key]
-	if d == nil && len(inv.devs) >= maxDevices {
+	if d == nil && !inv.devRoom(key) {
 		// Spoofed sources (a SYN flood from random MACs) must not grow
 		// the inventory without bound: the rest share one device.
 		inv.overflow++
@@ -193,11 +158,82 @@ func (inv *inventory) deviceOf(f *flow.Flow) (d *devAgg, deviceIsClient bool, pp
 		d = inv.devs[key]
 	}
 	if d == nil {
-		d = newDevAgg(key, mac, hasMAC, f)
+		d = newDevAgg(inv.tab, key, mac, hasMAC, f)
 		inv.devs[key] = d
 	}
 	d.touch(addr, f)
 	return d, deviceIsClient, nil
+}
+
+// devRoom reports whether a new device of key may be kept: past 2 ×
+// maxDevices the devices of the largest keys are folded into otherDevices,
+// and keys above the largest kept are refused.
+func (inv *inventory) devRoom(key string) bool {
+	n := len(inv.devs)
+	if inv.devs[otherDevices] != nil {
+		n--
+	}
+	if n >= 2*maxDevices {
+		inv.cutDevs(maxDevices)
+	}
+	return !inv.devsFull || key <= inv.devsMax
+}
+
+// cutDevs keeps the n devices of the smallest keys and folds the others
+// into otherDevices.
+func (inv *inventory) cutDevs(n int) {
+	keys := make([]string, 0, len(inv.devs))
+	for k := range inv.devs {
+		if k != otherDevices {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) <= n {
+		return
+	}
+	slices.Sort(keys)
+	for _, k := range keys[n:] {
+		d := inv.devs[k]
+		delete(inv.devs, k)
+		inv.toOther(d, false)
+	}
+	inv.devsFull, inv.devsMax = true, keys[n-1]
+}
+
+// toOther folds a device past the cap into otherDevices. During the run
+// its addresses are not kept (which flows of a device come before it is
+// cut depends on the sharding); at the end (resolve) they are.
+func (inv *inventory) toOther(d *devAgg, keepIPs bool) {
+	inv.overflow += uint64(d.flows())
+	inv.folded = append(inv.folded, d.d.ID)
+	d.d.ID, d.d.MAC, d.hasMAC = otherDevices, "", false
+	if !keepIPs {
+		d.ips = nil
+	}
+	maxRows := maxDests
+	if keepIPs {
+		maxRows = unbounded
+	}
+	if cur := inv.devs[otherDevices]; cur != nil {
+		cur.merge(d, maxRows)
+	} else {
+		inv.devs[otherDevices] = d.retab(inv.tab)
+	}
+}
+
+// fileDev adds a device aggregate (a resolved pair, another inventory's
+// device) to the devices.
+func (inv *inventory) fileDev(d *devAgg) {
+	key := d.d.ID
+	if cur := inv.devs[key]; cur != nil {
+		cur.merge(d, maxDests)
+		return
+	}
+	if key != otherDevices && !inv.devRoom(key) {
+		inv.toOther(d, false)
+		return
+	}
+	inv.devs[key] = d.retab(inv.tab)
 }
 
 // hostKey is the inventory key of a host: its MAC, else its address.
@@ -208,15 +244,20 @@ func hostKey(hasMAC bool, mac [6]byte, addr netip.Addr) string {
 	return "ip:" + addr.String()
 }
 
-func newDevAgg(key string, mac [6]byte, hasMAC bool, f *flow.Flow) *devAgg {
-	// The maps are made on first use: of a pending pair's two sides, one
-	// is dropped at the end.
-	d := &devAgg{mac: mac, hasMAC: hasMAC}
+func newDevAgg(t *strtab, key string, mac [6]byte, hasMAC bool, f *flow.Flow) *devAgg {
+	d := &devAgg{mac: mac, hasMAC: hasMAC, tab: t}
 	d.d.ID = key
 	if hasMAC {
 		d.d.MAC = macString(mac)
 	}
 	d.d.FirstSeen = f.First.UTC()
+	return d
+}
+
+// retab moves the device's rows to string table t.
+func (d *devAgg) retab(t *strtab) *devAgg {
+	d.dests.retab(d.tab, t)
+	d.tab = t
 	return d
 }
 
@@ -236,73 +277,52 @@ func (d *devAgg) touch(addr netip.Addr, f *flow.Flow) {
 	}
 }
 
-// addFlow files a finished flow under its device and destination.
-func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, f *flow.Flow, s *session, name, nameSrc, channel, protocol string) {
-	up, down := proto.ToServer, proto.ToClient
+// addUA adds a User-Agent to a sorted list of at most maxDeviceUAs, the
+// smallest.
+func addUA(uas []string, ua string) []string {
+	i, found := slices.BinarySearch(uas, ua)
+	if found || i >= maxDeviceUAs {
+		return uas
+	}
+	uas = slices.Insert(uas, i, ua)
+	if len(uas) > maxDeviceUAs {
+		uas = uas[:maxDeviceUAs]
+	}
+	return uas
+}
+
+// addFlow files a finished flow under its device (d, the device being the
+// client or the server) or its pending pair pp, and destination.
+func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, pp *pendingPair, f *flow.Flow, s *session, name, nameSrc, channel, protocol string) {
+	t := inv.tab
+	ff := flowFacts{tr: t.id(f.Transport()), name: t.id(name), nameSrc: t.id(nameSrc), nameRank: int32(nameRank[nameSrc]),
+		frame: f.FirstFrame, channel: channel, chID: t.id(channel), plain: audit.Channel(channel).Plaintext(),
+		first: stampOf(f.First), last: stampOf(f.Last), pkts: f.Packets, bytes: f.Bytes, s: s}
+	if protocol != "" {
+		ff.protoBit, ff.protocol = t.protoBit(protocol), protocol
+	}
+	if _, o, _ := s.decryptOutcome(); o != "" {
+		ff.dec = true
+	}
+	if pp != nil {
+		inv.addPairFlow(pp, f, &ff, s)
+		return
+	}
+	up := int(proto.ToServer)
 	srv := f.Server
 	if !deviceIsClient {
-		up, down = down, up
+		up = int(proto.ToClient)
 		srv = f.Client
 	}
-	k := destKey{ip: srv.Addr(), port: srv.Port(), transport: f.Transport(), name: name}
-	da := d.dests[k]
-	if da == nil {
-		if len(d.dests) >= inv.maxDests {
-			if d.other == nil {
-				d.other = &destAgg{d: audit.Destination{Dest: audit.Dest{Name: "(other destinations)", IP: "", Transport: f.Transport(), Channel: "mixed"}}}
-			}
-			da = d.other
-		} else {
-			da = &destAgg{ip: srv.Addr(), nameRank: 10}
-			da.d.IP = srv.Addr().String()
-			da.d.Port = srv.Port()
-			da.d.Transport = f.Transport()
-			da.d.FirstSeen = f.First.UTC()
-			da.d.FirstFrame = f.FirstFrame
-			if d.dests == nil {
-				d.dests = map[destKey]*destAgg{}
-			}
-			d.dests[k] = da
-		}
-	}
-	if r := nameRank[nameSrc]; better(r, f.FirstFrame, name, da.nameRank, da.nameFrame, da.d.Name) {
-		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = name, nameSrc, r, f.FirstFrame
-	}
-	if audit.Channel(channel).Replaces(audit.Channel(da.d.Channel)) {
-		da.d.Channel = channel
-	}
-	if protocol != "" && !slices.Contains(da.protocols, protocol) {
-		da.protocols = append(da.protocols, protocol)
-	}
-	da.d.Flows++
-	da.d.Decryption = addDecryption(da.d.Decryption, s)
-	da.d.PacketsUp += f.Packets[up]
-	da.d.PacketsDown += f.Packets[down]
-	da.d.BytesUp += f.Bytes[up]
-	da.d.BytesDown += f.Bytes[down]
-	if audit.Channel(channel).Plaintext() {
-		da.plainUp += f.Bytes[up]
-	}
-	if !f.First.IsZero() && (da.d.FirstSeen.IsZero() || f.First.Before(da.d.FirstSeen)) {
-		da.d.FirstSeen = f.First.UTC()
-	}
-	if f.FirstFrame < da.d.FirstFrame || da.d.FirstFrame == 0 {
-		da.d.FirstFrame = f.FirstFrame
-	}
-	if f.Last.After(da.d.LastSeen) {
-		da.d.LastSeen = f.Last.UTC()
-	}
+	k := destKeyOf(srv, ff.tr, ff.name)
+	d.dests.addFlow(t, k, &ff, up, maxDests)
 	for _, ua := range s.uas {
-		if !slices.Contains(d.uas, ua) && len(d.uas) < 256 {
-			d.uas = append(d.uas, ua)
-		}
+		d.uas = addUA(d.uas, ua)
 	}
-	dest := da.d.Dest
-	dest.Name, dest.NameSource = name, nameSrc
-	if dest.Name == "" {
-		dest.Name, dest.NameSource = da.d.Name, da.d.NameSource
+	if len(s.leaks) == 0 && len(s.findings) == 0 {
+		return
 	}
-	dest.Channel = channel
+	dest := destOf(k, t, nameSrc, channel)
 	leaks, behaviour := leak.FlowBehaviour(s.leaks, dest)
 	for _, l := range leaks {
 		l.Dest = dest
@@ -457,16 +477,27 @@ func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
 
 // resolve makes the end-of-run decisions on the merged inventory: the LAN
 // view and gateways (decideLAN), then the side of every pending pair. It
-// returns the final device key of each pending pair's provisional id.
+// returns the final device key of each provisional id of the flow records:
+// pending pairs', and devices folded into otherDevices.
 func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 	v := inv.decideLAN(l)
 	inv.view = v
+	inv.cutPending(maxPending)
+	inv.cutDevs(maxDevices)
+	for _, d := range inv.devs {
+		d.dests.finish(inv.tab, maxDests)
+	}
+	// The pairs are filed in order of their provisional ids; past
+	// maxDevices devices in all, a pair's device is filed under
+	// otherDevices (with its addresses).
 	keys := make([]pairKey, 0, len(inv.pending))
+	ids := make(map[pairKey]string, len(inv.pending))
 	for k := range inv.pending {
 		keys = append(keys, k)
+		ids[k] = k.id()
 	}
-	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Compare(inv.pending[a].id, inv.pending[b].id) })
-	aliases := make(map[string]string, len(keys))
+	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Compare(ids[a], ids[b]) })
+	sides := make([]evictedPair, 0, len(inv.pending)+len(inv.evicted))
 	for _, k := range keys {
 		pp := inv.pending[k]
 		cGW, sGW := k.cHas && v.gateway[k.cMAC], k.sHas && v.gateway[k.sMAC]
@@ -477,27 +508,45 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 		case cGW && !sGW:
 			clientSide = false
 		default:
-			clientSide = v.local(k.c) || !v.local(k.s)
+			clientSide = v.local(k.client()) || !v.local(k.server())
 		}
-		d := pp.asServer
-		if clientSide {
-			d = pp.asClient
+		pp.asClient.finish(inv.tab, maxDests)
+		pp.asServer.finish(inv.tab, maxDests)
+		d := inv.pairSide(pp, clientSide)
+		switch cur := inv.devs[d.d.ID]; {
+		case cur != nil:
+			cur.merge(d, unbounded)
+		case len(inv.devs) >= maxDevices:
+			inv.toOther(d, true)
+		default:
+			inv.devs[d.d.ID] = d
 		}
-		key := d.d.ID
-		cur := inv.devs[key]
-		if cur == nil && len(inv.devs) >= maxDevices && key != otherDevices {
-			inv.overflow += uint64(d.flows())
-			d.d.ID, d.d.MAC, d.hasMAC = otherDevices, "", false
-			key, cur = otherDevices, inv.devs[otherDevices]
-		}
-		if cur == nil {
-			inv.devs[key] = d
-		} else {
-			cur.merge(d)
-		}
-		aliases[pp.id] = key
+		sides = append(sides, evictedPair{k, clientSide})
+		delete(inv.pending, k)
 	}
-	inv.pending = map[pairKey]*pendingPair{}
+	sides = append(sides, inv.evicted...)
+	aliases := make(map[string]string, len(sides)+len(inv.folded))
+	for _, p := range sides {
+		k := &p.key
+		key := hostKey(k.sHas, k.sMAC, k.server())
+		if p.clientSide {
+			key = hostKey(k.cHas, k.cMAC, k.client())
+		}
+		if inv.devs[key] == nil {
+			key = otherDevices
+		}
+		id, ok := ids[*k]
+		if !ok {
+			id = k.id()
+		}
+		aliases[id] = key
+	}
+	for _, key := range inv.folded {
+		if inv.devs[key] == nil {
+			aliases[key] = otherDevices
+		}
+	}
+	inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
 	return aliases
 }
 

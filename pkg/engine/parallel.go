@@ -343,6 +343,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 
 // merge folds another worker's inventory into inv.
 func (inv *inventory) merge(o *inventory) {
+	if len(inv.tab.strs) == 1 && len(inv.devs) == 0 && len(inv.pending) == 0 {
+		inv.tab = o.tab // nothing to move: share the first inventory's strings
+	}
 	mergeSmallest(inv.macEv, o.macEv, func(a, b *macEvidence) *macEvidence { a.merge(b); return a })
 	mergeSmallest(inv.onLink, o.onLink, func(a, _ struct{}) struct{} { return a })
 	mergeSmallest(inv.ipMAC, o.ipMAC, func(a, b *[6]byte) *[6]byte {
@@ -351,14 +354,11 @@ func (inv *inventory) merge(o *inventory) {
 		}
 		return a
 	})
-	for k, op := range o.pending {
-		if pp := inv.pending[k]; pp != nil {
-			pp.asClient.merge(op.asClient)
-			pp.asServer.merge(op.asServer)
-		} else {
-			inv.pending[k] = op
-		}
+	for _, op := range o.pending {
+		inv.mergePair(op, o.tab)
 	}
+	inv.evicted = append(inv.evicted, o.evicted...)
+	inv.folded = append(inv.folded, o.folded...)
 	for mac, rec := range o.dhcpByMAC {
 		if cur := inv.dhcpByMAC[mac]; cur != nil {
 			inv.dhcpByMAC[mac] = mergeDHCP(cur, rec)
@@ -370,26 +370,18 @@ func (inv *inventory) merge(o *inventory) {
 	mergeNames(inv.netbiosByIP, o.netbiosByIP)
 	mergeNames(inv.protoByIP, o.protoByIP)
 	inv.overflow += o.overflow
-	keys := make([]string, 0, len(o.devs))
-	for k := range o.devs {
-		keys = append(keys, k)
+	if od := o.devs[otherDevices]; od != nil {
+		inv.fileDev(od)
 	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		od := o.devs[key]
-		d := inv.devs[key]
-		if d == nil && len(inv.devs) >= maxDevices && key != otherDevices {
-			// Past the device cap: file it with the other overflow.
-			inv.overflow += uint64(od.flows())
-			od.d.ID, od.d.MAC, od.hasMAC = otherDevices, "", false
-			key, d = otherDevices, inv.devs[otherDevices]
+	for key, od := range o.devs {
+		if key != otherDevices {
+			inv.fileDev(od)
 		}
-		if d == nil {
-			inv.devs[key] = od
-			continue
-		}
-		d.merge(od)
 	}
+	// Cut to the caps now, so that what is counted before the end (the
+	// device-cap warning) is the same however the flows were sharded.
+	inv.cutPending(maxPending)
+	inv.cutDevs(maxDevices)
 }
 
 // mergeNames keeps, per address, the alphabetically first name: the same
@@ -403,18 +395,11 @@ func mergeNames(dst, src map[netip.Addr]string) {
 }
 
 // flows counts the flows filed under the device.
-func (d *devAgg) flows() int {
-	n := 0
-	for _, da := range d.dests {
-		n += da.d.Flows
-	}
-	if d.other != nil {
-		n += d.other.d.Flows
-	}
-	return n
-}
+func (d *devAgg) flows() int { return d.dests.flows() }
 
-func (d *devAgg) merge(o *devAgg) {
+// merge adds device o (of any inventory) into d, its destination rows up
+// to maxRows.
+func (d *devAgg) merge(o *devAgg, maxRows int) {
 	for ip := range o.ips {
 		if d.ips == nil {
 			d.ips = map[netip.Addr]bool{}
@@ -427,24 +412,7 @@ func (d *devAgg) merge(o *devAgg) {
 	if o.d.LastSeen.After(d.d.LastSeen) {
 		d.d.LastSeen = o.d.LastSeen
 	}
-	for k, od := range o.dests {
-		da := d.dests[k]
-		if da == nil {
-			if d.dests == nil {
-				d.dests = map[destKey]*destAgg{}
-			}
-			d.dests[k] = od
-			continue
-		}
-		da.merge(od)
-	}
-	if o.other != nil {
-		if d.other == nil {
-			d.other = o.other
-		} else {
-			d.other.merge(o.other)
-		}
-	}
+	d.dests.merge(d.tab, &o.dests, o.tab, maxRows)
 	for _, l := range o.leaks {
 		d.addLeak(l)
 	}
@@ -454,39 +422,7 @@ func (d *devAgg) merge(o *devAgg) {
 	d.leaksDropped += o.leaksDropped
 	d.findingsDropped += o.findingsDropped
 	for _, ua := range o.uas {
-		if !slices.Contains(d.uas, ua) {
-			d.uas = append(d.uas, ua)
-		}
-	}
-}
-
-func (da *destAgg) merge(o *destAgg) {
-	if better(o.nameRank, o.nameFrame, o.d.Name, da.nameRank, da.nameFrame, da.d.Name) {
-		da.d.Name, da.d.NameSource, da.nameRank, da.nameFrame = o.d.Name, o.d.NameSource, o.nameRank, o.nameFrame
-	}
-	if audit.Channel(o.d.Channel).Replaces(audit.Channel(da.d.Channel)) {
-		da.d.Channel = o.d.Channel
-	}
-	for _, p := range o.protocols {
-		if !slices.Contains(da.protocols, p) {
-			da.protocols = append(da.protocols, p)
-		}
-	}
-	da.d.Flows += o.d.Flows
-	da.d.Decryption = da.d.Decryption.Merge(o.d.Decryption)
-	da.d.PacketsUp += o.d.PacketsUp
-	da.d.PacketsDown += o.d.PacketsDown
-	da.d.BytesUp += o.d.BytesUp
-	da.d.BytesDown += o.d.BytesDown
-	da.plainUp += o.plainUp
-	if !o.d.FirstSeen.IsZero() && (da.d.FirstSeen.IsZero() || o.d.FirstSeen.Before(da.d.FirstSeen)) {
-		da.d.FirstSeen = o.d.FirstSeen
-	}
-	if o.d.FirstFrame != 0 && (da.d.FirstFrame == 0 || o.d.FirstFrame < da.d.FirstFrame) {
-		da.d.FirstFrame = o.d.FirstFrame
-	}
-	if o.d.LastSeen.After(da.d.LastSeen) {
-		da.d.LastSeen = o.d.LastSeen
+		d.uas = addUA(d.uas, ua)
 	}
 }
 

@@ -1,0 +1,345 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/phonehome/phonehome/fixtures/craft"
+	"github.com/phonehome/phonehome/fixtures/scenario"
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/enrich"
+	"github.com/phonehome/phonehome/pkg/flow"
+)
+
+// testFlow is a finished flow from client c to server s.
+func testFlow(c, s string, proto uint8, frame uint64, cMAC, sMAC byte) *flow.Flow {
+	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	f := &flow.Flow{Client: netip.MustParseAddrPort(c), Server: netip.MustParseAddrPort(s),
+		Packets: [2]uint64{3, 2}, Bytes: [2]uint64{300 + frame, 200}, FirstFrame: frame,
+		First: t0.Add(time.Duration(frame) * time.Second), Last: t0.Add(time.Duration(frame+5) * time.Second)}
+	f.Key.Proto = proto
+	if cMAC != 0 {
+		f.HasMAC, f.ClientMAC, f.ServerMAC = true, [6]byte{2, 0, 0, 0, 0, cMAC}, [6]byte{2, 0, 0, 0, 1, sMAC}
+	}
+	return f
+}
+
+type filed struct {
+	f                                    *flow.Flow
+	name, nameSrc, channel, protocol, ua string
+	leak                                 bool
+}
+
+func testFlows() []filed {
+	return []filed{
+		{f: testFlow("198.51.100.7:40001", "203.0.113.5:443", flow.ProtoTCP, 10, 1, 9), name: "a.example", nameSrc: "dns", channel: "TLS1.2", protocol: "tls"},
+		{f: testFlow("198.51.100.7:40002", "203.0.113.5:443", flow.ProtoTCP, 4, 1, 9), name: "a.example", nameSrc: "sni", channel: "TLS1.3", protocol: "tls"},
+		{f: testFlow("198.51.100.7:40003", "203.0.113.5:80", flow.ProtoTCP, 20, 1, 9), name: "a.example", nameSrc: "http-host", channel: "HTTP", protocol: "http", ua: "ua/1", leak: true},
+		{f: testFlow("198.51.100.7:40003", "203.0.113.5:80", flow.ProtoTCP, 30, 1, 9), name: "", channel: "HTTP", protocol: "http", ua: "ua/0", leak: true},
+		{f: testFlow("198.51.100.7:5353", "203.0.113.5:53", flow.ProtoUDP, 2, 1, 9), name: "", channel: "DNS", protocol: "dns"},
+	}
+}
+
+func (x filed) session() *session {
+	s := &session{}
+	if x.ua != "" {
+		s.uas = []string{x.ua}
+	}
+	if x.leak {
+		s.leaks = []audit.Leak{{Identifier: "imei", Value: "867891045582412", Encoding: "plain", Location: "url.query:imei", Frame: x.f.FirstFrame, Count: 1}}
+		s.findings = []audit.Finding{{Severity: audit.High, Kind: "k", Message: "m", Frame: x.f.FirstFrame}}
+	}
+	return s
+}
+
+// rowsOf is a device's rows as the enrichment stage gets them, sorted.
+func rowsOf(d *devAgg) enrich.Device {
+	in := d.aggregate()
+	slices.SortFunc(in.Dests, func(a, b enrich.Dest) int {
+		return cmpStrings(a.IP+fmt.Sprint(a.Port)+a.Transport+a.Name, b.IP+fmt.Sprint(b.Port)+b.Transport+b.Name)
+	})
+	for i := range in.Dests {
+		slices.Sort(in.Dests[i].Protocols)
+	}
+	return in
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestPendingPairSidesAsDirect: either side of a pending pair, made at the
+// end, has the rows the device would have had with its flows filed
+// directly under it.
+func TestPendingPairSidesAsDirect(t *testing.T) {
+	for _, clientSide := range []bool{true, false} {
+		t.Run(fmt.Sprint("client side ", clientSide), func(t *testing.T) {
+			pairs, direct := newInventory(nil, nil), newInventory(nil, nil)
+			var pp *pendingPair
+			var d *devAgg
+			for _, x := range testFlows() {
+				var dd *devAgg
+				dd, _, pp = pairs.deviceOf(x.f)
+				if pp == nil || dd != nil {
+					t.Fatal("a flow between public addresses is not pending")
+				}
+				pairs.addFlow(nil, false, pp, x.f, x.session(), x.name, x.nameSrc, x.channel, x.protocol)
+				d = direct.devs[pairSideKey(pp, clientSide)]
+				if d == nil {
+					mac, addr := x.f.ServerMAC, x.f.Server.Addr()
+					if clientSide {
+						mac, addr = x.f.ClientMAC, x.f.Client.Addr()
+					}
+					d = newDevAgg(direct.tab, hostKey(true, mac, addr), mac, true, x.f)
+					direct.devs[d.d.ID] = d
+				}
+				if clientSide {
+					d.touch(x.f.Client.Addr(), x.f)
+				} else {
+					d.touch(x.f.Server.Addr(), x.f)
+				}
+				direct.addFlow(d, clientSide, nil, x.f, x.session(), x.name, x.nameSrc, x.channel, x.protocol)
+			}
+			got, want := rowsOf(pairs.pairSide(pp, clientSide)), rowsOf(d)
+			if !reflect.DeepEqual(got, want) {
+				gj, _ := json.MarshalIndent(got, "", " ")
+				wj, _ := json.MarshalIndent(want, "", " ")
+				t.Errorf("pair side:\n%s\ndirect:\n%s", gj, wj)
+			}
+			if len(want.Dests) < 3 || len(want.Leaks) == 0 || len(want.Findings) == 0 || len(want.UserAgents) != 2 {
+				t.Errorf("the flows make %d rows, %d leaks, %d findings, %d user agents: the test shows little",
+					len(want.Dests), len(want.Leaks), len(want.Findings), len(want.UserAgents))
+			}
+		})
+	}
+}
+
+func pairSideKey(pp *pendingPair, clientSide bool) string {
+	if clientSide {
+		return hostKey(pp.key.cHas, pp.key.cMAC, pp.key.client())
+	}
+	return hostKey(pp.key.sHas, pp.key.sMAC, pp.key.server())
+}
+
+// TestDestSetCapIsOrderFree: past the cap a set keeps the rows of the
+// smallest keys, whatever the order its flows come in and however they are
+// split over sets merged later.
+func TestDestSetCapIsOrderFree(t *testing.T) {
+	const cap = 5
+	tab := newStrtab()
+	var flows []struct {
+		k  destKey
+		ff flowFacts
+	}
+	for i := range 40 {
+		ip := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte((i * 7) % 23)}), uint16(443+i%3))
+		ff := flowFacts{tr: tab.id("tcp"), channel: "TLS1.3", chID: tab.id("TLS1.3"), frame: uint64(i + 1),
+			pkts: [2]uint64{1, 2}, bytes: [2]uint64{uint64(i), 5}, first: stampOf(time.Unix(int64(1000+i), 0))}
+		ff.protoBit, ff.protocol = tab.protoBit("tls"), "tls"
+		flows = append(flows, struct {
+			k  destKey
+			ff flowFacts
+		}{destKeyOf(ip, ff.tr, 0), ff})
+	}
+	build := func(order []int, parts int) []enrich.Dest {
+		sets := make([]destSet, parts)
+		for n, i := range order {
+			sets[n%parts].addFlow(tab, flows[i].k, &flows[i].ff, 0, cap)
+		}
+		var all destSet
+		for i := range sets {
+			all.merge(tab, &sets[i], tab, cap)
+		}
+		all.finish(tab, cap)
+		rows := all.rows(tab)
+		slices.SortFunc(rows, func(a, b enrich.Dest) int { return cmpStrings(a.IP+fmt.Sprint(a.Port), b.IP+fmt.Sprint(b.Port)) })
+		return rows
+	}
+	forward := make([]int, len(flows))
+	for i := range forward {
+		forward[i] = i
+	}
+	backward := slices.Clone(forward)
+	slices.Reverse(backward)
+	want := build(forward, 1)
+	if len(want) != cap+1 || want[0].Name != "(other destinations)" {
+		t.Fatalf("%d rows (first %q), want %d and the other-destinations row", len(want), want[0].Name, cap+1)
+	}
+	for _, tc := range []struct {
+		order []int
+		parts int
+	}{{backward, 1}, {forward, 2}, {backward, 3}, {forward, 8}} {
+		if got := build(tc.order, tc.parts); !reflect.DeepEqual(got, want) {
+			t.Errorf("order %v…, %d sets: %+v\nwant %+v", tc.order[:2], tc.parts, got, want)
+		}
+	}
+}
+
+// TestInventoryCapsDoNotDependOnWorkers: with the inventory caps (devices,
+// destination rows per device, pending pairs) low enough to cut, the
+// report is the same whatever the number of goroutines.
+func TestInventoryCapsDoNotDependOnWorkers(t *testing.T) {
+	saved := [3]int{maxPending, maxDevices, maxDests}
+	t.Cleanup(func() { maxPending, maxDevices, maxDests = saved[0], saved[1], saved[2] })
+	maxPending, maxDevices, maxDests = 3, 4, 2
+	inputs := append(scenarioInputs(t, 2000), writeCapsCapture(t))
+	base := labConfig(t)
+	overflow := false
+	for _, in := range inputs {
+		var first []byte
+		for _, n := range []int{1, 2, 3, 8} {
+			cfg := base
+			cfg.Workers, cfg.KeepFlows, cfg.KeepEvents = n, true, true
+			rep, err := Run(context.Background(), cfg, []string{in})
+			if err != nil && !errors.Is(err, ErrDamaged) {
+				t.Fatalf("%s: %v", in, err)
+			}
+			for _, d := range rep.Devices {
+				overflow = overflow || d.ID == otherDevices
+			}
+			b, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				first = b
+			} else if !bytes.Equal(first, b) {
+				t.Errorf("%s: %d workers give a different report than 1", filepath.Base(in), n)
+				if dir := os.Getenv("CAPDIFF"); dir != "" {
+					os.WriteFile(filepath.Join(dir, "w1.json"), first, 0o644)
+					os.WriteFile(filepath.Join(dir, fmt.Sprintf("w%d.json", n)), b, 0o644)
+				}
+			}
+		}
+	}
+	if !overflow {
+		t.Error("no input had more devices than the cap: the test shows nothing")
+	}
+}
+
+// writeCapsCapture writes a capture of 12 lab devices calling 6 servers
+// each (HTTP, some requests with an IMEI) and 10 hosts with public
+// addresses calling 3 servers each (pending pairs), the connections
+// closed out of order.
+func writeCapsCapture(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "caps.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := craft.New(f, scenario.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := c.Gateway.String()
+	var open []*craft.Conn
+	for i := range 22 {
+		client := craft.NewHost(fmt.Sprintf("f8:a4:5f:00:01:%02x", i), fmt.Sprintf("192.168.7.%d", 10+i))
+		servers := 6
+		if i >= 12 {
+			client = craft.NewHost(fmt.Sprintf("3c:22:fb:00:02:%02x", i), fmt.Sprintf("198.51.100.%d", i))
+			servers = 3
+		}
+		for j := range servers {
+			srv := craft.NewHost(gw, fmt.Sprintf("203.0.%d.%d", 113+j%2, 10+(i*7+j*3)%40))
+			k := c.Dial(client, uint16(30000+i*10+j), srv, 80)
+			q := fmt.Sprintf("/p?n=%d", j)
+			if (i+j)%4 == 0 {
+				q += "&imei=" + scenario.DemoIMEI
+			}
+			k.Send(true, craft.HTTPRequest("GET", fmt.Sprintf("s%d.example.com", j), q, nil, nil))
+			k.Send(false, craft.HTTPResponse(200, "text/plain", []byte("ok")))
+			open = append(open, k)
+			c.Advance(time.Millisecond)
+		}
+	}
+	for i := range open {
+		open[(i*37)%len(open)].Close()
+		c.Advance(time.Millisecond)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAggregatesWithoutPointers: the per-flow aggregates hold no pointers
+// (the collector does not mark them) and stay small.
+func TestAggregatesWithoutPointers(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		size uintptr
+	}{{destRow{}, 120}, {destKey{}, 28}, {destEnt{}, 152}, {pairKey{}, 48}, {stamp{}, 16}} {
+		typ := reflect.TypeOf(tc.v)
+		if p := pointerIn(typ); p != "" {
+			t.Errorf("%s holds a pointer (%s)", typ, p)
+		}
+		if s := reflect.ValueOf(tc.v).Type().Size(); s > tc.size {
+			t.Errorf("%s is %d bytes, want at most %d", typ, s, tc.size)
+		}
+	}
+	if s := unsafe.Sizeof(pendingPair{}); s > 160 {
+		t.Errorf("pendingPair is %d bytes, want at most 160", s)
+	}
+}
+
+func pointerIn(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return t.String()
+	case reflect.Array:
+		return pointerIn(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if p := pointerIn(t.Field(i).Type); p != "" {
+				return t.Field(i).Name + " " + p
+			}
+		}
+	}
+	return ""
+}
+
+// BenchmarkPendingPairs files flows between public addresses (every one a
+// pending pair until the end) into an inventory, 4,096 pairs per
+// inventory: allocations and bytes per flow filed.
+func BenchmarkPendingPairs(b *testing.B) {
+	const hosts = 4096
+	flows := make([]*flow.Flow, 0, hosts)
+	for i := range hosts {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), uint16(40000+i%1000))
+		s := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i % 7), byte(i % 251)}), 443)
+		f := testFlow("1.1.1.1:1", "2.2.2.2:2", flow.ProtoTCP, uint64(i+1), byte(i), 1)
+		f.Client, f.Server = c, s
+		flows = append(flows, f)
+	}
+	s := &session{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var inv *inventory
+	for i := range b.N {
+		if i%hosts == 0 {
+			inv = newInventory(nil, nil)
+		}
+		f := flows[i%hosts]
+		d, c, pp := inv.deviceOf(f)
+		inv.addFlow(d, c, pp, f, s, "api.example.com", "sni", "TLS1.3", "tls")
+	}
+}
