@@ -16,13 +16,16 @@ func (e *engine) buildDevices() {
 	st := enrich.New(enrich.Config{Geo: e.cfg.Geo, Signatures: e.cfg.Signatures,
 		HomeCountry: e.cfg.HomeCountry, ShowEvidence: e.cfg.ShowEvidence})
 	renamed := map[string]string{}
-	for _, d := range e.inv.devices() {
+	devs := e.inv.devices()
+	for i, d := range devs {
 		oldID := d.d.ID
 		e.inv.name(d)
 		if d.d.ID != oldID {
 			renamed[oldID] = d.d.ID
 		}
 		e.report.Devices = append(e.report.Devices, st.Device(d.aggregate()))
+		devs[i] = nil // its rows are in the report now
+		delete(e.inv.devs, oldID)
 	}
 	if e.report.Devices == nil {
 		e.report.Devices = []audit.Device{}
@@ -48,6 +51,10 @@ func (e *engine) buildDevices() {
 // them: destinations (the capped "other destinations" row last) with the
 // bytes they carried in clear.
 func (d *devAgg) aggregate() enrich.Device {
+	for i := range d.parts {
+		d.dests.merge(d.tab, &d.parts[i], d.tab, unbounded)
+	}
+	d.parts = nil
 	return enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas,
 		Dests: d.dests.rows(d.tab)}
 }

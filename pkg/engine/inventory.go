@@ -69,6 +69,7 @@ type devAgg struct {
 	tab      *strtab // of dests
 	ips      map[netip.Addr]bool
 	dests    destSet
+	parts    []destSet // rows of pending pairs filed at the end, merged when the device is built
 	leaks    []audit.Leak
 	findings []audit.Finding
 	uas      []string // the maxDeviceUAs smallest, sorted
@@ -490,15 +491,18 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 	// The pairs are filed in order of their provisional ids; past
 	// maxDevices devices in all, a pair's device is filed under
 	// otherDevices (with its addresses).
-	keys := make([]pairKey, 0, len(inv.pending))
-	ids := make(map[pairKey]string, len(inv.pending))
-	for k := range inv.pending {
-		keys = append(keys, k)
-		ids[k] = k.id()
+	type side struct {
+		key        pairKey
+		id         string
+		clientSide bool
 	}
-	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Compare(ids[a], ids[b]) })
-	sides := make([]evictedPair, 0, len(inv.pending)+len(inv.evicted))
-	for _, k := range keys {
+	sides := make([]side, 0, len(inv.pending)+len(inv.evicted))
+	for k := range inv.pending {
+		sides = append(sides, side{key: k, id: k.id()})
+	}
+	slices.SortFunc(sides, func(a, b side) int { return cmp.Compare(a.id, b.id) })
+	for i := range sides {
+		k := sides[i].key
 		pp := inv.pending[k]
 		cGW, sGW := k.cHas && v.gateway[k.cMAC], k.sHas && v.gateway[k.sMAC]
 		var clientSide bool
@@ -510,21 +514,31 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 		default:
 			clientSide = v.local(k.client()) || !v.local(k.server())
 		}
-		pp.asClient.finish(inv.tab, maxDests)
-		pp.asServer.finish(inv.tab, maxDests)
-		d := inv.pairSide(pp, clientSide)
-		switch cur := inv.devs[d.d.ID]; {
-		case cur != nil:
-			cur.merge(d, unbounded)
-		case len(inv.devs) >= maxDevices:
-			inv.toOther(d, true)
-		default:
-			inv.devs[d.d.ID] = d
+		set := pp.side(inv.tab, clientSide)
+		set.finish(inv.tab, maxDests)
+		key := pairSideKey(pp, clientSide)
+		cur := inv.devs[key]
+		if cur == nil && len(inv.devs) >= maxDevices {
+			inv.overflow += uint64(pp.flows())
+			inv.folded = append(inv.folded, key)
+			cur = inv.devs[otherDevices]
+			if cur == nil {
+				cur = &devAgg{tab: inv.tab}
+				cur.d.ID = otherDevices
+				inv.devs[otherDevices] = cur
+			}
 		}
-		sides = append(sides, evictedPair{k, clientSide})
+		if cur == nil {
+			inv.devs[key] = inv.pairSide(pp, set, clientSide)
+		} else {
+			inv.addSide(cur, pp, set, clientSide)
+		}
+		sides[i].clientSide = clientSide
 		delete(inv.pending, k)
 	}
-	sides = append(sides, inv.evicted...)
+	for _, p := range inv.evicted {
+		sides = append(sides, side{key: p.key, id: p.key.id(), clientSide: p.clientSide})
+	}
 	aliases := make(map[string]string, len(sides)+len(inv.folded))
 	for _, p := range sides {
 		k := &p.key
@@ -535,11 +549,7 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 		if inv.devs[key] == nil {
 			key = otherDevices
 		}
-		id, ok := ids[*k]
-		if !ok {
-			id = k.id()
-		}
-		aliases[id] = key
+		aliases[p.id] = key
 	}
 	for _, key := range inv.folded {
 		if inv.devs[key] == nil {

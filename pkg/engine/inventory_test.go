@@ -65,6 +65,7 @@ func (x filed) session() *session {
 
 // rowsOf is a device's rows as the enrichment stage gets them, sorted.
 func rowsOf(d *devAgg) enrich.Device {
+	d.dests.finish(d.tab, maxDests) // as resolve does
 	in := d.aggregate()
 	slices.SortFunc(in.Dests, func(a, b enrich.Dest) int {
 		return cmpStrings(a.IP+fmt.Sprint(a.Port)+a.Transport+a.Name, b.IP+fmt.Sprint(b.Port)+b.Transport+b.Name)
@@ -89,8 +90,15 @@ func cmpStrings(a, b string) int {
 // end, has the rows the device would have had with its flows filed
 // directly under it.
 func TestPendingPairSidesAsDirect(t *testing.T) {
-	for _, clientSide := range []bool{true, false} {
-		t.Run(fmt.Sprint("client side ", clientSide), func(t *testing.T) {
+	saved := maxDests
+	t.Cleanup(func() { maxDests = saved })
+	for _, tc := range []struct {
+		clientSide bool
+		maxDests   int // 2: the pair keeps its sides' rows, capped
+	}{{true, saved}, {false, saved}, {true, 2}, {false, 2}} {
+		clientSide := tc.clientSide
+		maxDests = tc.maxDests
+		t.Run(fmt.Sprint("client side ", clientSide, ", cap ", maxDests), func(t *testing.T) {
 			pairs, direct := newInventory(nil, nil), newInventory(nil, nil)
 			var pp *pendingPair
 			var d *devAgg
@@ -117,25 +125,20 @@ func TestPendingPairSidesAsDirect(t *testing.T) {
 				}
 				direct.addFlow(d, clientSide, nil, x.f, x.session(), x.name, x.nameSrc, x.channel, x.protocol)
 			}
-			got, want := rowsOf(pairs.pairSide(pp, clientSide)), rowsOf(d)
+			set := pp.side(pairs.tab, clientSide)
+			set.finish(pairs.tab, maxDests)
+			got, want := rowsOf(pairs.pairSide(pp, set, clientSide)), rowsOf(d)
 			if !reflect.DeepEqual(got, want) {
 				gj, _ := json.MarshalIndent(got, "", " ")
 				wj, _ := json.MarshalIndent(want, "", " ")
 				t.Errorf("pair side:\n%s\ndirect:\n%s", gj, wj)
 			}
-			if len(want.Dests) < 3 || len(want.Leaks) == 0 || len(want.Findings) == 0 || len(want.UserAgents) != 2 {
+			if len(want.Dests) < min(3, maxDests) || len(want.Leaks) == 0 || len(want.Findings) == 0 || len(want.UserAgents) != 2 {
 				t.Errorf("the flows make %d rows, %d leaks, %d findings, %d user agents: the test shows little",
 					len(want.Dests), len(want.Leaks), len(want.Findings), len(want.UserAgents))
 			}
 		})
 	}
-}
-
-func pairSideKey(pp *pendingPair, clientSide bool) string {
-	if clientSide {
-		return hostKey(pp.key.cHas, pp.key.cMAC, pp.key.client())
-	}
-	return hostKey(pp.key.sHas, pp.key.sMAC, pp.key.server())
 }
 
 // TestDestSetCapIsOrderFree: past the cap a set keeps the rows of the

@@ -80,10 +80,31 @@ func cmpPairKey(a, b pairKey) int {
 }
 
 type pendingPair struct {
-	key                pairKey
-	first, last        stamp
-	asClient, asServer destSet    // rows as if the client were the device, as if the server were
-	x                  *pairExtra // leaks, findings, User-Agents; nil for most pairs
+	key         pairKey
+	first, last stamp
+	// rows are the pair's rows by both ports (most pairs have one per
+	// flow, fewer than either side's rows together); past 2 × maxDests
+	// of them the pair keeps the rows of each side instead (sides).
+	rows  []pairRow
+	idx   map[pairRowKey]int32 // index of rows, past smallSet of them
+	sides *pairSides
+	x     *pairExtra // leaks, findings, User-Agents; nil for most pairs
+}
+
+// pairSides are the rows as if the client were the device, and as if the
+// server were.
+type pairSides struct{ asClient, asServer destSet }
+
+type pairRowKey struct {
+	cPort, sPort uint16
+	tr, name     uint32
+}
+
+// pairRow counts flows as the client sees them (up is proto.ToServer).
+type pairRow struct {
+	k         pairRowKey
+	plainDown uint64 // bytes to the client on plaintext channels
+	r         destRow
 }
 
 // pairExtra holds the rows of a pair's leaks and findings once, with the
@@ -96,6 +117,9 @@ type pairExtra struct {
 	findingIdx                    map[pairFindingKey]int
 	uas                           []string
 	leaksDropped, findingsDropped uint64
+	// Decryption counts and protocols without a bit, of rows.
+	dec  map[pairRowKey]*audit.Decryption
+	more map[pairRowKey][]string
 }
 
 type pairLeak struct {
@@ -231,7 +255,7 @@ func (inv *inventory) cutPending(n int) {
 func (inv *inventory) evictPair(pp *pendingPair) {
 	clientSide := inv.local(pp.key.client()) || !inv.local(pp.key.server())
 	inv.evicted = append(inv.evicted, evictedPair{pp.key, clientSide})
-	inv.fileDev(inv.pairSide(pp, clientSide))
+	inv.fileDev(inv.pairSide(pp, pp.side(inv.tab, clientSide), clientSide))
 }
 
 type evictedPair struct {
@@ -244,8 +268,34 @@ func (inv *inventory) addPairFlow(pp *pendingPair, f *flow.Flow, ff *flowFacts, 
 	t := inv.tab
 	pp.first, pp.last = earliestDev(pp.first, ff.first), latest(pp.last, ff.last)
 	sk := destKeyOf(f.Server, ff.tr, ff.name)
-	pp.asClient.addFlow(t, sk, ff, 0, maxDests)
-	pp.asServer.addFlow(t, destKeyOf(f.Client, ff.tr, ff.name), ff, 1, maxDests)
+	if pp.sides != nil {
+		pp.sides.asClient.addFlow(t, sk, ff, 0, maxDests)
+		pp.sides.asServer.addFlow(t, destKeyOf(f.Client, ff.tr, ff.name), ff, 1, maxDests)
+	} else {
+		k := pairRowKey{f.Client.Port(), f.Server.Port(), ff.tr, ff.name}
+		r := pp.row(k)
+		r.r.add(t, ff, 0, true)
+		if ff.plain {
+			r.plainDown += ff.bytes[1]
+		}
+		if ff.dec {
+			x := pp.extra()
+			if x.dec == nil {
+				x.dec = map[pairRowKey]*audit.Decryption{}
+			}
+			x.dec[k] = addDecryption(x.dec[k], s)
+		}
+		if ff.protoBit == 0 && ff.protocol != "" {
+			x := pp.extra()
+			if x.more == nil {
+				x.more = map[pairRowKey][]string{}
+			}
+			x.more[k] = addString(x.more[k], ff.protocol)
+		}
+		if len(pp.rows) >= 2*maxDests {
+			pp.split(t)
+		}
+	}
 	if len(s.uas) > 0 {
 		x := pp.extra()
 		for _, ua := range s.uas {
@@ -269,6 +319,83 @@ func (inv *inventory) addPairFlow(pp *pendingPair, f *flow.Flow, ff *flowFacts, 
 	}
 }
 
+// row returns the row of k, made if needed.
+func (pp *pendingPair) row(k pairRowKey) *pairRow {
+	if pp.idx != nil {
+		if i, ok := pp.idx[k]; ok {
+			return &pp.rows[i]
+		}
+	} else {
+		for i := range pp.rows {
+			if pp.rows[i].k == k {
+				return &pp.rows[i]
+			}
+		}
+	}
+	pp.rows = append(pp.rows, pairRow{k: k, r: destRow{nameRank: unranked}})
+	if pp.idx != nil {
+		pp.idx[k] = int32(len(pp.rows) - 1)
+	} else if len(pp.rows) > smallSet {
+		pp.idx = make(map[pairRowKey]int32, len(pp.rows))
+		for i := range pp.rows {
+			pp.idx[pp.rows[i].k] = int32(i)
+		}
+	}
+	return &pp.rows[len(pp.rows)-1]
+}
+
+// side makes the rows of one side from the pair's rows (or returns them,
+// once the pair keeps its sides).
+func (pp *pendingPair) side(t *strtab, clientSide bool) *destSet {
+	if pp.sides != nil {
+		if clientSide {
+			return &pp.sides.asClient
+		}
+		return &pp.sides.asServer
+	}
+	set := &destSet{}
+	c, s := pp.key.client(), pp.key.server()
+	var dec map[pairRowKey]*audit.Decryption
+	var more map[pairRowKey][]string
+	if pp.x != nil {
+		dec, more = pp.x.dec, pp.x.more
+	}
+	for i := range pp.rows {
+		pr := &pp.rows[i]
+		r := pr.r
+		ep := netip.AddrPortFrom(s, pr.k.sPort)
+		if !clientSide {
+			ep = netip.AddrPortFrom(c, pr.k.cPort)
+			r.pkts[0], r.pkts[1] = r.pkts[1], r.pkts[0]
+			r.bytes[0], r.bytes[1] = r.bytes[1], r.bytes[0]
+			r.plainUp = pr.plainDown
+		}
+		set.mergeRow(t, destKeyOf(ep, pr.k.tr, pr.k.name), &r, dec[pr.k], more[pr.k], maxDests)
+	}
+	return set
+}
+
+// split makes the pair keep its sides' rows rather than its own.
+func (pp *pendingPair) split(t *strtab) {
+	sides := &pairSides{asClient: *pp.side(t, true), asServer: *pp.side(t, false)}
+	pp.sides, pp.rows, pp.idx = sides, nil, nil
+	if pp.x != nil {
+		pp.x.dec, pp.x.more = nil, nil
+	}
+}
+
+// flows counts the pair's flows.
+func (pp *pendingPair) flows() int {
+	if pp.sides != nil {
+		return pp.sides.asClient.flows()
+	}
+	n := 0
+	for i := range pp.rows {
+		n += pp.rows[i].r.flows
+	}
+	return n
+}
+
 // earliestDev is a device's first-seen time: as earliest, except that a
 // zero time is replaced by whatever comes.
 func earliestDev(cur, t stamp) stamp {
@@ -278,12 +405,75 @@ func earliestDev(cur, t stamp) stamp {
 	return earliest(cur, t)
 }
 
-// pairSide makes the device aggregate of one side of a pair.
-func (inv *inventory) pairSide(pp *pendingPair, clientSide bool) *devAgg {
-	k := &pp.key
-	mac, has, addr, set := k.sMAC, k.sHas, k.server(), &pp.asServer
+// pairSideKey is the device key of one side of a pair.
+func pairSideKey(pp *pendingPair, clientSide bool) string {
 	if clientSide {
-		mac, has, addr, set = k.cMAC, k.cHas, k.client(), &pp.asClient
+		return hostKey(pp.key.cHas, pp.key.cMAC, pp.key.client())
+	}
+	return hostKey(pp.key.sHas, pp.key.sMAC, pp.key.server())
+}
+
+// addSide adds one side of a pair to device d, as d.merge(pairSide(pp,
+// clientSide), unbounded) would, without making the side's aggregate.
+func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSide bool) {
+	k := &pp.key
+	addr := k.server()
+	if clientSide {
+		addr = k.client()
+	}
+	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+		if d.ips == nil {
+			d.ips = map[netip.Addr]bool{}
+		}
+		d.ips[addr] = true
+	}
+	if t := pp.first.time(); !t.IsZero() && (d.d.FirstSeen.IsZero() || t.Before(d.d.FirstSeen)) {
+		d.d.FirstSeen = t
+	}
+	if t := pp.last.time(); t.After(d.d.LastSeen) {
+		d.d.LastSeen = t
+	}
+	d.parts = append(d.parts, *set)
+	if x := pp.x; x != nil {
+		inv.sideRows(d, pp, clientSide)
+		for _, ua := range x.uas {
+			d.uas = addUA(d.uas, ua)
+		}
+	}
+}
+
+// sideRows files a pair's leaks and findings under d, with the
+// destination as the side sees it.
+func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
+	x := pp.x
+	var ip string
+	if !clientSide {
+		ip = pp.key.client().String()
+	}
+	for _, pl := range x.leaks {
+		l := pl.l
+		if !clientSide {
+			l.Dest.IP, l.Dest.Port = ip, pl.cPort
+		}
+		d.addLeak(l)
+	}
+	for _, pf := range x.findings {
+		fi := pf.fi
+		if !clientSide {
+			fi.Dest.IP, fi.Dest.Port = ip, pf.cPort
+		}
+		d.addFinding(fi)
+	}
+	d.leaksDropped += x.leaksDropped
+	d.findingsDropped += x.findingsDropped
+}
+
+// pairSide makes the device aggregate of one side of a pair, of rows set.
+func (inv *inventory) pairSide(pp *pendingPair, set *destSet, clientSide bool) *devAgg {
+	k := &pp.key
+	mac, has, addr := k.sMAC, k.sHas, k.server()
+	if clientSide {
+		mac, has, addr = k.cMAC, k.cHas, k.client()
 	}
 	d := &devAgg{mac: mac, hasMAC: has, tab: inv.tab, dests: *set}
 	d.d.ID = hostKey(has, mac, addr)
@@ -295,26 +485,7 @@ func (inv *inventory) pairSide(pp *pendingPair, clientSide bool) *devAgg {
 		d.ips = map[netip.Addr]bool{addr: true}
 	}
 	if x := pp.x; x != nil {
-		var ip string
-		if !clientSide {
-			ip = k.client().String()
-		}
-		for _, pl := range x.leaks {
-			l := pl.l
-			if !clientSide {
-				l.Dest.IP, l.Dest.Port = ip, pl.cPort
-			}
-			d.addLeak(l)
-		}
-		for _, pf := range x.findings {
-			fi := pf.fi
-			if !clientSide {
-				fi.Dest.IP, fi.Dest.Port = ip, pf.cPort
-			}
-			d.addFinding(fi)
-		}
-		d.leaksDropped += x.leaksDropped
-		d.findingsDropped += x.findingsDropped
+		inv.sideRows(d, pp, clientSide)
 		d.uas = x.uas
 	}
 	return d
@@ -322,26 +493,105 @@ func (inv *inventory) pairSide(pp *pendingPair, clientSide bool) *devAgg {
 
 // mergePair adds pair o of another inventory (string table ot) into inv.
 func (inv *inventory) mergePair(o *pendingPair, ot *strtab) {
+	o.retab(ot, inv.tab)
 	pp := inv.pending[o.key]
 	if pp == nil {
 		if !inv.pendingRoom(o.key) {
-			inv.evictPair(o.retab(ot, inv.tab))
+			inv.evictPair(o)
 			return
 		}
-		inv.pending[o.key] = o.retab(ot, inv.tab)
+		inv.pending[o.key] = o
 		return
 	}
+	t := inv.tab
 	pp.first, pp.last = earliestDev(pp.first, o.first), latest(pp.last, o.last)
-	pp.asClient.merge(inv.tab, &o.asClient, ot, maxDests)
-	pp.asServer.merge(inv.tab, &o.asServer, ot, maxDests)
+	if pp.sides == nil && o.sides == nil {
+		for i := range o.rows {
+			or := &o.rows[i]
+			r := pp.row(or.k)
+			r.r.merge(t, &or.r, true)
+			r.plainDown += or.plainDown
+		}
+		if o.x != nil {
+			x := pp.extra()
+			for k, d := range o.x.dec {
+				if x.dec == nil {
+					x.dec = map[pairRowKey]*audit.Decryption{}
+				}
+				x.dec[k] = x.dec[k].Merge(d)
+			}
+			for k, ps := range o.x.more {
+				if x.more == nil {
+					x.more = map[pairRowKey][]string{}
+				}
+				for _, p := range ps {
+					x.more[k] = addString(x.more[k], p)
+				}
+			}
+		}
+		if len(pp.rows) >= 2*maxDests {
+			pp.split(t)
+		}
+	} else {
+		if pp.sides == nil {
+			pp.split(t)
+		}
+		if o.sides == nil {
+			o.split(t)
+		}
+		pp.sides.asClient.merge(t, &o.sides.asClient, t, maxDests)
+		pp.sides.asServer.merge(t, &o.sides.asServer, t, maxDests)
+	}
 	if o.x != nil {
 		pp.extra().merge(o.x)
 	}
 }
 
-// retab moves the pair's rows from string table from to table to.
-func (pp *pendingPair) retab(from, to *strtab) *pendingPair {
-	pp.asClient.retab(from, to)
-	pp.asServer.retab(from, to)
-	return pp
+// retab moves the pair's rows from string table from to table to, in
+// place.
+func (pp *pendingPair) retab(from, to *strtab) {
+	if from == to {
+		return
+	}
+	if pp.sides != nil {
+		pp.sides.asClient.retab(from, to)
+		pp.sides.asServer.retab(from, to)
+		return
+	}
+	var dec map[pairRowKey]*audit.Decryption
+	var more map[pairRowKey][]string
+	if pp.x != nil {
+		dec, more = pp.x.dec, pp.x.more
+		pp.x.dec, pp.x.more = nil, nil
+	}
+	for i := range pp.rows {
+		pr := &pp.rows[i]
+		old := pr.k
+		pr.k.tr, pr.k.name = to.id(from.str(old.tr)), to.id(from.str(old.name))
+		m := append(pr.r.retab(from, to), more[old]...)
+		if d := dec[old]; d != nil {
+			if pp.x.dec == nil {
+				pp.x.dec = map[pairRowKey]*audit.Decryption{}
+			}
+			pp.x.dec[pr.k] = d
+		}
+		if len(m) > 0 {
+			x := pp.extra()
+			if x.more == nil {
+				x.more = map[pairRowKey][]string{}
+			}
+			x.more[pr.k] = m
+		}
+	}
+	if pp.idx != nil {
+		for i := range pp.rows {
+			pp.idx[pp.rows[i].k] = int32(i)
+		}
+		if len(pp.idx) != len(pp.rows) {
+			pp.idx = make(map[pairRowKey]int32, len(pp.rows))
+			for i := range pp.rows {
+				pp.idx[pp.rows[i].k] = int32(i)
+			}
+		}
+	}
 }

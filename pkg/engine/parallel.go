@@ -382,6 +382,8 @@ func (inv *inventory) merge(o *inventory) {
 	// device-cap warning) is the same however the flows were sharded.
 	inv.cutPending(maxPending)
 	inv.cutDevs(maxDevices)
+	// o's rows are inv's now: let them go with inv (the workers keep o).
+	o.devs, o.pending, o.evicted, o.folded, o.tab = nil, nil, nil, nil, nil
 }
 
 // mergeNames keeps, per address, the alphabetically first name: the same
@@ -395,7 +397,13 @@ func mergeNames(dst, src map[netip.Addr]string) {
 }
 
 // flows counts the flows filed under the device.
-func (d *devAgg) flows() int { return d.dests.flows() }
+func (d *devAgg) flows() int {
+	n := d.dests.flows()
+	for i := range d.parts {
+		n += d.parts[i].flows()
+	}
+	return n
+}
 
 // merge adds device o (of any inventory) into d, its destination rows up
 // to maxRows.
@@ -412,7 +420,17 @@ func (d *devAgg) merge(o *devAgg, maxRows int) {
 	if o.d.LastSeen.After(d.d.LastSeen) {
 		d.d.LastSeen = o.d.LastSeen
 	}
-	d.dests.merge(d.tab, &o.dests, o.tab, maxRows)
+	switch {
+	case maxRows == unbounded && d.tab == o.tab:
+		// At the end: the rows are merged when the device is built
+		// (aggregate), one device at a time, rather than copied now.
+		d.parts = append(append(d.parts, o.dests), o.parts...)
+	default:
+		d.dests.merge(d.tab, &o.dests, o.tab, maxRows)
+		for i := range o.parts {
+			d.dests.merge(d.tab, &o.parts[i], o.tab, maxRows)
+		}
+	}
 	for _, l := range o.leaks {
 		d.addLeak(l)
 	}
