@@ -90,7 +90,7 @@ func (sh *shared) bytes(s string) []byte {
 // Decoder is the proto.StreamDecoder of one HTTP connection: a Parser
 // whose events are reported to a proto.Sink.
 type Decoder struct {
-	p        *Parser
+	p        Parser
 	sink     proto.Sink
 	sh       *shared
 	hostSeen bool
@@ -109,7 +109,8 @@ func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
 
 func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
 	d := &Decoder{sink: sink, sh: sh}
-	d.p = New(lim, d.event)
+	d.p.init(lim, nil)
+	d.p.dec = d
 	d.p.lazy = true // the sink calls Event.Fields when it writes the event
 	d.p.sh = sh
 	return d
