@@ -165,3 +165,29 @@ func BenchmarkDecoderCorpus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventJSONCorpus writes the events of every HTTP/1 connection of
+// the shared corpus with AppendJSON (real header sets, cookies, queries,
+// bodies' kinds and flags).
+func BenchmarkEventJSONCorpus(b *testing.B) {
+	conns, _ := corpusHTTP(b)
+	var evs []*Event
+	for _, cs := range conns {
+		p := New(Limits{}, func(e *Event) { e.Release(); evs = append(evs, e) })
+		for _, c := range cs {
+			if c.Gap > 0 {
+				p.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+			} else {
+				p.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+			}
+		}
+		p.End(proto.Meta{})
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, e := range evs {
+			buf, _ = e.AppendJSON(buf[:0])
+		}
+	}
+}
