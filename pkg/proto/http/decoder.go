@@ -253,12 +253,18 @@ func countBody(s proto.Sink, b *Body) {
 
 // ipLiteral reports whether a Host is an address, not a name.
 func ipLiteral(h string) bool {
+	if strings.IndexByte(h, ':') < 0 && strings.Trim(h, "0123456789.") != "" {
+		return false // not IPv6, and not only digits and dots: ParseAddr would fail (and allocate its error)
+	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
 }
 
 // stripPort removes a port from a Host value ("h:8080", "[::1]:80").
 func stripPort(h string) string {
+	if strings.IndexByte(h, ':') < 0 {
+		return strings.Trim(h, "[]") // no port: SplitHostPort would fail (and allocate its error)
+	}
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		return host
 	}

@@ -484,8 +484,11 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 			h.fr.contentLength = n
 		}
 	case equalFold(name, "transfer-encoding"):
-		codings := strings.Split(str(), ",")
-		h.fr.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
+		last := value // the last coding decides
+		if i := bytes.LastIndexByte(value, ','); i >= 0 {
+			last = value[i+1:]
+		}
+		h.fr.chunked = bytes.EqualFold(bytes.TrimSpace(last), []byte("chunked")) // Unicode folding, as strings.EqualFold before
 	case equalFold(name, "content-encoding"):
 		if h.fr.encoding != "" {
 			h.fr.encoding += ", "
@@ -498,10 +501,15 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	case equalFold(name, "upgrade"):
 		h.fr.upgrade = str()
 	case equalFold(name, "connection"):
-		for _, t := range strings.Split(str(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+		for rest := value; ; {
+			t, more, found := bytes.Cut(rest, []byte(","))
+			if bytes.EqualFold(bytes.TrimSpace(t), []byte("upgrade")) {
 				h.fr.connUpgrade = true
 			}
+			if !found {
+				break
+			}
+			rest = more
 		}
 	}
 	if dir == proto.ToServer {
