@@ -68,6 +68,10 @@ func (w *worker) endUnknown(s *session) {
 	if s.proto != "" || u == nil || len(u.sample)+len(u.down) == 0 {
 		return
 	}
+	if !w.eventsWanted() {
+		w.countEvent("unknown") // all w.event would do: the profiles are for the event only
+		return
+	}
 	ev := unknownEvent{Up: sniff.Analyze(u.sample)}
 	if len(u.down) > 0 {
 		d := sniff.Analyze(u.down)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phonehome/phonehome/internal/corpus"
+	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/proto"
 )
 
@@ -83,5 +85,109 @@ func BenchmarkDetect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Detect(in)
+	}
+}
+
+// corpusHTTP returns the HTTP/1 connections of every shared-corpus capture
+// (those whose first bytes either way Detect as HTTP), as pkg/flow hands
+// them to decoders, and their bytes in all; it skips b without the corpus.
+func corpusHTTP(b *testing.B) ([][]chunk, int64) {
+	b.Helper()
+	var conns [][]chunk
+	var n int64
+	for _, e := range corpus.All(b) {
+		for _, cs := range pcaptest.Streams(b, e.Path) {
+			var first [2][]byte
+			for _, c := range cs {
+				if first[c.Dir] == nil && len(c.Data) > 0 {
+					first[c.Dir] = c.Data
+				}
+			}
+			if !Detect(first[proto.ToServer]) && !Detect(first[proto.ToClient]) {
+				continue
+			}
+			conns = append(conns, cs)
+			for _, c := range cs {
+				n += int64(len(c.Data))
+			}
+		}
+	}
+	if len(conns) == 0 {
+		b.Skip("no HTTP/1 connections in the corpus")
+	}
+	return conns, n
+}
+
+// eventSink is a proto.Sink that drops everything, as the engine does in
+// runs that write no events, or, with fields, takes each event's event form
+// (Event.Fields) as the engine does when it writes events.
+type eventSink struct{ fields bool }
+
+func (s eventSink) Emit(_ string, _ proto.Meta, f any) {
+	if lz, ok := f.(proto.Lazy); ok && s.fields {
+		lz.Fields()
+	}
+}
+func (eventSink) Scan(proto.Field, proto.Meta)              {}
+func (eventSink) Finding(proto.Finding)                     {}
+func (eventSink) Name(proto.Name)                           {}
+func (eventSink) Switch(string, []byte, []byte, proto.Meta) {}
+
+// BenchmarkDecoderCorpus decodes every HTTP/1 connection of the shared
+// corpus (real requests and responses: bodies, encodings, pipelining,
+// gaps) through one Spec's decoders, as the engine does: "no-events" drops
+// the events (the default table), "events" makes each event's event form
+// (json, ndjson).
+func BenchmarkDecoderCorpus(b *testing.B) {
+	conns, n := corpusHTTP(b)
+	for _, mode := range []struct {
+		name   string
+		fields bool
+	}{{"no-events", false}, {"events", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			sp := Spec(Limits{})
+			sink := eventSink{fields: mode.fields}
+			b.SetBytes(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, cs := range conns {
+					d := sp.New(sink).(proto.StreamDecoder)
+					for _, c := range cs {
+						if c.Gap > 0 {
+							d.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+						} else {
+							d.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+						}
+					}
+					d.End(proto.Meta{})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEventJSONCorpus writes the events of every HTTP/1 connection of
+// the shared corpus with AppendJSON (real header sets, cookies, queries,
+// bodies' kinds and flags).
+func BenchmarkEventJSONCorpus(b *testing.B) {
+	conns, _ := corpusHTTP(b)
+	var evs []*Event
+	for _, cs := range conns {
+		p := New(Limits{}, func(e *Event) { e.Release(); evs = append(evs, e) })
+		for _, c := range cs {
+			if c.Gap > 0 {
+				p.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+			} else {
+				p.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+			}
+		}
+		p.End(proto.Meta{})
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, e := range evs {
+			buf, _ = e.AppendJSON(buf[:0])
+		}
 	}
 }

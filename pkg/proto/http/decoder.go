@@ -90,7 +90,7 @@ func (sh *shared) bytes(s string) []byte {
 // Decoder is the proto.StreamDecoder of one HTTP connection: a Parser
 // whose events are reported to a proto.Sink.
 type Decoder struct {
-	p        *Parser
+	p        Parser
 	sink     proto.Sink
 	sh       *shared
 	hostSeen bool
@@ -109,7 +109,8 @@ func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
 
 func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
 	d := &Decoder{sink: sink, sh: sh}
-	d.p = New(lim, d.event)
+	d.p.init(lim, nil)
+	d.p.dec = d
 	d.p.lazy = true // the sink calls Event.Fields when it writes the event
 	d.p.sh = sh
 	return d
@@ -252,12 +253,18 @@ func countBody(s proto.Sink, b *Body) {
 
 // ipLiteral reports whether a Host is an address, not a name.
 func ipLiteral(h string) bool {
+	if strings.IndexByte(h, ':') < 0 && strings.Trim(h, "0123456789.") != "" {
+		return false // not IPv6, and not only digits and dots: ParseAddr would fail (and allocate its error)
+	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
 }
 
 // stripPort removes a port from a Host value ("h:8080", "[::1]:80").
 func stripPort(h string) string {
+	if strings.IndexByte(h, ':') < 0 {
+		return strings.Trim(h, "[]") // no port: SplitHostPort would fail (and allocate its error)
+	}
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		return host
 	}

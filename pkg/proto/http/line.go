@@ -125,7 +125,65 @@ func parseRequestLine(line []byte) (method, uri, version string, ok bool) {
 	m, rest, _ := bytes.Cut(line, []byte(" "))
 	rest = bytes.TrimLeft(rest, " ")
 	u, v, _ := bytes.Cut(rest, []byte(" "))
-	return string(m), string(u), string(bytes.TrimSpace(v)), true
+	return common(m), string(u), common(bytes.TrimSpace(v)), true
+}
+
+// common returns b as a string, without allocating for the methods,
+// versions and reason phrases most messages carry.
+func common(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "HEAD":
+		return "HEAD"
+	case "PUT":
+		return "PUT"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "CONNECT":
+		return "CONNECT"
+	case "NOTIFY":
+		return "NOTIFY"
+	case "M-SEARCH":
+		return "M-SEARCH"
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/1.0":
+		return "HTTP/1.0"
+	case "OK":
+		return "OK"
+	case "Not Modified":
+		return "Not Modified"
+	case "No Content":
+		return "No Content"
+	case "Partial Content":
+		return "Partial Content"
+	case "Found":
+		return "Found"
+	case "Moved Permanently":
+		return "Moved Permanently"
+	case "Moved Temporarily":
+		return "Moved Temporarily"
+	case "Not Found":
+		return "Not Found"
+	case "Forbidden":
+		return "Forbidden"
+	case "Bad Request":
+		return "Bad Request"
+	case "Unauthorized":
+		return "Unauthorized"
+	case "Continue":
+		return "Continue"
+	case "Switching Protocols":
+		return "Switching Protocols"
+	case "Internal Server Error":
+		return "Internal Server Error"
+	}
+	return string(b)
 }
 
 // parseStatusLine splits "HTTP/1.x SP NNN [SP REASON]".
@@ -134,5 +192,5 @@ func parseStatusLine(line []byte) (version string, status int, reason string, ok
 		return "", 0, "", false
 	}
 	status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
-	return string(line[:8]), status, string(bytes.TrimSpace(line[12:])), true
+	return common(line[:8]), status, common(bytes.TrimSpace(line[12:])), true
 }

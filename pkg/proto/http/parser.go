@@ -86,49 +86,50 @@ type pending struct {
 // framing holds the header facts that decide how a body is delimited.
 type framing struct {
 	contentLength int64 // -1 when absent
-	clBad         bool
-	chunked       bool
 	encoding      string
 	contentType   string
 	upgrade       string
+	clBad         bool
+	chunked       bool
 	connUpgrade   bool
 }
 
 // half is the parsing state of one direction.
 type half struct {
-	st       state
-	line     []byte // partial line
-	lineMeta proto.Meta
+	line     []byte     // partial line
+	lineMeta proto.Meta // of the partial line's first byte; then of the current message's
 	hdrBytes int
 	nHeaders int
 	pe       *pending
 	req      *Request
 	resp     *Response
-	meta     proto.Meta // of the current message's first byte
 	fr       framing
 	remain   int64
 	body     *Body
 	raw      []byte // body bytes of the current message (a pooled buffer)
 	rawHint  int    // bytes the current body is expected to take in raw
-	hold     []byte
+	st       state
 	paired   bool // response attached to its event
 	midLine  bool // resync: the next byte is not at a line start
 }
 
 // Parser decodes one connection. It implements proto.StreamParser.
 type Parser struct {
-	lim      Limits
-	emit     func(*Event)
-	h        [2]half
-	queue    []*pending
-	respIdx  int // index in queue of the next event awaiting a response
+	lim     Limits
+	emit    func(*Event)
+	dec     *Decoder // called instead of emit (no closure to allocate)
+	h       [2]half
+	queue   []*pending
+	respIdx int        // index in queue of the next event awaiting a response
+	hold    []byte     // request bytes held in stHold
+	tunnel  string     // Tunnel's kind
+	tun     *[2][]byte // Tunnel's bytes, once the connection left HTTP
+	sh      *shared    // the Spec's interned names and recycled exchanges, or nil
+	qbuf    [2]*pending
+	ended   bool
+	lazy    bool // leave to Event.Fields what only events show
+	// afterGap: bytes were lost earlier; later events are flagged.
 	afterGap bool
-	tunnel   string
-	tun      [2][]byte
-	ended    bool
-	lazy     bool    // leave to Event.Fields what only events show
-	sh       *shared // the Spec's interned names, or nil
-	qbuf     [4]*pending
 }
 
 var _ proto.StreamParser = (*Parser)(nil)
@@ -136,9 +137,14 @@ var _ proto.StreamParser = (*Parser)(nil)
 // New returns a Parser that calls emit once per exchange, in request order.
 // The Event belongs to the callee.
 func New(lim Limits, emit func(*Event)) *Parser {
-	p := &Parser{lim: lim.withDefaults(), emit: emit}
-	p.queue = p.qbuf[:0]
+	p := &Parser{}
+	p.init(lim, emit)
 	return p
+}
+
+func (p *Parser) init(lim Limits, emit func(*Event)) {
+	p.lim, p.emit = lim.withDefaults(), emit
+	p.queue = p.qbuf[:0]
 }
 
 // Tunnel reports whether the connection left HTTP: kind is "connect" after a
@@ -147,6 +153,9 @@ func New(lim Limits, emit func(*Event)) *Parser {
 // way) that followed the switch, for the caller to classify (TLS inside a
 // proxy tunnel, for instance).
 func (p *Parser) Tunnel() (kind string, up, down []byte) {
+	if p.tun == nil {
+		return p.tunnel, nil, nil
+	}
 	return p.tunnel, p.tun[proto.ToServer], p.tun[proto.ToClient]
 }
 
@@ -281,11 +290,14 @@ func (p *Parser) step(dir proto.Dir, h *half, data []byte, m proto.Meta) []byte 
 		p.addBody(h, data)
 		return nil
 	case stHold:
-		if n := min(len(data), maxHold-len(h.hold)); n > 0 {
-			h.hold = append(h.hold, data[:n]...)
+		if n := min(len(data), maxHold-len(p.hold)); n > 0 {
+			p.hold = append(p.hold, data[:n]...)
 		}
 		return nil
 	case stOpaque:
+		if p.tun == nil {
+			p.tun = new([2][]byte)
+		}
 		if n := min(len(data), maxTunnel-len(p.tun[dir])); n > 0 {
 			p.tun[dir] = append(p.tun[dir], data[:n]...)
 		}
@@ -384,7 +396,6 @@ func (p *Parser) resync(dir proto.Dir, h *half, data []byte, m proto.Meta) []byt
 
 // startLine begins a message.
 func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
-	h.meta = h.lineMeta
 	h.fr = framing{contentLength: -1}
 	h.hdrBytes, h.nHeaders = len(line)+2, 0
 	if dir == proto.ToServer {
@@ -394,11 +405,11 @@ func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
 			return
 		}
 		h.req = p.sh.request()
-		*h.req = Request{Frame: h.meta.Frame, Time: h.meta.Time, Method: method, URI: uri, Version: version, ContentLength: -1, spare: h.req.spare}
+		*h.req = Request{Frame: h.lineMeta.Frame, Time: h.lineMeta.Time, Method: method, URI: uri, Version: version, ContentLength: -1, spare: h.req.spare}
 		if !strings.HasPrefix(version, "HTTP/1.") {
 			h.req.Flags = append(h.req.Flags, "bad-request-line")
 		}
-		h.pe = p.sh.pending(Event{Frame: h.meta.Frame, Time: h.meta.Time, Request: h.req})
+		h.pe = p.sh.pending(Event{Frame: h.lineMeta.Frame, Time: h.lineMeta.Time, Request: h.req})
 		if p.afterGap {
 			h.pe.ev.Flags = append(h.pe.ev.Flags, "after-gap")
 		}
@@ -409,7 +420,7 @@ func (p *Parser) startLine(dir proto.Dir, h *half, line []byte) {
 			return
 		}
 		h.resp = p.sh.response()
-		*h.resp = Response{Frame: h.meta.Frame, Time: h.meta.Time, Version: version, Status: status, Reason: reason, ContentLength: -1, spare: h.resp.spare}
+		*h.resp = Response{Frame: h.lineMeta.Frame, Time: h.lineMeta.Time, Version: version, Status: status, Reason: reason, ContentLength: -1, spare: h.resp.spare}
 		h.paired = false
 	}
 	h.st = stHeaders
@@ -473,8 +484,11 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 			h.fr.contentLength = n
 		}
 	case equalFold(name, "transfer-encoding"):
-		codings := strings.Split(str(), ",")
-		h.fr.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
+		last := value // the last coding decides
+		if i := bytes.LastIndexByte(value, ','); i >= 0 {
+			last = value[i+1:]
+		}
+		h.fr.chunked = bytes.EqualFold(bytes.TrimSpace(last), []byte("chunked")) // Unicode folding, as strings.EqualFold before
 	case equalFold(name, "content-encoding"):
 		if h.fr.encoding != "" {
 			h.fr.encoding += ", "
@@ -487,10 +501,15 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	case equalFold(name, "upgrade"):
 		h.fr.upgrade = str()
 	case equalFold(name, "connection"):
-		for _, t := range strings.Split(str(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+		for rest := value; ; {
+			t, more, found := bytes.Cut(rest, []byte(","))
+			if bytes.EqualFold(bytes.TrimSpace(t), []byte("upgrade")) {
 				h.fr.connUpgrade = true
 			}
+			if !found {
+				break
+			}
+			rest = more
 		}
 	}
 	if dir == proto.ToServer {
@@ -782,9 +801,9 @@ func (p *Parser) commitHeaders(dir proto.Dir, h *half) {
 	// A held CONNECT or Upgrade that is refused: its request side resumes.
 	if rq := &p.h[proto.ToServer]; rq.st == stHold && rq.pe == h.pe && !(r.Status == 101 ||
 		(h.pe.ev.Request.Method == "CONNECT" && r.Status/100 == 2)) {
-		held := rq.hold
-		rq.hold, rq.pe, rq.st = nil, nil, stStart
-		p.feed(proto.ToServer, held, rq.meta)
+		held := p.hold
+		p.hold, rq.pe, rq.st = nil, nil, stStart
+		p.feed(proto.ToServer, held, rq.lineMeta)
 	}
 }
 
@@ -881,7 +900,7 @@ func (p *Parser) finish(dir proto.Dir, h *half) {
 	if dir == proto.ToServer {
 		pe.reqDone = true
 		if pe.hold && !pe.respDone {
-			h.st, h.pe, h.hold = stHold, pe, h.hold[:0]
+			h.st, h.pe, p.hold = stHold, pe, p.hold[:0]
 		}
 	} else {
 		pe.respDone = true
@@ -916,8 +935,11 @@ func (p *Parser) switchTunnel(pe *pending, kind string) {
 	pe.ev.Tunnel = kind
 	rq := &p.h[proto.ToServer]
 	if rq.st == stHold {
-		p.tun[proto.ToServer] = append(p.tun[proto.ToServer], rq.hold...)
-		rq.hold = nil
+		if p.tun == nil {
+			p.tun = new([2][]byte)
+		}
+		p.tun[proto.ToServer] = append(p.tun[proto.ToServer], p.hold...)
+		p.hold = nil
 	} else if rq.req != nil {
 		p.abort(proto.ToServer, rq, "incomplete")
 	}
@@ -956,7 +978,10 @@ func (p *Parser) emitFront() {
 	if !p.lazy {
 		pe.ev.complete()
 	}
-	if p.emit != nil {
+	switch {
+	case p.dec != nil:
+		p.dec.event(pe.ev)
+	case p.emit != nil:
 		p.emit(pe.ev)
 	}
 	if p.lazy {
@@ -1016,7 +1041,7 @@ func (p *Parser) Gap(dir proto.Dir, n int, m proto.Meta) {
 		h.body.WireSize += int64(n)
 		return
 	case stHold:
-		h.hold = h.hold[:0]
+		p.hold = p.hold[:0]
 		return
 	}
 	h.line = h.line[:0]

@@ -41,7 +41,9 @@ func give[T any](l *[]*T, x *T) {
 // pending returns a pending event made of ev.
 func (sh *shared) pending(ev Event) *pending {
 	if sh == nil {
-		return &pending{ev: &ev}
+		e := new(Event) // not &ev: that would move every call's ev to the heap
+		*e = ev
+		return &pending{ev: e}
 	}
 	pe := take(&sh.free.pendings)
 	e := pe.ev

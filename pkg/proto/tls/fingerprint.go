@@ -19,45 +19,57 @@ const (
 // JA3 returns the JA3 string (version,ciphers,extensions,groups,point
 // formats; decimal, dash-joined, GREASE removed) and its MD5 in hex.
 func (ch *ClientHello) JA3() (text, hash string) {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(ch.LegacyVersion)))
-	b.WriteByte(',')
-	writeDecimal(&b, ch.CipherSuites)
-	b.WriteByte(',')
-	writeDecimal(&b, ch.Extensions)
-	b.WriteByte(',')
-	writeDecimal(&b, ch.Groups)
-	b.WriteByte(',')
+	// One buffer of the largest size the text can take (5 digits and a
+	// dash per value), one string.
+	var stack [512]byte
+	b := stack[:0]
+	if n := 6*(len(ch.CipherSuites)+len(ch.Extensions)+len(ch.Groups)+len(ch.PointFormats)) + 10; n > len(stack) {
+		b = make([]byte, 0, n)
+	}
+	b = strconv.AppendInt(b, int64(ch.LegacyVersion), 10)
+	b = append(b, ',')
+	b = appendDecimal(b, ch.CipherSuites)
+	b = append(b, ',')
+	b = appendDecimal(b, ch.Extensions)
+	b = append(b, ',')
+	b = appendDecimal(b, ch.Groups)
+	b = append(b, ',')
 	for i, f := range ch.PointFormats {
 		if i > 0 {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
-		b.WriteString(strconv.Itoa(int(f)))
+		b = strconv.AppendInt(b, int64(f), 10)
 	}
-	text = b.String()
-	sum := md5.Sum([]byte(text))
-	return text, hex.EncodeToString(sum[:])
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
 }
 
-func writeDecimal(b *strings.Builder, vs []uint16) {
+func appendDecimal(b []byte, vs []uint16) []byte {
 	first := true
 	for _, v := range vs {
 		if IsGREASE(v) {
 			continue
 		}
 		if !first {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
 		first = false
-		b.WriteString(strconv.Itoa(int(v)))
+		b = strconv.AppendInt(b, int64(v), 10)
 	}
+	return b
 }
 
 // JA4 returns the FoxIO JA4 fingerprint, e.g. "t13d1516h2_8daaf6152771_e5627efa2ab1".
 // transport is JA4TCP, JA4QUIC or JA4DTLS.
 func (ch *ClientHello) JA4(transport byte) string {
+	ja4, _ := ch.ja4Both(transport)
+	return ja4
+}
+
+// ja4Both returns JA4 and JA4Raw, from one computation of their parts.
+func (ch *ClientHello) ja4Both(transport byte) (ja4, raw string) {
 	a, ciphers, exts := ch.ja4Parts(transport)
-	return a + "_" + ja4Hash(ciphers) + "_" + ja4Hash(exts)
+	return a + "_" + ja4Hash(ciphers) + "_" + ja4Hash(exts), a + "_" + ciphers + "_" + exts
 }
 
 // JA4Raw returns the unhashed JA4 (FoxIO "JA4_r"): sorted cipher list and

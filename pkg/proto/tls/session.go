@@ -49,9 +49,10 @@ type ClientHelloInfo struct {
 // or JA4QUIC.
 func NewClientHelloInfo(ch *ClientHello, frame uint64, transport byte) ClientHelloInfo {
 	ja3, ja3h := ch.JA3()
+	ja4, ja4r := ch.ja4Both(transport)
 	return ClientHelloInfo{
 		Frame: frame, MaxVersion: VersionName(ch.MaxVersion()), ClientHello: *ch,
-		JA3: ja3, JA3Hash: ja3h, JA4: ch.JA4(transport), JA4Raw: ch.JA4Raw(transport),
+		JA3: ja3, JA3Hash: ja3h, JA4: ja4, JA4Raw: ja4r,
 	}
 }
 
