@@ -1,6 +1,9 @@
 package leak
 
 import (
+	"bytes"
+	"sync"
+
 	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
@@ -60,11 +63,25 @@ func (s *Scanner) buildXOR(cribs []crib) {
 // ok. Plain (unencrypted) occurrences are not reported. Only the first
 // MaxXORInput bytes are examined; cost does not grow with the number of
 // identifiers.
+//
+// Cost per byte: for each key length, one XOR and one automaton step per
+// byte, plus, per automaton match, a check of the crib's length. A match
+// of the differences always decodes to its crib (equal differences make
+// the key periodic), so the only matches passed over are plain
+// occurrences, and the first other one returns: a hostile payload can
+// only make every byte a plain occurrence of each crib it spells, which
+// costs at most the total length of the cribs per byte and key length
+// (BenchmarkDetectXORHostile).
 func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 	if len(b) > MaxXORInput {
 		b = b[:MaxXORInput]
 	}
-	diff := make([]byte, len(b))
+	bp := diffPool.Get().(*[]byte)
+	defer diffPool.Put(bp)
+	if cap(*bp) < len(b) {
+		*bp = make([]byte, len(b))
+	}
+	diff := (*bp)[:len(b)]
 	for l := 1; l <= maxXORKey; l++ {
 		x := &s.xor[l-1]
 		if !x.ok || len(b) <= l {
@@ -81,7 +98,8 @@ func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 			if p+len(c.text) > len(b) {
 				continue
 			}
-			k := make([]byte, l)
+			var kb [maxXORKey]byte
+			k := kb[:l]
 			for j := 0; j < l; j++ {
 				k[(p+j)%l] = b[p+j] ^ c.text[j]
 			}
@@ -101,11 +119,14 @@ func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 				continue
 			}
 			kv := s.values[c.v]
-			return shortestPeriod(k), Hit{Identifier: kv.typ, Known: true, DeviceID: kv.dev, Value: kv.value, Encoding: []string{"xor", "plain"}, Offset: p}, true
+			return bytes.Clone(shortestPeriod(k)), Hit{Identifier: kv.typ, Known: true, DeviceID: kv.dev, Value: kv.value, Encoding: []string{"xor", "plain"}, Offset: p}, true
 		}
 	}
 	return nil, Hit{}, false
 }
+
+// diffPool holds DetectXOR's difference buffers (up to MaxXORInput bytes).
+var diffPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // shortestPeriod reduces a repeating key such as "abab" to "ab".
 func shortestPeriod(k []byte) []byte {
