@@ -36,17 +36,15 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 	}
 	u, w := s.unknown, s.w
 	if dir == proto.ToServer {
-		if len(u.sample) < sampleBytes {
-			u.sample = append(u.sample, data[:min(len(data), sampleBytes-len(u.sample))]...)
-		}
-	} else if len(u.down) < sampleBytes {
-		u.down = append(u.down, data[:min(len(data), sampleBytes-len(u.down))]...)
+		u.sample = appendSample(u.sample, data)
+	} else {
+		u.down = appendSample(u.down, data)
 	}
 	if dir != proto.ToServer || u.scanned[dir] >= scanUnknown || w.scanner == nil || u.opaque {
 		return
 	}
 	n := min(len(data), scanUnknown-u.scanned[dir])
-	if n >= 128 && leak.ClassifyPayload(data[:n]).Class == leak.Encrypted {
+	if n >= 128 && leak.LooksEncrypted(data[:n]) {
 		// Ciphertext-like bytes hold no readable identifier, and an XOR
 		// of text with a short key is never this uniform: stop scanning.
 		u.opaque = true
@@ -59,6 +57,20 @@ func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagra
 		loc = "udp.payload"
 	}
 	w.scan(s, leak.Input{Location: loc, Data: data[:n]}, m)
+}
+
+// appendSample appends the start of data to a sample of at most
+// sampleBytes, growing it by doubling up to that size (append alone would
+// overshoot it: 3 KiB grow to 6 KiB).
+func appendSample(sample, data []byte) []byte {
+	n := min(len(data), sampleBytes-len(sample))
+	if n <= 0 {
+		return sample
+	}
+	if need := len(sample) + n; need > cap(sample) && sample != nil {
+		sample = slices.Grow(sample, min(sampleBytes, max(need, 2*cap(sample)))-len(sample))
+	}
+	return append(sample, data[:n]...)
 }
 
 // endUnknown emits the "unknown" event of a flow no decoder recognised:
@@ -94,8 +106,9 @@ func (w *worker) unknownChannel(s *session) string {
 	if u == nil || len(u.sample) == 0 && len(u.down) == 0 {
 		return ""
 	}
-	v := leak.ClassifyPayload(slices.Concat(u.sample, u.down))
-	if w.scanner != nil && len(u.sample) >= 8 && !u.opaque && leak.ClassifyPayload(u.sample).Class != leak.Encrypted {
+	var both [2 * sampleBytes]byte
+	v := leak.ClassifyPayload(append(append(both[:0], u.sample...), u.down...))
+	if w.scanner != nil && len(u.sample) >= 8 && !u.opaque && !leak.LooksEncrypted(u.sample) {
 		if key, hit, ok := w.scanner.DetectXOR(u.sample); ok {
 			s.addFinding(audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
 				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,

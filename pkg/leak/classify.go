@@ -69,6 +69,33 @@ func ClassifyPayload(b []byte) Verdict {
 		return v
 	}
 	var hist [256]int
+	printable := histogram(b, &hist)
+	n := float64(len(b))
+	v.Entropy, v.ChiSquare = entropy(&hist, n), chiSquare(&hist, n)
+	v.Printable = float64(printable) / n
+	v.Class = classOf(b, &hist, printable, func() (float64, float64) { return v.Entropy, v.ChiSquare })
+	return v
+}
+
+// LooksEncrypted reports whether ClassifyPayload(b).Class is Encrypted,
+// computing the entropy and the chi-square only when the printable share
+// and the magic bytes leave it open.
+func LooksEncrypted(b []byte) bool {
+	if len(b) > MaxClassify {
+		b = b[:MaxClassify]
+	}
+	if len(b) < MinClassify {
+		return false
+	}
+	var hist [256]int
+	printable := histogram(b, &hist)
+	n := float64(len(b))
+	return classOf(b, &hist, printable, func() (float64, float64) { return entropy(&hist, n), chiSquare(&hist, n) }) == Encrypted
+}
+
+// histogram counts the bytes of b and returns how many are printable
+// ASCII, tab, CR or LF.
+func histogram(b []byte, hist *[256]int) int {
 	printable := 0
 	for _, c := range b {
 		hist[c]++
@@ -76,43 +103,60 @@ func ClassifyPayload(b []byte) Verdict {
 			printable++
 		}
 	}
-	n := float64(len(b))
-	exp := n / 256
+	return printable
+}
+
+// entropy is the Shannon entropy of the histogram of n bytes, in bits per byte.
+func entropy(hist *[256]int, n float64) float64 {
+	e := 0.0
 	for _, h := range hist {
 		if h > 0 {
 			p := float64(h) / n
-			v.Entropy -= p * math.Log2(p)
+			e -= p * math.Log2(p)
 		}
-		d := float64(h) - exp
-		v.ChiSquare += d * d / exp
 	}
-	v.Printable = float64(printable) / n
-	if v.Printable >= PrintableText {
-		v.Class = Plaintext
-		if encodedAlphabet(&hist, len(b)) {
-			v.Class = Encoded
+	return e
+}
+
+// chiSquare tests the histogram of n bytes against uniform bytes.
+func chiSquare(hist *[256]int, n float64) float64 {
+	exp := n / 256
+	x := 0.0
+	for _, h := range hist {
+		d := float64(h) - exp
+		x += d * d / exp
+	}
+	return x
+}
+
+// classOf decides the class of b (at least MinClassify bytes) from its
+// histogram; stats gives the entropy and chi-square when they are needed.
+func classOf(b []byte, hist *[256]int, printable int, stats func() (entropy, chi float64)) Class {
+	n := float64(len(b))
+	if float64(printable)/n >= PrintableText {
+		if encodedAlphabet(hist, len(b)) {
+			return Encoded
 		}
-		return v
+		return Plaintext
 	}
 	if compressed(b) != "" || hasMagic(b) {
-		v.Class = Compressed
-		return v
+		return Compressed
 	}
+	e, chi := stats()
 	high := false
 	if len(b) >= 1024 {
-		high = v.Entropy >= HighEntropy
+		high = e >= HighEntropy
 	} else {
-		high = v.Entropy >= HighEntropyRatio*math.Log2(math.Min(n, 256))
+		high = e >= HighEntropyRatio*math.Log2(math.Min(n, 256))
 	}
 	switch {
 	case !high:
-		v.Class = Binary
-	case len(b) >= ChiSquareMinN && v.ChiSquare > ChiSquareMax:
-		v.Class = Compressed
+		return Binary
+	case len(b) >= ChiSquareMinN && chi > ChiSquareMax:
+		return Compressed
 	default:
-		v.Class = Encrypted
+		return Encrypted
 	}
-	return v
 }
 
 // encodedAlphabet: (nearly) every byte is from the base64 or hex alphabet

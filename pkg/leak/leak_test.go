@@ -496,3 +496,32 @@ func TestKeysFile(t *testing.T) {
 		}
 	}
 }
+
+// TestScanCommonPathDoesNotAllocate: inputs with nothing to report and no
+// encoded field are scanned without allocating (the scan state and its
+// buffers are reused).
+func TestScanCommonPathDoesNotAllocate(t *testing.T) {
+	s, err := NewScanner(nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opaque := make([]byte, 1400)
+	for i := range opaque {
+		opaque[i] = byte(i*7 + i*i*13)
+	}
+	for _, in := range []Input{
+		{Location: "header:User-Agent", Data: []byte("Dalvik/2.1.0 (Linux; U; Android 9; SM-G960F Build/PPR1.180610.011)")},
+		{Location: "dns.qname", Data: []byte("connectivitycheck.gstatic.com")},
+		{Location: "url.query", Data: []byte("app=com.example.shop&ver=4.2&ts=1700000000&lang=en")},
+		{Location: "body", ContentType: "text/plain", Data: []byte("fc9098f366b9b56f2e81d71dfb97c0f32a48a0237304d723b773b6bb08983650")},
+		{Location: "tcp.payload", Data: opaque},
+		{Location: "body", ContentType: "application/json", Data: []byte(`{"name":"screen_view","params":{"screen":"home","duration_ms":1200,"network":"wifi"}}`)},
+	} {
+		t.Run(in.Location, func(t *testing.T) {
+			hits := 0
+			if n := testing.AllocsPerRun(100, func() { s.Scan(in, func(Hit) { hits++ }) }); n > 0 || hits > 0 {
+				t.Errorf("%.0f allocations, %d hits per Scan", n, hits)
+			}
+		})
+	}
+}

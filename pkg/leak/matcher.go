@@ -10,6 +10,7 @@ package leak
 // identifiers took seconds and its scan ran at a few MB/s; see
 // docs/leaks.md for the figures.
 type matcher struct {
+	mask    uint32 // of the filter's bit index
 	filter  []uint64
 	anchors map[uint32][]int32
 	pats    []mpat
@@ -32,8 +33,12 @@ var lowerTab = func() (t [256]byte) {
 	return t
 }()
 
-func newMatcher() *matcher {
-	return &matcher{filter: make([]uint64, filterBits/64), anchors: map[uint32][]int32{}}
+func newMatcher() *matcher { return newMatcherBits(filterBits) }
+
+// newMatcherBits makes a matcher whose filter has bits bits (a power of
+// two from 64 to filterBits): fewer for a few patterns.
+func newMatcherBits(bits int) *matcher {
+	return &matcher{mask: uint32(bits - 1), filter: make([]uint64, bits/64), anchors: map[uint32][]int32{}}
 }
 
 func anchorHash(a uint32) uint32 { return (a * 2654435761) >> 12 }
@@ -47,7 +52,7 @@ func (m *matcher) add(p []byte, fold bool) int {
 		}
 	}
 	a := uint32(lowerTab[t[0]])<<24 | uint32(lowerTab[t[1]])<<16 | uint32(lowerTab[t[2]])<<8 | uint32(lowerTab[t[3]])
-	h := anchorHash(a)
+	h := anchorHash(a) & m.mask
 	m.filter[h>>6] |= 1 << (h & 63)
 	m.anchors[a] = append(m.anchors[a], int32(len(m.pats)))
 	m.pats = append(m.pats, mpat{text: t, fold: fold})
@@ -62,7 +67,7 @@ func (m *matcher) scan(b []byte, fn func(pat, start, end int)) {
 	a := uint32(lowerTab[b[0]])<<16 | uint32(lowerTab[b[1]])<<8 | uint32(lowerTab[b[2]])
 	for i := 3; i < len(b); i++ {
 		a = a<<8 | uint32(lowerTab[b[i]])
-		h := anchorHash(a)
+		h := anchorHash(a) & m.mask
 		if m.filter[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}

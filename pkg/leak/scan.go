@@ -232,7 +232,7 @@ func (st *scanState) reset() {
 	if cap(st.hits) > 1024 {
 		st.hits = nil
 	}
-	clear(st.hits[:cap(st.hits)])
+	clear(st.hits) // hits only grow during a Scan: the rest is clear
 	clear(st.wireStr[:cap(st.wireStr)])
 	clear(st.wire[:cap(st.wire)])
 	clear(st.chain[:cap(st.chain)])

@@ -1,7 +1,10 @@
 package leak
 
 import (
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+	"bytes"
+	"cmp"
+	"slices"
+	"sync"
 )
 
 // maxXORKey is the longest repeating XOR key DetectXOR tries.
@@ -24,7 +27,7 @@ type crib struct {
 // those differences unchanged, so they can be searched for in the
 // ciphertext's own differences without knowing the key.
 type xorAuto struct {
-	ac    ahocorasick.AhoCorasick
+	m     *matcher // the cribs' differences, pattern i from cribs[i]
 	cribs []crib
 	ok    bool
 }
@@ -49,8 +52,11 @@ func (s *Scanner) buildXOR(cribs []crib) {
 		if len(pats) == 0 {
 			continue
 		}
-		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: false})
-		s.xor[l-1] = xorAuto{ac: b.BuildByte(pats), cribs: used, ok: true}
+		m := newMatcherBits(1 << 16)
+		for _, p := range pats {
+			m.add(p, false)
+		}
+		s.xor[l-1] = xorAuto{m: m, cribs: used, ok: true}
 	}
 }
 
@@ -60,11 +66,24 @@ func (s *Scanner) buildXOR(cribs []crib) {
 // ok. Plain (unencrypted) occurrences are not reported. Only the first
 // MaxXORInput bytes are examined; cost does not grow with the number of
 // identifiers.
+//
+// Cost per byte is bounded whatever the payload: for each key length one
+// XOR and one matcher step per byte, plus a check of the crib's length per
+// match. A match of the differences always decodes to its crib (equal
+// differences make the key periodic), so the matches passed over are plain
+// occurrences, of which at most maxXORMatches per key length are kept
+// (BenchmarkDetectXORHostile; docs/leaks.md).
 func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 	if len(b) > MaxXORInput {
 		b = b[:MaxXORInput]
 	}
-	diff := make([]byte, len(b))
+	bp := diffPool.Get().(*[]byte)
+	defer diffPool.Put(bp)
+	if cap(*bp) < len(b) {
+		*bp = make([]byte, len(b))
+	}
+	diff := (*bp)[:len(b)]
+	var mbuf [16]xorMatch
 	for l := 1; l <= maxXORKey; l++ {
 		x := &s.xor[l-1]
 		if !x.ok || len(b) <= l {
@@ -74,14 +93,25 @@ func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 		for i := range d {
 			d[i] = b[i] ^ b[i+l]
 		}
-		it := x.ac.IterOverlappingByte(d)
-		for m := it.Next(); m != nil; m = it.Next() {
-			c := x.cribs[m.Pattern()]
-			p := m.Start()
+		// Every occurrence, in the order of their ends, the longest
+		// first at one end (an Aho-Corasick automaton's order).
+		ms := mbuf[:0]
+		x.m.scan(d, func(pi, start, end int) {
+			if len(ms) < maxXORMatches {
+				ms = append(ms, xorMatch{pi: int32(pi), start: int32(start), end: int32(end)})
+			}
+		})
+		slices.SortFunc(ms, func(a, b xorMatch) int {
+			return cmp.Or(cmp.Compare(a.end, b.end), cmp.Compare(b.start, a.start), cmp.Compare(a.pi, b.pi))
+		})
+		for _, m := range ms {
+			c := x.cribs[m.pi]
+			p := int(m.start)
 			if p+len(c.text) > len(b) {
 				continue
 			}
-			k := make([]byte, l)
+			var kb [maxXORKey]byte
+			k := kb[:l]
 			for j := 0; j < l; j++ {
 				k[(p+j)%l] = b[p+j] ^ c.text[j]
 			}
@@ -101,11 +131,23 @@ func (s *Scanner) DetectXOR(b []byte) (key []byte, hit Hit, ok bool) {
 				continue
 			}
 			kv := s.values[c.v]
-			return shortestPeriod(k), Hit{Identifier: kv.typ, Known: true, DeviceID: kv.dev, Value: kv.value, Encoding: []string{"xor", "plain"}, Offset: p}, true
+			return bytes.Clone(shortestPeriod(k)), Hit{Identifier: kv.typ, Known: true, DeviceID: kv.dev, Value: kv.value, Encoding: []string{"xor", "plain"}, Offset: p}, true
 		}
 	}
 	return nil, Hit{}, false
 }
+
+// xorMatch is one occurrence of a crib's differences.
+type xorMatch struct{ pi, start, end int32 }
+
+// maxXORMatches bounds the occurrences checked per key length: a
+// difference matched always decodes to its crib, so the ones passed over
+// are plain occurrences; this many of them mean a payload made of known
+// values, not one hiding them.
+const maxXORMatches = 4096
+
+// diffPool holds DetectXOR's difference buffers (up to MaxXORInput bytes).
+var diffPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // shortestPeriod reduces a repeating key such as "abab" to "ab".
 func shortestPeriod(k []byte) []byte {
