@@ -196,27 +196,21 @@ func (inv *inventory) cutDevs(n int) {
 	for _, k := range keys[n:] {
 		d := inv.devs[k]
 		delete(inv.devs, k)
-		inv.toOther(d, false)
+		inv.toOther(d)
 	}
 	inv.devsFull, inv.devsMax = true, keys[n-1]
 }
 
-// toOther folds a device past the cap into otherDevices. During the run
-// its addresses are not kept (which flows of a device come before it is
-// cut depends on the sharding); at the end (resolve) they are.
-func (inv *inventory) toOther(d *devAgg, keepIPs bool) {
+// toOther folds a device past the cap into otherDevices, without its
+// addresses: which flows of a device come before it is cut depends on the
+// sharding. (At the end, resolve folds pairs with their addresses, as it
+// did before the caps were exact.)
+func (inv *inventory) toOther(d *devAgg) {
 	inv.overflow += uint64(d.flows())
 	inv.folded = append(inv.folded, d.d.ID)
-	d.d.ID, d.d.MAC, d.hasMAC = otherDevices, "", false
-	if !keepIPs {
-		d.ips = nil
-	}
-	maxRows := maxDests
-	if keepIPs {
-		maxRows = unbounded
-	}
+	d.d.ID, d.d.MAC, d.hasMAC, d.ips = otherDevices, "", false, nil
 	if cur := inv.devs[otherDevices]; cur != nil {
-		cur.merge(d, maxRows)
+		cur.merge(d, maxDests)
 	} else {
 		inv.devs[otherDevices] = d.retab(inv.tab)
 	}
@@ -231,7 +225,7 @@ func (inv *inventory) fileDev(d *devAgg) {
 		return
 	}
 	if key != otherDevices && !inv.devRoom(key) {
-		inv.toOther(d, false)
+		inv.toOther(d)
 		return
 	}
 	inv.devs[key] = d.retab(inv.tab)
