@@ -75,6 +75,7 @@ type Message struct {
 // Request builds the request form, its body decoded up to maxBody bytes.
 func (m *Message) Request(maxBody int) *Request {
 	r := &Request{Frame: m.Meta.Frame, Time: m.Meta.Time, Headers: []Header{}, Trailers: m.Trailers}
+	paramsCut := false
 	for _, f := range m.Fields {
 		switch f.Name {
 		case ":method":
@@ -100,14 +101,20 @@ func (m *Message) Request(maxBody int) *Request {
 			case "content-type":
 				r.ContentType = f.Value
 			case "cookie":
-				r.Cookies = parseCookies(f.Value, r.Cookies)
+				var cut bool
+				r.Cookies, cut = parseCookies(f.Value, r.Cookies)
+				paramsCut = paramsCut || cut
 			}
 		}
 	}
 	r.Path, r.RawQuery = splitPath(r.URI)
-	r.Query = parseQuery(r.RawQuery)
+	var cut bool
+	r.Query, cut = parseQuery(r.RawQuery)
 	if m.Limit {
 		r.Flags = append(r.Flags, "header-limit")
+	}
+	if paramsCut || cut {
+		r.Flags = append(r.Flags, FlagParamLimit)
 	}
 	r.Body = m.body(r.Headers, r.ContentType, maxBody)
 	return r
@@ -240,11 +247,19 @@ func parseDNS(dir proto.Dir, b []byte, m proto.Meta) DNSMessage {
 	return DNSMessage{Dir: dir.String(), Frame: m.Frame, Time: m.Time, Message: msg, Err: err}
 }
 
+// maxParams caps the query and cookie pairs kept per request, as
+// pkg/proto/http does: a request of 64 KiB of "&" would otherwise make one
+// Param per byte pair. The rest is dropped and the request flagged
+// "param-limit".
+const maxParams = 256
+
 // parseQuery splits a raw query into its parameters in order, unescaping
-// what unescapes.
-func parseQuery(q string) []Param {
-	var out []Param
+// what unescapes, at most maxParams of them; cut reports a rest dropped.
+func parseQuery(q string) (out []Param, cut bool) {
 	for q != "" {
+		if len(out) >= maxParams {
+			return out, true
+		}
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		if kv == "" {
@@ -253,7 +268,7 @@ func parseQuery(q string) []Param {
 		k, v, _ := strings.Cut(kv, "=")
 		out = append(out, Param{Name: unescape(k), Value: unescape(v)})
 	}
-	return out
+	return out, false
 }
 
 func unescape(s string) string {
@@ -264,15 +279,21 @@ func unescape(s string) string {
 }
 
 // parseCookies appends the name=value pairs of one cookie header (HTTP/2
-// may split cookies over several).
-func parseCookies(v string, out []Param) []Param {
-	for _, c := range strings.Split(v, ";") {
+// may split cookies over several), up to maxParams in all; cut reports
+// pairs dropped.
+func parseCookies(v string, out []Param) (_ []Param, cut bool) {
+	for v != "" {
+		var c string
+		c, v, _ = strings.Cut(v, ";")
 		c = strings.TrimSpace(c)
 		if c == "" {
 			continue
 		}
+		if len(out) >= maxParams {
+			return out, true
+		}
 		k, val, _ := strings.Cut(c, "=")
 		out = append(out, Param{Name: k, Value: val})
 	}
-	return out
+	return out, false
 }

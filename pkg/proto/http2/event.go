@@ -71,9 +71,14 @@ type Request struct {
 	Trailers    []Header `json:"trailers,omitempty"`
 	Cookies     []Param  `json:"cookies,omitempty"`
 	Body        *Body    `json:"body,omitempty"`
-	// Flags: "header-limit" (fields past Limits.MaxHeaderList dropped).
+	// Flags: "header-limit" (fields past Limits.MaxHeaderList dropped),
+	// FlagParamLimit (query or cookie pairs past the 256th dropped).
 	Flags []string `json:"flags,omitempty"`
 }
+
+// FlagParamLimit flags a request whose query or cookie pairs were cut at
+// maxParams (counted as http2_param_limit).
+const FlagParamLimit = "param-limit"
 
 // Response is the server half of a stream.
 type Response struct {

@@ -232,6 +232,20 @@ func cases() []testCase {
 		out = append(out, testCase{name: "limits", lim: Limits{MaxFrame: 200, MaxBody: 64, MaxStreams: 3}, ops: []op{up([]byte(Preface), c.take()), down(s.take())}})
 	}
 
+	// Hostile parameters: 300 query pairs and 300 cookie pairs; 256 of each
+	// are kept and the request is flagged param-limit.
+	{
+		c := newConn()
+		var q, ck []string
+		for i := range 300 {
+			q = append(q, fmt.Sprintf("p%d=%d", i, i))
+			ck = append(ck, fmt.Sprintf("c%d=%d", i, i))
+		}
+		c.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "many.example.com", ":path", "/q?"+strings.Join(q, "&"),
+			"cookie", strings.Join(ck[:200], "; "), "cookie", strings.Join(ck[200:], "; "))
+		out = append(out, testCase{name: "param-limit", ops: []op{up([]byte(Preface), c.take())}})
+	}
+
 	// Malformed: a wrong preface, frames the Framer refuses, a bad block.
 	{
 		c := newConn()
@@ -400,4 +414,44 @@ func FuzzParser(f *testing.F) {
 			t.Fatalf("bytewise split differs:\n%s\n----\n%s", a, b)
 		}
 	})
+}
+
+// TestParamCap: query and cookie pairs stop at maxParams, as in
+// pkg/proto/http, and say so.
+func TestParamCap(t *testing.T) {
+	pairs := func(n int, sep string) string {
+		var b []string
+		for i := range n {
+			b = append(b, fmt.Sprintf("k%d=v", i))
+		}
+		return strings.Join(b, sep)
+	}
+	for _, tc := range []struct {
+		name    string
+		n       int
+		wantLen int
+		wantCut bool
+	}{
+		{"none", 0, 0, false},
+		{"under", 10, 10, false},
+		{"at", maxParams, maxParams, false},
+		{"over", maxParams + 1, maxParams, true},
+		{"flood", 30000, maxParams, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, cut := parseQuery(pairs(tc.n, "&"))
+			if len(q) != tc.wantLen || cut != tc.wantCut {
+				t.Errorf("query: %d pairs, cut %v; want %d, %v", len(q), cut, tc.wantLen, tc.wantCut)
+			}
+			c, cut := parseCookies(pairs(tc.n, "; "), nil)
+			if len(c) != tc.wantLen || cut != tc.wantCut {
+				t.Errorf("cookies: %d pairs, cut %v; want %d, %v", len(c), cut, tc.wantLen, tc.wantCut)
+			}
+		})
+	}
+	// Cookies split over headers share one cap.
+	c, _ := parseCookies(pairs(200, ";"), nil)
+	if c, cut := parseCookies(pairs(200, ";"), c); len(c) != maxParams || !cut {
+		t.Errorf("two cookie headers: %d pairs, cut %v", len(c), cut)
+	}
 }

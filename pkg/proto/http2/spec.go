@@ -3,6 +3,7 @@ package http2
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/proto"
@@ -87,6 +88,9 @@ func (d *Decoder) event(ev *Event) {
 			}
 		}
 		codings = BodyCodings(rq.Body)
+		if slices.Contains(rq.Flags, FlagParamLimit) {
+			proto.Count(d.s, "http2_param_limit", 1)
+		}
 	}
 	ev.ScanFields(func(f Field) {
 		pf := proto.Field{Location: f.Location, Data: f.Data, ContentType: f.ContentType, Page: f.Page}

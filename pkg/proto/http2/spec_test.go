@@ -156,3 +156,16 @@ func kept(f any) bool {
 	}
 	return true
 }
+
+// TestDecoderCountsParamLimit: a request cut at maxParams is counted.
+func TestDecoderCountsParamLimit(t *testing.T) {
+	for _, tc := range cases() {
+		want := uint64(0)
+		if tc.name == "param-limit" {
+			want = 1
+		}
+		if got := runSink(tc, nil).Counts["http2_param_limit"]; got != want {
+			t.Errorf("%s: http2_param_limit = %d, want %d", tc.name, got, want)
+		}
+	}
+}
