@@ -85,7 +85,7 @@ func TestCorpusNewDecoders(t *testing.T) {
 		// tshark -Y smtp: 220 mx.google.com ESMTP, EHLO, STARTTLS, 220
 		// Ready; then TLS 1.2 (truth: server_hellos, certificates).
 		"zeek/tls/smtp-starttls.pcap": {server: "74.125.142.26:25",
-			flow:   flowView{protocol: "smtp", channel: "STARTTLS TLS1.2", name: "mx.google.com", source: "protocol"},
+			flow:   flowView{protocol: "smtp", channel: "STARTTLS TLS1.2", name: "mx.google.com", source: "banner"},
 			events: []string{"mail", "tls"}, certs: 3},
 		// MAIL FROM:<sanders@skynet.local>, RCPT TO:<sanders@cyberdyne.local>:
 		// both are scanned (pkg/proto/mail's tests), and neither is an
@@ -102,7 +102,7 @@ func TestCorpusNewDecoders(t *testing.T) {
 			events:   []string{"mail"}},
 		// USER anonymous / PASS test: no finding.
 		"zeek/ftp/ipv6.pcap": {server: "[2001:470:4867:99::21]:21",
-			flow: flowView{protocol: "ftp", channel: "FTP", name: "ftp.netbsd.org", source: "protocol"}, events: []string{"ftp"}},
+			flow: flowView{protocol: "ftp", channel: "FTP", name: "ftp.netbsd.org", source: "banner"}, events: []string{"ftp"}},
 		// USER jsiwek / PASS whatabadpass.
 		"zeek/var-services-std-ports.pcap": {server: "",
 			flow:     flowView{protocol: "ftp", channel: "FTP"},

@@ -76,8 +76,8 @@ func flowDevice(d *devAgg, pp *pendingPair) string {
 }
 
 // bestName picks the server's name: SNI > HTTP Host > QUIC SNI > a
-// protocol's own server name > DNS answer seen earlier by the same client
-// > PTR.
+// server name the client sent in another protocol > DNS answer seen
+// earlier by the same client > PTR > the server's greeting banner.
 func (w *worker) bestName(s *session) (string, string) {
 	switch {
 	case s.names.sni != "":
@@ -92,6 +92,8 @@ func (w *worker) bestName(s *session) (string, string) {
 		return s.names.dns, "dns"
 	case s.names.ptr != "":
 		return s.names.ptr, "ptr"
+	case s.names.banner != "":
+		return s.names.banner, "banner"
 	}
 	return "", ""
 }

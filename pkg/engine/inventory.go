@@ -98,7 +98,7 @@ type findingRow struct {
 }
 
 // name sources, best first.
-var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "protocol": 4, "dns": 5, "ptr": 6, "": 9}
+var nameRank = map[string]int{"sni": 1, "http-host": 2, "quic-sni": 3, "protocol": 4, "dns": 5, "ptr": 6, "banner": 7, "": 9}
 
 func newInventory(lan []netip.Prefix, known []lab.Device) *inventory {
 	return &inventory{lan: lan, known: known, tab: newStrtab(), devs: map[string]*devAgg{}, pending: map[pairKey]*pendingPair{},

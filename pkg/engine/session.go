@@ -82,6 +82,7 @@ type pendingSwitch struct {
 type names struct {
 	sni, host, quicSNI, protocol string
 	dns, ptr                     string // from answers seen before the flow began
+	banner                       string // the server's name for itself
 	device                       string // a name the client gave itself
 }
 
@@ -395,6 +396,8 @@ func (s *session) Name(n proto.Name) {
 		dst = &s.names.quicSNI
 	case proto.FromProtocol:
 		dst = &s.names.protocol
+	case proto.FromBanner:
+		dst = &s.names.banner
 	case proto.DeviceName:
 		dst = &s.names.device
 	default:

@@ -65,7 +65,10 @@ type Finding struct {
 }
 
 // NameSource says where a name came from. Server names rank in the order
-// listed (SNI first); device names are kept apart from server names.
+// listed, SNI first: the names a client sent say what the device asked for,
+// then a DNS answer the client looked up (engine-side, "dns" and "ptr"),
+// and a server's name for itself only when nothing else names the flow.
+// Device names are kept apart from server names.
 type NameSource string
 
 // Server and device name sources.
@@ -73,7 +76,8 @@ const (
 	FromSNI      NameSource = "sni"       // TLS ClientHello server_name
 	FromHTTPHost NameSource = "http-host" // HTTP/1 Host, HTTP/2 and HTTP/3 :authority
 	FromQUICSNI  NameSource = "quic-sni"  // server_name of a QUIC Initial
-	FromProtocol NameSource = "protocol"  // a protocol's own server name (SMTP greeting, XMPP to=, CoAP Uri-Host)
+	FromProtocol NameSource = "protocol"  // a server name the client sent in another protocol (XMPP stream to=, CoAP Uri-Host)
+	FromBanner   NameSource = "banner"    // a name the server announces for itself (SMTP and FTP greeting host); ranks below DNS
 	DeviceName   NameSource = "device"    // a name the client device gives itself (DHCP, mDNS, NetBIOS, SMTP EHLO)
 )
 

@@ -21,7 +21,7 @@ var wantSpec = map[string]struct {
 	findings             int
 	names                string
 }{
-	"zeek/ftp/ipv6.pcap":               {anonymous: []string{"test"}, names: "protocol:ftp.netbsd.org"},
+	"zeek/ftp/ipv6.pcap":               {anonymous: []string{"test"}, names: "banner:ftp.netbsd.org"},
 	"zeek/var-services-std-ports.pcap": {passwords: []string{"whatabadpass"}, findings: 1},
 }
 

@@ -70,7 +70,7 @@ func (d *Decoder) event(ev *Event) {
 	}
 	if ev.Kind == "greeting" {
 		if n := hostname.FirstWord(ev.Text); n != "" {
-			d.s.Name(proto.Name{Name: n, Source: proto.FromProtocol, Frame: ev.Frame})
+			d.s.Name(proto.Name{Name: n, Source: proto.FromBanner, Frame: ev.Frame})
 		}
 	}
 	ev.Password = nil // secrets stay out of what the engine keeps

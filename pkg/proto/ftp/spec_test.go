@@ -44,7 +44,7 @@ func TestDecoderReports(t *testing.T) {
 		names             string
 		switchUp, switch2 string
 	}{
-		{session: "session", password: []string{"Adm1n!"}, findings: 1, names: "protocol:ftp.example.com"},
+		{session: "session", password: []string{"Adm1n!"}, findings: 1, names: "banner:ftp.example.com"},
 		{session: "anonymous", anonymous: []string{"guest@example.com"}},
 		{session: "auth-tls", switchUp: "\x16\x03\x01\x00\x05hellomore", switch2: "\x16\x03\x03\x00\x02hi"},
 	} {

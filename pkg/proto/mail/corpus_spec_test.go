@@ -28,7 +28,7 @@ var wantSpec = map[string]struct {
 }{
 	"chrissanders-packets/mail_sender_client_1.pcapng": {protocol: "smtp",
 		scanned: map[string][]string{"smtp.mail_from": {"sanders@skynet.local"}, "smtp.rcpt_to": {"sanders@cyberdyne.local"}, "smtp.hostname": {"[172.16.16.225]"}}},
-	"zeek/tls/smtp-starttls.pcap": {protocol: "smtp", names: []string{"protocol:mx.google.com", "device:openssl.client.net"},
+	"zeek/tls/smtp-starttls.pcap": {protocol: "smtp", names: []string{"banner:mx.google.com", "device:openssl.client.net"},
 		scanned: map[string][]string{"smtp.hostname": {"openssl.client.net"}}, switchFrame: 11, switchTLSUp: true, down: true},
 	"zeek/pop3/pop3.pcap": {protocol: "pop3", findings: 3,
 		scanned: map[string][]string{"pop3.password": {"napier", "napier123", "napier123"}}},

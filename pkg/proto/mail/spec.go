@@ -96,7 +96,7 @@ func (d *Decoder) event(ev *Event) {
 	switch {
 	case ev.Kind == "greeting" && ev.Protocol == "smtp":
 		if n := hostname.FirstWord(ev.Text); n != "" {
-			d.s.Name(proto.Name{Name: n, Source: proto.FromProtocol, Frame: ev.Frame})
+			d.s.Name(proto.Name{Name: n, Source: proto.FromBanner, Frame: ev.Frame})
 		}
 	case ev.Hostname != "":
 		if n := hostname.Device(ev.Hostname); n != "" {
