@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	pq "github.com/parquet-go/parquet-go"
@@ -24,6 +26,11 @@ import (
 
 // Tables are the table names, each a directory below the output directory.
 var Tables = []string{"devices", "destinations", "leaks", "findings", "flows", "events"}
+
+// MetaDecryption is the key-value metadata key of every file of a run with
+// key logs: the capture's summary.decryption object as JSON
+// ({"decrypted":1,"no_key":0,"failed":0,"stopped":{...}}).
+const MetaDecryption = "phonehome.decryption"
 
 // Capture names what every row comes from: one capture file (its path and
 // the SHA-256 of its bytes), or for several files read as one recording
@@ -64,6 +71,15 @@ func Write(dir, name string, r *audit.Report, c Capture) (files []string, err er
 		pq.KeyValueMetadata("phonehome.schema_version", p.SchemaVersion),
 		pq.KeyValueMetadata("phonehome.capture_path", c.Path),
 		pq.KeyValueMetadata("phonehome.capture_sha256", c.SHA256),
+	}
+	if d := p.Summary.Decryption; d != nil {
+		// The capture's own counts (each session once, whichever devices
+		// it belongs to), as summary.decryption in the JSON report.
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		meta = append(meta, pq.KeyValueMetadata(MetaDecryption, string(b)))
 	}
 	out := make([]*batch.File, len(Tables))
 	defer func() {
@@ -177,6 +193,19 @@ func addEvent(b *rowBuf[EventRow], js []byte, c Capture) error {
 	return b.err
 }
 
+// decryptionCols flattens a decryption object; all null for nil.
+func decryptionCols(d *audit.Decryption) DecryptionCols {
+	if d == nil {
+		return DecryptionCols{}
+	}
+	n := func(v int) *int64 { x := int64(v); return &x }
+	c := DecryptionCols{Decrypted: n(d.Decrypted), NoKey: n(d.NoKey), Failed: n(d.Failed)}
+	for _, r := range slices.Sorted(maps.Keys(d.Stopped)) {
+		c.Stopped = append(c.Stopped, StopCount{Reason: r, Sessions: int64(d.Stopped[r])})
+	}
+	return c
+}
+
 // ts is t for a TIMESTAMP(NANOS) column: nil when zero or out of range.
 func ts(t time.Time) *time.Time {
 	if t.IsZero() || t.Year() < 1678 || t.Year() > 2261 {
@@ -199,6 +228,9 @@ func writeDevice(d *audit.Device, c Capture, devs *pq.GenericWriter[DeviceRow], 
 		SummaryWorst: d.Summary.WorstSeverity.String(), SummaryWorstFinding: d.Summary.WorstFinding,
 		Destinations: int64(len(d.Destinations)), Leaks: int64(len(d.Leaks)), Findings: int64(len(d.Findings)),
 	}
+	if x := decryptionCols(d.Summary.Decryption); x.Decrypted != nil {
+		row.SummaryDecryptionCols = SummaryDecryptionCols{x.Decrypted, x.NoKey, x.Failed, x.Stopped}
+	}
 	if h := d.DHCP; h != nil {
 		row.DHCPHostname, row.DHCPVendorClass, row.DHCPFingerprint = h.Hostname, h.VendorClass, h.Fingerprint
 		row.DHCPRequestedIP, row.DHCPAssignedIP = h.RequestedIP, h.AssignedIP
@@ -218,6 +250,7 @@ func writeDevice(d *audit.Device, c Capture, devs *pq.GenericWriter[DeviceRow], 
 			Plaintext: audit.Channel(x.Channel).Plaintext(), Protocols: x.Protocols, Flows: int64(x.Flows),
 			PacketsUp: x.PacketsUp, PacketsDown: x.PacketsDown, BytesUp: x.BytesUp, BytesDown: x.BytesDown,
 			FirstSeen: ts(x.FirstSeen), LastSeen: ts(x.LastSeen), FirstFrame: x.FirstFrame,
+			DecryptionCols: decryptionCols(x.Decryption),
 		}
 	}
 	if _, err := dests.Write(ds); err != nil {

@@ -42,9 +42,36 @@ type DeviceRow struct {
 	SummaryPlaintext    float64     `parquet:"summary_plaintext_share"`
 	SummaryWorst        string      `parquet:"summary_worst_severity,dict"`
 	SummaryWorstFinding string      `parquet:"summary_worst_finding"`
-	Destinations        int64       `parquet:"destinations"`
-	Leaks               int64       `parquet:"leaks"`
-	Findings            int64       `parquet:"findings"`
+	SummaryDecryptionCols
+	Destinations int64 `parquet:"destinations"`
+	Leaks        int64 `parquet:"leaks"`
+	Findings     int64 `parquet:"findings"`
+}
+
+// SummaryDecryptionCols is a device's summary.decryption, flattened: the
+// TLS and QUIC sessions of its destinations by decryption outcome. All
+// null when no key log was given (the JSON then has no decryption object).
+type SummaryDecryptionCols struct {
+	SummaryDecrypted *int64      `parquet:"summary_decryption_decrypted,optional"`
+	SummaryNoKey     *int64      `parquet:"summary_decryption_no_key,optional"`
+	SummaryFailed    *int64      `parquet:"summary_decryption_failed,optional"`
+	SummaryStopped   []StopCount `parquet:"summary_decryption_stopped,list"`
+}
+
+// DecryptionCols is a destination's decryption object, flattened; null
+// without key logs.
+type DecryptionCols struct {
+	Decrypted *int64      `parquet:"decryption_decrypted,optional"`
+	NoKey     *int64      `parquet:"decryption_no_key,optional"`
+	Failed    *int64      `parquet:"decryption_failed,optional"`
+	Stopped   []StopCount `parquet:"decryption_stopped,list"`
+}
+
+// StopCount is one entry of decryption.stopped: sessions whose decryption
+// failed or ended early for reason, in reason order.
+type StopCount struct {
+	Reason   string `parquet:"reason"`
+	Sessions int64  `parquet:"sessions"`
 }
 
 // ShareItem is one entry of summary.by_country or summary.by_owner.
@@ -89,6 +116,7 @@ type DestinationRow struct {
 	FirstSeen     *time.Time `parquet:"first_seen,optional,timestamp(nanosecond:utc)"`
 	LastSeen      *time.Time `parquet:"last_seen,optional,timestamp(nanosecond:utc)"`
 	FirstFrame    uint64     `parquet:"first_frame"`
+	DecryptionCols
 }
 
 // DestCols is a leak's or finding's "destination" object, flattened.
