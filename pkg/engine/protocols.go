@@ -35,9 +35,7 @@ func protocols(httpLimits phttp.Limits) []proto.Spec {
 		// TCP
 		ptls.Spec(),
 		phttp.Spec(httpLimits),
-		// stun.StreamSpec() is not listed yet: before the Spec list, TCP
-		// STUN was never detected (the engine sniffed 16 bytes, a STUN
-		// message is at least 20), and adding it changes reports.
+		stun.StreamSpec(),          // by the magic cookie: TURN over TCP (RFC 6062), STUN over TCP
 		http2.Spec(http2.Limits{}), // after http (which refuses the preface); also the Switch target of Upgrade: h2c
 		mqtt.Spec(),
 		ssh.Spec(),

@@ -200,6 +200,22 @@ func (h *decoderHandler) Plaintext(c Chunk) {
 	}
 }
 
+// Certificate hands the decrypted TLS 1.3 Certificate to the handshake
+// decoder, which checks it as it checks a chain sent in clear.
+func (h *decoderHandler) Certificate(msg []byte, m proto.Meta) {
+	if c, ok := h.cfg.Hello.(certificateTaker); ok {
+		c.DecryptedCertificate(msg, m)
+	}
+}
+
+// certificateTaker is a handshake decoder that reads a decrypted
+// Certificate (pkg/proto/tls.Stream).
+type certificateTaker interface {
+	DecryptedCertificate(msg []byte, m proto.Meta)
+}
+
+var _ certificateTaker = (*ptls.Stream)(nil)
+
 func (h *decoderHandler) Stopped(e *StopError) {
 	d := (*Decoder)(h)
 	d.stops[e.Dir&1] = e

@@ -48,5 +48,8 @@ func FuzzStream(f *testing.F) {
 		if rec.stops[0] == nil || rec.stops[1] == nil {
 			t.Fatal("a direction never stopped")
 		}
+		if len(rec.certs) > 1 || len(rec.certs) == 1 && len(rec.certs[0]) > lim.MaxHandshake {
+			t.Fatalf("%d certificate messages", len(rec.certs))
+		}
 	})
 }

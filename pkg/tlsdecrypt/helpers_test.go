@@ -16,6 +16,7 @@ import (
 	"github.com/phonehome/phonehome/internal/pcaptest"
 	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/proto"
+	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
 )
 
 // recorder collects what a Stream delivers and checks the Handler
@@ -25,6 +26,17 @@ type recorder struct {
 	plain [2]bytes.Buffer
 	stops [2]*StopError
 	early int
+	certs [][]byte // decrypted TLS 1.3 Certificate messages
+}
+
+// Certificate records the message and reads it as the engine's handshake
+// decoder does (CertificateHandler).
+func (r *recorder) Certificate(msg []byte, m proto.Meta) {
+	if len(msg) < 4 || msg[0] != hsCertificate {
+		r.t.Errorf("certificate message %x", msg[:min(len(msg), 8)])
+	}
+	r.certs = append(r.certs, bytes.Clone(msg))
+	ptls.NewStream(nil).DecryptedCertificate(msg, m)
 }
 
 func (r *recorder) Plaintext(c Chunk) {

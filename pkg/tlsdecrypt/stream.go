@@ -58,10 +58,21 @@ type Handler interface {
 	Stopped(e *StopError)
 }
 
+// CertificateHandler is implemented by Handlers that want the server's
+// TLS 1.3 Certificate message once it is decrypted (TLS 1.2 sends it in
+// clear, for the handshake decoder to read): msg is the whole handshake
+// message, header first, in the TLS 1.3 layout (RFC 8446 §4.4.2), valid
+// only during the call; m is the frame of the record that held its start.
+// It is called at most once per connection, for chains up to
+// Limits.MaxHandshake bytes.
+type CertificateHandler interface {
+	Certificate(msg []byte, m proto.Meta)
+}
+
 // Limits bound a Stream's memory.
 type Limits struct {
 	MaxBuffer    int // bytes held per direction: a partial record, or records waiting for the ServerHello (default 256 KiB)
-	MaxHandshake int // bytes of a ClientHello or ServerHello kept (default 64 KiB)
+	MaxHandshake int // bytes of a ClientHello, ServerHello or TLS 1.3 Certificate kept (default 64 KiB)
 	MaxSkipped   int // TLS 1.3 without handshake secrets: handshake records skipped before giving up (default 32)
 }
 
@@ -139,6 +150,8 @@ type Stream struct {
 	secrets *keylog.Secrets
 	st      Status
 	out     []byte
+	// certSeen: the server's Certificate was handed on (once).
+	certSeen bool
 }
 
 var _ proto.StreamParser = (*Stream)(nil)
@@ -385,7 +398,8 @@ func (s *Stream) record(d *dirState, hdr, frag []byte) {
 			s.st.Bytes[d.dir] += int64(len(plain))
 		}
 	case typeHandshake:
-		if err := d.hs.feed(plain, func(t uint8, msg []byte) error { return s.encryptedHandshake(d, t) }); err != nil {
+		d.hs.cert = s.version == VersionTLS13 && d.dir == proto.ToClient
+		if err := d.hs.feed(plain, func(t uint8, msg []byte) error { return s.encryptedHandshake(d, t, msg) }); err != nil {
 			s.stopDir(d, d.off, err)
 			return
 		}
@@ -613,8 +627,10 @@ func (s *Stream) candidates(l keylog.Label, early bool, ph phase) []candidate {
 	return out
 }
 
-// encryptedHandshake notes the TLS 1.3 messages that change keys.
-func (s *Stream) encryptedHandshake(d *dirState, typ uint8) error {
+// encryptedHandshake notes the TLS 1.3 messages that change keys, and
+// hands the server's Certificate (msg, the whole message) to a
+// CertificateHandler.
+func (s *Stream) encryptedHandshake(d *dirState, typ uint8, msg []byte) error {
 	if s.version != VersionTLS13 {
 		if typ == hsClientHello || typ == hsServerHello || typ == 0 /* HelloRequest */ {
 			return ErrRenegotiation
@@ -622,6 +638,11 @@ func (s *Stream) encryptedHandshake(d *dirState, typ uint8) error {
 		return nil
 	}
 	switch typ {
+	case hsCertificate:
+		if ch, ok := s.h.(CertificateHandler); ok && msg != nil && d.dir == proto.ToClient && !s.certSeen {
+			s.certSeen = true
+			ch.Certificate(msg, d.metaAt(d.off))
+		}
 	case hsFinished:
 		if d.phase == phaseHandshake && !d.early {
 			d.switchTo = phaseApp

@@ -548,8 +548,6 @@ func (p *Parser) End(m proto.Meta) {
 	if sni := p.SNI(); sni != "" && p.sink != nil {
 		p.sink.Name(proto.Name{Name: sni, Source: proto.FromQUICSNI, Frame: m.Frame})
 	}
-	// The connections' findings stay in their events: they are not raised
-	// as flow findings (the engine never did; changing it changes reports).
 	for _, c := range p.conns {
 		p.emitConn(c)
 	}
@@ -560,7 +558,13 @@ func (p *Parser) emitConn(c *conn) {
 	if c.ev.ClientHello != nil {
 		c.ev.Findings = tls.Findings(c.ev.ClientHello, c.ev.ServerHello, nil, false, 0)
 	}
-	if p.sink != nil {
-		p.sink.Emit("quic", c.first, &c.ev)
+	if p.sink == nil {
+		return
+	}
+	p.sink.Emit("quic", c.first, &c.ev)
+	for _, fi := range c.ev.Findings {
+		// Raised as TLS's are (pkg/proto/tls Stream.End): dated at the
+		// flow's start by the engine, kept in the event too.
+		p.sink.Finding(proto.Finding{Kind: fi.Kind, Severity: fi.Severity, Message: fi.Message, Frame: fi.Frame})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/phonehome/phonehome/internal/fuzzseed"
 	"github.com/phonehome/phonehome/internal/golden"
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
 
 func streamInput() []byte {
@@ -75,6 +76,17 @@ func FuzzStream(f *testing.F) {
 		if whole != split {
 			t.Fatalf("whole %d split %d", whole, split)
 		}
+		// The engine's TCP Spec on the same bytes, both directions.
+		sp := StreamSpec()
+		sp.Detect(proto.DetectInput{Up: b[:min(len(b), proto.SniffBytes)], Down: b[k:min(len(b), k+proto.SniffBytes)]})
+		sink := &prototest.Sink{}
+		d := sp.New(sink).(proto.StreamDecoder)
+		d.Data(proto.ToServer, b, proto.Meta{})
+		d.Data(proto.ToClient, b[k:], proto.Meta{})
+		d.End(proto.Meta{})
+		if len(sink.Events) < whole {
+			t.Fatalf("Spec decoder: %d events, Stream %d messages", len(sink.Events), whole)
+		}
 	})
 }
 
@@ -96,5 +108,38 @@ func TestStreamEmptyChannelDataSplit(t *testing.T) {
 	}
 	if n != 1 || s.Skipped != 0 {
 		t.Errorf("%d messages, %d skipped", n, s.Skipped)
+	}
+}
+
+// TestStreamSpec: the TCP Spec claims connections whose first bytes from
+// either side begin a STUN message (more may follow), refuses others, and
+// scans the USERNAME the client sends.
+func TestStreamSpec(t *testing.T) {
+	c := cases()
+	sp := StreamSpec()
+	for _, tc := range []struct {
+		name     string
+		up, down []byte
+		want     proto.Verdict
+	}{
+		{"request", c[0].msg, nil, proto.Yes},
+		{"request and more", streamInput(), nil, proto.Yes},
+		{"server first", nil, c[3].msg, proto.Yes},
+		{"http", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), nil, proto.No},
+		{"tls", []byte{0x16, 0x03, 0x01, 0x00, 0x10, 1, 0, 0, 0x0c, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0}, nil, proto.No},
+		{"short", c[0].msg[:12], nil, proto.No},
+		{"odd length", append(append([]byte{}, c[0].msg[:2]...), append([]byte{0, 3}, c[0].msg[4:]...)...), nil, proto.No},
+	} {
+		if got := sp.Detect(proto.DetectInput{Up: tc.up, Down: tc.down, ServerPort: 3478}); got != tc.want {
+			t.Errorf("%s: Detect = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	s := &prototest.Sink{}
+	d := sp.New(s).(proto.StreamDecoder)
+	d.Data(proto.ToServer, c[0].msg, proto.Meta{Frame: 1})
+	d.Data(proto.ToClient, c[5].msg, proto.Meta{Frame: 2})
+	d.End(proto.Meta{Frame: 3})
+	if len(s.Events) != 2 || len(s.Fields) != 1 || s.Fields[0].Location != "stun.username" || string(s.Fields[0].Data) != "evtj:h6vY" {
+		t.Errorf("events %d, fields %+v", len(s.Events), s.Fields)
 	}
 }
