@@ -30,7 +30,7 @@ func msg13(ctx []byte, ders ...[]byte) []byte {
 	return append([]byte{typeCertificate, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
 }
 
-func selfSigned13(t *testing.T, cn string, notAfter time.Time) []byte {
+func selfSigned13(t testing.TB, cn string, notAfter time.Time) []byte {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -94,4 +94,25 @@ func TestDecryptedCertificate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecryptedCertificate: any bytes handed in as a decrypted TLS 1.3
+// Certificate give a session (with a note when they do not parse), never a
+// panic, and at most maxCerts certificates.
+func FuzzDecryptedCertificate(f *testing.F) {
+	now := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	der := selfSigned13(f, "cam.example.com", now.Add(time.Hour))
+	f.Add(msg13(nil, der))
+	f.Add(msg13([]byte{9}, der, der))
+	f.Add(msg13(nil, []byte("not a certificate")))
+	f.Add([]byte{typeCertificate, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		s := NewStream(&prototest.Sink{})
+		s.Data(proto.ToServer, craft.ClientHello("cam.example.com", craft.TLS13), proto.Meta{Frame: 1, Time: now})
+		s.DecryptedCertificate(msg, proto.Meta{Frame: 2, Time: now})
+		s.End(proto.Meta{Frame: 3})
+		if n := len(s.Session().Certificates); n > maxCerts {
+			t.Fatalf("%d certificates", n)
+		}
+	})
 }
