@@ -48,17 +48,7 @@ func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 	if sel[TableDevices] {
 		out.grid(deviceGrid(r))
 	}
-	for _, d := range deviceOrder(r) {
-		grids := deviceGrids(d, opt)
-		if len(grids) == 0 {
-			continue // only capture-wide tables were asked for
-		}
-		title, detail := deviceHeading(d)
-		out.heading("Device: "+title, detail)
-		for _, g := range grids {
-			out.grid(g)
-		}
-	}
+	out.deviceSections(deviceOrder(r), tableWorkers())
 	if sel[TableFlows] {
 		out.streamGrid(flowCols(), len(r.Flows), func(i int) []cell { return flowRow(r.Flows[i]) })
 	}

@@ -1,0 +1,96 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+)
+
+// manyDevices is the fixture with its devices repeated under new IDs, so
+// that the device sections outnumber the goroutines and their window.
+func manyDevices(copies int) *audit.Report {
+	r := hostileFixture()
+	base := r.Devices
+	r.Devices = nil
+	for i := range copies {
+		for _, d := range base {
+			d.ID = fmt.Sprintf("%s-%03d", d.ID, i)
+			d.Name = fmt.Sprintf("%s %d", d.Name, i)
+			r.Devices = append(r.Devices, d)
+		}
+	}
+	return r
+}
+
+// TestDeviceSectionsSameBytesWhateverWorkers: the terminal tables are the
+// same bytes when device sections are drawn by 1, 2 or 7 goroutines, for
+// table selections with and without tables before the first section.
+func TestDeviceSectionsSameBytesWhateverWorkers(t *testing.T) {
+	defer func(f func() int) { tableWorkers = f }(tableWorkers)
+	r := manyDevices(40)
+	opts := []Options{
+		{},
+		{Color: true, Width: 100},
+		{Tables: []string{"destinations"}, GroupBy: "endpoint"},
+		{Tables: []string{"overview", "leaks", "summary"}, Width: 80},
+		{Tables: []string{"overview"}},
+	}
+	for _, opt := range opts {
+		var first []byte
+		for _, n := range []int{1, 2, 7} {
+			tableWorkers = func() int { return n }
+			got := render(t, r, opt)
+			if first == nil {
+				first = got
+				continue
+			}
+			if !bytes.Equal(first, got) {
+				t.Errorf("%+v: %d goroutines write other bytes than 1 (%d against %d bytes)", opt, n, len(got), len(first))
+			}
+		}
+	}
+}
+
+type failAfter struct{ left int }
+
+var errFull = errors.New("disk full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.left {
+		n := f.left
+		f.left = 0
+		return n, errFull
+	}
+	f.left -= len(p)
+	return len(p), nil
+}
+
+// TestDeviceSectionsWriteError: a failing writer stops the drawing
+// goroutines and its error is returned (the test hangs if they are left
+// waiting).
+func TestDeviceSectionsWriteError(t *testing.T) {
+	defer func(f func() int) { tableWorkers = f }(tableWorkers)
+	tableWorkers = func() int { return 3 }
+	r := manyDevices(200)
+	for _, limit := range []int{0, 100, 70 << 10, 300 << 10} {
+		err := Write(&failAfter{left: limit}, r, Options{})
+		if !errors.Is(err, errFull) {
+			t.Errorf("writer failing after %d bytes: got %v, want %v", limit, err, errFull)
+		}
+	}
+}
+
+func BenchmarkWriteTableManyDevices(b *testing.B) {
+	r := manyDevices(200)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := Write(&buf, r, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
