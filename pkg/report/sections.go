@@ -5,7 +5,6 @@ import (
 	"io"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 )
@@ -15,10 +14,13 @@ import (
 // tablewriter), and each depends on its device only. With more than one
 // CPU they are drawn by several goroutines into buffers and written in
 // device order, so the output is the same bytes whatever the number of
-// goroutines; at most sectionsAhead per goroutine wait drawn and unwritten.
+// goroutines. Drawing runs ahead of the writing by at most aheadBytes of
+// drawn sections: one section can be most of the output (real-1G: the
+// "other devices" aggregate is 45 % of the lines), and the other
+// goroutines keep drawing the sections after it meanwhile.
 
-// sectionsAhead bounds the drawn sections waiting per goroutine.
-const sectionsAhead = 4
+// aheadBytes bounds the drawn sections waiting to be written.
+var aheadBytes = 32 << 20
 
 // tableWorkers is the number of goroutines drawing device sections.
 var tableWorkers = func() int { return runtime.GOMAXPROCS(0) }
@@ -67,26 +69,34 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 	for i := range secs {
 		secs[i].drawn = make(chan struct{})
 	}
-	slots := make(chan struct{}, workers*sectionsAhead)
-	stop := make(chan struct{})
-	var next atomic.Int64
-	var wg sync.WaitGroup
+	var (
+		mu      sync.Mutex
+		room    = sync.NewCond(&mu)
+		ahead   int  // bytes drawn and not yet written
+		stopped bool // the writer failed
+		next    int  // the next section to draw
+		wg      sync.WaitGroup
+	)
+	// take waits for room and returns the next section to draw, or -1.
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		for ahead > aheadBytes && !stopped {
+			room.Wait()
+		}
+		if stopped || next == len(secs) {
+			return -1
+		}
+		next++
+		return next - 1
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sw := &swapWriter{}
 			sub := &termWriter{w: sw, opt: t.opt}
-			for {
-				select {
-				case slots <- struct{}{}:
-				case <-stop:
-					return
-				}
-				i := int(next.Add(1) - 1)
-				if i >= len(devs) {
-					return
-				}
+			for i := take(); i >= 0; i = take() {
 				s := &secs[i]
 				sw.w = &s.buf
 				// n > 0: the heading starts with the blank line that
@@ -97,6 +107,9 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 					s.n = sub.n - 1
 				}
 				s.err = sub.err
+				mu.Lock()
+				ahead += s.buf.Len()
+				mu.Unlock()
 				close(s.drawn)
 			}
 		}()
@@ -115,12 +128,15 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 		if t.err == nil {
 			t.err = s.err
 		}
+		mu.Lock()
+		ahead -= s.buf.Len()
+		stopped = t.err != nil
+		room.Broadcast()
+		mu.Unlock()
 		s.buf = bytes.Buffer{}
-		<-slots
-		if t.err != nil {
+		if stopped {
 			break
 		}
 	}
-	close(stop)
 	wg.Wait()
 }

@@ -26,10 +26,11 @@ func manyDevices(copies int) *audit.Report {
 }
 
 // TestDeviceSectionsSameBytesWhateverWorkers: the terminal tables are the
-// same bytes when device sections are drawn by 1, 2 or 7 goroutines, for
+// same bytes when device sections are drawn by 1, 2, 3 or 7 goroutines,
+// running ahead of the writer by 1 byte to 32 MiB, for
 // table selections with and without tables before the first section.
 func TestDeviceSectionsSameBytesWhateverWorkers(t *testing.T) {
-	defer func(f func() int) { tableWorkers = f }(tableWorkers)
+	defer func(f func() int, a int) { tableWorkers, aheadBytes = f, a }(tableWorkers, aheadBytes)
 	r := manyDevices(40)
 	opts := []Options{
 		{},
@@ -40,15 +41,16 @@ func TestDeviceSectionsSameBytesWhateverWorkers(t *testing.T) {
 	}
 	for _, opt := range opts {
 		var first []byte
-		for _, n := range []int{1, 2, 7} {
-			tableWorkers = func() int { return n }
+		for _, c := range []struct{ n, ahead int }{{1, 0}, {2, 32 << 20}, {7, 32 << 20}, {3, 1}, {2, 8 << 10}} {
+			n := c.n
+			tableWorkers, aheadBytes = func() int { return n }, c.ahead
 			got := render(t, r, opt)
 			if first == nil {
 				first = got
 				continue
 			}
 			if !bytes.Equal(first, got) {
-				t.Errorf("%+v: %d goroutines write other bytes than 1 (%d against %d bytes)", opt, n, len(got), len(first))
+				t.Errorf("%+v: %d goroutines (%d bytes ahead) write other bytes than 1 (%d against %d bytes)", opt, n, c.ahead, len(got), len(first))
 			}
 		}
 	}
@@ -72,10 +74,11 @@ func (f *failAfter) Write(p []byte) (int, error) {
 // goroutines and its error is returned (the test hangs if they are left
 // waiting).
 func TestDeviceSectionsWriteError(t *testing.T) {
-	defer func(f func() int) { tableWorkers = f }(tableWorkers)
+	defer func(f func() int, a int) { tableWorkers, aheadBytes = f, a }(tableWorkers, aheadBytes)
 	tableWorkers = func() int { return 3 }
 	r := manyDevices(200)
 	for _, limit := range []int{0, 100, 70 << 10, 300 << 10} {
+		aheadBytes = limit / 2
 		err := Write(&failAfter{left: limit}, r, Options{})
 		if !errors.Is(err, errFull) {
 			t.Errorf("writer failing after %d bytes: got %v, want %v", limit, err, errFull)
