@@ -28,6 +28,10 @@ import (
 const (
 	batchPackets = 512
 	batchArena   = 256 << 10
+	// queued is how many batches wait for each goroutine: the reader
+	// blocks when one goroutine's queue is full, and the others' run dry
+	// meanwhile, so the queues absorb bursts of one goroutine's flows.
+	queued = 16
 	// shards is the number of workers a run's flows are hashed over,
 	// whatever the number of goroutines.
 	shards = 8
@@ -86,7 +90,7 @@ func workerCount(cfg Config) int {
 // its share of the flow caps (--max-flows, --max-total-buffer) and of the
 // spool memory.
 func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mask func(audit.Event) audit.Event) *pool {
-	pl := &pool{free: make(chan *batch, 4*n+4), lan: newLANEvidence(), tcpDNS: newTCPDNS()}
+	pl := &pool{free: make(chan *batch, (queued+2)*n), lan: newLANEvidence(), tcpDNS: newTCPDNS()}
 	wcfg := cfg
 	wcfg.Flow.MaxFlows = max(1, cmp.Or(cfg.Flow.MaxFlows, flow.DefaultMaxFlows)/shards)
 	wcfg.Flow.MaxTotalBuffer = max(1, cmp.Or(cfg.Flow.MaxTotalBuffer, flow.DefaultMaxTotalBuffer)/shards)
@@ -95,7 +99,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
 	for g := 0; g < n; g++ {
 		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known)})
-		pl.in = append(pl.in, make(chan *batch, 4))
+		pl.in = append(pl.in, make(chan *batch, queued))
 		pl.cur = append(pl.cur, nil)
 	}
 	for i := 0; i < shards; i++ {
