@@ -298,26 +298,44 @@ func warningGrid(r *audit.Report) grid {
 
 // deviceGrids returns the selected per-device tables in canonical order.
 func deviceGrids(d *audit.Device, opt Options) []grid {
-	sel := opt.tables()
 	var gs []grid
-	if sel[TableDestinations] {
-		gs = append(gs, destGrid(d, opt.groupBy()))
-	}
-	if sel[TableLeaks] {
-		gs = append(gs, leakGrid(d))
-	}
-	if sel[TableFindings] {
-		gs = append(gs, findingGrid(d))
-	}
-	if sel[TableBehaviour] {
-		if g := behaviourGrid(d); len(g.Rows) > 0 {
+	for _, mk := range deviceTables(opt) {
+		if g, ok := mk(d); ok {
 			gs = append(gs, g)
 		}
 	}
-	if sel[TableSummary] {
-		gs = append(gs, summaryGrid(d))
-	}
 	return gs
+}
+
+// deviceTables are the makers of the selected per-device tables, in
+// canonical order; a maker says false when its table is left out for the
+// device (a behaviour table without rows).
+func deviceTables(opt Options) []func(*audit.Device) (grid, bool) {
+	sel := opt.tables()
+	var mk []func(*audit.Device) (grid, bool)
+	always := func(f func(*audit.Device) grid) func(*audit.Device) (grid, bool) {
+		return func(d *audit.Device) (grid, bool) { return f(d), true }
+	}
+	if sel[TableDestinations] {
+		by := opt.groupBy()
+		mk = append(mk, always(func(d *audit.Device) grid { return destGrid(d, by) }))
+	}
+	if sel[TableLeaks] {
+		mk = append(mk, always(leakGrid))
+	}
+	if sel[TableFindings] {
+		mk = append(mk, always(findingGrid))
+	}
+	if sel[TableBehaviour] {
+		mk = append(mk, func(d *audit.Device) (grid, bool) {
+			g := behaviourGrid(d)
+			return g, len(g.Rows) > 0
+		})
+	}
+	if sel[TableSummary] {
+		mk = append(mk, always(summaryGrid))
+	}
+	return mk
 }
 
 // deviceHeading describes a device: a title and detail lines (name source,

@@ -9,82 +9,83 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 )
 
-// The device sections of the terminal tables are most of the writing on a
-// capture with many devices (real-1G: ~4,000 devices, 3–4 CPU seconds in
-// tablewriter), and each depends on its device only. With more than one
-// CPU they are drawn by several goroutines into buffers and written in
-// device order, so the output is the same bytes whatever the number of
-// goroutines. Drawing runs ahead of the writing by at most aheadBytes of
-// drawn sections: one section can be most of the output (real-1G: the
-// "other devices" aggregate is 45 % of the lines), and the other
-// goroutines keep drawing the sections after it meanwhile.
+// The devices' tables are most of the terminal output on a capture with
+// many devices (real-1G: ~1,700 devices, 3–4 CPU seconds in tablewriter
+// after the analysis), and each depends on its device only. With more than
+// one CPU they are drawn by several goroutines into buffers and written in
+// order, so the output is the same bytes whatever the number of goroutines.
+// The unit of work is one table, not one device: one device can be most of
+// the output (real-1G: the "other devices" aggregate is 45 % of the lines).
+// Drawing runs ahead of the writing by at most aheadBytes of drawn tables,
+// so that the other goroutines go on while a large table is drawn.
 
-// aheadBytes bounds the drawn sections waiting to be written.
+// aheadBytes bounds the drawn tables waiting to be written.
 var aheadBytes = 32 << 20
 
-// tableWorkers is the number of goroutines drawing device sections.
+// tableWorkers is the number of goroutines drawing the devices' tables.
 var tableWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
-// deviceSection draws one device's heading and tables; false when none of
-// its tables was selected (nothing written).
-func (t *termWriter) deviceSection(d *audit.Device) bool {
-	grids := deviceGrids(d, t.opt)
-	if len(grids) == 0 {
-		return false // only capture-wide tables were asked for
-	}
-	title, detail := deviceHeading(d)
-	t.heading("Device: "+title, detail)
-	for _, g := range grids {
-		t.grid(g)
-	}
-	return true
-}
-
-// swapWriter forwards to w, which changes per section: a termWriter's
+// swapWriter forwards to w, which changes per table: a termWriter's
 // tablewriter keeps the writer it was made with.
 type swapWriter struct{ w io.Writer }
 
 func (s *swapWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
-// deviceSections writes the devices' sections in order, drawing them on up
-// to workers goroutines.
+// deviceSections writes each device's heading and selected tables, the
+// tables drawn on up to workers goroutines. A device none of whose tables
+// is shown (only capture-wide tables were asked for) gets no heading.
 func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
-	workers = min(workers, len(devs))
+	makers := deviceTables(t.opt)
+	type table struct {
+		dev   int
+		make  func(*audit.Device) (grid, bool)
+		buf   bytes.Buffer
+		shown bool
+		err   error
+		drawn chan struct{}
+	}
+	tabs := make([]table, 0, len(devs)*len(makers))
+	for i := range devs {
+		for _, mk := range makers {
+			tabs = append(tabs, table{dev: i, make: mk})
+		}
+	}
+	workers = min(workers, len(tabs))
 	if workers <= 1 {
 		for _, d := range devs {
 			if t.err != nil {
 				return
 			}
-			t.deviceSection(d)
+			grids := deviceGrids(d, t.opt)
+			if len(grids) == 0 {
+				continue
+			}
+			t.deviceHeading(d)
+			for _, g := range grids {
+				t.grid(g)
+			}
 		}
 		return
 	}
-	type section struct {
-		buf   bytes.Buffer
-		n     int // sections (heading, tables) drawn
-		err   error
-		drawn chan struct{}
-	}
-	secs := make([]section, len(devs))
-	for i := range secs {
-		secs[i].drawn = make(chan struct{})
+	for i := range tabs {
+		tabs[i].drawn = make(chan struct{})
 	}
 	var (
 		mu      sync.Mutex
 		room    = sync.NewCond(&mu)
 		ahead   int  // bytes drawn and not yet written
 		stopped bool // the writer failed
-		next    int  // the next section to draw
+		next    int  // the next table to draw
 		wg      sync.WaitGroup
 	)
-	// take waits for room and returns the next section to draw, or -1.
+	// take waits for room and returns the next table to draw, or -1.
 	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		for ahead > aheadBytes && !stopped {
 			room.Wait()
 		}
-		if stopped || next == len(secs) {
+		if stopped || next == len(tabs) {
 			return -1
 		}
 		next++
@@ -97,46 +98,52 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 			sw := &swapWriter{}
 			sub := &termWriter{w: sw, opt: t.opt}
 			for i := take(); i >= 0; i = take() {
-				s := &secs[i]
-				sw.w = &s.buf
-				// n > 0: the heading starts with the blank line that
-				// separates it from what came before; dropped below when
-				// nothing did.
-				sub.n, sub.err = 1, nil
-				if sub.deviceSection(devs[i]) {
-					s.n = sub.n - 1
+				tb := &tabs[i]
+				sw.w, sub.err = &tb.buf, nil
+				var g grid
+				if g, tb.shown = tb.make(devs[tb.dev]); tb.shown {
+					sub.grid(g)
 				}
-				s.err = sub.err
+				tb.err = sub.err
 				mu.Lock()
-				ahead += s.buf.Len()
+				ahead += tb.buf.Len()
 				mu.Unlock()
-				close(s.drawn)
+				close(tb.drawn)
 			}
 		}()
 	}
-	for i := range secs {
-		s := &secs[i]
-		<-s.drawn
-		if t.err == nil && s.n > 0 {
-			b := s.buf.Bytes()
-			if t.n == 0 {
-				b = b[1:]
+	headed := -1 // the last device whose heading was written
+	for i := range tabs {
+		tb := &tabs[i]
+		<-tb.drawn
+		if t.err == nil && tb.shown {
+			if headed != tb.dev {
+				t.deviceHeading(devs[tb.dev])
+				headed = tb.dev
 			}
-			_, t.err = t.w.Write(b)
-			t.n += s.n
+			if t.err == nil {
+				_, t.err = t.w.Write(tb.buf.Bytes())
+				t.n++ // as grid counts itself
+			}
 		}
 		if t.err == nil {
-			t.err = s.err
+			t.err = tb.err
 		}
 		mu.Lock()
-		ahead -= s.buf.Len()
+		ahead -= tb.buf.Len()
 		stopped = t.err != nil
 		room.Broadcast()
 		mu.Unlock()
-		s.buf = bytes.Buffer{}
+		tb.buf = bytes.Buffer{}
 		if stopped {
 			break
 		}
 	}
 	wg.Wait()
+}
+
+// deviceHeading writes the heading of a device's section.
+func (t *termWriter) deviceHeading(d *audit.Device) {
+	title, detail := deviceHeading(d)
+	t.heading("Device: "+title, detail)
 }

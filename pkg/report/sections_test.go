@@ -38,6 +38,7 @@ func TestDeviceSectionsSameBytesWhateverWorkers(t *testing.T) {
 		{Tables: []string{"destinations"}, GroupBy: "endpoint"},
 		{Tables: []string{"overview", "leaks", "summary"}, Width: 80},
 		{Tables: []string{"overview"}},
+		{Tables: []string{"behaviour"}}, // devices without behaviour rows get no heading
 	}
 	for _, opt := range opts {
 		var first []byte
