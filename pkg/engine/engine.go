@@ -387,6 +387,9 @@ func (e *engine) finish() {
 		e.warn(audit.Warning{Code: "http-decoded-cap", Count: n,
 			Message: fmt.Sprintf("%d compressed HTTP bodies inflated beyond %d bytes (4 x --max-body), %d of them at over 100:1 (decompression bombs); decoding stopped there", n, e.httpLimits.MaxDecoded, e.counter["http_body_bomb"])})
 	}
+	// The pending pairs become devices here: the caps they reach are
+	// counted before the warnings below are written.
+	aliases := e.inv.resolve(e.pool.lan)
 	var leaksCut, findingsCut uint64
 	for _, d := range e.inv.devs {
 		leaksCut += d.leaksDropped
@@ -414,7 +417,6 @@ func (e *engine) finish() {
 	if e.cfg.KeepEvents {
 		e.report.Events = e.events
 	}
-	aliases := e.inv.resolve(e.pool.lan)
 	for i := range e.flows {
 		if k, ok := aliases[e.flows[i].Device]; ok {
 			e.flows[i].Device = k
