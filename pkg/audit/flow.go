@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -60,52 +61,52 @@ type JSONAppender interface {
 
 // MarshalJSON writes the common keys first, then the fields of Fields.
 func (e Event) MarshalJSON() ([]byte, error) {
-	b, _, err := e.marshal()
+	b, _, err := e.appendJSON(make([]byte, 0, 1024))
 	return b, err
 }
 
 // MarshalJSONFlowLater marshals an event whose FlowID is not known yet
 // (e.FlowID must be 0): flowIDAt is where `,"flow_id":N` belongs.
 func (e Event) MarshalJSONFlowLater() (b []byte, flowIDAt int, err error) {
-	if e.FlowID != 0 {
-		return nil, 0, errors.New("audit: MarshalJSONFlowLater of an event with a flow ID")
-	}
-	return e.marshal()
+	return e.AppendJSONFlowLater(make([]byte, 0, 1024))
 }
 
-func (e Event) marshal() ([]byte, int, error) {
-	var buf bytes.Buffer
-	buf.WriteString(`{"type":`)
-	t, _ := json.Marshal(e.Type)
-	buf.Write(t)
-	buf.WriteString(`,"frame":`)
-	f, _ := json.Marshal(e.Frame)
-	buf.Write(f)
-	if e.Input != "" {
-		buf.WriteString(`,"input":`)
-		in, _ := json.Marshal(e.Input)
-		buf.Write(in)
-	}
-	buf.WriteString(`,"ts":`)
-	ts, err := json.Marshal(e.Time.UTC())
-	if err != nil {
-		return nil, 0, err
-	}
-	buf.Write(ts)
-	at := buf.Len()
+// AppendJSONFlowLater is MarshalJSONFlowLater appending to b; flowIDAt
+// is an index in the returned slice. On error b is returned unchanged.
+func (e Event) AppendJSONFlowLater(b []byte) (_ []byte, flowIDAt int, err error) {
 	if e.FlowID != 0 {
-		buf.WriteString(`,"flow_id":`)
-		id, _ := json.Marshal(e.FlowID)
-		buf.Write(id)
+		return b, 0, errors.New("audit: MarshalJSONFlowLater of an event with a flow ID")
+	}
+	return e.appendJSON(b)
+}
+
+func (e Event) appendJSON(b []byte) ([]byte, int, error) {
+	orig := len(b)
+	b = append(b, `{"type":`...)
+	b = AppendJSONString(b, e.Type)
+	b = append(b, `,"frame":`...)
+	b = strconv.AppendUint(b, e.Frame, 10)
+	if e.Input != "" {
+		b = append(b, `,"input":`...)
+		b = AppendJSONString(b, e.Input)
+	}
+	b = append(b, `,"ts":`...)
+	b, err := appendTime(b, e.Time.UTC())
+	if err != nil {
+		return b[:orig], 0, err
+	}
+	at := len(b)
+	if e.FlowID != 0 {
+		b = append(b, `,"flow_id":`...)
+		b = strconv.AppendUint(b, e.FlowID, 10)
 	}
 	if a, ok := e.Fields.(JSONAppender); ok {
 		// The fields' object is appended right after the common keys,
 		// its braces turned into a comma and the closing brace.
-		b := append(make([]byte, 0, buf.Len()+1024), buf.Bytes()...)
 		start := len(b)
 		b, err := a.AppendJSON(b)
 		if err != nil {
-			return nil, 0, err
+			return b[:orig], 0, err
 		}
 		if len(b)-start > 2 && b[start] == '{' {
 			b[start] = ','
@@ -117,14 +118,13 @@ func (e Event) marshal() ([]byte, int, error) {
 	if e.Fields != nil {
 		body, err := json.Marshal(e.Fields)
 		if err != nil {
-			return nil, 0, err
+			return b[:orig], 0, err
 		}
 		body = bytes.TrimSpace(body)
 		if len(body) > 2 && body[0] == '{' {
-			buf.WriteByte(',')
-			buf.Write(body[1 : len(body)-1])
+			b = append(b, ',')
+			b = append(b, body[1:len(body)-1]...)
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), at, nil
+	return append(b, '}'), at, nil
 }

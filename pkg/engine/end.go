@@ -28,9 +28,7 @@ func (w *worker) End(f *flow.Flow) {
 	d, deviceIsClient, pp := w.inv.deviceOf(f)
 	switch {
 	case !w.cfg.KeepFlows:
-	case w.spools == nil && len(w.flows) >= w.maxRecords:
-		w.counter["flow_records_dropped"]++
-	default:
+	case w.spools != nil && w.spools.flows != nil:
 		rec := audit.Flow{
 			ID:          f.ID,
 			Transport:   f.Transport(),
@@ -53,14 +51,13 @@ func (w *worker) End(f *flow.Flow) {
 			State:       f.State.String(),
 			GapBytes:    f.GapBytes,
 		}
-		if w.spools != nil && w.spools.flows != nil {
-			rec.Input, rec.FirstFrame = w.frames.locate(rec.FirstFrame)
-			if err := w.spools.spoolFlow(s, rec); err != nil {
-				w.counter["flow_records_unencodable"]++
-			}
-		} else {
-			w.flows = append(w.flows, rec)
+		rec.Input, rec.FirstFrame = w.frames.locate(rec.FirstFrame)
+		if err := w.spools.spoolFlow(s, rec); err != nil {
+			w.counter["flow_records_unencodable"]++
 		}
+	default:
+		rec := newKeptFlow(w.shard, f, flowDevice(d, pp), protocol, name, nameSrc, channel)
+		w.kept.add(&rec)
 	}
 	w.inv.addFlow(d, deviceIsClient, pp, f, s, name, nameSrc, channel, protocol)
 	f.User = nil

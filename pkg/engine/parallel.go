@@ -60,6 +60,7 @@ type pool struct {
 	end     time.Time // latest packet time seen, for the final expiry
 	lan     *lanEvidence
 	tcpDNS  *tcpDNS
+	kept    *keptFlows // the flow records kept in memory (nil: none, kept.go)
 	// Transport payload bytes captured, and those the snap length cut from
 	// UDP and other non-TCP packets (TCP's are counted as reassembly gaps).
 	payloadSeen, payloadCut uint64
@@ -102,10 +103,13 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 		pl.in = append(pl.in, make(chan *batch, queued))
 		pl.cur = append(pl.cur, nil)
 	}
+	if cfg.KeepFlows && !cfg.SpoolRecords {
+		pl.kept = newKeptFlows(cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords))
+	}
 	for i := 0; i < shards; i++ {
 		gr := pl.groups[i%n]
 		w := newWorker(wcfg, httpLimits, gr.cache)
-		w.frames, w.maskSecrets, w.inv = frames, mask, gr.inv
+		w.frames, w.maskSecrets, w.inv, w.kept, w.shard = frames, mask, gr.inv, pl.kept, i
 		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
 			w.spools = newRecordSpools(wcfg)
 		}
@@ -256,44 +260,28 @@ func (gr *group) dnsFeed(p *flow.Packet) {
 // order of first frame, events sorted by frame, counters summed, inventories
 // merged.
 func (e *engine) mergeWorkers(pl *pool) {
-	type ref struct{ w, i int }
-	var refs []ref
-	for wi, w := range pl.workers {
-		for i := range w.flows {
-			refs = append(refs, ref{wi, i})
+	var kept []keptFlow
+	if pl.kept != nil {
+		kept = pl.kept.sorted()
+		if n := pl.kept.dropped; n > 0 {
+			e.counter["flow_records_dropped"] += n
 		}
 	}
-	flowKey := func(f *audit.Flow) (uint64, string, string, string) {
-		return f.FirstFrame, f.Transport, f.Client, f.Server
-	}
-	slices.SortFunc(refs, func(a, b ref) int {
-		fa, fb := &pl.workers[a.w].flows[a.i], &pl.workers[b.w].flows[b.i]
-		a1, a2, a3, a4 := flowKey(fa)
-		b1, b2, b3, b4 := flowKey(fb)
-		if c := cmp.Compare(a1, b1); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a2, b2); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a3, b3); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a4, b4); c != 0 {
-			return c
-		}
-		return cmp.Compare(fa.First.UnixNano(), fb.First.UnixNano())
-	})
+	// remap[worker][local flow ID] is the number of a kept flow's record,
+	// for the events kept in memory.
 	remap := make([]map[uint64]uint64, len(pl.workers))
-	for i := range remap {
-		remap[i] = map[uint64]uint64{}
+	for i, w := range pl.workers {
+		if len(w.events) > 0 {
+			remap[i] = map[uint64]uint64{}
+		}
 	}
-	e.flows = make([]audit.Flow, 0, len(refs))
-	for n, r := range refs {
-		f := pl.workers[r.w].flows[r.i]
-		remap[r.w][f.ID] = uint64(n + 1)
-		f.ID = uint64(n + 1)
-		e.flows = append(e.flows, f)
+	e.flows = make([]audit.Flow, len(kept))
+	for i := range kept {
+		k := &kept[i]
+		e.flows[i] = k.record(uint64(i + 1))
+		if m := remap[k.worker]; m != nil {
+			m[k.local] = uint64(i + 1)
+		}
 	}
 	var evs []audit.Event
 	for wi, w := range pl.workers {
@@ -338,10 +326,6 @@ func (e *engine) mergeWorkers(pl *pool) {
 	if n := len(e.events); n > e.maxRecords {
 		e.counter["events_dropped"] += uint64(n - e.maxRecords)
 		e.events = e.events[:e.maxRecords]
-	}
-	if n := len(e.flows); n > e.maxRecords {
-		e.counter["flow_records_dropped"] += uint64(n - e.maxRecords)
-		e.flows = e.flows[:e.maxRecords]
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -31,7 +32,8 @@ const defaultSpoolBudget = 4 << 20
 type recordSpools struct {
 	flows, events *spool.Writer
 	seq           uint64 // events emitted, the last tie-break
-	buf           []byte
+	// Scratch, reused for every record (the spool copies what it keeps).
+	buf, js, key []byte
 }
 
 func newRecordSpools(cfg Config) *recordSpools {
@@ -47,22 +49,29 @@ func newRecordSpools(cfg Config) *recordSpools {
 }
 
 // flowKey is the byte-comparable sort key of a flow record: the order
-// mergeWorkers gives flow records (strings end in a 0 byte, which no
-// address or transport name contains).
-func flowKey(dst []byte, firstFrame uint64, transport, client, server string, firstNano int64) []byte {
+// mergeWorkers gives flow records (the transport and the addresses as
+// text, each ending in a 0 byte, which none contains).
+func flowKey(dst []byte, firstFrame uint64, transport string, client, server netip.AddrPort, firstNano int64) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, firstFrame)
-	for _, s := range []string{transport, client, server} {
-		dst = append(dst, s...)
-		dst = append(dst, 0)
-	}
+	dst = append(append(dst, transport...), 0)
+	dst = append(appendAddrText(dst, client), 0)
+	dst = append(appendAddrText(dst, server), 0)
 	return binary.BigEndian.AppendUint64(dst, uint64(firstNano)^1<<63)
+}
+
+// appendAddrText appends p.String() without making the string.
+func appendAddrText(b []byte, p netip.AddrPort) []byte {
+	if !p.IsValid() {
+		return append(b, "invalid AddrPort"...) // AppendTo writes nothing
+	}
+	return p.AppendTo(b)
 }
 
 // recordKey is the flow key of a session's flow, built once.
 func (s *session) recordKey() []byte {
 	if s.recKey == nil {
 		f := s.f
-		s.recKey = flowKey(nil, f.FirstFrame, f.Transport(), f.Client.String(), f.Server.String(), f.First.UnixNano())
+		s.recKey = flowKey(make([]byte, 0, 64), f.FirstFrame, f.Transport(), f.Client, f.Server, f.First.UnixNano())
 	}
 	return s.recKey
 }
@@ -70,15 +79,14 @@ func (s *session) recordKey() []byte {
 // spoolFlow adds a flow record; its ID is given when the spools are merged.
 func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
 	rec.ID = 0
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
 	v := binary.AppendUvarint(rs.buf[:0], s.f.ID)
 	v = binary.AppendUvarint(v, uint64(len(rec.Device)))
 	v = append(v, rec.Device...)
-	v = append(v, js...)
+	v, err := rec.AppendJSON(v)
 	rs.buf = v
+	if err != nil {
+		return err
+	}
 	rs.flows.Add(s.recordKey(), v)
 	return nil
 }
@@ -89,12 +97,13 @@ func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
 func (rs *recordSpools) spoolEvent(s *session, ev audit.Event, frame uint64) error {
 	local := ev.FlowID
 	ev.FlowID = 0
-	js, at, err := ev.MarshalJSONFlowLater()
+	js, at, err := ev.AppendJSONFlowLater(rs.js[:0])
+	rs.js = js
 	if err != nil {
 		return err
 	}
 	rs.seq++
-	k := binary.BigEndian.AppendUint64(nil, frame)
+	k := binary.BigEndian.AppendUint64(rs.key[:0], frame)
 	if s != nil && local != 0 {
 		k = append(k, 1)
 		k = append(k, s.recordKey()...)
@@ -104,6 +113,7 @@ func (rs *recordSpools) spoolEvent(s *session, ev audit.Event, frame uint64) err
 	k = append(k, ev.Type...)
 	k = append(k, 0)
 	k = binary.BigEndian.AppendUint64(k, rs.seq)
+	rs.key = k
 	v := binary.AppendUvarint(rs.buf[:0], local)
 	v = binary.AppendUvarint(v, uint64(at))
 	v = append(v, js...)
@@ -118,6 +128,7 @@ type spooledRecords struct {
 	renamed       map[string]string // final device IDs by provisional ID
 	mask          *leak.Masker      // nil: nothing to mask
 	masked        []byte
+	renames       map[string]*deviceRename // by provisional ID (rename)
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
@@ -145,6 +156,25 @@ func newSpooledRecords(workers []*worker, renamed map[string]string, mask *leak.
 	return r, errors.Join(errs...)
 }
 
+// deviceRename is the device key of a record before and after its
+// device got its final ID.
+type deviceRename struct{ old, now []byte }
+
+// rename is the replacement for the provisional device ID dev, made once.
+func (r *spooledRecords) rename(dev, id string) *deviceRename {
+	if d, ok := r.renames[dev]; ok {
+		return d
+	}
+	if r.renames == nil {
+		r.renames = map[string]*deviceRename{}
+	}
+	old, _ := json.Marshal(dev)
+	now, _ := json.Marshal(id)
+	d := &deviceRename{append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...)}
+	r.renames[dev] = d
+	return d
+}
+
 // Each implements audit.Records.
 func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
 	// ids[worker][local flow ID] is the flow's number in the output; 0
@@ -158,15 +188,14 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 			return err
 		}
 		n++
-		if id, ok := r.renamed[dev]; ok {
-			// The device key is the first with this spelling: the
-			// strings before it are a transport and two addresses.
-			old, _ := json.Marshal(dev)
-			now, _ := json.Marshal(id)
-			js = bytes.Replace(js, append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...), 1)
-			dev = id
-		}
-		if keep != nil && !keep(dev) {
+		rest := js[len(`{"id":0`):]
+		var renamed *deviceRename
+		if id, ok := r.renamed[string(dev)]; ok {
+			renamed = r.rename(string(dev), id)
+			if keep != nil && !keep(id) {
+				return nil
+			}
+		} else if keep != nil && !keep(string(dev)) {
 			return nil
 		}
 		if local >= uint64(len(ids[src])) {
@@ -175,7 +204,16 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 		ids[src][local] = n
 		buf = append(buf[:0], `{"id":`...)
 		buf = strconv.AppendUint(buf, n, 10)
-		buf = append(buf, js[len(`{"id":0`):]...)
+		// The device key is the first with this spelling: the strings
+		// before it are a transport and two addresses.
+		if renamed != nil {
+			if i := bytes.Index(rest, renamed.old); i >= 0 {
+				buf = append(buf, rest[:i]...)
+				buf = append(buf, renamed.now...)
+				rest = rest[i+len(renamed.old):]
+			}
+		}
+		buf = append(buf, rest...)
 		if r.mask != nil {
 			var changed bool
 			if r.masked, changed = r.mask.JSON(r.masked[:0], buf, onlyName); changed {
@@ -232,19 +270,19 @@ func (r *spooledRecords) Close() error {
 
 var errSpoolValue = errors.New("engine: damaged spool record")
 
-func decodeFlowValue(v []byte) (local uint64, device string, js []byte, err error) {
+func decodeFlowValue(v []byte) (local uint64, device, js []byte, err error) {
 	local, n := binary.Uvarint(v)
 	if n <= 0 {
-		return 0, "", nil, errSpoolValue
+		return 0, nil, nil, errSpoolValue
 	}
 	v = v[n:]
 	l, n := binary.Uvarint(v)
 	if n <= 0 || uint64(len(v)-n) < l {
-		return 0, "", nil, errSpoolValue
+		return 0, nil, nil, errSpoolValue
 	}
-	device, js = string(v[n:n+int(l)]), v[n+int(l):]
+	device, js = v[n:n+int(l)], v[n+int(l):]
 	if len(js) < len(`{"id":0}`) || string(js[:len(`{"id":0`)]) != `{"id":0` {
-		return 0, "", nil, fmt.Errorf("%w: flow record does not start with its id", errSpoolValue)
+		return 0, nil, nil, fmt.Errorf("%w: flow record does not start with its id", errSpoolValue)
 	}
 	return local, device, js, nil
 }

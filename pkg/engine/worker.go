@@ -26,7 +26,8 @@ type worker struct {
 	scanner    *leak.Scanner
 	inv        *inventory
 	counter    map[string]uint64
-	flows      []audit.Flow  // flow records (not spooled)
+	kept       *keptFlows    // flow records (not spooled; shared by the pool's workers, kept.go)
+	shard      int           // this worker's index in the pool
 	events     []audit.Event // events (not spooled)
 	spools     *recordSpools // spooled records (SpoolRecords)
 	frames     *frameIndex   // run-wide frame numbers to inputs (inputs.go)
@@ -61,6 +62,9 @@ func newWorker(cfg Config, httpLimits phttp.Limits, cache *dns.Cache) *worker {
 	w := &worker{cfg: cfg, counter: map[string]uint64{}, scanner: cfg.Scanner, dnsCache: cache,
 		inv: newInventory(cfg.LAN, cfg.Known), maxRecords: cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords),
 		specs: newSpecList(protocols(httpLimits)), maskSecrets: func(ev audit.Event) audit.Event { return ev }}
+	if cfg.KeepFlows && !cfg.SpoolRecords {
+		w.kept = newKeptFlows(w.maxRecords) // newPool shares one among its workers
+	}
 	w.table = flow.NewTable(cfg.Flow, w)
 	return w
 }

@@ -21,24 +21,38 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(c)
 	}
-	// Spooled records: the document without them, with the two arrays
-	// streamed in where the encoder wrote them empty. A raw newline only
-	// occurs between tokens, so the marker cannot come from a string.
-	const marker = "\n  \"flows\": [],\n  \"events\": [],"
+	// Spooled records: the document without them and without the
+	// devices, with the three arrays streamed in where the encoder wrote
+	// them empty, one element at a time (a device or a record is never
+	// indented as part of the whole document). A raw newline only occurs
+	// between tokens, so the markers cannot come from a string.
+	const devMarker = "\n  \"devices\": [],"
+	const recMarker = "\n  \"flows\": [],\n  \"events\": [],"
+	devices := c.Devices
+	c.Devices = []audit.Device{}
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(c); err != nil {
 		return err
 	}
-	i := bytes.Index(doc.Bytes(), []byte(marker))
-	if i < 0 {
-		return errors.New("flow and event arrays not found in the document")
+	d, i := bytes.Index(doc.Bytes(), []byte(devMarker)), bytes.Index(doc.Bytes(), []byte(recMarker))
+	if d < 0 || i < d {
+		return errors.New("device, flow and event arrays not found in the document")
 	}
-	if _, err := w.Write(doc.Bytes()[:i]); err != nil {
+	if _, err := w.Write(doc.Bytes()[:d]); err != nil {
 		return err
 	}
 	aw := &arrayWriter{w: w}
+	aw.enc = json.NewEncoder(&aw.compact)
+	aw.begin("", "devices")
+	for k := range devices {
+		if err := aw.value(&devices[k]); err != nil {
+			return fmt.Errorf("device %s: %w", devices[k].ID, err)
+		}
+	}
+	aw.end()
+	aw.write(doc.Bytes()[d+len(devMarker)-1 : i]) // from the comma on
 	aw.begin("", "flows")
 	inEvents := false
 	toEvents := func() {
@@ -60,17 +74,28 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 	if aw.err != nil {
 		return aw.err
 	}
-	_, err = w.Write(doc.Bytes()[i+len(marker)-1:]) // from the comma on
+	_, err = w.Write(doc.Bytes()[i+len(recMarker)-1:]) // from the comma on
 	return err
 }
 
 // arrayWriter writes `\n  "name": [` items `]` as the encoder indents
 // them.
 type arrayWriter struct {
-	w   io.Writer
-	n   int
-	buf bytes.Buffer
-	err error
+	w       io.Writer
+	n       int
+	buf     bytes.Buffer
+	err     error
+	enc     *json.Encoder // into compact, for value
+	compact bytes.Buffer
+}
+
+// value writes v, marshalled as encoding/json does, as the next item.
+func (a *arrayWriter) value(v any) error {
+	a.compact.Reset()
+	if err := a.enc.Encode(v); err != nil {
+		return err
+	}
+	return a.item(bytes.TrimSuffix(a.compact.Bytes(), []byte{'\n'}))
 }
 
 func (a *arrayWriter) begin(sep, name string) {
@@ -197,9 +222,11 @@ func writeNDJSON(w io.Writer, r *audit.Report) error {
 }
 
 type ndWriter struct {
-	w   io.Writer
-	err error
-	buf bytes.Buffer
+	w       io.Writer
+	err     error
+	buf     []byte        // the line being written, reused
+	enc     *json.Encoder // into compact, for record
+	compact bytes.Buffer
 }
 
 var errNotObject = errors.New("record is not a JSON object")
@@ -209,12 +236,15 @@ func (n *ndWriter) record(typ, dev string, v any) {
 	if n.err != nil {
 		return
 	}
-	body, err := json.Marshal(v)
-	if err != nil {
+	if n.enc == nil {
+		n.enc = json.NewEncoder(&n.compact)
+	}
+	n.compact.Reset()
+	if err := n.enc.Encode(v); err != nil {
 		n.err = fmt.Errorf("%s record: %w", typ, err)
 		return
 	}
-	n.raw(typ, dev, body)
+	n.raw(typ, dev, bytes.TrimSuffix(n.compact.Bytes(), []byte{'\n'}))
 }
 
 // raw is record for a value already marshalled.
@@ -226,33 +256,32 @@ func (n *ndWriter) raw(typ, dev string, body []byte) {
 		n.err = fmt.Errorf("%s record: %w", typ, errNotObject)
 		return
 	}
-	n.buf.Reset()
-	n.buf.WriteString(`{"type":`)
-	t, _ := json.Marshal(typ)
-	n.buf.Write(t)
+	b := append(n.buf[:0], `{"type":`...)
+	b = audit.AppendJSONString(b, typ)
 	if dev != "" {
-		n.buf.WriteString(`,"device":`)
-		d, _ := json.Marshal(dev)
-		n.buf.Write(d)
+		b = append(b, `,"device":`...)
+		b = audit.AppendJSONString(b, dev)
 	}
 	if len(body) > 2 {
-		n.buf.WriteByte(',')
-		n.buf.Write(body[1:])
+		b = append(b, ',')
+		b = append(b, body[1:]...)
 	} else {
-		n.buf.WriteByte('}')
+		b = append(b, '}')
 	}
-	n.line(n.buf.Bytes())
+	n.buf = append(b, '\n')
+	n.write(n.buf)
 }
 
 func (n *ndWriter) line(b []byte) {
+	n.write(b)
+	n.write([]byte{'\n'})
+}
+
+func (n *ndWriter) write(b []byte) {
 	if n.err != nil {
 		return
 	}
 	if _, err := n.w.Write(b); err != nil {
-		n.err = err
-		return
-	}
-	if _, err := n.w.Write([]byte{'\n'}); err != nil {
 		n.err = err
 	}
 }

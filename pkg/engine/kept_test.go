@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/phonehome/phonehome/fixtures/craft"
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/flow"
+)
+
+const flowLinger = flow.DefaultClosedLinger
+
+// writeLateEnders writes a capture whose earliest flows end last: long
+// connections are opened first and closed at the very end, and between
+// them many short ones open and close, and end first. A cap applied in the order flows
+// end keeps the short ones; the cap must keep the first flows by first
+// frame.
+func writeLateEnders(t *testing.T, long, short int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	c, err := craft.New(&buf, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := craft.NewHost("02:00:00:00:00:01", "203.0.113.80")
+	host := func(i int) craft.Host {
+		return craft.NewHost(fmt.Sprintf("02:11:00:00:%02x:%02x", i>>8, i&0xff), fmt.Sprintf("192.168.%d.%d", 1+i/200, 1+i%200))
+	}
+	var open []*craft.Conn
+	for i := range long {
+		open = append(open, c.Dial(host(i), uint16(40000+i), server, 443))
+	}
+	for i := range short {
+		k := c.Dial(host(long+i), uint16(50000+i), server, 443)
+		k.Send(true, []byte("hello"))
+		k.Close()
+	}
+	// The short flows end when their linger after the FINs has passed,
+	// at the next packets; the long ones stay within the idle timeout.
+	c.Advance(flowLinger + time.Second)
+	for _, k := range open {
+		k.Send(true, []byte("late"))
+		k.Close()
+	}
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "late-enders.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// --max-records keeps exactly the first flows by first frame, numbered
+// 1..N as in the uncapped list, whatever the worker count and GOMAXPROCS,
+// and counts the rest.
+func TestMaxRecordsKeepsFirstFlows(t *testing.T) {
+	path := writeLateEnders(t, 30, 400)
+	run := func(workers, maxRecords int) *audit.Report {
+		t.Helper()
+		cfg := Config{KeepFlows: true, Workers: workers, MaxRecords: maxRecords}
+		rep, err := Run(context.Background(), cfg, []string{path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	all := run(1, 1<<20).Flows
+	if len(all) != 430 {
+		t.Fatalf("%d flows, want 430", len(all))
+	}
+	for _, tc := range []struct{ maxRecords, gomaxprocs, workers int }{
+		{10, 1, 0}, {10, 2, 0}, {10, 0, 1}, {10, 0, 2}, {10, 0, 8}, {29, 0, 3}, {31, 2, 0}, {429, 0, 2}, {430, 0, 2},
+	} {
+		t.Run(fmt.Sprintf("max%d-procs%d-workers%d", tc.maxRecords, tc.gomaxprocs, tc.workers), func(t *testing.T) {
+			if tc.gomaxprocs > 0 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.gomaxprocs))
+			}
+			rep := run(tc.workers, tc.maxRecords)
+			got, want := rep.Flows, all[:tc.maxRecords]
+			if len(got) != len(want) {
+				t.Fatalf("%d flow records, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("record %d: got flow %d (first frame %d, %s), want flow %d (first frame %d, %s)",
+						i, got[i].ID, got[i].FirstFrame, got[i].Client, want[i].ID, want[i].FirstFrame, want[i].Client)
+				}
+			}
+			dropped := uint64(len(all) - tc.maxRecords)
+			if n := rep.Counters["flow_records_dropped"]; n != dropped {
+				t.Errorf("flow_records_dropped = %d, want %d", n, dropped)
+			}
+			var warned uint64
+			for _, w := range rep.Warnings {
+				if w.Code == "flow-record-cap" {
+					warned = w.Count
+				}
+			}
+			if warned != dropped {
+				t.Errorf("flow-record-cap warning counts %d, want %d", warned, dropped)
+			}
+		})
+	}
+}
+
+// The flow keys compare addresses as their text, written without making
+// the string: exactly AddrPort.String.
+func TestAppendAddrText(t *testing.T) {
+	for _, s := range []string{"", "10.0.0.1:80", "[::1]:53", "[fe80::1%eth0]:5353", "[::ffff:10.1.2.3]:443", "0.0.0.0:0"} {
+		var p netip.AddrPort
+		if s != "" {
+			p = netip.MustParseAddrPort(s)
+		}
+		if got := string(appendAddrText([]byte("x"), p)); got != "x"+p.String() {
+			t.Errorf("%q: got %q, want %q", s, got, "x"+p.String())
+		}
+	}
+}
