@@ -37,6 +37,10 @@ func FuzzRun(f *testing.F) {
 	// Records go through the spool (as for json and ndjson output), with
 	// runs small enough that most inputs spill and merge.
 	cfg.SpoolRecords, cfg.SpoolDir, cfg.SpoolBudget = true, f.TempDir(), 2<<10
+	// And as for the flows table: a few records kept in memory, the
+	// first by first frame.
+	kept := hostileConfig(f)
+	kept.KeepFlows, kept.MaxRecords = true, 3
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<20 {
 			return
@@ -53,8 +57,23 @@ func FuzzRun(f *testing.F) {
 			}
 			if rep.Records != nil {
 				werr := report.Write(io.Discard, rep, report.Options{Format: "ndjson"})
+				if werr == nil {
+					werr = report.Write(io.Discard, rep, report.Options{Format: "json"})
+				}
 				if cerr := rep.Records.Close(); werr != nil || cerr != nil {
 					t.Fatalf("writing the spooled records: %v; removing the spool: %v", werr, cerr)
+				}
+			}
+			krep, _ := Run(context.Background(), kept, []string{path})
+			if krep == nil {
+				t.Fatal("no report from the in-memory run")
+			}
+			if n := len(krep.Flows); n > kept.MaxRecords || uint64(n)+krep.Counters["flow_records_dropped"] != krep.Counters["flows"] {
+				t.Fatalf("%d flow records kept and %d dropped of %d flows (cap %d)", n, krep.Counters["flow_records_dropped"], krep.Counters["flows"], kept.MaxRecords)
+			}
+			for i, fl := range krep.Flows {
+				if fl.ID != uint64(i+1) || i > 0 && fl.FirstFrame < krep.Flows[i-1].FirstFrame {
+					t.Fatalf("flow record %d: id %d, first frame %d after %d", i, fl.ID, fl.FirstFrame, krep.Flows[max(i-1, 0)].FirstFrame)
 				}
 			}
 		case errors.Is(err, ErrInput):
