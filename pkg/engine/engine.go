@@ -114,7 +114,6 @@ type Config struct {
 	InputWarnings []audit.Warning
 
 	spoolFallback *spool.Fallback // shared by the workers' spools
-	doh           *dohState       // DoH answers between Run's passes (doh.go)
 }
 
 // ExpandInputs turns the command-line arguments into a list of files. A
@@ -171,8 +170,11 @@ func ExpandInputs(args []string) (files []string, skipped []audit.Warning, err e
 	return files, skipped, nil
 }
 
-// runPass is one pass of Run (doh.go) over the inputs.
-func runPass(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
+// Run analyses the inputs in order, as one capture: flows continue across
+// files (rotated captures), frame numbers restart in each file as in
+// Wireshark. It returns the report and, when something went wrong, an
+// error wrapping ErrInput (no report) or ErrDamaged (partial report).
+func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
 	if cfg.SpoolRecords {
 		cfg.spoolFallback = spool.NewFallback(max(cmp.Or(cfg.SpoolFallback, spool.DefaultFallback), 0))
 	}
@@ -307,7 +309,6 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 		in.Frames++
 		in.Bytes += uint64(fr.CI.Length)
 		e.frameBase = max(e.frameBase, base+fr.N)
-		e.injectDoH(base + fr.N)
 		e.dec.Decode(base+fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, e.pool.dispatch)
 	}
 	for _, lt := range r.LinkTypes() {

@@ -8,13 +8,11 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
-	"github.com/phonehome/phonehome/pkg/proto/http2"
 	"github.com/phonehome/phonehome/pkg/proto/netbios"
 )
 
 // observe reads the events decoders emit for what the engine itself keeps
-// beyond the event: DNS answers for the name cache (DoH answers for the
-// run's second pass), and for the device
+// beyond the event: DNS answers for the name cache, and for the device
 // inventory mDNS and NetBIOS host names, DHCP client records and HTTP user
 // agents. Decoders know nothing of these uses; a new protocol needs a case
 // here only when the inventory learns something from it.
@@ -42,10 +40,6 @@ func (w *worker) observe(s *session, m proto.Meta, fields any) {
 			}
 			w.inv.netbiosNames(src, v)
 		}
-	case http2.DoHEvent:
-		// Kept for the run's second pass, which names later flows by
-		// them in every goroutine alike (doh.go).
-		w.cfg.doh.record(w, s, v, m)
 	case *phttp.Event:
 		if rq := v.Request; rq != nil && rq.UserAgent != "" && len(s.uas) < 8 && !slices.Contains(s.uas, rq.UserAgent) {
 			s.uas = append(s.uas, rq.UserAgent)

@@ -244,7 +244,7 @@ func (p *Parser) doh(ev *Event, s *stream) {
 func parseDNS(dir proto.Dir, b []byte, m proto.Meta) DNSMessage {
 	msg := &dns.Message{}
 	err := dns.Parse(b, msg)
-	return DNSMessage{Dir: dir.String(), Frame: m.Frame, Time: m.Time, Message: msg, Err: err, Raw: b}
+	return DNSMessage{Dir: dir.String(), Frame: m.Frame, Time: m.Time, Message: msg, Err: err}
 }
 
 // maxParams caps the query and cookie pairs kept per request, as

@@ -122,9 +122,6 @@ type DNSMessage struct {
 	Time    time.Time
 	Message *dns.Message
 	Err     error
-	// Raw is the message as it travelled (valid while the event is
-	// handled).
-	Raw []byte
 }
 
 // Field is one decoded value for the leak scanner: where it was (the same

@@ -50,9 +50,6 @@ func detect(in proto.DetectInput) proto.Verdict {
 type DoHEvent struct {
 	dns.Event
 	Message *dns.Message `json:"-"`
-	// Raw is the DNS message as it travelled, valid only during Emit (the
-	// engine copies the answers it keeps for naming later flows).
-	Raw []byte `json:"-"`
 }
 
 // FindingDoH is the kind of the finding raised on a flow that carried DNS
@@ -112,7 +109,7 @@ func (d *Decoder) event(ev *Event) {
 				d.s.Scan(proto.Field{Location: "dns.qname", Data: qq.Name}, dm)
 			}
 		}
-		d.s.Emit(dns.EventType, dm, DoHEvent{Event: dns.NewEvent(q.Message, "doh", q.Err), Message: q.Message, Raw: q.Raw})
+		d.s.Emit(dns.EventType, dm, DoHEvent{Event: dns.NewEvent(q.Message, "doh", q.Err), Message: q.Message})
 	}
 	if len(ev.DNS) > 0 && ev.Request != nil && !d.doh[ev.Request.Authority] {
 		if d.doh == nil {
