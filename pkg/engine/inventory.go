@@ -332,12 +332,7 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, pp *pendingPair, f
 func (d *devAgg) addLeak(l audit.Leak) {
 	k := leakRow{l.Identifier, l.Value, l.Encoding, l.Location, l.Dest.IP, l.Dest.Port}
 	if i, ok := d.leakRows[k]; ok {
-		o := &d.leaks[i]
-		o.Count += l.Count
-		o.Spellings = addSpellings(o.Spellings, l.Spellings)
-		if l.Frame < o.Frame {
-			o.Frame, o.Time, o.Dest = l.Frame, l.Time, l.Dest
-		}
+		foldLeak(&d.leaks[i], l)
 		return
 	}
 	if len(d.leaks) >= maxDeviceRows {
@@ -357,11 +352,7 @@ func (d *devAgg) addFinding(fi audit.Finding) {
 	fi.Count = max(fi.Count, 1)
 	k := findingRow{fi.Severity, fi.Kind, fi.Message, fi.Dest.IP, fi.Dest.Transport, fi.Dest.Port}
 	if i, ok := d.findingRows[k]; ok {
-		o := &d.findings[i]
-		o.Count += fi.Count
-		if fi.Frame < o.Frame {
-			o.Frame, o.Time, o.Dest = fi.Frame, fi.Time, fi.Dest
-		}
+		foldFinding(&d.findings[i], fi)
 		return
 	}
 	if len(d.findings) >= maxDeviceRows {
@@ -373,6 +364,24 @@ func (d *devAgg) addFinding(fi audit.Finding) {
 	}
 	d.findingRows[k] = len(d.findings)
 	d.findings = append(d.findings, fi)
+}
+
+// foldLeak adds a repeat l to its row o: counts and spellings add up, and
+// the row keeps the earliest occurrence's frame, time and destination.
+func foldLeak(o *audit.Leak, l audit.Leak) {
+	o.Count += l.Count
+	o.Spellings = addSpellings(o.Spellings, l.Spellings)
+	if l.Frame < o.Frame {
+		o.Frame, o.Time, o.Dest = l.Frame, l.Time, l.Dest
+	}
+}
+
+// foldFinding adds a repeat fi to its row o, as foldLeak does.
+func foldFinding(o *audit.Finding, fi audit.Finding) {
+	o.Count += fi.Count
+	if fi.Frame < o.Frame {
+		o.Frame, o.Time, o.Dest = fi.Frame, fi.Time, fi.Dest
+	}
 }
 
 // dhcpRec is what DHCP told about one MAC, as of frame (the latest

@@ -153,12 +153,7 @@ func (pp *pendingPair) extra() *pairExtra {
 func (x *pairExtra) addLeak(l audit.Leak, cPort uint16) {
 	k := pairLeakKey{l.Identifier, l.Value, l.Encoding, l.Location, cPort, l.Dest.Port}
 	if i, ok := x.leakIdx[k]; ok {
-		o := &x.leaks[i].l
-		o.Count += l.Count
-		o.Spellings = addSpellings(o.Spellings, l.Spellings)
-		if l.Frame < o.Frame {
-			o.Frame, o.Time, o.Dest = l.Frame, l.Time, l.Dest
-		}
+		foldLeak(&x.leaks[i].l, l)
 		return
 	}
 	if len(x.leaks) >= maxDeviceRows {
@@ -176,11 +171,7 @@ func (x *pairExtra) addFinding(fi audit.Finding, cPort uint16) {
 	fi.Count = max(fi.Count, 1)
 	k := pairFindingKey{fi.Severity, fi.Kind, fi.Message, fi.Dest.Transport, cPort, fi.Dest.Port}
 	if i, ok := x.findingIdx[k]; ok {
-		o := &x.findings[i].fi
-		o.Count += fi.Count
-		if fi.Frame < o.Frame {
-			o.Frame, o.Time, o.Dest = fi.Frame, fi.Time, fi.Dest
-		}
+		foldFinding(&x.findings[i].fi, fi)
 		return
 	}
 	if len(x.findings) >= maxDeviceRows {
