@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"sync"
@@ -19,21 +20,31 @@ import (
 // start — whatever the number of workers and the order flows end in. It
 // is one bounded max-heap shared by the pool's goroutines: a record that
 // comes before the last one kept takes its place, any other is counted
-// and dropped. The records are compact (keptFlow) and become audit.Flow
-// only when the run is merged.
+// and dropped. A record is held packed (keptSlot: its first frame and
+// a short string of varints, ~60–90 bytes in all against the 248 of a
+// keptFlow) with its strings interned, and becomes audit.Flow only when
+// the run is merged.
 type keptFlows struct {
 	mu      sync.Mutex
 	max     int
-	heap    []keptFlow // a max-heap by keptFlow.compare while full
+	heap    []keptSlot // a max-heap by compareSlots while full
+	strs    strTable   // the records' strings, each held once
+	buf     []byte     // packing buffer
 	dropped uint64
 }
 
-// keptFlow is a flow record as kept until the merge: addresses as
-// netip.AddrPort (no strings per record), the transport and state as
-// bytes, times as seconds and nanoseconds; the strings are the session's
-// and the inventory's own (a pending pair's provisional device ID is made
-// for its record). 248 bytes against an audit.Flow's 280 and its two
-// address strings.
+// keptSlot is one packed record: the first sort key as a number, the
+// rest as written by pack.
+type keptSlot struct {
+	frame uint64
+	rec   string
+}
+
+// keptFlow is a flow record unpacked: addresses as netip.AddrPort (no
+// strings per record), the transport and state as bytes, times as
+// seconds and nanoseconds; the strings are the session's and the
+// inventory's own (a pending pair's provisional device ID is made for
+// its record).
 type keptFlow struct {
 	client, server                         netip.AddrPort
 	device, protocol, name, nameSrc, chanl string
@@ -56,18 +67,42 @@ func (k *keptFlows) add(r *keptFlow) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.heap) < k.max {
-		k.heap = append(k.heap, *r)
+		k.heap = append(k.heap, k.pack(r))
 		if len(k.heap) == k.max {
 			k.heapify()
 		}
 		return
 	}
 	k.dropped++
-	if k.max == 0 || r.compare(&k.heap[0]) >= 0 {
+	if k.max == 0 || k.compareTo(r, &k.heap[0]) >= 0 {
 		return
 	}
-	k.heap[0] = *r
+	s := k.pack(r) // before the old record's strings are let go: they may be shared
+	k.release(&k.heap[0])
+	k.heap[0] = s
 	k.down(0)
+}
+
+// compareSlots orders two packed records as keptFlow.compare does,
+// unpacking them only when their first frames are equal.
+func (k *keptFlows) compareSlots(a, b *keptSlot) int {
+	if a.frame != b.frame {
+		return cmp.Compare(a.frame, b.frame)
+	}
+	var x, y keptFlow
+	k.unpack(a, &x, nil)
+	k.unpack(b, &y, nil)
+	return x.compare(&y)
+}
+
+// compareTo compares an unpacked record with a packed one.
+func (k *keptFlows) compareTo(r *keptFlow, s *keptSlot) int {
+	if r.firstFrame != s.frame {
+		return cmp.Compare(r.firstFrame, s.frame)
+	}
+	var y keptFlow
+	k.unpack(s, &y, nil)
+	return r.compare(&y)
 }
 
 func (k *keptFlows) heapify() {
@@ -84,10 +119,10 @@ func (k *keptFlows) down(i int) {
 		if c >= len(h) {
 			return
 		}
-		if c+1 < len(h) && h[c+1].compare(&h[c]) > 0 {
+		if c+1 < len(h) && k.compareSlots(&h[c+1], &h[c]) > 0 {
 			c++
 		}
-		if h[c].compare(&h[i]) <= 0 {
+		if k.compareSlots(&h[c], &h[i]) <= 0 {
 			return
 		}
 		h[i], h[c] = h[c], h[i]
@@ -96,11 +131,26 @@ func (k *keptFlows) down(i int) {
 }
 
 // sorted returns the records in list order and forgets them.
-func (k *keptFlows) sorted() []keptFlow {
+func (k *keptFlows) sorted() keptList {
 	h := k.heap
 	k.heap = nil
-	slices.SortFunc(h, func(a, b keptFlow) int { return a.compare(&b) })
-	return h
+	slices.SortFunc(h, func(a, b keptSlot) int { return k.compareSlots(&a, &b) })
+	return keptList{slots: h, k: k}
+}
+
+// keptList is the kept records in list order, unpacked one at a time.
+type keptList struct {
+	slots []keptSlot
+	k     *keptFlows
+	cur   keptFlow
+}
+
+func (l *keptList) len() int { return len(l.slots) }
+
+// at unpacks record i; it is valid until the next call.
+func (l *keptList) at(i int) *keptFlow {
+	l.k.unpack(&l.slots[i], &l.cur, nil)
+	return &l.cur
 }
 
 // compare orders records as the list does: by first frame, then
@@ -175,4 +225,216 @@ func (r *keptFlow) record(id uint64) audit.Flow {
 		State:       r.state.String(),
 		GapBytes:    r.gapBytes,
 	}
+}
+
+// Address families in a packed record.
+const (
+	famInvalid = iota
+	fam4
+	fam6
+	fam6Zone // followed by the zone's string ID
+)
+
+// pack writes r as a keptSlot, taking a reference to each of its strings.
+// Layout: the two address families (one byte); each address (4 or 16
+// bytes, a zone's string ID) and port (2 bytes); transport, state and
+// shard (a byte each); then uvarints: the five string IDs, packets,
+// bytes and payload both ways, gap bytes, the worker's flow ID, the
+// first time (seconds as a varint, nanoseconds), the last time (seconds
+// after the first, wrapping, as a varint; nanoseconds).
+func (k *keptFlows) pack(r *keptFlow) keptSlot {
+	b := k.buf[:0]
+	b = append(b, addrFamily(r.client.Addr())|addrFamily(r.server.Addr())<<4)
+	b = k.appendAddrPort(b, r.client)
+	b = k.appendAddrPort(b, r.server)
+	b = append(b, r.transport, byte(r.state), r.worker)
+	for _, s := range [...]string{r.device, r.protocol, r.name, r.nameSrc, r.chanl} {
+		b = binary.AppendUvarint(b, uint64(k.strs.ref(s)))
+	}
+	for _, v := range [...]uint64{r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.payload[0], r.payload[1], r.gapBytes, r.local} {
+		b = binary.AppendUvarint(b, v)
+	}
+	b = binary.AppendVarint(b, r.firstSec)
+	b = binary.AppendUvarint(b, uint64(r.firstNsec))
+	b = binary.AppendVarint(b, int64(uint64(r.lastSec)-uint64(r.firstSec)))
+	b = binary.AppendUvarint(b, uint64(r.lastNsec))
+	k.buf = b
+	return keptSlot{frame: r.firstFrame, rec: string(b)}
+}
+
+func addrFamily(a netip.Addr) byte {
+	switch {
+	case a.Is4():
+		return fam4
+	case !a.Is6():
+		return famInvalid
+	case a.Zone() != "":
+		return fam6Zone
+	}
+	return fam6
+}
+
+func (k *keptFlows) appendAddrPort(b []byte, p netip.AddrPort) []byte {
+	a := p.Addr()
+	switch addrFamily(a) {
+	case fam4:
+		v := a.As4()
+		b = append(b, v[:]...)
+	case fam6:
+		v := a.As16()
+		b = append(b, v[:]...)
+	case fam6Zone:
+		v := a.As16()
+		b = append(b, v[:]...)
+		b = binary.AppendUvarint(b, uint64(k.strs.ref(a.Zone())))
+	}
+	return binary.BigEndian.AppendUint16(b, p.Port())
+}
+
+// release lets go of the strings of a record that leaves the heap.
+func (k *keptFlows) release(s *keptSlot) {
+	var ids [7]uint32
+	n := k.unpack(s, nil, &ids)
+	for _, id := range ids[:n] {
+		k.strs.unref(id)
+	}
+}
+
+// unpack reads a packed record into r (when not nil) and the IDs of its
+// strings into ids (when not nil), returning how many IDs it read.
+// Records are only ever written by pack, so they are not checked.
+func (k *keptFlows) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
+	var out keptFlow
+	if r == nil {
+		r = &out
+	}
+	b := s.rec
+	n := 0
+	id := func() uint32 {
+		v, w := uvarint(b)
+		b = b[w:]
+		if ids != nil {
+			ids[n] = uint32(v)
+		}
+		n++
+		return uint32(v)
+	}
+	addrPort := func(fam byte) netip.AddrPort {
+		var a netip.Addr
+		switch fam {
+		case fam4:
+			var v [4]byte
+			copy(v[:], b)
+			a, b = netip.AddrFrom4(v), b[4:]
+		case fam6, fam6Zone:
+			var v [16]byte
+			copy(v[:], b)
+			a, b = netip.AddrFrom16(v), b[16:]
+			if fam == fam6Zone {
+				a = a.WithZone(k.strs.str(id()))
+			}
+		}
+		port := uint16(b[0])<<8 | uint16(b[1])
+		b = b[2:]
+		return netip.AddrPortFrom(a, port)
+	}
+	fams := b[0]
+	b = b[1:]
+	r.client = addrPort(fams & 0xf)
+	r.server = addrPort(fams >> 4)
+	r.transport, r.state, r.worker = b[0], flow.State(b[1]), b[2]
+	b = b[3:]
+	for _, p := range [...]*string{&r.device, &r.protocol, &r.name, &r.nameSrc, &r.chanl} {
+		*p = k.strs.str(id())
+	}
+	for _, p := range [...]*uint64{&r.packets[0], &r.packets[1], &r.bytes[0], &r.bytes[1], &r.payload[0], &r.payload[1], &r.gapBytes, &r.local} {
+		v, w := uvarint(b)
+		*p, b = v, b[w:]
+	}
+	sec, w := varint(b)
+	b = b[w:]
+	nsec, w := uvarint(b)
+	b = b[w:]
+	d, w := varint(b)
+	b = b[w:]
+	lnsec, _ := uvarint(b)
+	r.firstFrame = s.frame
+	r.firstSec, r.firstNsec = sec, uint32(nsec)
+	r.lastSec, r.lastNsec = int64(uint64(sec)+uint64(d)), uint32(lnsec)
+	return n
+}
+
+// uvarint is binary.Uvarint on a string (no copy).
+func uvarint(s string) (uint64, int) {
+	var v uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			return v | uint64(c)<<(7*i), i + 1
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+	}
+	return 0, len(s) // not reached: pack wrote the record
+}
+
+// varint is binary.Varint on a string.
+func varint(s string) (int64, int) {
+	u, n := uvarint(s)
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x, n
+}
+
+// strTable interns the kept records' strings with a count of the records
+// that use each, so that it holds no more strings than the heap's
+// records do (a pending pair's provisional device ID, made for each of
+// its records, is held once). ID 0 is "".
+type strTable struct {
+	ids  map[string]uint32
+	strs []string
+	refs []uint32
+	free []uint32
+}
+
+func (t *strTable) ref(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := t.ids[s]; ok {
+		t.refs[id]++
+		return id
+	}
+	if t.ids == nil {
+		t.ids, t.strs, t.refs = map[string]uint32{}, []string{""}, []uint32{0}
+	}
+	var id uint32
+	if n := len(t.free); n > 0 {
+		id, t.free = t.free[n-1], t.free[:n-1]
+		t.strs[id], t.refs[id] = s, 1
+	} else {
+		id = uint32(len(t.strs))
+		t.strs, t.refs = append(t.strs, s), append(t.refs, 1)
+	}
+	t.ids[s] = id
+	return id
+}
+
+func (t *strTable) unref(id uint32) {
+	if id == 0 {
+		return
+	}
+	if t.refs[id]--; t.refs[id] == 0 {
+		delete(t.ids, t.strs[id])
+		t.strs[id] = ""
+		t.free = append(t.free, id)
+	}
+}
+
+func (t *strTable) str(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	return t.strs[id]
 }

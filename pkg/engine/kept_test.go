@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -124,5 +125,66 @@ func TestAppendAddrText(t *testing.T) {
 		if got := string(appendAddrText([]byte("x"), p)); got != "x"+p.String() {
 			t.Errorf("%q: got %q, want %q", s, got, "x"+p.String())
 		}
+	}
+}
+
+// A packed record unpacks to the record that was packed, whatever its
+// addresses (IPv4, IPv6, a zone, invalid), times (before 1970, the last
+// before the first, far apart) and counters.
+func TestKeptPackRoundTrip(t *testing.T) {
+	ap := func(s string) netip.AddrPort {
+		if s == "" {
+			return netip.AddrPort{}
+		}
+		return netip.MustParseAddrPort(s)
+	}
+	for i, r := range []keptFlow{
+		{},
+		{client: ap("10.0.0.1:40000"), server: ap("198.18.0.1:443"), device: "mac:02:00:00:00:00:01", protocol: "tls", name: "example.com",
+			nameSrc: "sni", chanl: "TLS1.3", packets: [2]uint64{12, 20}, bytes: [2]uint64{2400, 18000}, payload: [2]uint64{1200, 16000},
+			firstFrame: 7, local: 3, firstSec: 1_700_000_000, firstNsec: 999_999_999, lastSec: 1_700_000_100, lastNsec: 1, worker: 7, transport: 6, state: flow.Closed},
+		{client: ap("[fe80::1%eth0]:5353"), server: ap("[ff02::fb]:5353"), transport: 17, firstSec: -5, lastSec: -10},
+		{client: ap("[::ffff:10.1.2.3]:443"), server: netip.AddrPortFrom(netip.Addr{}, 9), firstSec: math.MinInt64, lastSec: math.MaxInt64,
+			packets: [2]uint64{math.MaxUint64, 0}, gapBytes: math.MaxUint64, local: math.MaxUint64, firstFrame: math.MaxUint64},
+		{client: ap("0.0.0.0:0"), server: ap("[::]:0"), firstSec: math.MaxInt64, lastSec: math.MinInt64, device: "pair:x", chanl: "pair:x"},
+	} {
+		k := newKeptFlows(4)
+		s := k.pack(&r)
+		var got keptFlow
+		var ids [7]uint32
+		n := k.unpack(&s, &got, &ids)
+		if got != r {
+			t.Errorf("%d: unpacked %+v, want %+v", i, got, r)
+		}
+		for _, id := range ids[:n] {
+			k.strs.unref(id)
+		}
+		if len(k.strs.ids) != 0 {
+			t.Errorf("%d: %d strings held after the record was released", i, len(k.strs.ids))
+		}
+	}
+}
+
+// The interned strings are those of the records in the heap: a record
+// that is replaced lets go of its strings, and a string shared by many
+// records is held once.
+func TestKeptStringsFollowTheHeap(t *testing.T) {
+	k := newKeptFlows(3)
+	for i := 1000; i > 0; i-- { // every record comes before the ones kept
+		r := keptFlow{firstFrame: uint64(i), device: "pair:a/b", name: fmt.Sprintf("host%d.example", i), chanl: "TLS1.3"}
+		k.add(&r)
+	}
+	if got, want := len(k.strs.ids), 3+2; got != want {
+		t.Errorf("%d strings held, want %d", got, want)
+	}
+	l := k.sorted()
+	for i := range l.len() {
+		r := l.at(i)
+		if r.firstFrame != uint64(i+1) || r.name != fmt.Sprintf("host%d.example", i+1) || r.device != "pair:a/b" {
+			t.Errorf("record %d: %+v", i, *r)
+		}
+	}
+	if k.dropped != 997 {
+		t.Errorf("dropped %d, want 997", k.dropped)
 	}
 }

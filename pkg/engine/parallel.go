@@ -260,7 +260,7 @@ func (gr *group) dnsFeed(p *flow.Packet) {
 // order of first frame, events sorted by frame, counters summed, inventories
 // merged.
 func (e *engine) mergeWorkers(pl *pool) {
-	var kept []keptFlow
+	var kept keptList
 	if pl.kept != nil {
 		kept = pl.kept.sorted()
 		if n := pl.kept.dropped; n > 0 {
@@ -275,9 +275,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 			remap[i] = map[uint64]uint64{}
 		}
 	}
-	e.flows = make([]audit.Flow, len(kept))
-	for i := range kept {
-		k := &kept[i]
+	e.flows = make([]audit.Flow, kept.len())
+	for i := range e.flows {
+		k := kept.at(i)
 		e.flows[i] = k.record(uint64(i + 1))
 		if m := remap[k.worker]; m != nil {
 			m[k.local] = uint64(i + 1)
