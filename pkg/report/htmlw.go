@@ -1,0 +1,271 @@
+package report
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/phonehome/phonehome/pkg/audit"
+	"github.com/phonehome/phonehome/pkg/escape"
+)
+
+// The parts of the HTML report written in Go rather than by the
+// template: tables, device sections and charts. Each writes exactly what
+// the template wrote for them before (the golden files and
+// TestHTMLRowAsTemplate hold it), escaping every string as html/template
+// does in HTML text, RCDATA (an SVG <title>) and quoted attribute values:
+// one table for all three (appendHTMLEscaped). They are written to the
+// page's writer between the template's parts (writeHTML).
+
+// htmlw writes the Go-made parts to the page's writer: each part is
+// appended to buf and written once it ends (a row, a table's heading, a
+// device's heading), so that buf holds one of them at a time.
+type htmlw struct {
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+// flush writes buf and empties it.
+func (h *htmlw) flush() {
+	if h.err == nil && len(h.buf) > 0 {
+		_, h.err = h.w.Write(h.buf)
+	}
+	h.buf = h.buf[:0]
+}
+
+func (h *htmlw) str(s string) { h.buf = append(h.buf, s...) }
+
+// grid writes a table with the given id ("": its own).
+func (h *htmlw) grid(g grid, id string) {
+	if id == "" {
+		id = g.ID
+	}
+	h.table(g, id, len(g.Rows), func() {
+		for _, row := range g.Rows {
+			h.row(g.Cols, row)
+			if h.err != nil {
+				return
+			}
+		}
+	})
+}
+
+// flows writes the flow table, each row made from its record as it is
+// written.
+func (h *htmlw) flows(r *audit.Report) {
+	g := flowCols()
+	h.table(g, g.ID, len(r.Flows), func() {
+		for _, f := range r.Flows {
+			h.row(g.Cols, flowRow(f))
+			if h.err != nil {
+				return
+			}
+		}
+	})
+}
+
+func (h *htmlw) row(cols []col, row []cell) {
+	h.buf = append(h.buf, '\n')
+	h.buf = appendHTMLRow(h.buf, cols, row)
+	h.flush()
+}
+
+// table writes a heading, then (when there are n > 0 rows) the table's
+// head, the rows rows writes and its end, or else the line that says it
+// is empty.
+func (h *htmlw) table(g grid, id string, n int, rows func()) {
+	b := append(h.buf, "\n<h3 id=\""...)
+	b = appendHTMLEscaped(b, id)
+	b = append(b, "\">"...)
+	b = appendHTMLEscaped(b, g.Title)
+	b = append(b, "</h3>"...)
+	if n == 0 {
+		b = append(b, "\n<p class=\"empty\">"...)
+		b = appendHTMLEscaped(b, g.Empty)
+		h.buf = append(b, "</p>"...)
+		h.flush()
+		return
+	}
+	b = append(b, "\n<div class=\"table-wrap\">\n<table class=\"data\" id=\""...)
+	b = appendHTMLEscaped(b, id)
+	b = append(b, "-table\" aria-label=\""...)
+	b = appendHTMLEscaped(b, g.Title)
+	b = append(b, "\">\n<thead><tr>"...)
+	for _, c := range g.Cols {
+		b = append(b, "<th"...)
+		if c.Num {
+			b = append(b, ` class="num"`...)
+		}
+		b = append(b, ` scope="col">`...)
+		b = appendHTMLEscaped(b, c.Name)
+		b = append(b, "</th>"...)
+	}
+	h.buf = append(b, "</tr></thead>\n<tbody>"...)
+	h.flush()
+	rows()
+	h.str("\n</tbody>\n</table>\n</div>")
+	h.flush()
+}
+
+// device writes one device's section: heading, details and charts, its
+// tables, its end.
+func (h *htmlw) device(d *audit.Device, anchor string, opt Options) {
+	title, detail := deviceHeading(d)
+	b := append(h.buf, "\n<section class=\"device\" id=\""...)
+	b = appendHTMLEscaped(b, anchor)
+	b = append(b, "\">\n<h2>Device: "...)
+	b = appendHTMLEscaped(b, escape.Terminal(title))
+	b = append(b, "</h2>"...)
+	for _, l := range detail {
+		b = append(b, "\n<p class=\"detail\">"...)
+		b = appendHTMLEscaped(b, escape.Terminal(l))
+		b = append(b, "</p>"...)
+	}
+	b = append(b, "\n<div class=\"charts\">"...)
+	for _, c := range deviceCharts(d, anchor) {
+		b = append(b, '\n')
+		b = appendChart(b, &c)
+	}
+	h.buf = append(b, "\n</div>"...)
+	for _, g := range deviceGrids(d, Options{Tables: []string{TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary}, GroupBy: opt.GroupBy}) {
+		h.str("\n")
+		h.grid(g, anchor+"-"+g.ID)
+		if h.err != nil {
+			return
+		}
+	}
+	h.str("\n</section>")
+	h.flush()
+}
+
+// appendChart writes one bar chart as inline SVG.
+func appendChart(b []byte, c *chart) []byte {
+	b = append(b, "\n<figure class=\"chart\" id=\""...)
+	b = appendHTMLEscaped(b, c.ID)
+	b = append(b, "\">\n<figcaption>"...)
+	b = appendHTMLEscaped(b, c.Title)
+	b = append(b, "</figcaption>"...)
+	if len(c.Bars) == 0 {
+		return append(b, "\n<p class=\"empty\">no traffic</p>\n</figure>"...)
+	}
+	b = append(b, "\n<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\""...)
+	b = appendHTMLEscaped(b, c.Title)
+	b = append(b, `" width="`...)
+	b = strconv.AppendInt(b, int64(c.Width), 10)
+	b = append(b, `" height="`...)
+	b = strconv.AppendInt(b, int64(c.Height), 10)
+	b = append(b, `" viewBox="0 0 `...)
+	b = strconv.AppendInt(b, int64(c.Width), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(c.Height), 10)
+	b = append(b, `">`...)
+	for i := range c.Bars {
+		r := &c.Bars[i]
+		b = append(b, "\n<g>\n<title>"...)
+		b = appendHTMLEscaped(b, r.Tip)
+		b = append(b, "</title>\n<text x=\"0\" y=\""...)
+		b = strconv.AppendInt(b, int64(r.TextY), 10)
+		b = append(b, `" font-size="12" fill="#1b1f24">`...)
+		b = appendHTMLEscaped(b, r.Label)
+		b = append(b, "</text>\n<rect x=\""...)
+		b = strconv.AppendInt(b, int64(r.X), 10)
+		b = append(b, `" y="`...)
+		b = strconv.AppendInt(b, int64(r.Y), 10)
+		b = append(b, `" width="`...)
+		b = strconv.AppendInt(b, int64(r.UpW), 10)
+		b = append(b, `" height="`...)
+		b = strconv.AppendInt(b, int64(r.H), 10)
+		b = append(b, "\" fill=\"#b3261e\"></rect>\n<rect x=\""...)
+		b = strconv.AppendInt(b, int64(r.DownX), 10)
+		b = append(b, `" y="`...)
+		b = strconv.AppendInt(b, int64(r.Y), 10)
+		b = append(b, `" width="`...)
+		b = strconv.AppendInt(b, int64(r.DownW), 10)
+		b = append(b, `" height="`...)
+		b = strconv.AppendInt(b, int64(r.H), 10)
+		b = append(b, "\" fill=\"#f2a39b\"></rect>\n<text x=\""...)
+		b = strconv.AppendInt(b, int64(r.ValueX), 10)
+		b = append(b, `" y="`...)
+		b = strconv.AppendInt(b, int64(r.TextY), 10)
+		b = append(b, `" font-size="11" fill="#57606a">`...)
+		b = appendHTMLEscaped(b, r.Value)
+		b = append(b, "</text>\n</g>"...)
+	}
+	return append(b, "\n</svg>\n<div class=\"legend\"><span class=\"up\"></span> sent <span class=\"down\"></span> received</div>\n</figure>"...)
+}
+
+// appendHTMLRow writes one table row as the grid template wrote it
+// before rows were made here (byte for byte: TestHTMLRowAsTemplate):
+// each cell's class (from its column), sort key and title as quoted
+// attributes, its lines joined by <br>; every captured string through
+// escape.Terminal (a browser would render U+202E reversed) and then
+// escaped as html/template escapes text and attribute values.
+func appendHTMLRow(b []byte, cols []col, row []cell) []byte {
+	b = append(b, "<tr>"...)
+	for j, c := range row {
+		b = append(b, "<td"...)
+		if j < len(cols) {
+			switch {
+			case cols[j].Sev:
+				b = append(b, ` class="sev sev-`...)
+				b = appendHTMLEscaped(b, sevClass(c.text()))
+				b = append(b, '"')
+			case cols[j].Num:
+				b = append(b, ` class="num"`...)
+			}
+		}
+		if c.Key != "" {
+			b = append(b, ` data-key="`...)
+			b = appendHTMLEscaped(b, c.Key)
+			b = append(b, '"')
+		}
+		if c.Title != "" {
+			b = append(b, ` title="`...)
+			b = appendHTMLEscaped(b, c.Title)
+			b = append(b, '"')
+		}
+		b = append(b, '>')
+		for k, l := range c.Lines {
+			if k > 0 {
+				b = append(b, "<br>"...)
+			}
+			b = appendHTMLEscaped(b, escape.Terminal(l))
+		}
+		b = append(b, "</td>"...)
+	}
+	return append(b, "</tr>"...)
+}
+
+// appendHTMLEscaped appends s escaped as html/template escapes a string
+// in HTML text, RCDATA and a quoted attribute value (its
+// htmlReplacementTable: NUL, ", &, ', +, < and >). Every byte it replaces
+// is ASCII, so working on bytes gives what html/template's rune loop
+// gives, for invalid UTF-8 too.
+func appendHTMLEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var r string
+		switch s[i] {
+		case 0:
+			r = "\uFFFD"
+		case '"':
+			r = "&#34;"
+		case '&':
+			r = "&amp;"
+		case '\'':
+			r = "&#39;"
+		case '+':
+			r = "&#43;"
+		case '<':
+			r = "&lt;"
+		case '>':
+			r = "&gt;"
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, r...)
+		last = i + 1
+	}
+	return append(b, s[last:]...)
+}
