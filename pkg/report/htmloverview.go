@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"html/template"
 	"slices"
 	"strconv"
 
@@ -21,11 +22,7 @@ type leakMatrix struct {
 
 type matrixRow struct {
 	Device, Anchor string
-	Cells          []matrixCell
-}
-
-type matrixCell struct {
-	Class, Text, Tip string
+	Cells          template.HTML // the row's cells, written by appendMatrixCell
 }
 
 func newLeakMatrix(r *audit.Report) leakMatrix {
@@ -50,6 +47,7 @@ func newLeakMatrix(r *audit.Report) leakMatrix {
 	}
 	for i, d := range deviceOrder(r) {
 		row := matrixRow{Device: escape.Terminal(deviceLabel(d)), Anchor: "device-" + strconv.Itoa(i+1)}
+		var buf []byte
 		for _, id := range m.Classes {
 			var sev audit.Severity
 			n := 0
@@ -59,16 +57,29 @@ func newLeakMatrix(r *audit.Report) leakMatrix {
 					n += max(l.Count, 1)
 				}
 			}
-			c := matrixCell{Class: "sev-none"}
-			if n > 0 {
-				c = matrixCell{Class: "sev sev-" + sev.String(), Text: sev.String(),
-					Tip: escape.Terminal(fmt.Sprintf("%s: %s sent %d time(s), worst %s", deviceLabel(d), id, n, sev))}
+			if n == 0 {
+				buf = append(buf, `<td class="sev-none"></td>`...)
+				continue
 			}
-			row.Cells = append(row.Cells, c)
+			buf = appendMatrixCell(buf, "sev sev-"+sev.String(), sev.String(),
+				escape.Terminal(fmt.Sprintf("%s: %s sent %d time(s), worst %s", deviceLabel(d), id, n, sev)))
 		}
+		row.Cells = template.HTML(buf)
 		m.Rows = append(m.Rows, row)
 	}
 	return m
+}
+
+// appendMatrixCell writes one cell of the matrix as the template wrote
+// it: <td class="{{.Class}}" title="{{.Tip}}">{{.Text}}</td>.
+func appendMatrixCell(b []byte, class, text, tip string) []byte {
+	b = append(b, `<td class="`...)
+	b = appendHTMLEscaped(b, class)
+	b = append(b, `" title="`...)
+	b = appendHTMLEscaped(b, tip)
+	b = append(b, `">`...)
+	b = appendHTMLEscaped(b, text)
+	return append(b, "</td>"...)
 }
 
 // flowmap is one picture of where data goes: devices on the left, the
