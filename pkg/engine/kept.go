@@ -90,8 +90,8 @@ func (k *keptFlows) compareSlots(a, b *keptSlot) int {
 		return cmp.Compare(a.frame, b.frame)
 	}
 	var x, y keptFlow
-	k.unpack(a, &x, nil)
-	k.unpack(b, &y, nil)
+	k.strs.unpack(a, &x, nil)
+	k.strs.unpack(b, &y, nil)
 	return x.compare(&y)
 }
 
@@ -101,7 +101,7 @@ func (k *keptFlows) compareTo(r *keptFlow, s *keptSlot) int {
 		return cmp.Compare(r.firstFrame, s.frame)
 	}
 	var y keptFlow
-	k.unpack(s, &y, nil)
+	k.strs.unpack(s, &y, nil)
 	return r.compare(&y)
 }
 
@@ -130,18 +130,20 @@ func (k *keptFlows) down(i int) {
 	}
 }
 
-// sorted returns the records in list order and forgets them.
+// sorted returns the records in list order and forgets them and their
+// strings (which the list holds until it is dropped).
 func (k *keptFlows) sorted() keptList {
 	h := k.heap
-	k.heap = nil
 	slices.SortFunc(h, func(a, b keptSlot) int { return k.compareSlots(&a, &b) })
-	return keptList{slots: h, k: k}
+	l := keptList{slots: h, strs: k.strs}
+	k.heap, k.strs = nil, strTable{}
+	return l
 }
 
 // keptList is the kept records in list order, unpacked one at a time.
 type keptList struct {
 	slots []keptSlot
-	k     *keptFlows
+	strs  strTable
 	cur   keptFlow
 }
 
@@ -149,7 +151,7 @@ func (l *keptList) len() int { return len(l.slots) }
 
 // at unpacks record i; it is valid until the next call.
 func (l *keptList) at(i int) *keptFlow {
-	l.k.unpack(&l.slots[i], &l.cur, nil)
+	l.strs.unpack(&l.slots[i], &l.cur, nil)
 	return &l.cur
 }
 
@@ -294,7 +296,7 @@ func (k *keptFlows) appendAddrPort(b []byte, p netip.AddrPort) []byte {
 // release lets go of the strings of a record that leaves the heap.
 func (k *keptFlows) release(s *keptSlot) {
 	var ids [7]uint32
-	n := k.unpack(s, nil, &ids)
+	n := k.strs.unpack(s, nil, &ids)
 	for _, id := range ids[:n] {
 		k.strs.unref(id)
 	}
@@ -303,7 +305,7 @@ func (k *keptFlows) release(s *keptSlot) {
 // unpack reads a packed record into r (when not nil) and the IDs of its
 // strings into ids (when not nil), returning how many IDs it read.
 // Records are only ever written by pack, so they are not checked.
-func (k *keptFlows) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
+func (t *strTable) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
 	var out keptFlow
 	if r == nil {
 		r = &out
@@ -331,7 +333,7 @@ func (k *keptFlows) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
 			copy(v[:], b)
 			a, b = netip.AddrFrom16(v), b[16:]
 			if fam == fam6Zone {
-				a = a.WithZone(k.strs.str(id()))
+				a = a.WithZone(t.str(id()))
 			}
 		}
 		port := uint16(b[0])<<8 | uint16(b[1])
@@ -345,7 +347,7 @@ func (k *keptFlows) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
 	r.transport, r.state, r.worker = b[0], flow.State(b[1]), b[2]
 	b = b[3:]
 	for _, p := range [...]*string{&r.device, &r.protocol, &r.name, &r.nameSrc, &r.chanl} {
-		*p = k.strs.str(id())
+		*p = t.str(id())
 	}
 	for _, p := range [...]*uint64{&r.packets[0], &r.packets[1], &r.bytes[0], &r.bytes[1], &r.payload[0], &r.payload[1], &r.gapBytes, &r.local} {
 		v, w := uvarint(b)

@@ -152,7 +152,7 @@ func TestKeptPackRoundTrip(t *testing.T) {
 		s := k.pack(&r)
 		var got keptFlow
 		var ids [7]uint32
-		n := k.unpack(&s, &got, &ids)
+		n := k.strs.unpack(&s, &got, &ids)
 		if got != r {
 			t.Errorf("%d: unpacked %+v, want %+v", i, got, r)
 		}
@@ -178,6 +178,9 @@ func TestKeptStringsFollowTheHeap(t *testing.T) {
 		t.Errorf("%d strings held, want %d", got, want)
 	}
 	l := k.sorted()
+	if len(k.heap) != 0 || len(k.strs.ids) != 0 {
+		t.Errorf("after sorted, the heap still holds %d records and %d strings: the list should own them", len(k.heap), len(k.strs.ids))
+	}
 	for i := range l.len() {
 		r := l.at(i)
 		if r.firstFrame != uint64(i+1) || r.name != fmt.Sprintf("host%d.example", i+1) || r.device != "pair:a/b" {
