@@ -423,8 +423,10 @@ func (e *engine) finish() {
 			e.flows[i].Device = k
 		}
 	}
+	doh := e.nameFromDoH()
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
+	doh = doh.rekey(e.renamed)
 	e.finishDecryption()
 	enrich.MaskReport(e.report, masker)
 	e.frames.localReport(e.report, e.report.Flows, e.report.Events)
@@ -440,6 +442,7 @@ func (e *engine) finish() {
 		e.lost = err
 	}
 	if recs != nil {
+		recs.doh = doh
 		e.report.Records = recs
 	}
 	e.report.Summary.Devices = len(e.report.Devices)

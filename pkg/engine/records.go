@@ -129,6 +129,7 @@ type spooledRecords struct {
 	mask          *leak.Masker      // nil: nothing to mask
 	masked        []byte
 	renames       map[string]*deviceRename // by provisional ID (rename)
+	doh           dohRenames               // rows DoH answers named (dohnames.go)
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
@@ -188,6 +189,7 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 			return err
 		}
 		n++
+		js = r.doh.flowJSON(js, string(dev), r.renamed)
 		rest := js[len(`{"id":0`):]
 		var renamed *deviceRename
 		if id, ok := r.renamed[string(dev)]; ok {

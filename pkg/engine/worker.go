@@ -37,6 +37,7 @@ type worker struct {
 	idle        session           // End's session for flows that had none
 	eventKeys   map[string]string // "events_<type>" counter names, made once
 	keys        *keylog.Log       // the run's key log, shared (decrypt.go)
+	doh         []dohAnswer       // addresses DoH answers listed (dohnames.go)
 }
 
 // countEvent counts one event of type typ without building the counter's

@@ -93,6 +93,28 @@ func (c *Cache) Add(client netip.Addr, msg *Message, m proto.Meta) {
 	}
 }
 
+// AddressNames calls fn, in answer order, for each A and AAAA record of a
+// successful response with its address and the name that led to it (the
+// first name of its CNAME chain, lower-cased): what Add records, for a
+// caller that keeps answers elsewhere (the engine's DNS-over-HTTPS names).
+func AddressNames(msg *Message, fn func(addr netip.Addr, name string)) {
+	if !msg.Response || msg.Rcode != 0 {
+		return
+	}
+	c := Cache{intern: map[string]interned{}}
+	each := func(rrs []RR) {
+		for i := range rrs {
+			if rr := &rrs[i]; (rr.Type == TypeA || rr.Type == TypeAAAA) && rr.Addr.IsValid() {
+				fn(rr.Addr.Unmap(), c.chain(msg, rr.Name)[0])
+			}
+		}
+	}
+	each(msg.Answers)
+	if len(msg.Questions) == 0 {
+		each(msg.Additional)
+	}
+}
+
 func (c *Cache) addSection(client netip.Addr, msg *Message, rrs []RR, when time.Time) {
 	for i := range rrs {
 		rr := &rrs[i]
