@@ -172,7 +172,7 @@ func (e *engine) nameFromDoH() dohRenames {
 		renames.flow(&e.flows[i])
 	}
 	if len(renames) > 0 {
-		e.counter["doh_named_destinations"] += uint64(len(renames))
+		e.report.Counters["doh_named_destinations"] += uint64(len(renames))
 	}
 	return renames
 }
