@@ -9,7 +9,6 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
-	"github.com/phonehome/phonehome/pkg/proto/http2"
 )
 
 // Names from DNS over HTTPS, in one pass. A DoH answer is decoded deep
@@ -40,7 +39,7 @@ type dohAnswer struct {
 }
 
 // noteDoH keeps the addresses a DoH response listed (observe).
-func (w *worker) noteDoH(s *session, m proto.Meta, ev http2.DoHEvent) {
+func (w *worker) noteDoH(s *session, m proto.Meta, ev dns.DoHEvent) {
 	if ev.Message == nil || !ev.Message.Response {
 		return
 	}

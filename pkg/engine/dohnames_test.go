@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,8 @@ import (
 	"github.com/phonehome/phonehome/pkg/leak"
 )
 
-// dohCapture writes a crafted capture: a device looks names up over h2c
-// DNS over HTTPS, and connects to the answered addresses before and after
+// dohCapture writes a crafted capture: a device looks names up over DNS
+// over HTTPS (h2c and HTTP/1.1), and connects to the answered addresses before and after
 // the answers (opaque bytes: nothing else names those connections).
 func dohCapture(t *testing.T) string {
 	t.Helper()
@@ -52,6 +53,12 @@ func dohCapture(t *testing.T) string {
 	k.Send(false, sv.DoHAnswer(1, craft.DNSAnswer(0, "tracker.example.net", []string{"edge.example.com"}, "203.0.113.7")).
 		DoHAnswer(3, craft.DNSAnswer(0, "cdn.example.org", nil, "198.51.100.9")).Take())
 	c.Advance(time.Second)
+	// One over HTTP/1.1.
+	ans := craft.DNSAnswer(0, "img.example.org", nil, "198.51.100.20")
+	c.Exchange(dev, 50009, srv("192.0.2.54"), 80,
+		craft.HTTPRequest("GET", "doh1.example.net", "/dns-query?dns="+base64.RawURLEncoding.EncodeToString(craft.DNSQuery(0, "img.example.org", 1)), nil, nil),
+		craft.HTTPResponse(200, "application/dns-message", ans))
+	c.Advance(time.Second)
 
 	// After them.
 	// HTTP with an address for Host, which names nothing; its URL leaks.
@@ -61,6 +68,7 @@ func dohCapture(t *testing.T) string {
 	opaque(50004, "203.0.113.7", 443, craft.Opaque(300, 4))
 	opaque(50005, "198.51.100.9", 443, craft.Opaque(300, 5))
 	opaque(50006, "192.0.2.99", 443, craft.Opaque(300, 6))
+	opaque(50010, "198.51.100.20", 443, craft.Opaque(300, 10))
 	opaque(50007, "203.0.113.7", 8443, craft.Opaque(300, 7))
 	k = c.Dial(dev, 50008, srv("198.51.100.9"), 8443)
 	k.Send(true, craft.ClientHello("pinned.example.com", craft.TLS12))
@@ -89,6 +97,8 @@ func TestDoHNamesLaterFlows(t *testing.T) {
 		"203.0.113.7:8443":  " ()", // one of its flows began before the answer
 		"198.51.100.9:8443": "pinned.example.com (sni)",
 		"192.0.2.53:80":     "doh.example.net (http-host)",
+		"198.51.100.20:443": "img.example.org (dns)", // answered over HTTP/1.1
+		"192.0.2.54:80":     "doh1.example.net (http-host)",
 	}
 	type result struct {
 		flows, dests map[string]string
@@ -143,8 +153,8 @@ func TestDoHNamesLaterFlows(t *testing.T) {
 		if r.js, err = json.Marshal(rep); err != nil {
 			t.Fatal(err)
 		}
-		if n := rep.Counters["doh_named_destinations"]; n != 2 {
-			t.Errorf("doh_named_destinations %d, want 2", n)
+		if n := rep.Counters["doh_named_destinations"]; n != 3 {
+			t.Errorf("doh_named_destinations %d, want 3", n)
 		}
 		return r
 	}

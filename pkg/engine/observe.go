@@ -8,7 +8,6 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
-	"github.com/phonehome/phonehome/pkg/proto/http2"
 	"github.com/phonehome/phonehome/pkg/proto/netbios"
 )
 
@@ -41,7 +40,7 @@ func (w *worker) observe(s *session, m proto.Meta, fields any) {
 			}
 			w.inv.netbiosNames(src, v)
 		}
-	case http2.DoHEvent:
+	case dns.DoHEvent:
 		w.noteDoH(s, m, v) // names rows at the end (dohnames.go)
 	case *phttp.Event:
 		if rq := v.Request; rq != nil && rq.UserAgent != "" && len(s.uas) < 8 && !slices.Contains(s.uas, rq.UserAgent) {

@@ -95,6 +95,7 @@ type Decoder struct {
 	sh       *shared
 	hostSeen bool
 	switched bool
+	dohHosts map[string]bool // Hosts already reported as DoH resolvers (doh.go)
 }
 
 var (
@@ -162,6 +163,7 @@ func (d *Decoder) event(ev *Event) {
 	s := d.sink
 	s.Emit("http", proto.Meta{Frame: ev.Frame, Time: ev.Time}, ev)
 	defer ev.Release()
+	d.doh(ev)
 	if ev.Request != nil {
 		countBody(s, ev.Request.Body)
 	}

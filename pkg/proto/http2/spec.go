@@ -45,16 +45,12 @@ func detect(in proto.DetectInput) proto.Verdict {
 }
 
 // DoHEvent is a DNS message carried by DNS over HTTPS, emitted as a "dns"
-// event (variant "doh"); Message is the parsed message for the engine's
-// name cache, not written to JSON.
-type DoHEvent struct {
-	dns.Event
-	Message *dns.Message `json:"-"`
-}
+// event (variant "doh"): the type HTTP/1's DoH messages have too.
+type DoHEvent = dns.DoHEvent
 
 // FindingDoH is the kind of the finding raised on a flow that carried DNS
 // over HTTPS: its lookups bypass the resolver the lab hands out.
-const FindingDoH = "dns-over-https"
+const FindingDoH = dns.FindingDoH
 
 // Decoder is a Parser that reports through a proto.Sink: each stream is
 // an "http" event with its request fields scanned as HTTP/1's are, the
