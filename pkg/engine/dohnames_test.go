@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,9 +30,17 @@ func dohCapture(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c, err := craft.New(f, time.Unix(1767225600, 0))
-	if err != nil {
+	if err := writeDoHCapture(f); err != nil {
 		t.Fatal(err)
+	}
+	return path
+}
+
+// writeDoHCapture writes dohCapture's capture to w (also a FuzzRun seed).
+func writeDoHCapture(w io.Writer) error {
+	c, err := craft.New(w, time.Unix(1767225600, 0))
+	if err != nil {
+		return err
 	}
 	dev := craft.NewHost("02:11:22:33:44:55", "10.0.0.5")
 	srv := func(ip string) craft.Host { return craft.NewHost("02:00:00:00:00:01", ip) }
@@ -73,10 +82,7 @@ func dohCapture(t *testing.T) string {
 	k = c.Dial(dev, 50008, srv("198.51.100.9"), 8443)
 	k.Send(true, craft.ClientHello("pinned.example.com", craft.TLS12))
 	k.Close()
-	if err := c.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.Err()
 }
 
 // TestDoHNamesLaterFlows: DoH answers name the destination rows (and their

@@ -25,6 +25,7 @@ func FuzzRun(f *testing.F) {
 		func(w io.Writer) error { return adversarial.Snaplen(w, 0) },
 		func(w io.Writer) error { return adversarial.Backwards(w, 4) },
 		scenario.HomeRouterLAN, // DHCP, ARP, router advertisement, DNS over TCP
+		writeDoHCapture,        // DNS over HTTPS (h2c, HTTP/1.1) naming later rows
 	} {
 		var b bytes.Buffer
 		if err := w(&b); err != nil {

@@ -39,6 +39,12 @@ func FuzzParse(f *testing.F) {
 		checkAddressRecords(t, &m, NewEvent(&m, "dns", err))
 		c := NewCache(2)
 		c.Add(netip.IPv6Loopback(), &m, proto.Meta{})
+		AddressNames(&m, func(a netip.Addr, _ string) {
+			if !a.IsValid() || a.Is4In6() {
+				t.Fatalf("AddressNames gave %v", a)
+			}
+		})
+		DoHQuery(string(b))
 		// Parsing again must give the same result.
 		n := len(m.Questions) + len(m.Answers) + len(m.Authority) + len(m.Additional)
 		err2 := Parse(b, &m)

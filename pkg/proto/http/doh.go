@@ -15,6 +15,9 @@ import (
 // questions of queries are scanned as dns.qname, and the first exchange
 // with each Host raises the dns-over-https finding, as HTTP/2's do.
 
+// maxDoHHosts caps the Hosts a connection raises the DoH finding for.
+const maxDoHHosts = 16
+
 // doh reports the DNS messages of one exchange. Exchanges that carry none
 // cost a method compare and two Content-Type checks.
 func (d *Decoder) doh(ev *Event) {
@@ -42,15 +45,13 @@ func (d *Decoder) doh(ev *Event) {
 			found = d.dohMessage(rs.Body.Data, proto.Meta{Frame: rs.Frame, Time: rs.Time}) || found
 		}
 	}
-	if !found || rq == nil || d.dohHosts[rq.Host] {
+	if !found || rq == nil || d.dohHosts[rq.Host] || len(d.dohHosts) >= maxDoHHosts {
 		return
 	}
 	if d.dohHosts == nil {
 		d.dohHosts = map[string]bool{}
 	}
-	if len(d.dohHosts) < 16 {
-		d.dohHosts[rq.Host] = true
-	}
+	d.dohHosts[rq.Host] = true
 	who := rq.Host
 	if who == "" {
 		who = "a DNS-over-HTTPS server"
