@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"net/netip"
@@ -248,11 +249,40 @@ func (rn dohRenames) rekey(renamed map[string]string) dohRenames {
 	return out
 }
 
+// dohSpool renames spooled flow records as they are read
+// (spooledRecords.Each).
+type dohSpool struct {
+	rn      dohRenames
+	servers map[string]bool // the renamed rows' endpoints
+}
+
+// spool returns the renames of spooled records; nil when there are none.
+func (rn dohRenames) spool() *dohSpool {
+	if len(rn) == 0 {
+		return nil
+	}
+	sp := &dohSpool{rn: rn, servers: map[string]bool{}}
+	for k := range rn {
+		sp.servers[k.endpoint] = true
+	}
+	return sp
+}
+
 // flowJSON renames a spooled flow record (its JSON as spooled, under the
 // provisional device ID dev; renamed gives final IDs); it returns js itself
-// when the flow keeps its name.
-func (rn dohRenames) flowJSON(js []byte, dev string, renamed map[string]string) []byte {
-	if len(rn) == 0 {
+// when the flow keeps its name. Only records to a renamed row's endpoint
+// are decoded.
+func (sp *dohSpool) flowJSON(js []byte, dev string, renamed map[string]string) []byte {
+	if sp == nil {
+		return js
+	}
+	const key = `,"server":"`
+	i := bytes.Index(js, []byte(key))
+	if i < 0 {
+		return js
+	}
+	srv := js[i+len(key):]
+	if j := bytes.IndexByte(srv, '"'); j < 0 || !sp.servers[string(srv[:j])] {
 		return js
 	}
 	var f audit.Flow
@@ -262,7 +292,7 @@ func (rn dohRenames) flowJSON(js []byte, dev string, renamed map[string]string) 
 	if id, ok := renamed[dev]; ok {
 		f.Device = id
 	}
-	if !rn.flow(&f) {
+	if !sp.rn.flow(&f) {
 		return js
 	}
 	f.Device = dev // the device is renamed in the JSON by the caller

@@ -442,7 +442,7 @@ func (e *engine) finish() {
 		e.lost = err
 	}
 	if recs != nil {
-		recs.doh = doh
+		recs.doh = doh.spool()
 		e.report.Records = recs
 	}
 	e.report.Summary.Devices = len(e.report.Devices)

@@ -129,7 +129,7 @@ type spooledRecords struct {
 	mask          *leak.Masker      // nil: nothing to mask
 	masked        []byte
 	renames       map[string]*deviceRename // by provisional ID (rename)
-	doh           dohRenames               // rows DoH answers named (dohnames.go)
+	doh           *dohSpool                // rows DoH answers named (dohnames.go)
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
