@@ -39,6 +39,10 @@ func DoHQuery(value string) ([]byte, bool) {
 // IsDoHMedia reports whether a Content-Type header names MediaDoH
 // (parameters and case ignored).
 func IsDoHMedia(contentType string) bool {
-	mt, _, _ := strings.Cut(contentType, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), MediaDoH)
+	ct := strings.TrimLeft(contentType, " \t")
+	if len(ct) < len(MediaDoH) || !strings.EqualFold(ct[:len(MediaDoH)], MediaDoH) {
+		return false
+	}
+	rest := strings.TrimLeft(ct[len(MediaDoH):], " \t")
+	return rest == "" || rest[0] == ';'
 }
