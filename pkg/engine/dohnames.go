@@ -124,6 +124,10 @@ func (e *engine) nameFromDoH() dohRenames {
 	}
 	dnsRank := int32(nameRank["dns"])
 	var renames dohRenames
+	// Scratch, reused from device to device.
+	first := map[destKey]uint64{}
+	to := map[destKey]uint32{}
+	var sets []*destSet
 	for _, d := range e.inv.devs {
 		if d.tab == nil {
 			continue
@@ -131,8 +135,12 @@ func (e *engine) nameFromDoH() dohRenames {
 		t := d.tab
 		// The first frame of each row over the device's sets (the
 		// pending pairs' rows are merged into its own later).
-		first := map[destKey]uint64{}
-		sets := append([]*destSet{&d.dests}, ptrs(d.parts)...)
+		clear(first)
+		clear(to)
+		sets = append(sets[:0], &d.dests)
+		for i := range d.parts {
+			sets = append(sets, &d.parts[i])
+		}
 		for _, s := range sets {
 			for i := range s.ents {
 				k, r := s.ents[i].k, &s.ents[i].r
@@ -144,7 +152,9 @@ func (e *engine) nameFromDoH() dohRenames {
 				}
 			}
 		}
-		to := map[destKey]uint32{}
+		if len(first) == 0 {
+			continue
+		}
 		for k, frame := range first {
 			if n, ok := idx.name(k.addr(), frame, d.ips); ok {
 				to[k] = t.id(n)
@@ -175,14 +185,6 @@ func (e *engine) nameFromDoH() dohRenames {
 		e.report.Counters["doh_named_destinations"] += uint64(len(renames))
 	}
 	return renames
-}
-
-func ptrs(sets []destSet) []*destSet {
-	out := make([]*destSet, len(sets))
-	for i := range sets {
-		out[i] = &sets[i]
-	}
-	return out
 }
 
 // rename gives the rows of the keys in to their new name (string id) with

@@ -189,7 +189,9 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 			return err
 		}
 		n++
-		js = r.doh.flowJSON(js, string(dev), r.renamed)
+		if r.doh != nil {
+			js = r.doh.flowJSON(js, string(dev), r.renamed)
+		}
 		rest := js[len(`{"id":0`):]
 		var renamed *deviceRename
 		if id, ok := r.renamed[string(dev)]; ok {
