@@ -67,6 +67,7 @@ type pool struct {
 }
 
 // group is what one goroutine's workers share: the DNS name cache, the
+// memo of inputs the leak scan found nothing in (scanmemo.go), the
 // device inventory (its sets merge to the same whatever flows it saw; one
 // per shard would hold each device's destination rows up to 8 times), and
 // the scratch message that DNS copies are parsed into.
@@ -74,6 +75,7 @@ type group struct {
 	workers []*worker
 	cache   *dns.Cache
 	inv     *inventory
+	memo    *scanMemo
 	msg     dns.Message
 }
 
@@ -99,7 +101,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	// did before runs were sharded (the sorted output is the same).
 	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
 	for g := 0; g < n; g++ {
-		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known)})
+		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known), memo: newScanMemo()})
 		pl.in = append(pl.in, make(chan *batch, queued))
 		pl.cur = append(pl.cur, nil)
 	}
@@ -109,7 +111,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	for i := 0; i < shards; i++ {
 		gr := pl.groups[i%n]
 		w := newWorker(wcfg, httpLimits, gr.cache)
-		w.frames, w.maskSecrets, w.inv, w.kept, w.shard = frames, mask, gr.inv, pl.kept, i
+		w.frames, w.maskSecrets, w.inv, w.kept, w.shard, w.memo = frames, mask, gr.inv, pl.kept, i, gr.memo
 		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
 			w.spools = newRecordSpools(wcfg)
 		}
@@ -306,6 +308,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 	for _, w := range pl.workers {
 		for k, v := range w.counter {
 			e.counter[k] += v
+		}
+		if w.scanned > 0 {
+			e.counter["leak_scanned_bytes"] += w.scanned
 		}
 		s := w.table.Stats
 		ts.Flows += s.Flows
