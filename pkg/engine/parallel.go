@@ -37,16 +37,90 @@ const (
 	shards = 8
 )
 
+// shardPacket is a flow.Packet in a batch, without pointers: the
+// addresses as 16 bytes and a family, the time as seconds and nanoseconds
+// (capture times are UTC), the payload as a span of the batch's arena. A
+// batch's packets are then copied in without write barriers and not
+// scanned by the collector (the reader copies every packet while a
+// collection is marking, which is much of the run). A packet that does
+// not fit (another time zone, an address with a zone, a payload larger
+// than the arena) is kept whole in the batch's extra list.
 type shardPacket struct {
-	p       flow.Packet
-	shard   uint8
-	dnsOnly bool // feed the goroutine's DNS name cache only
+	frame            uint64
+	sec              int64
+	nsec             int32
+	wireLen, claimed int32
+	off, n           uint32 // payload: arena[off:off+n]
+	extra            int32  // index+1 in batch.extra, 0: none
+	src, dst         [16]byte
+	srcFam, dstFam   uint8 // 0 the zero Addr, 4, 6
+	proto            uint8
+	flags            uint8
+	srcPort, dstPort uint16
+	seq, ack         uint32
+	srcMAC, dstMAC   [6]byte
+	hasMAC           bool
+	shard            uint8
+	dnsOnly          bool // feed the goroutine's DNS name cache only
 }
 
 type batch struct {
 	pkts  []shardPacket
 	arena []byte
+	extra []flow.Packet   // packets a shardPacket cannot hold, with their own payload
 	done  *sync.WaitGroup // a marker of pool.quiesce (decrypt.go), without packets
+}
+
+// addrBytes is an address as shardPacket holds it; ok is false for an
+// address with a zone.
+func addrBytes(a netip.Addr) (b [16]byte, fam uint8, ok bool) {
+	switch {
+	case a.Is4():
+		return a.As16(), 4, true
+	case a.Is6():
+		return a.As16(), 6, a.Zone() == ""
+	}
+	return b, 0, true
+}
+
+func bytesAddr(b *[16]byte, fam uint8) netip.Addr {
+	switch fam {
+	case 4:
+		return netip.AddrFrom4([4]byte(b[12:16]))
+	case 6:
+		return netip.AddrFrom16(*b)
+	}
+	return netip.Addr{}
+}
+
+// put stores p in sp, its payload already at arena[off:off+len]; it
+// returns false when sp cannot hold p exactly.
+func (sp *shardPacket) put(p *flow.Packet, off int) bool {
+	var ok1, ok2 bool
+	sp.src, sp.srcFam, ok1 = addrBytes(p.Src)
+	sp.dst, sp.dstFam, ok2 = addrBytes(p.Dst)
+	if !ok1 || !ok2 || p.Time.Location() != time.UTC || p.WireLen != int(int32(p.WireLen)) || p.Claimed != int(int32(p.Claimed)) {
+		return false
+	}
+	sp.frame, sp.sec, sp.nsec = p.Frame, p.Time.Unix(), int32(p.Time.Nanosecond())
+	sp.wireLen, sp.claimed = int32(p.WireLen), int32(p.Claimed)
+	sp.off, sp.n = uint32(off), uint32(len(p.Payload))
+	sp.proto, sp.flags, sp.srcPort, sp.dstPort, sp.seq, sp.ack = p.Proto, p.Flags, p.SrcPort, p.DstPort, p.Seq, p.Ack
+	sp.srcMAC, sp.dstMAC, sp.hasMAC = p.SrcMAC, p.DstMAC, p.HasMAC
+	return true
+}
+
+// get rebuilds the packet sp holds into p.
+func (b *batch) get(sp *shardPacket, p *flow.Packet) {
+	if sp.extra > 0 {
+		*p = b.extra[sp.extra-1]
+		return
+	}
+	*p = flow.Packet{Frame: sp.frame, Time: time.Unix(sp.sec, int64(sp.nsec)).UTC(), WireLen: int(sp.wireLen),
+		HasMAC: sp.hasMAC, SrcMAC: sp.srcMAC, DstMAC: sp.dstMAC,
+		Src: bytesAddr(&sp.src, sp.srcFam), Dst: bytesAddr(&sp.dst, sp.dstFam), Proto: sp.proto,
+		SrcPort: sp.srcPort, DstPort: sp.dstPort, Seq: sp.seq, Ack: sp.ack, Flags: sp.flags,
+		Payload: b.arena[sp.off : sp.off+sp.n : sp.off+sp.n], Claimed: int(sp.claimed)}
 }
 
 type pool struct {
@@ -67,6 +141,7 @@ type pool struct {
 }
 
 // group is what one goroutine's workers share: the DNS name cache, the
+// memo of inputs the leak scan found nothing in (scanmemo.go), the
 // device inventory (its sets merge to the same whatever flows it saw; one
 // per shard would hold each device's destination rows up to 8 times), and
 // the scratch message that DNS copies are parsed into.
@@ -74,6 +149,7 @@ type group struct {
 	workers []*worker
 	cache   *dns.Cache
 	inv     *inventory
+	memo    *scanMemo
 	msg     dns.Message
 }
 
@@ -99,7 +175,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	// did before runs were sharded (the sorted output is the same).
 	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
 	for g := 0; g < n; g++ {
-		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known)})
+		pl.groups = append(pl.groups, &group{cache: dns.NewCache(1 << 16), inv: newInventory(cfg.LAN, cfg.Known), memo: newScanMemo()})
 		pl.in = append(pl.in, make(chan *batch, queued))
 		pl.cur = append(pl.cur, nil)
 	}
@@ -109,7 +185,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	for i := 0; i < shards; i++ {
 		gr := pl.groups[i%n]
 		w := newWorker(wcfg, httpLimits, gr.cache)
-		w.frames, w.maskSecrets, w.inv, w.kept, w.shard = frames, mask, gr.inv, pl.kept, i
+		w.frames, w.maskSecrets, w.inv, w.kept, w.shard, w.memo = frames, mask, gr.inv, pl.kept, i, gr.memo
 		if cfg.SpoolRecords && (cfg.KeepFlows || cfg.KeepEvents) {
 			w.spools = newRecordSpools(wcfg)
 		}
@@ -125,6 +201,7 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 
 func (pl *pool) run(gr *group, ch chan *batch) {
 	defer pl.wg.Done()
+	p := new(flow.Packet) // the packet being handled, rebuilt from its batch
 	for b := range ch {
 		if b.done != nil {
 			b.done.Done()
@@ -132,14 +209,17 @@ func (pl *pool) run(gr *group, ch chan *batch) {
 		}
 		for i := range b.pkts {
 			sp := &b.pkts[i]
+			b.get(sp, p)
 			if sp.dnsOnly {
-				gr.dnsFeed(&sp.p)
+				gr.dnsFeed(p)
 			} else {
-				pl.workers[sp.shard].table.Add(&sp.p)
+				pl.workers[sp.shard].table.Add(p)
 			}
 		}
 		b.pkts = b.pkts[:0]
 		b.arena = b.arena[:0]
+		clear(b.extra)
+		b.extra = b.extra[:0]
 		select {
 		case pl.free <- b:
 		default:
@@ -204,15 +284,17 @@ func (pl *pool) add(g int, p *flow.Packet, shard int, dnsOnly bool) {
 		b = pl.get()
 		pl.cur[g] = b
 	}
-	sp := shardPacket{p: *p, shard: uint8(shard), dnsOnly: dnsOnly}
-	if len(p.Payload) > cap(b.arena) {
-		sp.p.Payload = append([]byte(nil), p.Payload...)
+	b.pkts = append(b.pkts, shardPacket{shard: uint8(shard), dnsOnly: dnsOnly})
+	sp := &b.pkts[len(b.pkts)-1]
+	if len(p.Payload) > cap(b.arena) || !sp.put(p, len(b.arena)) {
+		// Kept whole, with a copy of its payload.
+		x := *p
+		x.Payload = append([]byte(nil), p.Payload...)
+		b.extra = append(b.extra, x)
+		sp.extra = int32(len(b.extra))
 	} else {
-		off := len(b.arena)
 		b.arena = append(b.arena, p.Payload...)
-		sp.p.Payload = b.arena[off:len(b.arena):len(b.arena)]
 	}
-	b.pkts = append(b.pkts, sp)
 	if len(b.pkts) >= batchPackets {
 		pl.send(g)
 	}
@@ -306,6 +388,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 	for _, w := range pl.workers {
 		for k, v := range w.counter {
 			e.counter[k] += v
+		}
+		if w.scanned > 0 {
+			e.counter["leak_scanned_bytes"] += w.scanned
 		}
 		s := w.table.Stats
 		ts.Flows += s.Flows

@@ -19,13 +19,18 @@ import (
 // worker is used by one goroutine at a time; the pool (parallel.go) merges
 // the workers' results at the end.
 type worker struct {
-	cfg        Config
-	table      *flow.Table
-	specs      specList   // the decoders (protocols.go), this worker's own
-	dnsCache   *dns.Cache // shared by the workers of one goroutine
-	scanner    *leak.Scanner
-	inv        *inventory
-	counter    map[string]uint64
+	cfg      Config
+	table    *flow.Table
+	specs    specList   // the decoders (protocols.go), this worker's own
+	dnsCache *dns.Cache // shared by the workers of one goroutine
+	scanner  *leak.Scanner
+	inv      *inventory
+	counter  map[string]uint64
+	// scanned counts the bytes handed to the leak scanner (the counter
+	// leak_scanned_bytes, added at the merge: a map update per Scan showed
+	// on the per-packet path).
+	scanned    uint64
+	memo       *scanMemo     // inputs the scanner found nothing in (scanmemo.go)
 	kept       *keptFlows    // flow records (not spooled; shared by the pool's workers, kept.go)
 	shard      int           // this worker's index in the pool
 	events     []audit.Event // events (not spooled)
@@ -62,7 +67,7 @@ func newWorker(cfg Config, httpLimits phttp.Limits, cache *dns.Cache) *worker {
 	}
 	w := &worker{cfg: cfg, counter: map[string]uint64{}, scanner: cfg.Scanner, dnsCache: cache,
 		inv: newInventory(cfg.LAN, cfg.Known), maxRecords: cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords),
-		specs: newSpecList(protocols(httpLimits)), maskSecrets: func(ev audit.Event) audit.Event { return ev }}
+		specs: newSpecList(protocols(httpLimits)), memo: newScanMemo(), maskSecrets: func(ev audit.Event) audit.Event { return ev }}
 	if cfg.KeepFlows && !cfg.SpoolRecords {
 		w.kept = newKeptFlows(w.maxRecords) // newPool shares one among its workers
 	}
@@ -126,8 +131,18 @@ func (w *worker) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 	if w.scanner == nil || len(in.Data) == 0 {
 		return
 	}
-	w.counter["leak_scanned_bytes"] += uint64(len(in.Data))
+	w.scanned += uint64(len(in.Data))
+	var k uint64
+	memo := w.memo != nil && len(in.Data) <= memoMaxInput
+	if memo {
+		var clean bool
+		if k, clean = w.memo.clean(&in); clean {
+			return
+		}
+	}
+	found := false
 	w.scanner.Scan(in, func(h leak.Hit) {
+		found = true
 		if len(s.leaks) >= maxFlowLeaks {
 			w.counter["leaks_dropped_flow_cap"]++
 			return
@@ -147,4 +162,7 @@ func (w *worker) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings, Private: h.Private,
 		})
 	})
+	if memo && !found {
+		w.memo.add(k, &in)
+	}
 }

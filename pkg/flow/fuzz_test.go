@@ -61,8 +61,15 @@ func FuzzDecodePath(f *testing.F) {
 		ts := time.Unix(1700000000, 0)
 		// The same frame three times, shifted in time: exercises
 		// retransmission and reassembly paths.
+		add := func(p *Packet) {
+			// The map key says what Key says (the table ends flows by it).
+			if k, _ := keyOf(p); tableKeyOf(p) != k.tableKey() {
+				t.Fatalf("map key %+v, Key %v gives %+v", tableKeyOf(p), k, k.tableKey())
+			}
+			tab.Add(p)
+		}
 		for i := 0; i < 3; i++ {
-			d.Decode(uint64(i+1), ts.Add(time.Duration(i)*time.Second), len(data), len(data), link, data, tab.Add)
+			d.Decode(uint64(i+1), ts.Add(time.Duration(i)*time.Second), len(data), len(data), link, data, add)
 			if tab.Len() > 4 || tab.Buffered() > 128 {
 				t.Fatalf("caps exceeded: %d flows, %d bytes", tab.Len(), tab.Buffered())
 			}

@@ -56,3 +56,46 @@ func BenchmarkReadTrackReassemble100MB(b *testing.B) {
 	}
 	b.ReportMetric(float64(frames)/time.Since(start).Seconds(), "packets/s")
 }
+
+// BenchmarkReadTrackReal is BenchmarkReadTrackReassemble100MB on a
+// capture of the real-traffic bench (PHONEHOME_REAL_BENCH=path to a file
+// made by ../shared/bench/make-real-bench; skipped when unset), with the
+// shard hash the engine's reader computes for every packet.
+func BenchmarkReadTrackReal(b *testing.B) {
+	path := os.Getenv("PHONEHOME_REAL_BENCH")
+	if path == "" {
+		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	var sum uint64
+	for i := 0; i < b.N; i++ {
+		r, err := capture.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := NewDecoder()
+		tab := NewTable(Config{}, discard{})
+		add := func(p *Packet) {
+			sum += p.Hash()
+			tab.Add(p)
+		}
+		var fr capture.Frame
+		for {
+			if err := r.Next(&fr); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+			d.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, add)
+		}
+		tab.Flush()
+		r.Close()
+	}
+	_ = sum
+}

@@ -23,6 +23,69 @@ type Key struct {
 	A, B  netip.AddrPort
 }
 
+// tableKey is a Key as the table's map holds it: the addresses' 16-byte
+// forms with their families, and no pointers or padding, so the map
+// hashes it in one pass over its 40 bytes (a Key's netip.Addr holds a
+// pointer and is hashed field by field). Decoded addresses carry no zone,
+// so the zone is left out.
+type tableKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	proto  uint8
+	fam    uint8  // family of A (low nibble) and B (high): 0 none, 1 IPv4, 2 IPv6
+	pad    uint16 // always 0: keeps the struct free of padding
+}
+
+// family is 0 for the zero Addr, 1 for IPv4, 2 for IPv6: the order of
+// Addr.BitLen, which Addr.Compare compares first.
+func family(ip netip.Addr) uint8 {
+	switch ip.BitLen() {
+	case 32:
+		return 1
+	case 128:
+		return 2
+	}
+	return 0
+}
+
+// tableKey returns k as the table's map holds it.
+func (k Key) tableKey() tableKey {
+	a, b := k.A.Addr(), k.B.Addr()
+	return tableKey{a: a.As16(), b: b.As16(), pa: k.A.Port(), pb: k.B.Port(), proto: k.Proto, fam: family(a) | family(b)<<4}
+}
+
+// tableKeyOf returns the packet's map key, the lower endpoint first as in
+// keyOf (Addr.Compare's order: family, address, then port).
+func tableKeyOf(p *Packet) tableKey {
+	sp, dp := p.SrcPort, p.DstPort
+	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
+		sp, dp = 0, 0
+	}
+	k := tableKey{a: p.Src.As16(), b: p.Dst.As16(), pa: sp, pb: dp, proto: p.Proto}
+	sf, df := family(p.Src), family(p.Dst)
+	if before(df, &k.b, dp, sf, &k.a, sp) {
+		k.a, k.b, k.pa, k.pb, sf, df = k.b, k.a, dp, sp, df, sf
+	}
+	k.fam = sf | df<<4
+	return k
+}
+
+// before says whether endpoint a comes before endpoint b as
+// netip.AddrPort.Compare orders addresses without a zone.
+func before(af uint8, a *[16]byte, ap uint16, bf uint8, b *[16]byte, bp uint16) bool {
+	if af != bf {
+		return af < bf
+	}
+	be := binary.BigEndian
+	if x, y := be.Uint64(a[:8]), be.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := be.Uint64(a[8:]), be.Uint64(b[8:]); x != y {
+		return x < y
+	}
+	return ap < bp
+}
+
 // State says how a flow ended (or that it has not).
 type State uint8
 
@@ -160,7 +223,7 @@ type TableStats struct {
 type Table struct {
 	cfg   Config
 	h     Handler
-	flows map[Key]*Flow
+	flows map[tableKey]*Flow
 	// Two lists ordered by last activity (least recent first): open flows
 	// (expire after IdleTimeout) and closed ones (after ClosedLinger), so
 	// that expiry stops at the first flow still live in each.
@@ -175,7 +238,7 @@ type Table struct {
 // NewTable returns an empty table that reports to h.
 func NewTable(cfg Config, h Handler) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, h: h, flows: make(map[Key]*Flow, 64)}
+	return &Table{cfg: cfg, h: h, flows: make(map[tableKey]*Flow, 64)}
 }
 
 // Len is the number of live flows.
@@ -203,8 +266,8 @@ func (t *Table) Add(p *Packet) {
 		t.expire()
 		t.lastScan = t.now
 	}
-	k, _ := keyOf(p)
-	f := t.flows[k]
+	tk := tableKeyOf(p)
+	f := t.flows[tk]
 	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
 		t.end(f, f.endState())
 		f = nil
@@ -224,7 +287,7 @@ func (t *Table) Add(p *Packet) {
 		}
 	}
 	if f == nil {
-		f = t.create(k, p)
+		f = t.create(tk, p)
 	} else {
 		t.touch(f)
 	}
@@ -288,7 +351,7 @@ func (f *Flow) endState() State {
 	return Closed
 }
 
-func (t *Table) create(k Key, p *Packet) *Flow {
+func (t *Table) create(tk tableKey, p *Packet) *Flow {
 	if len(t.flows) >= t.cfg.MaxFlows {
 		victim := t.head[listClosed] // closed flows go first
 		for _, l := range []int{listOpenOther, listOpen} {
@@ -302,6 +365,7 @@ func (t *Table) create(k Key, p *Packet) *Flow {
 		}
 	}
 	t.nextID++
+	k, _ := keyOf(p)
 	f := &Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
@@ -313,7 +377,7 @@ func (t *Table) create(k Key, p *Packet) *Flow {
 	} else {
 		f.Client, f.Server = dst, src
 	}
-	t.flows[k] = f
+	t.flows[tk] = f
 	t.Stats.Flows++
 	if n := len(t.flows); n > t.Stats.PeakFlows {
 		t.Stats.PeakFlows = n
@@ -431,7 +495,7 @@ func (t *Table) touch(f *Flow) {
 // relist moves a flow whose state changed (closed, reset) to its list.
 func (t *Table) relist(f *Flow) {
 	if int(f.list) != listOf(f) {
-		if cur, ok := t.flows[f.Key]; ok && cur == f {
+		if cur, ok := t.flows[f.Key.tableKey()]; ok && cur == f {
 			t.unlink(f)
 			t.pushBack(f)
 		}
@@ -462,14 +526,15 @@ func (t *Table) expire() {
 }
 
 func (t *Table) end(f *Flow, s State) {
-	if _, ok := t.flows[f.Key]; !ok || t.flows[f.Key] != f {
+	tk := f.Key.tableKey()
+	if cur, ok := t.flows[tk]; !ok || cur != f {
 		return
 	}
 	if f.tcp != nil {
 		t.flushTCP(f)
 	}
 	f.State = s
-	delete(t.flows, f.Key)
+	delete(t.flows, tk)
 	t.unlink(f)
 	t.h.End(f)
 }
@@ -513,11 +578,10 @@ func (t *Table) Buffered() int64 { return t.buffered }
 // flow hash alike. It is stable across runs and machines, for sharding
 // flows over workers.
 func (p *Packet) Hash() uint64 {
-	k, _ := keyOf(p)
-	a, b := k.A.Addr().As16(), k.B.Addr().As16()
+	k := tableKeyOf(p)
 	le := binary.LittleEndian
-	h := uint64(k.Proto)<<32 | uint64(k.A.Port())<<16 | uint64(k.B.Port())
-	for _, w := range [4]uint64{le.Uint64(a[:8]), le.Uint64(a[8:]), le.Uint64(b[:8]), le.Uint64(b[8:])} {
+	h := uint64(k.proto)<<32 | uint64(k.pa)<<16 | uint64(k.pb)
+	for _, w := range [4]uint64{le.Uint64(k.a[:8]), le.Uint64(k.a[8:]), le.Uint64(k.b[:8]), le.Uint64(k.b[8:])} {
 		h = mix64(h ^ w)
 	}
 	return h

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -45,6 +46,48 @@ func TestHashIsSymmetricAndSpreads(t *testing.T) {
 	for s, n := range count {
 		if n < 800 || n > 1200 {
 			t.Errorf("shard %d got %d of 4000 flows: %v", s, n, count)
+		}
+	}
+}
+
+// TestTableKeyMatchesKey: the map key orders the endpoints as keyOf does,
+// tells the families apart, and the hash is the one computed from Key
+// before the map key existed (the shards a flow lands on must not move).
+func TestTableKeyMatchesKey(t *testing.T) {
+	oldHash := func(p *Packet) uint64 {
+		k, _ := keyOf(p)
+		a, b := k.A.Addr().As16(), k.B.Addr().As16()
+		le := binary.LittleEndian
+		h := uint64(k.Proto)<<32 | uint64(k.A.Port())<<16 | uint64(k.B.Port())
+		for _, w := range [4]uint64{le.Uint64(a[:8]), le.Uint64(a[8:]), le.Uint64(b[:8]), le.Uint64(b[8:])} {
+			h = mix64(h ^ w)
+		}
+		return h
+	}
+	addrs := []netip.Addr{{}, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"),
+		netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("::"), netip.MustParseAddr("::ffff:10.0.0.1"),
+		netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ffff::1")}
+	seen := map[tableKey]Key{}
+	for _, proto := range []uint8{ProtoTCP, ProtoUDP, ProtoICMP} {
+		for _, src := range addrs {
+			for _, dst := range addrs {
+				for _, ports := range [][2]uint16{{0, 0}, {1, 2}, {2, 1}, {443, 443}, {65535, 80}} {
+					p := &Packet{Proto: proto, Src: src, Dst: dst, SrcPort: ports[0], DstPort: ports[1]}
+					k, _ := keyOf(p)
+					tk := tableKeyOf(p)
+					want := k.tableKey()
+					if tk != want {
+						t.Fatalf("%v %v:%d > %v:%d: map key %+v, want %+v (keyOf %v)", proto, src, ports[0], dst, ports[1], tk, want, k)
+					}
+					if o, ok := seen[tk]; ok && o != k {
+						t.Fatalf("keys %v and %v share a map key", o, k)
+					}
+					seen[tk] = k
+					if got, want := p.Hash(), oldHash(p); got != want {
+						t.Fatalf("%v: hash %x, was %x", k, got, want)
+					}
+				}
+			}
 		}
 	}
 }

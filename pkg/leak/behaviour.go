@@ -52,8 +52,8 @@ func behaviourSkipped(base string) bool {
 	case "header:referer", "header:origin", "header:host", "header:link", "url.path", "dns.qname", "coap.proxy_uri", "coap.path":
 		return true
 	}
-	for _, p := range []string{"smtp.", "imap.", "pop3.", "xmpp.", "ftp."} {
-		if bytes.HasPrefix(b, []byte(p)) {
+	for _, p := range [...]string{"smtp.", "imap.", "pop3.", "xmpp.", "ftp."} {
+		if len(b) >= len(p) && string(b[:len(p)]) == p { // bytes.HasPrefix would copy p
 			return true
 		}
 	}

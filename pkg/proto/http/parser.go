@@ -448,8 +448,10 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		return
 	}
 	name, value, ok := bytes.Cut(line, []byte(":"))
-	name = bytes.TrimRight(name, " \t")
-	if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+	for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+		name = name[:len(name)-1] // bytes.TrimRight(name, " \t"), without its per-call set
+	}
+	if !ok || len(name) == 0 || bytes.IndexByte(name, ' ') >= 0 || bytes.IndexByte(name, '\t') >= 0 {
 		addFlag(flags, "bad-header")
 		return
 	}
