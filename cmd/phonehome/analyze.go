@@ -114,6 +114,7 @@ func runAnalyze(c *cli.Context) error {
 	if rep == nil {
 		return runErr
 	}
+	geo.Release() // the report is enriched: writing it looks nothing up
 	if rep.Records != nil {
 		defer rep.Records.Close()
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"cmp"
+	"fmt"
+	"maps"
 	"math/bits"
 	"net/netip"
 	"slices"
@@ -24,10 +26,81 @@ type strtab struct {
 	strs     []string
 	protoIDs map[string]uint8 // protocols with a bit in destRow.protos
 	protos   []string
+	// Decryption counts, interned (pairRow.dec): id 0 is none. A counted
+	// value is never changed; adding a session makes another id.
+	decIDs  map[string]uint32
+	decs    []*audit.Decryption
+	decNext map[decStep]uint32
+}
+
+// decStep is one session added to the decryption counts of an id.
+type decStep struct {
+	from            uint32
+	outcome, reason string
 }
 
 func newStrtab() *strtab {
-	return &strtab{ids: map[string]uint32{"": 0}, strs: []string{""}, protoIDs: map[string]uint8{}}
+	return &strtab{ids: map[string]uint32{"": 0}, strs: []string{""}, protoIDs: map[string]uint8{}, decs: []*audit.Decryption{nil}}
+}
+
+// decID interns decryption counts d (nil: 0).
+func (t *strtab) decID(d *audit.Decryption) uint32 {
+	if d == nil {
+		return 0
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d/%d", d.Decrypted, d.NoKey, d.Failed)
+	for _, k := range slices.Sorted(maps.Keys(d.Stopped)) {
+		fmt.Fprintf(&b, "/%q=%d", k, d.Stopped[k])
+	}
+	key := b.String()
+	if i, ok := t.decIDs[key]; ok {
+		return i
+	}
+	if t.decIDs == nil {
+		t.decIDs = map[string]uint32{}
+	}
+	i := uint32(len(t.decs))
+	t.decs = append(t.decs, d)
+	t.decIDs[key] = i
+	return i
+}
+
+// dec is the decryption counts of id, shared: not to be changed.
+func (t *strtab) dec(id uint32) *audit.Decryption { return t.decs[id] }
+
+// addDec is id with the decryption outcome of session s added.
+func (t *strtab) addDec(id uint32, s *session) uint32 {
+	_, o, r := s.decryptOutcome()
+	if o == "" {
+		return id
+	}
+	step := decStep{id, o, r}
+	if n, ok := t.decNext[step]; ok {
+		return n
+	}
+	d := (*audit.Decryption)(nil).Merge(t.dec(id))
+	if d == nil {
+		d = &audit.Decryption{}
+	}
+	d.Add(o, r)
+	n := t.decID(d)
+	if t.decNext == nil {
+		t.decNext = map[decStep]uint32{}
+	}
+	t.decNext[step] = n
+	return n
+}
+
+// mergeDec is the sum of the decryption counts of ids a and b.
+func (t *strtab) mergeDec(a, b uint32) uint32 {
+	switch {
+	case b == 0:
+		return a
+	case a == 0:
+		return b
+	}
+	return t.decID((*audit.Decryption)(nil).Merge(t.dec(a)).Merge(t.dec(b)))
 }
 
 func (t *strtab) id(s string) uint32 {

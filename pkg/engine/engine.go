@@ -28,6 +28,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/keylog"
 	"github.com/phonehome/phonehome/pkg/lab"
 	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
 	phttp "github.com/phonehome/phonehome/pkg/proto/http"
 	"github.com/phonehome/phonehome/pkg/signature"
 	"github.com/phonehome/phonehome/pkg/spool"
@@ -338,6 +339,7 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 func (e *engine) finish() {
 	e.pool.close()
 	e.mergeWorkers(e.pool)
+	e.pool.dropReading()
 	st := e.dec.Stats
 	c := e.report.Counters
 	c["frames"] = st.Frames
@@ -390,7 +392,7 @@ func (e *engine) finish() {
 	}
 	// The pending pairs become devices here: the caps they reach are
 	// counted before the warnings below are written.
-	aliases := e.inv.resolve(e.pool.lan)
+	aliases := e.inv.resolve(e.pool.lan, e.cfg.KeepFlows)
 	var leaksCut, findingsCut uint64
 	for _, d := range e.inv.devs {
 		leaksCut += d.leaksDropped
@@ -449,6 +451,29 @@ func (e *engine) finish() {
 	e.report.Summary.Flows = int(ts.Flows)
 	e.report.Summary.Frames = st.Frames
 	e.report.Summary.Warnings = len(e.report.Warnings)
+}
+
+// dropReading lets go, once the workers are merged, what only reading the
+// capture needed (about 30 MB on a large capture), before the end builds
+// the report: the spare packet batches, the name caches, the flow tables
+// and the decoders. What the end still reads (the workers' spools and
+// events, the LAN evidence) stays.
+func (pl *pool) dropReading() {
+	for {
+		select {
+		case <-pl.free:
+			continue
+		default:
+		}
+		break
+	}
+	pl.cur = nil
+	for _, gr := range pl.groups {
+		gr.cache, gr.msg = nil, dns.Message{}
+	}
+	for _, w := range pl.workers {
+		w.table, w.dnsCache, w.specs, w.idle = nil, nil, specList{}, session{}
+	}
 }
 
 // linkName is gopacket's name of a link type, or its number when gopacket

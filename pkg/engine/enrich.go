@@ -2,7 +2,6 @@ package engine
 
 import (
 	"cmp"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -49,43 +48,54 @@ func (e *engine) buildDevices() {
 
 // aggregate is the device's merged rows as the enrichment stage takes
 // them: destinations (the capped "other destinations" row last) with the
-// bytes they carried in clear.
+// bytes they carried in clear. The device's own rows are let go: from now
+// on only the enrichment's rows hold them.
 func (d *devAgg) aggregate() enrich.Device {
+	if len(d.parts) > 0 {
+		n := len(d.dests.ents)
+		for i := range d.parts {
+			n += len(d.parts[i].ents)
+		}
+		if n > cap(d.dests.ents) {
+			// One allocation for the merged rows (the parts seldom
+			// share a key), not a doubling per growth.
+			d.dests.ents = append(make([]destEnt, 0, n), d.dests.ents...)
+		}
+	}
 	for i := range d.parts {
 		d.dests.merge(d.tab, &d.parts[i], d.tab, unbounded)
+		d.parts[i] = destSet{}
 	}
 	d.parts = nil
-	return enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas,
-		Dests: d.dests.rows(d.tab)}
+	rows := d.dests.rows(d.tab)
+	d.dests = destSet{}
+	return enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas, Dests: rows}
 }
 
 // rows makes the destination rows of the set.
-func (s *destSet) rows(t *strtab) []enrich.Dest {
-	out := make([]enrich.Dest, 0, len(s.ents)+1)
+func (s *destSet) rows(t *strtab) []audit.Destination {
+	out := make([]audit.Destination, 0, len(s.ents)+1)
 	var x destExtra
 	if s.x != nil {
 		x = *s.x
 	}
 	for i := range s.ents {
 		k, r := s.ents[i].k, &s.ents[i].r
-		a := k.addr()
-		out = append(out, row(t, r, audit.Dest{Name: t.str(k.name), NameSource: t.str(r.nameSrc), IP: a.String(), Port: k.port,
-			Transport: t.str(k.tr)}, a, x.dec[k], x.more[k]))
+		out = append(out, row(t, r, audit.Dest{Name: t.str(k.name), NameSource: t.str(r.nameSrc), IP: k.addr().String(), Port: k.port,
+			Transport: t.str(k.tr)}, x.dec[k], x.more[k]))
 	}
 	if o := x.other; o != nil {
-		out = append(out, row(t, &o.r, audit.Dest{Name: "(other destinations)", Transport: t.str(o.tr)}, netip.Addr{}, o.dec, o.more))
+		out = append(out, row(t, &o.r, audit.Dest{Name: "(other destinations)", Transport: t.str(o.tr)}, o.dec, o.more))
 	}
 	return out
 }
 
-func row(t *strtab, r *destRow, dest audit.Dest, a netip.Addr, dec *audit.Decryption, more []string) enrich.Dest {
+func row(t *strtab, r *destRow, dest audit.Dest, dec *audit.Decryption, more []string) audit.Destination {
 	dest.Channel = t.str(r.channel)
-	x := enrich.Dest{Destination: audit.Destination{Dest: dest, Flows: r.flows,
+	return audit.Destination{Dest: dest, Flows: r.flows,
 		PacketsUp: r.pkts[0], PacketsDown: r.pkts[1], BytesUp: r.bytes[0], BytesDown: r.bytes[1],
-		FirstSeen: r.first.time(), LastSeen: r.last.time(), FirstFrame: r.firstFrame, Decryption: dec}, Addr: a}
-	x.Protocols = append(t.protoNames(r.protos), more...)
-	x.PlaintextUp = r.plainUp
-	return x
+		FirstSeen: r.first.time(), LastSeen: r.last.time(), FirstFrame: r.firstFrame, Decryption: dec,
+		Protocols: append(t.protoNames(r.protos), more...), PlaintextUp: r.plainUp}
 }
 
 // firstFrameTime is the earliest first-frame time of the inputs, or zero.

@@ -480,10 +480,11 @@ func (inv *inventory) netbiosNames(src netip.Addr, ev netbios.Event) {
 }
 
 // resolve makes the end-of-run decisions on the merged inventory: the LAN
-// view and gateways (decideLAN), then the side of every pending pair. It
-// returns the final device key of each provisional id of the flow records:
-// pending pairs', and devices folded into otherDevices.
-func (inv *inventory) resolve(l *lanEvidence) map[string]string {
+// view and gateways (decideLAN), then the side of every pending pair. When
+// aliases is set it returns the final device key of each provisional id of
+// the flow records: pending pairs', and devices folded into otherDevices
+// (a run that keeps no flow records has no use for them).
+func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	v := inv.decideLAN(l)
 	inv.view = v
 	inv.cutPending(maxPending)
@@ -539,10 +540,14 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 		sides[i].clientSide = clientSide
 		delete(inv.pending, k)
 	}
+	if !aliases {
+		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
+		return nil
+	}
 	for _, p := range inv.evicted {
 		sides = append(sides, side{key: p.key, id: p.key.id(), clientSide: p.clientSide})
 	}
-	aliases := make(map[string]string, len(sides)+len(inv.folded))
+	names := make(map[string]string, len(sides)+len(inv.folded))
 	for _, p := range sides {
 		k := &p.key
 		key := hostKey(k.sHas, k.sMAC, k.server())
@@ -552,15 +557,15 @@ func (inv *inventory) resolve(l *lanEvidence) map[string]string {
 		if inv.devs[key] == nil {
 			key = otherDevices
 		}
-		aliases[p.id] = key
+		names[p.id] = key
 	}
 	for _, key := range inv.folded {
 		if inv.devs[key] == nil {
-			aliases[key] = otherDevices
+			names[key] = otherDevices
 		}
 	}
 	inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
-	return aliases
+	return names
 }
 
 // devices builds the sorted device list (after resolve).

@@ -67,7 +67,7 @@ func (x filed) session() *session {
 func rowsOf(d *devAgg) enrich.Device {
 	d.dests.finish(d.tab, maxDests) // as resolve does
 	in := d.aggregate()
-	slices.SortFunc(in.Dests, func(a, b enrich.Dest) int {
+	slices.SortFunc(in.Dests, func(a, b audit.Destination) int {
 		return cmpStrings(a.IP+fmt.Sprint(a.Port)+a.Transport+a.Name, b.IP+fmt.Sprint(b.Port)+b.Transport+b.Name)
 	})
 	for i := range in.Dests {
@@ -161,7 +161,7 @@ func TestDestSetCapIsOrderFree(t *testing.T) {
 			ff flowFacts
 		}{destKeyOf(ip, ff.tr, 0), ff})
 	}
-	build := func(order []int, parts int) []enrich.Dest {
+	build := func(order []int, parts int) []audit.Destination {
 		sets := make([]destSet, parts)
 		for n, i := range order {
 			sets[n%parts].addFlow(tab, flows[i].k, &flows[i].ff, 0, cap)
@@ -172,7 +172,7 @@ func TestDestSetCapIsOrderFree(t *testing.T) {
 		}
 		all.finish(tab, cap)
 		rows := all.rows(tab)
-		slices.SortFunc(rows, func(a, b enrich.Dest) int { return cmpStrings(a.IP+fmt.Sprint(a.Port), b.IP+fmt.Sprint(b.Port)) })
+		slices.SortFunc(rows, func(a, b audit.Destination) int { return cmpStrings(a.IP+fmt.Sprint(a.Port), b.IP+fmt.Sprint(b.Port)) })
 		return rows
 	}
 	forward := make([]int, len(flows))
@@ -290,7 +290,7 @@ func TestAggregatesWithoutPointers(t *testing.T) {
 	for _, tc := range []struct {
 		v    any
 		size uintptr
-	}{{destRow{}, 120}, {destKey{}, 28}, {destEnt{}, 152}, {pairKey{}, 48}, {pairRowKey{}, 12}, {pairRow{}, 144}, {stamp{}, 16}} {
+	}{{destRow{}, 120}, {destKey{}, 28}, {destEnt{}, 152}, {pairKey{}, 48}, {pairRowKey{}, 12}, {pairRow{}, 144}, {stamp{}, 16}, {pairFinding{}, 72}} {
 		typ := reflect.TypeOf(tc.v)
 		if p := pointerIn(typ); p != "" {
 			t.Errorf("%s holds a pointer (%s)", typ, p)

@@ -103,6 +103,7 @@ type pairRowKey struct {
 // pairRow counts flows as the client sees them (up is proto.ToServer).
 type pairRow struct {
 	k         pairRowKey
+	dec       uint32 // decryption counts (strtab.decID)
 	plainDown uint64 // bytes to the client on plaintext channels
 	r         destRow
 }
@@ -112,13 +113,13 @@ type pairRow struct {
 // other side.
 type pairExtra struct {
 	leaks                         []pairLeak
-	leakIdx                       map[pairLeakKey]int
+	leakIdx                       map[pairLeakKey]int // past smallSet leaks
 	findings                      []pairFinding
-	findingIdx                    map[pairFindingKey]int
+	findingIdx                    map[pairFindingKey]int32 // past smallSet findings
+	full                          []audit.Finding          // findings a pairFinding cannot hold
 	uas                           []string
 	leaksDropped, findingsDropped uint64
-	// Decryption counts and protocols without a bit, of rows.
-	dec  map[pairRowKey]*audit.Decryption
+	// Protocols without a bit, of rows.
 	more map[pairRowKey][]string
 }
 
@@ -132,15 +133,30 @@ type pairLeakKey struct {
 	cPort, sPort                          uint16
 }
 
-type pairFinding struct {
-	fi    audit.Finding
-	cPort uint16
+func (pl *pairLeak) key() pairLeakKey {
+	return pairLeakKey{pl.l.Identifier, pl.l.Value, pl.l.Encoding, pl.l.Location, pl.cPort, pl.l.Dest.Port}
 }
 
+// pairFinding is a finding of a pending pair without pointers: its strings
+// are ids in the inventory's string table, and the destination's address
+// is the pair's server. A finding that does not fit (another address, a
+// destination with more fields set) is kept whole in pairExtra.full, at
+// index full-1.
+type pairFinding struct {
+	k                      pairFindingKey
+	frame                  uint64
+	time                   stamp
+	count                  int
+	name, nameSrc, channel uint32
+	full                   uint32
+}
+
+// pairFindingKey is the row of a pair's finding: the same severity, kind,
+// message and transport between the same two ports.
 type pairFindingKey struct {
-	severity             audit.Severity
-	kind, message, trans string
-	cPort, sPort         uint16
+	kind, message, tr uint32
+	cPort, sPort      uint16
+	severity          audit.Severity
 }
 
 func (pp *pendingPair) extra() *pairExtra {
@@ -152,7 +168,7 @@ func (pp *pendingPair) extra() *pairExtra {
 
 func (x *pairExtra) addLeak(l audit.Leak, cPort uint16) {
 	k := pairLeakKey{l.Identifier, l.Value, l.Encoding, l.Location, cPort, l.Dest.Port}
-	if i, ok := x.leakIdx[k]; ok {
+	if i := x.findLeak(k); i >= 0 {
 		foldLeak(&x.leaks[i].l, l)
 		return
 	}
@@ -160,42 +176,139 @@ func (x *pairExtra) addLeak(l audit.Leak, cPort uint16) {
 		x.leaksDropped += uint64(max(l.Count, 1))
 		return
 	}
-	if x.leakIdx == nil {
-		x.leakIdx = map[pairLeakKey]int{}
-	}
-	x.leakIdx[k] = len(x.leaks)
 	x.leaks = append(x.leaks, pairLeak{l, cPort})
+	switch {
+	case x.leakIdx != nil:
+		x.leakIdx[k] = len(x.leaks) - 1
+	case len(x.leaks) > smallSet:
+		x.leakIdx = make(map[pairLeakKey]int, len(x.leaks))
+		for i := range x.leaks {
+			x.leakIdx[x.leaks[i].key()] = i
+		}
+	}
 }
 
-func (x *pairExtra) addFinding(fi audit.Finding, cPort uint16) {
+func (x *pairExtra) findLeak(k pairLeakKey) int {
+	if x.leakIdx != nil {
+		if i, ok := x.leakIdx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range x.leaks {
+		if x.leaks[i].key() == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// addFinding files finding fi of a flow from client port cPort (fi.Dest
+// as the client side sees it; pk is the pair, t its string table).
+func (x *pairExtra) addFinding(t *strtab, pk *pairKey, fi audit.Finding, cPort uint16) {
 	fi.Count = max(fi.Count, 1)
-	k := pairFindingKey{fi.Severity, fi.Kind, fi.Message, fi.Dest.Transport, cPort, fi.Dest.Port}
-	if i, ok := x.findingIdx[k]; ok {
-		foldFinding(&x.findings[i].fi, fi)
+	k := pairFindingKey{kind: t.id(fi.Kind), message: t.id(fi.Message), tr: t.id(fi.Dest.Transport),
+		cPort: cPort, sPort: fi.Dest.Port, severity: fi.Severity}
+	c := pairFinding{k: k, frame: fi.Frame, time: stampOf(fi.Time), count: fi.Count,
+		name: t.id(fi.Dest.Name), nameSrc: t.id(fi.Dest.NameSource), channel: t.id(fi.Dest.Channel)}
+	fits := c.finding(t, pk) == fi
+	if i := x.findFinding(k); i >= 0 {
+		o := &x.findings[i]
+		if o.full == 0 && fits {
+			o.count += c.count
+			if c.frame < o.frame {
+				o.frame, o.time, o.name, o.nameSrc, o.channel = c.frame, c.time, c.name, c.nameSrc, c.channel
+			}
+			return
+		}
+		if o.full == 0 {
+			x.full = append(x.full, o.finding(t, pk))
+			o.full = uint32(len(x.full))
+		}
+		foldFinding(&x.full[o.full-1], fi)
 		return
 	}
 	if len(x.findings) >= maxDeviceRows {
 		x.findingsDropped += uint64(fi.Count)
 		return
 	}
-	if x.findingIdx == nil {
-		x.findingIdx = map[pairFindingKey]int{}
+	if !fits {
+		x.full = append(x.full, fi)
+		c.full = uint32(len(x.full))
 	}
-	x.findingIdx[k] = len(x.findings)
-	x.findings = append(x.findings, pairFinding{fi, cPort})
+	x.findings = append(x.findings, c)
+	switch {
+	case x.findingIdx != nil:
+		x.findingIdx[k] = int32(len(x.findings) - 1)
+	case len(x.findings) > smallSet:
+		x.findingIdx = make(map[pairFindingKey]int32, len(x.findings))
+		for i := range x.findings {
+			x.findingIdx[x.findings[i].k] = int32(i)
+		}
+	}
 }
 
-func (x *pairExtra) merge(o *pairExtra) {
+func (x *pairExtra) findFinding(k pairFindingKey) int {
+	if x.findingIdx != nil {
+		if i, ok := x.findingIdx[k]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range x.findings {
+		if x.findings[i].k == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// finding is the audit.Finding of row c of pair pk (string table t), as
+// the client side sees it.
+func (c *pairFinding) finding(t *strtab, pk *pairKey) audit.Finding {
+	return audit.Finding{Severity: c.k.severity, Kind: t.str(c.k.kind), Message: t.str(c.k.message),
+		Dest: audit.Dest{Name: t.str(c.name), NameSource: t.str(c.nameSrc), IP: pk.server().String(), Port: c.k.sPort,
+			Transport: t.str(c.k.tr), Channel: t.str(c.channel)},
+		Frame: c.frame, Time: c.time.time(), Count: c.count}
+}
+
+// findingAt is finding i of the pair as the client side sees it.
+func (x *pairExtra) findingAt(t *strtab, pk *pairKey, i int) audit.Finding {
+	c := &x.findings[i]
+	if c.full != 0 {
+		return x.full[c.full-1]
+	}
+	return c.finding(t, pk)
+}
+
+// merge adds the rows of o (of the same pair, the same string table).
+func (x *pairExtra) merge(t *strtab, pk *pairKey, o *pairExtra) {
 	for _, l := range o.leaks {
 		x.addLeak(l.l, l.cPort)
 	}
-	for _, fi := range o.findings {
-		x.addFinding(fi.fi, fi.cPort)
+	for i := range o.findings {
+		x.addFinding(t, pk, o.findingAt(t, pk, i), o.findings[i].k.cPort)
 	}
 	x.leaksDropped += o.leaksDropped
 	x.findingsDropped += o.findingsDropped
 	for _, ua := range o.uas {
 		x.uas = addUA(x.uas, ua)
+	}
+}
+
+// retabFindings moves the findings' string ids from table from to table
+// to, in place.
+func (x *pairExtra) retabFindings(from, to *strtab) {
+	for i := range x.findings {
+		c := &x.findings[i]
+		c.k.kind, c.k.message, c.k.tr = to.id(from.str(c.k.kind)), to.id(from.str(c.k.message)), to.id(from.str(c.k.tr))
+		c.name, c.nameSrc, c.channel = to.id(from.str(c.name)), to.id(from.str(c.nameSrc)), to.id(from.str(c.channel))
+	}
+	if x.findingIdx != nil {
+		x.findingIdx = make(map[pairFindingKey]int32, len(x.findings))
+		for i := range x.findings {
+			x.findingIdx[x.findings[i].k] = int32(i)
+		}
 	}
 }
 
@@ -270,11 +383,7 @@ func (inv *inventory) addPairFlow(pp *pendingPair, f *flow.Flow, ff *flowFacts, 
 			r.plainDown += ff.bytes[1]
 		}
 		if ff.dec {
-			x := pp.extra()
-			if x.dec == nil {
-				x.dec = map[pairRowKey]*audit.Decryption{}
-			}
-			x.dec[k] = addDecryption(x.dec[k], s)
+			r.dec = t.addDec(r.dec, s)
 		}
 		if ff.protoBit == 0 && ff.protocol != "" {
 			x := pp.extra()
@@ -306,7 +415,7 @@ func (inv *inventory) addPairFlow(pp *pendingPair, f *flow.Flow, ff *flowFacts, 
 	}
 	for _, fi := range append(s.findings, behaviour...) {
 		fi.Dest = dest
-		x.addFinding(fi, cPort)
+		x.addFinding(t, &pp.key, fi, cPort)
 	}
 }
 
@@ -323,6 +432,11 @@ func (pp *pendingPair) row(k pairRowKey) *pairRow {
 			}
 		}
 	}
+	if n := len(pp.rows); n == cap(pp.rows) {
+		// Most pairs keep a few rows: grow by one up to 4, then by a
+		// quarter, not by doubling.
+		pp.rows = growRows(pp.rows, max(1, n/4))
+	}
 	pp.rows = append(pp.rows, pairRow{k: k, r: destRow{nameRank: unranked}})
 	if pp.idx != nil {
 		pp.idx[k] = int32(len(pp.rows) - 1)
@@ -333,6 +447,14 @@ func (pp *pendingPair) row(k pairRowKey) *pairRow {
 		}
 	}
 	return &pp.rows[len(pp.rows)-1]
+}
+
+// growRows returns rows with room for n more.
+func growRows(rows []pairRow, n int) []pairRow {
+	if cap(rows)-len(rows) >= n {
+		return rows
+	}
+	return append(make([]pairRow, 0, len(rows)+n), rows...)
 }
 
 // side makes the rows of one side from the pair's rows (or returns them,
@@ -346,10 +468,9 @@ func (pp *pendingPair) side(t *strtab, clientSide bool) *destSet {
 	}
 	set := &destSet{}
 	c, s := pp.key.client(), pp.key.server()
-	var dec map[pairRowKey]*audit.Decryption
 	var more map[pairRowKey][]string
 	if pp.x != nil {
-		dec, more = pp.x.dec, pp.x.more
+		more = pp.x.more
 	}
 	for i := range pp.rows {
 		pr := &pp.rows[i]
@@ -361,7 +482,7 @@ func (pp *pendingPair) side(t *strtab, clientSide bool) *destSet {
 			r.bytes[0], r.bytes[1] = r.bytes[1], r.bytes[0]
 			r.plainUp = pr.plainDown
 		}
-		set.mergeRow(t, destKeyOf(ep, pr.k.tr, pr.k.name), &r, dec[pr.k], more[pr.k], maxDests)
+		set.mergeRow(t, destKeyOf(ep, pr.k.tr, pr.k.name), &r, t.dec(pr.dec), more[pr.k], maxDests)
 	}
 	return set
 }
@@ -371,7 +492,7 @@ func (pp *pendingPair) split(t *strtab) {
 	sides := &pairSides{asClient: *pp.side(t, true), asServer: *pp.side(t, false)}
 	pp.sides, pp.rows, pp.idx = sides, nil, nil
 	if pp.x != nil {
-		pp.x.dec, pp.x.more = nil, nil
+		pp.x.more = nil
 	}
 }
 
@@ -448,10 +569,10 @@ func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
 		}
 		d.addLeak(l)
 	}
-	for _, pf := range x.findings {
-		fi := pf.fi
+	for i := range x.findings {
+		fi := x.findingAt(inv.tab, &pp.key, i)
 		if !clientSide {
-			fi.Dest.IP, fi.Dest.Port = ip, pf.cPort
+			fi.Dest.IP, fi.Dest.Port = ip, x.findings[i].k.cPort
 		}
 		d.addFinding(fi)
 	}
@@ -497,20 +618,16 @@ func (inv *inventory) mergePair(o *pendingPair, ot *strtab) {
 	t := inv.tab
 	pp.first, pp.last = earliestDev(pp.first, o.first), latest(pp.last, o.last)
 	if pp.sides == nil && o.sides == nil {
+		pp.rows = growRows(pp.rows, len(o.rows)) // rows of two workers seldom share a key
 		for i := range o.rows {
 			or := &o.rows[i]
 			r := pp.row(or.k)
 			r.r.merge(t, &or.r, true)
 			r.plainDown += or.plainDown
+			r.dec = t.mergeDec(r.dec, or.dec)
 		}
 		if o.x != nil {
 			x := pp.extra()
-			for k, d := range o.x.dec {
-				if x.dec == nil {
-					x.dec = map[pairRowKey]*audit.Decryption{}
-				}
-				x.dec[k] = x.dec[k].Merge(d)
-			}
 			for k, ps := range o.x.more {
 				if x.more == nil {
 					x.more = map[pairRowKey][]string{}
@@ -534,7 +651,7 @@ func (inv *inventory) mergePair(o *pendingPair, ot *strtab) {
 		pp.sides.asServer.merge(t, &o.sides.asServer, t, maxDests)
 	}
 	if o.x != nil {
-		pp.extra().merge(o.x)
+		pp.extra().merge(t, &pp.key, o.x)
 	}
 }
 
@@ -544,28 +661,25 @@ func (pp *pendingPair) retab(from, to *strtab) {
 	if from == to {
 		return
 	}
+	if pp.x != nil {
+		pp.x.retabFindings(from, to)
+	}
 	if pp.sides != nil {
 		pp.sides.asClient.retab(from, to)
 		pp.sides.asServer.retab(from, to)
 		return
 	}
-	var dec map[pairRowKey]*audit.Decryption
 	var more map[pairRowKey][]string
 	if pp.x != nil {
-		dec, more = pp.x.dec, pp.x.more
-		pp.x.dec, pp.x.more = nil, nil
+		more = pp.x.more
+		pp.x.more = nil
 	}
 	for i := range pp.rows {
 		pr := &pp.rows[i]
 		old := pr.k
 		pr.k.tr, pr.k.name = to.id(from.str(old.tr)), to.id(from.str(old.name))
+		pr.dec = to.decID(from.dec(pr.dec))
 		m := append(pr.r.retab(from, to), more[old]...)
-		if d := dec[old]; d != nil {
-			if pp.x.dec == nil {
-				pp.x.dec = map[pairRowKey]*audit.Decryption{}
-			}
-			pp.x.dec[pr.k] = d
-		}
 		if len(m) > 0 {
 			x := pp.extra()
 			if x.more == nil {

@@ -44,20 +44,16 @@ type Device struct {
 	// filled by the stage.
 	Device audit.Device
 	// Dests are the destination rows, in any order; each one's
-	// PlaintextUp is already counted.
-	Dests []Dest
+	// PlaintextUp is already counted, and its IP is the server address
+	// it was keyed by. They become the device's Destinations (enriched
+	// in place, not copied).
+	Dests []audit.Destination
 	// Leaks and Findings are the merged rows, with the destination as the
 	// flow saw it (name and channel, not yet enriched).
 	Leaks    []audit.Leak
 	Findings []audit.Finding
 	// UserAgents are the distinct HTTP User-Agents the device sent.
 	UserAgents []string
-}
-
-// Dest is one destination row and the server address it was keyed by.
-type Dest struct {
-	audit.Destination
-	Addr netip.Addr
 }
 
 // maxUserAgents caps the User-Agents listed per device.
@@ -101,10 +97,14 @@ func (s *Stage) Device(in Device) audit.Device {
 		return ownDomain(dev.Vendor, domain) || ownDomain(dev.Name, domain) || ownDomain(dev.Model, domain)
 	}
 
-	dev.Destinations = make([]audit.Destination, 0, len(in.Dests))
-	for i := range in.Dests {
-		x := &in.Dests[i]
-		s.Dest(&x.Dest, x.Addr)
+	dev.Destinations = in.Dests
+	if dev.Destinations == nil {
+		dev.Destinations = []audit.Destination{}
+	}
+	for i := range dev.Destinations {
+		x := &dev.Destinations[i]
+		ip, _ := netip.ParseAddr(x.IP) // invalid for the "(other destinations)" row
+		s.Dest(&x.Dest, ip)
 		slices.Sort(x.Protocols)
 		if x.Protocols == nil {
 			x.Protocols = []string{}
@@ -112,7 +112,6 @@ func (s *Stage) Device(in Device) audit.Device {
 		if x.Vendor != "" && thirdPartyCategories[x.Category] && !ownVendor(x.Vendor) {
 			x.ThirdParty = x.Vendor
 		}
-		dev.Destinations = append(dev.Destinations, x.Destination)
 	}
 	slices.SortFunc(dev.Destinations, compareDestinations)
 

@@ -1,7 +1,6 @@
 package enrich
 
 import (
-	"net/netip"
 	"slices"
 	"testing"
 
@@ -36,9 +35,9 @@ func TestDevice(t *testing.T) {
 	own := audit.Dest{Name: "cloud.acme.com", IP: "198.51.100.8", Port: 443, Transport: "tcp", Channel: "TLS1.2"}
 	in := Device{
 		Device: audit.Device{ID: "mac:02:00:00:00:00:01", Name: "cam", Vendor: "Acme Devices"},
-		Dests: []Dest{
-			{Destination: audit.Destination{Dest: own, Flows: 2, BytesUp: 100, BytesDown: 900}, Addr: netip.MustParseAddr(own.IP)},
-			{Destination: audit.Destination{Dest: web, Flows: 1, BytesUp: 400, BytesDown: 100, PlaintextUp: 400, Protocols: []string{"http", "dns"}}, Addr: netip.MustParseAddr(web.IP)},
+		Dests: []audit.Destination{
+			{Dest: own, Flows: 2, BytesUp: 100, BytesDown: 900},
+			{Dest: web, Flows: 1, BytesUp: 400, BytesDown: 100, PlaintextUp: 400, Protocols: []string{"http", "dns"}},
 		},
 		Leaks: []audit.Leak{
 			{Identifier: "serial", Value: "SN-00112233", Dest: own, Count: 1, Frame: 9},

@@ -75,16 +75,48 @@ type Resolver struct {
 	countrySrc, asnSrc *audit.DataSet
 }
 
-var (
-	embeddedIndex = sync.OnceValues(func() (*geodata.Index, error) {
+var embeddedResolver = sync.OnceValues(func() (*Resolver, error) { return New(Options{}) })
+
+// loaded is the decoded embedded data: decoded once on first use, until
+// Release lets it go.
+var loaded struct {
+	sync.Mutex
+	cur *embeddedLoad
+}
+
+type embeddedLoad struct {
+	once sync.Once
+	idx  *geodata.Index
+	err  error
+}
+
+func embeddedIndex() (*geodata.Index, error) {
+	loaded.Lock()
+	e := loaded.cur
+	if e == nil {
+		e = &embeddedLoad{}
+		loaded.cur = e
+	}
+	loaded.Unlock()
+	e.once.Do(func() {
 		t, err := geodata.Decode(embeddedData)
 		if err != nil {
-			return nil, fmt.Errorf("geo: embedded data: %w", err)
+			e.err = fmt.Errorf("geo: embedded data: %w", err)
+			return
 		}
-		return geodata.NewIndex(t), nil
+		e.idx = geodata.NewIndex(t)
 	})
-	embeddedResolver = sync.OnceValues(func() (*Resolver, error) { return New(Options{}) })
-)
+	return e.idx, e.err
+}
+
+// Release lets the decoded embedded data go (about 20 MB), for a command
+// that has done its lookups and has more work to do; a later lookup
+// decodes it again. The strings lookups returned stay valid.
+func Release() {
+	loaded.Lock()
+	loaded.cur = nil
+	loaded.Unlock()
+}
 
 // Embedded returns the resolver over the embedded data only. It is decoded
 // once, on first use, and shared.

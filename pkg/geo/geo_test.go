@@ -259,3 +259,35 @@ func TestConcurrentLookup(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReleaseDecodesAgain: after Release the next lookups decode the
+// embedded data again and answer as before, also when they race.
+func TestReleaseDecodesAgain(t *testing.T) {
+	r := embedded(t)
+	ips := []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("2606:4700:4700::1111"), netip.MustParseAddr("203.0.113.9")}
+	var want []Info
+	for _, ip := range ips {
+		want = append(want, r.Lookup(ip))
+	}
+	first := index()
+	Release()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, ip := range ips {
+				if got := r.Lookup(ip); got != want[i] {
+					t.Errorf("%v after Release: %+v, want %+v", ip, got, want[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if index() == first {
+		t.Error("Release kept the decoded data")
+	}
+	if index() != index() {
+		t.Error("the data is decoded again on every lookup")
+	}
+}
