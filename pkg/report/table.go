@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -40,6 +41,7 @@ func sevColor(s string) string {
 // writeTable writes terminal tables: per device the selected tables, then
 // the capture-wide tables and summary.
 func writeTable(w io.Writer, r *audit.Report, opt Options) error {
+	noWidthCache()
 	out := &termWriter{w: w, opt: opt}
 	sel := opt.tables()
 	if sel[TableOverview] {
@@ -58,6 +60,15 @@ func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	return out.err
 }
+
+// noWidthCache turns off twwidth's width cache, once per process (it has
+// no other user). The cache is one global LRU behind a mutex that every
+// width measurement takes — tablewriter measures each cell several times
+// — so the goroutines drawing tables contend for it, and a hit (hashing
+// the string, moving a list entry) costs about what measuring a short cell
+// does. Widths are the same either way. Every writer of a run writes the
+// same format, so no twwidth call is under way when it is switched off.
+var noWidthCache = sync.OnceFunc(func() { twwidth.SetCacheCapacity(0) })
 
 // termWriter renders grids with tablewriter, remembering the first error.
 type termWriter struct {
