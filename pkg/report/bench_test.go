@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -134,5 +135,61 @@ func (s *sampler) Write(p []byte) (int, error) {
 		runtime.ReadMemStats(&ms)
 		s.heap = ms.HeapAlloc
 	}
+	return len(p), nil
+}
+
+// benchShapeReport is shaped like the real-256M bench's report: many small
+// devices (two destinations each, no leaks), a few with the fixture's leaks
+// and findings, and one device holding thousands of destinations (the
+// "other devices" aggregate past the engine's device cap).
+func benchShapeReport(small, big int) *audit.Report {
+	r := bigReport(small, 2)
+	for i := range r.Devices {
+		if i%64 != 0 {
+			r.Devices[i].Leaks, r.Devices[i].Findings = nil, nil
+		}
+	}
+	other := bigReport(1, big).Devices[0]
+	other.ID, other.Name = "other-devices", "other devices"
+	r.Devices = append(r.Devices, other)
+	return r
+}
+
+// BenchmarkTable writes the terminal table of a report shaped like
+// real-256M's (4,096 small devices, one with 3,400 destinations): B/op and
+// allocs/op are the CPU-independent figures; lines/op is the output's size.
+func BenchmarkTable(b *testing.B) {
+	r := benchShapeReport(4096, 3400)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"pipe", Options{Format: "table"}},
+		{"w120-color", Options{Format: "table", Width: 120, Color: true}},
+		{"markdown", Options{Format: "markdown"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var n lineCounter
+			if err := Write(&n, r, tc.opt); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(n.bytes))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := Write(io.Discard, r, tc.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n.lines), "lines/op")
+		})
+	}
+}
+
+type lineCounter struct{ bytes, lines int }
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.bytes += len(p)
+	c.lines += bytes.Count(p, []byte{'\n'})
 	return len(p), nil
 }

@@ -117,15 +117,35 @@ func smallFixture() *audit.Report {
 	return r
 }
 
-// FuzzTruncate: truncate never makes a cell wider than asked.
+// FuzzTruncate: truncate never makes a cell wider than asked, and
+// textWidth measures as twwidth does.
 func FuzzTruncate(f *testing.F) {
-	for _, s := range []string{hostileScript, hostileESC, hostileCSV, hostilePipe, hostileBidi, "\xff", "日本語テキスト", "a_b_"} {
+	for _, s := range []string{hostileScript, hostileESC, hostileCSV, hostilePipe, hostileBidi, "\xff", "日本語テキスト", "a_b_", "a\tb", "~\x7f "} {
 		f.Add(s, uint8(8))
 	}
 	f.Fuzz(func(t *testing.T, s string, width uint8) {
 		st := escape.Terminal(s)
+		for _, x := range []string{s, st} {
+			if got, want := textWidth(x), twwidth.Width(x); got != want {
+				t.Fatalf("textWidth(%q) = %d, twwidth says %d", x, got, want)
+			}
+		}
 		if w := int(width%40) + 1; twwidth.Width(truncate(st, w)) > max(w, 2) {
 			t.Fatalf("truncate(%q, %d) = %q is too wide", st, w, truncate(st, w))
 		}
 	})
+}
+
+// TestTextWidthMatchesTwwidth: the ASCII fast path gives twwidth's width
+// for every single byte and for mixed strings.
+func TestTextWidthMatchesTwwidth(t *testing.T) {
+	cases := []string{"", "plain ascii", "tab\there", "esc\x1b[31mred\x1b[0m", "数据", "e\u0301", "😀", "\x7f", "~"}
+	for c := range 256 {
+		cases = append(cases, string([]byte{byte(c)}), "ab"+string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		if got, want := textWidth(s), twwidth.Width(s); got != want {
+			t.Errorf("textWidth(%q) = %d, twwidth.Width = %d", s, got, want)
+		}
+	}
 }

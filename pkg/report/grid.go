@@ -82,7 +82,7 @@ func destGrid(d *audit.Device, groupBy string) grid {
 	for _, r := range rows {
 		var row []cell
 		for _, k := range order {
-			row = append(row, txt(r.text[k]))
+			row = append(row, txt(r.text[destCol(k)]))
 		}
 		row = append(row, numCell(uint64(r.flows)), bytesCell(r.up), bytesCell(r.down), timeCell(r.first))
 		g.Rows = append(g.Rows, row)

@@ -11,10 +11,34 @@ import (
 // maxJoined caps how many distinct values a merged cell lists.
 const maxJoined = 3
 
+// The text columns of a destination row, named by destColKeys.
+const (
+	colName = iota
+	colDomain
+	colVendor
+	colCountry
+	colASN
+	colChannel
+	nDestCols
+)
+
+// destColKeys are the text columns' keys (the --group-by names).
+var destColKeys = [nDestCols]string{"name", "domain", "vendor", "country", "asn", "channel"}
+
+// destCol is the index of the text column named key, or -1.
+func destCol(key string) int {
+	for i, k := range destColKeys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
+}
+
 // destRow is one row of the destinations table after grouping.
 type destRow struct {
 	key   string
-	text  map[string]string // column -> joined distinct values
+	text  [nDestCols]string // joined distinct values per column
 	flows int
 	up    uint64
 	down  uint64
@@ -60,7 +84,7 @@ func groupKey(d *audit.Destination, groupBy string) string {
 func groupDests(ds []audit.Destination, groupBy string) []destRow {
 	type acc struct {
 		row  destRow
-		vals map[string][]string
+		vals [nDestCols][]string
 	}
 	var order []string
 	m := map[string]*acc{}
@@ -69,7 +93,7 @@ func groupDests(ds []audit.Destination, groupBy string) []destRow {
 		k := groupKey(d, groupBy)
 		a := m[k]
 		if a == nil {
-			a = &acc{row: destRow{key: k}, vals: map[string][]string{}}
+			a = &acc{row: destRow{key: k}}
 			m[k] = a
 			order = append(order, k)
 		}
@@ -93,9 +117,9 @@ func groupDests(ds []audit.Destination, groupBy string) []destRow {
 				}
 			}
 		}
-		for col, v := range map[string]string{
-			"name": name, "domain": d.Domain, "vendor": vendorLabel(d.Dest),
-			"country": countryLabel(d.Dest), "asn": asLabel(d.Dest), "channel": d.Channel,
+		for col, v := range [nDestCols]string{
+			colName: name, colDomain: d.Domain, colVendor: vendorLabel(d.Dest),
+			colCountry: countryLabel(d.Dest), colASN: asLabel(d.Dest), colChannel: d.Channel,
 		} {
 			if v != "" && !slices.Contains(a.vals[col], v) {
 				a.vals[col] = append(a.vals[col], v)
@@ -103,14 +127,14 @@ func groupDests(ds []audit.Destination, groupBy string) []destRow {
 		}
 	}
 	rows := make([]destRow, 0, len(order))
+	keyCol := destCol(groupBy) // -1 for endpoint
 	for _, k := range order {
 		a := m[k]
-		a.row.text = map[string]string{}
 		for col, vs := range a.vals {
 			a.row.text[col] = joinCapped(vs)
 		}
-		if groupBy != "endpoint" && a.row.text[groupBy] == "" {
-			a.row.text[groupBy] = k // the key column is never blank
+		if keyCol >= 0 && a.row.text[keyCol] == "" {
+			a.row.text[keyCol] = k // the key column is never blank
 		}
 		rows = append(rows, a.row)
 	}
@@ -138,6 +162,9 @@ func cmpDesc(a, b uint64) int {
 
 // joinCapped sorts distinct values and joins at most maxJoined of them.
 func joinCapped(vs []string) string {
+	if len(vs) <= 1 {
+		return strings.Join(vs, "")
+	}
 	vs = slices.Clone(vs)
 	slices.Sort(vs)
 	if len(vs) <= maxJoined {

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/escape"
@@ -49,6 +48,7 @@ func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 type mdWriter struct {
 	w   io.Writer
 	err error
+	buf []byte // a table's rows, reused
 }
 
 func (m *mdWriter) printf(format string, a ...any) {
@@ -63,32 +63,49 @@ func (m *mdWriter) grid(g grid, level string) {
 		m.printf("_%s_\n", g.Empty)
 		return
 	}
-	var b strings.Builder
-	b.WriteString("|")
+	b := m.buf[:0]
+	b = append(b, '|')
 	for _, c := range g.Cols {
-		b.WriteString(" " + c.Name + " |")
+		b = append(b, ' ')
+		b = append(b, c.Name...)
+		b = append(b, " |"...)
 	}
-	b.WriteString("\n|")
+	b = append(b, "\n|"...)
 	for _, c := range g.Cols {
 		if c.Num {
-			b.WriteString(" ---: |")
+			b = append(b, " ---: |"...)
 		} else {
-			b.WriteString(" --- |")
+			b = append(b, " --- |"...)
 		}
 	}
-	b.WriteString("\n")
+	b = append(b, '\n')
 	for _, row := range g.Rows {
-		b.WriteString("|")
+		b = append(b, '|')
 		for j := range g.Cols {
-			var lines []string
+			b = append(b, ' ')
 			if j < len(row) {
-				for _, l := range row[j].Lines {
-					lines = append(lines, escape.Markdown(l))
+				for k, l := range row[j].Lines {
+					if k > 0 {
+						b = append(b, "<br>"...)
+					}
+					b = append(b, escape.Markdown(l)...)
 				}
 			}
-			b.WriteString(" " + strings.Join(lines, "<br>") + " |")
+			b = append(b, " |"...)
 		}
-		b.WriteString("\n")
+		b = append(b, '\n')
+		// Write a large table in pieces rather than hold all of it.
+		if len(b) >= 32<<10 {
+			m.write(b)
+			b = b[:0]
+		}
 	}
-	m.printf("%s", b.String())
+	m.write(b)
+	m.buf = b[:0]
+}
+
+func (m *mdWriter) write(p []byte) {
+	if m.err == nil {
+		_, m.err = m.w.Write(p)
+	}
 }

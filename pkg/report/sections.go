@@ -39,7 +39,7 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 	type table struct {
 		dev   int
 		make  func(*audit.Device) (grid, bool)
-		buf   bytes.Buffer
+		buf   *bytes.Buffer
 		shown bool
 		err   error
 		drawn chan struct{}
@@ -73,12 +73,14 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 	var (
 		mu      sync.Mutex
 		room    = sync.NewCond(&mu)
-		ahead   int  // bytes drawn and not yet written
-		stopped bool // the writer failed
-		next    int  // the next table to draw
+		ahead   int             // bytes drawn and not yet written
+		stopped bool            // the writer failed
+		next    int             // the next table to draw
+		free    []*bytes.Buffer // written tables' buffers, for reuse
 		wg      sync.WaitGroup
 	)
-	// take waits for room and returns the next table to draw, or -1.
+	// take waits for room and returns the next table to draw, or -1,
+	// giving it a buffer.
 	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -87,6 +89,12 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 		}
 		if stopped || next == len(tabs) {
 			return -1
+		}
+		tb := &tabs[next]
+		if n := len(free); n > 0 {
+			tb.buf, free = free[n-1], free[:n-1]
+		} else {
+			tb.buf = new(bytes.Buffer)
 		}
 		next++
 		return next - 1
@@ -99,7 +107,7 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 			sub := &termWriter{w: sw, opt: t.opt}
 			for i := take(); i >= 0; i = take() {
 				tb := &tabs[i]
-				sw.w, sub.err = &tb.buf, nil
+				sw.w, sub.err = tb.buf, nil
 				var g grid
 				if g, tb.shown = tb.make(devs[tb.dev]); tb.shown {
 					sub.grid(g)
@@ -132,9 +140,11 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 		mu.Lock()
 		ahead -= tb.buf.Len()
 		stopped = t.err != nil
+		tb.buf.Reset()
+		free = append(free, tb.buf)
+		tb.buf = nil
 		room.Broadcast()
 		mu.Unlock()
-		tb.buf = bytes.Buffer{}
 		if stopped {
 			break
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -40,6 +41,7 @@ func sevColor(s string) string {
 // writeTable writes terminal tables: per device the selected tables, then
 // the capture-wide tables and summary.
 func writeTable(w io.Writer, r *audit.Report, opt Options) error {
+	noWidthCache()
 	out := &termWriter{w: w, opt: opt}
 	sel := opt.tables()
 	if sel[TableOverview] {
@@ -58,6 +60,15 @@ func writeTable(w io.Writer, r *audit.Report, opt Options) error {
 	}
 	return out.err
 }
+
+// noWidthCache turns off twwidth's width cache, once per process (it has
+// no other user). The cache is one global LRU behind a mutex that every
+// width measurement takes — tablewriter measures each cell several times
+// — so the goroutines drawing tables contend for it, and a hit (hashing
+// the string, moving a list entry) costs about what measuring a short cell
+// does. Widths are the same either way. Every writer of a run writes the
+// same format, so no twwidth call is under way when it is switched off.
+var noWidthCache = sync.OnceFunc(func() { twwidth.SetCacheCapacity(0) })
 
 // termWriter renders grids with tablewriter, remembering the first error.
 type termWriter struct {
@@ -110,25 +121,41 @@ func (t *termWriter) grid(g grid) {
 		t.printf("  (%s)\n", g.Empty)
 		return
 	}
-	// Escape every line, then fit the columns to the width.
+	// Escape every line, then fit the columns to the width. The lines of
+	// all cells share one backing array (one allocation per grid, not one
+	// per cell: a report's tables have millions of cells).
 	head := make([][]string, len(g.Cols))
+	names := make([]string, len(g.Cols))
 	for i, c := range g.Cols {
-		head[i] = []string{c.Name}
+		names[i] = c.Name
+		head[i] = names[i : i+1 : i+1]
 	}
+	nlines := 0
+	for _, row := range g.Rows {
+		for j := range g.Cols {
+			if j < len(row) && len(row[j].Lines) > 1 {
+				nlines += len(row[j].Lines)
+			} else {
+				nlines++
+			}
+		}
+	}
+	flat := make([]string, 0, nlines)
+	cells := make([][]string, len(g.Rows)*len(g.Cols))
 	rows := make([][][]string, len(g.Rows))
 	for i, row := range g.Rows {
-		rows[i] = make([][]string, len(g.Cols))
+		rows[i] = cells[i*len(g.Cols) : (i+1)*len(g.Cols) : (i+1)*len(g.Cols)]
 		for j := range g.Cols {
-			var lines []string
+			start := len(flat)
 			if j < len(row) {
 				for _, l := range row[j].Lines {
-					lines = append(lines, escape.Terminal(l))
+					flat = append(flat, escape.Terminal(l))
 				}
 			}
-			if len(lines) == 0 {
-				lines = []string{""}
+			if len(flat) == start {
+				flat = append(flat, "")
 			}
-			rows[i][j] = lines
+			rows[i][j] = flat[start:len(flat):len(flat)]
 		}
 	}
 	all := g.Cols
@@ -166,21 +193,29 @@ func (t *termWriter) grid(g grid) {
 		hdr[i] = truncate(head[i][0], widths[i])
 	}
 	tb.Header(hdr...)
+	line := make([]string, len(rows)*len(g.Cols))
+	var parts []string
 	for i, row := range rows {
-		cells := make([]string, len(row))
+		out := line[i*len(g.Cols) : (i+1)*len(g.Cols) : (i+1)*len(g.Cols)]
 		for j, lines := range row {
-			var out []string
+			sgr := ""
+			if g.Cols[j].Sev {
+				sgr = sevColor(g.Rows[i][j].text())
+			}
+			// Most cells are one line that fits: no wrapping, no joining.
+			if len(lines) == 1 && (widths[j] <= 0 || textWidth(lines[0]) <= widths[j]) {
+				out[j] = t.style(lines[0], sgr)
+				continue
+			}
+			parts = parts[:0]
 			for _, l := range lines {
 				for _, part := range wrap(l, widths[j], maxWrapLines) {
-					if g.Cols[j].Sev {
-						part = t.style(part, sevColor(g.Rows[i][j].text()))
-					}
-					out = append(out, part)
+					parts = append(parts, t.style(part, sgr))
 				}
 			}
-			cells[j] = strings.Join(out, "\n")
+			out[j] = strings.Join(parts, "\n")
 		}
-		if err := tb.Append(cells); err != nil {
+		if err := tb.Append(out); err != nil {
 			t.err = fmt.Errorf("table %s: %w", g.ID, err)
 			return
 		}
@@ -208,6 +243,18 @@ func (t *termWriter) sayDropped(all, kept []col) {
 // allowed to overflow the terminal.
 const minCol = 6
 
+// textWidth is twwidth.Width with a fast path for printable ASCII, which is
+// one cell per byte whatever twwidth's East Asian setting: almost every
+// cell of a report, measured without twwidth's global, mutex-guarded cache.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return twwidth.Width(s)
+		}
+	}
+	return len(s)
+}
+
 // fitWidths returns each column's width so that the rendered table
 // (content + 3 per column + 1 for borders and padding) fits width. Columns
 // shrink from the widest down (water-filling); numeric columns keep their
@@ -216,11 +263,11 @@ func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (width
 	nat := make([]int, len(cols))
 	for j := range cols {
 		for _, l := range head[j] {
-			nat[j] = max(nat[j], twwidth.Width(l))
+			nat[j] = max(nat[j], textWidth(l))
 		}
 		for _, row := range rows {
 			for _, l := range row[j] {
-				nat[j] = max(nat[j], twwidth.Width(l))
+				nat[j] = max(nat[j], textWidth(l))
 			}
 		}
 	}
@@ -306,19 +353,19 @@ const maxWrapLines = 3
 // break after a separator (space . : > / , = &) in the last third of a
 // line; past maxLines lines the text is cut with "…".
 func wrap(s string, width, maxLines int) []string {
-	if width <= 0 || twwidth.Width(s) <= width {
+	if width <= 0 || textWidth(s) <= width {
 		return []string{s}
 	}
 	var lines []string
 	rest := []rune(s)
 	for len(rest) > 0 {
-		if len(lines) == maxLines-1 || twwidth.Width(string(rest)) <= width {
+		if len(lines) == maxLines-1 || textWidth(string(rest)) <= width {
 			lines = append(lines, truncate(string(rest), width))
 			break
 		}
 		used, cut, soft := 0, 0, -1
 		for i, r := range rest {
-			rw := twwidth.Width(string(r))
+			rw := textWidth(string(r))
 			if used+rw > width {
 				break
 			}
@@ -342,7 +389,7 @@ func wrap(s string, width, maxLines int) []string {
 
 // truncate cuts s to at most width display cells, ending with "…".
 func truncate(s string, width int) string {
-	if width <= 0 || twwidth.Width(s) <= width {
+	if width <= 0 || textWidth(s) <= width {
 		return s
 	}
 	if width == 1 {
@@ -351,7 +398,7 @@ func truncate(s string, width int) string {
 	var b strings.Builder
 	used := 0
 	for _, r := range s {
-		rw := twwidth.Width(string(r))
+		rw := textWidth(string(r))
 		if used+rw > width-1 {
 			break
 		}
