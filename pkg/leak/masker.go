@@ -19,6 +19,18 @@ import (
 type Masker struct {
 	byRun map[string][]maskEntry // by the first run of letters and digits of the spelling
 	n     int
+	// runs has a bit for every (length, first byte) of a key of byRun
+	// (lengths from maxRunBit on share one bit): a run of the text whose
+	// bit is clear is no key, and costs no map probe (most runs of a
+	// report are short numbers and words that no spelling begins with).
+	runs [maxRunBit + 1][4]uint64
+}
+
+const maxRunBit = 63
+
+// runBit is the runs entry of a run of length n beginning with c.
+func runBit(n int, c byte) (l int, w int, bit uint64) {
+	return min(n, maxRunBit), int(c >> 6), 1 << (c & 63)
 }
 
 type maskEntry struct {
@@ -54,6 +66,8 @@ func (m *Masker) Add(spelling, repl string) {
 		e++
 	}
 	run := spelling[s:e]
+	l, w, bit := runBit(len(run), run[0])
+	m.runs[l][w] |= bit
 	list := m.byRun[run]
 	for _, x := range list {
 		if x.spelling == spelling {
@@ -140,6 +154,9 @@ func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl s
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
 // before floor (text already replaced).
 func matchAt[T string | []byte](m *Masker, s T, rs, re, floor int) (start, end int, repl string, ok bool) {
+	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+		return 0, 0, "", false
+	}
 	for _, x := range m.byRun[string(s[rs:re])] {
 		start = rs - len(x.pre)
 		end = start + len(x.spelling)
@@ -176,11 +193,12 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 	var key []byte
 	last := 0
 	for i := 0; i < len(js); {
-		if js[i] != '"' {
-			i++
-			continue
+		q := bytes.IndexByte(js[i:], '"')
+		if q < 0 {
+			break
 		}
-		end := stringEnd(js, i+1)
+		i += q
+		end := literalEnd(js, i+1)
 		if end < 0 {
 			break
 		}
@@ -226,6 +244,24 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 		i = end
 	}
 	return append(dst, js[last:]...), changed
+}
+
+// literalEnd is the index of the quote that ends the string literal whose
+// text starts at js[i], -1 if none does (stringEnd with the search for
+// quotes and backslashes done by IndexByte).
+func literalEnd(js []byte, i int) int {
+	for i < len(js) {
+		q := bytes.IndexByte(js[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		b := bytes.IndexByte(js[i:i+q], '\\')
+		if b < 0 {
+			return i + q
+		}
+		i += b + 2 // a backslash and the byte it escapes
+	}
+	return -1
 }
 
 // unquote decodes one JSON string literal (kept apart so that the

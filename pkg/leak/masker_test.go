@@ -2,6 +2,7 @@ package leak
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,11 @@ func FuzzMaskerJSON(f *testing.F) {
 	m.AddLeak("imei", "490154203237518", []string{"490154203237518", "NDkwMTU0MjAzMjM3NTE4"})
 	m.AddLeak("email", "a@b.org", []string{"a@b.org"})
 	f.Fuzz(func(t *testing.T, js []byte) {
+		for i := range min(len(js), 4) {
+			if a, b := literalEnd(js, i), stringEnd(js, i); a != b {
+				t.Fatalf("literalEnd(%q, %d) = %d, stringEnd %d", js, i, a, b)
+			}
+		}
 		if !json.Valid(js) {
 			return
 		}
@@ -130,5 +136,27 @@ func TestMaskerJSONAllocs(t *testing.T) {
 	dst := make([]byte, 0, 256)
 	if n := testing.AllocsPerRun(100, func() { m.JSON(dst[:0], js, nil) }); n > 0 {
 		t.Errorf("%v allocations per event without a spelling", n)
+	}
+}
+
+// TestMaskerRunFilter: spellings whose first run is long, short or begins
+// with any byte are found through the (length, first byte) filter.
+func TestMaskerRunFilter(t *testing.T) {
+	long := strings.Repeat("7", 70) + "x"
+	m := NewMasker()
+	m.Add("pass", "****")
+	m.Add(long, "L")
+	m.Add("Zq-1", "Z")
+	for _, tc := range []struct{ in, want string }{
+		{"a pass b", "a **** b"},
+		{"a " + long + " b", "a L b"},
+		{"a " + long[1:] + " b", "a " + long[1:] + " b"},
+		{"x Zq-1 y", "x Z y"},
+		{"x Zq-2 y", "x Zq-2 y"},
+		{"passe", "passe"},
+	} {
+		if got, _ := m.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

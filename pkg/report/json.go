@@ -14,13 +14,14 @@ import (
 // writeJSON writes the Report as one indented document; key order follows
 // the struct fields (maps sorted by encoding/json).
 func writeJSON(w io.Writer, r *audit.Report) error {
-	c := clone(r)
-	normalize(c)
-	if c.Records == nil {
+	if r.Records == nil {
+		c := clone(r)
+		normalize(c)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(c)
 	}
+	c, devices := cloneWithoutDevices(r)
 	// Spooled records: the document without them and without the
 	// devices, with the three arrays streamed in where the encoder wrote
 	// them empty, one element at a time (a device or a record is never
@@ -28,8 +29,6 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 	// between tokens, so the markers cannot come from a string.
 	const devMarker = "\n  \"devices\": [],"
 	const recMarker = "\n  \"flows\": [],\n  \"events\": [],"
-	devices := c.Devices
-	c.Devices = []audit.Device{}
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)
 	enc.SetIndent("", "  ")
@@ -47,8 +46,9 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 	aw.enc = json.NewEncoder(&aw.compact)
 	aw.begin("", "devices")
 	for k := range devices {
-		if err := aw.value(&devices[k]); err != nil {
-			return fmt.Errorf("device %s: %w", devices[k].ID, err)
+		d := deviceCopy(&devices[k])
+		if err := aw.value(&d); err != nil {
+			return fmt.Errorf("device %s: %w", d.ID, err)
 		}
 	}
 	aw.end()
@@ -76,6 +76,25 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 	}
 	_, err = w.Write(doc.Bytes()[i+len(recMarker)-1:]) // from the comma on
 	return err
+}
+
+// cloneWithoutDevices is clone and normalize of r without its devices,
+// which the writers copy and normalize one at a time with deviceCopy (a
+// large report's device list is most of its memory).
+func cloneWithoutDevices(r *audit.Report) (*audit.Report, []audit.Device) {
+	s := *r
+	s.Devices = nil
+	c := clone(&s)
+	normalize(c)
+	return c, r.Devices
+}
+
+// deviceCopy is one device as clone and normalize make it.
+func deviceCopy(d *audit.Device) audit.Device {
+	c := *d
+	cloneDevice(&c)
+	normalizeDevice(&c)
+	return c
 }
 
 // arrayWriter writes `\n  "name": [` items `]` as the encoder indents
@@ -167,8 +186,7 @@ type captureRecord struct {
 // finding and summary records (all with a "device" key), then warnings,
 // the capture summary and the counters.
 func writeNDJSON(w io.Writer, r *audit.Report) error {
-	c := clone(r)
-	normalize(c)
+	c, devices := cloneWithoutDevices(r)
 	nw := &ndWriter{w: w}
 	for i := range c.Flows {
 		nw.record("flow", "", c.Flows[i])
@@ -192,8 +210,9 @@ func writeNDJSON(w io.Writer, r *audit.Report) error {
 			return err
 		}
 	}
-	for i := range c.Devices {
-		d := &c.Devices[i]
+	for i := range devices {
+		dc := deviceCopy(&devices[i])
+		d := &dc
 		nw.record("device", d.ID, deviceRecord{
 			ID: d.ID, Name: d.Name, NameSource: d.NameSource, MAC: d.MAC, Vendor: d.Vendor, IPs: d.IPs,
 			Hostnames: d.Hostnames, Model: d.Model, OS: d.OS, Notes: d.Notes, DHCP: d.DHCP,
