@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Masker replaces leaked spellings in report text. A spelling is replaced
@@ -219,12 +221,21 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 		}
 		var val string
 		if hasEscape(lit) {
-			v, ok := unquote(lit)
+			var scratch [512]byte
+			text, ok := appendUnquoted(scratch[:0], lit)
 			if !ok {
+				v, ok := unquote(lit)
+				if !ok {
+					i = end
+					continue
+				}
+				text = []byte(v)
+			}
+			if !m.matches(text) {
 				i = end
 				continue
 			}
-			val = v
+			val = string(text)
 		} else {
 			if !m.matches(lit[1 : len(lit)-1]) {
 				i = end
@@ -270,6 +281,69 @@ func unquote(lit []byte) (string, bool) {
 	var v string
 	err := json.Unmarshal(lit, &v)
 	return v, err == nil
+}
+
+// appendUnquoted appends the text of the JSON string literal lit (quotes
+// included) as json.Unmarshal decodes it, for the literals encoding/json
+// writes: valid UTF-8, no control bytes, the escapes \" \\ \/ \b \f \n
+// \r \t and \uXXXX outside the surrogates. For any other it reports
+// false, and unquote decides.
+func appendUnquoted(dst, lit []byte) ([]byte, bool) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return dst, false
+	}
+	s := lit[1 : len(lit)-1]
+	if !utf8.Valid(s) {
+		return dst, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' {
+			return dst, false
+		}
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		if i+1 >= len(s) {
+			return dst, false
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if i+4 >= len(s) {
+				return dst, false
+			}
+			r := rune(0)
+			for _, h := range s[i+1 : i+5] {
+				v := hexVal(h)
+				if v < 0 {
+					return dst, false
+				}
+				r = r<<4 | rune(v)
+			}
+			if utf16.IsSurrogate(r) {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += 4
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 func hasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }

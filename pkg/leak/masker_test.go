@@ -59,7 +59,7 @@ func TestMaskerJSON(t *testing.T) {
 // FuzzMaskerJSON: masking valid JSON gives valid JSON with the same
 // structure, and text without registered spellings is unchanged.
 func FuzzMaskerJSON(f *testing.F) {
-	for _, s := range []string{`{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
+	for _, s := range []string{`"a\u0026b\"\\\/\n\u00e9"`, `"\ud83d\ude00"`, `"\u00"`, `{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
 		f.Add([]byte(s))
 	}
 	m := NewMasker()
@@ -70,6 +70,12 @@ func FuzzMaskerJSON(f *testing.F) {
 		for i := range min(len(js), 4) {
 			if a, b := literalEnd(js, i), stringEnd(js, i); a != b {
 				t.Fatalf("literalEnd(%q, %d) = %d, stringEnd %d", js, i, a, b)
+			}
+		}
+		if text, ok := appendUnquoted(nil, js); ok {
+			var v string
+			if err := json.Unmarshal(js, &v); err != nil || v != string(text) {
+				t.Fatalf("appendUnquoted(%q) = %q, json.Unmarshal %q, %v", js, text, v, err)
 			}
 		}
 		if !json.Valid(js) {
@@ -157,6 +163,34 @@ func TestMaskerRunFilter(t *testing.T) {
 	} {
 		if got, _ := m.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestAppendUnquoted: the literals encoding/json writes decode as
+// json.Unmarshal decodes them; the others are left to it.
+func TestAppendUnquoted(t *testing.T) {
+	for _, tc := range []struct {
+		lit  string
+		want string
+		ok   bool
+	}{
+		{`"plain"`, "plain", true},
+		{`"a\u0026b\u003cc\u003e"`, "a&b<c>", true},
+		{`"q\"b\\s\/n\nr\rt\tb\bf\f"`, "q\"b\\s/n\nr\rt\tb\bf\f", true},
+		{`"\u00e9\u2028"`, "é\u2028", true},
+		{`"é"`, "é", true},
+		{`"\ud83d\ude00"`, "", false}, // surrogates: json.Unmarshal decides
+		{`"\u00"`, "", false},
+		{`"\x41"`, "", false},
+		{"\"a\x01\"", "", false},
+		{"\"\xff\"", "", false},
+		{`"a\"`, "", false},
+		{`x`, "", false},
+	} {
+		got, ok := appendUnquoted(nil, []byte(tc.lit))
+		if ok != tc.ok || (ok && string(got) != tc.want) {
+			t.Errorf("appendUnquoted(%s) = %q, %v, want %q, %v", tc.lit, got, ok, tc.want, tc.ok)
 		}
 	}
 }
