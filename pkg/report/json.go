@@ -120,31 +120,180 @@ func (a *arrayWriter) value(v any) error {
 // jsonWorkers is the number of goroutines encoding devices.
 var jsonWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
-// devices writes the devices as items, each copied, normalized, marshalled
-// and indented by one of up to workers goroutines, at most devicesAhead
-// devices ahead of the writing; the bytes are those of one goroutine
-// (real-1G: 46 MB of devices, ~1 CPU second of encoding/json).
+// A device is written in pieces: its head (the device without its
+// destinations, leaks and findings), those lists in runs of listChunk
+// items, and the rest of the head. Pieces are made by up to workers
+// goroutines, at most piecesAhead per goroutine ahead of the writing, and
+// written in order, so that the bytes are those of json.Indent of the
+// whole device and memory holds a few pieces, not a device (real-1G: the
+// "other-devices" device is 42 of the 46 MB of devices).
+var listChunk = 64 // a variable for tests
+
+const piecesAhead = 4
+
+// deviceMarker is where the three lists are in a head indented as a
+// device of the document's list (a raw newline is only ever between
+// tokens, and key lines of 6 spaces are the device's own).
+const deviceMarker = "\n      \"destinations\": [],\n      \"leaks\": [],\n      \"findings\": [],"
+
+type devicePiece struct {
+	dev   int
+	part  int // 0 head, 1–3 the lists (items from..to), 4 the rest of the head
+	from  int
+	to    int
+	first bool // the first piece of this part
+}
+
+// devices writes the devices as the items of the document's list.
 func (a *arrayWriter) devices(devices []audit.Device, workers int) error {
-	workers = min(workers, len(devices))
-	if workers <= 1 {
-		for k := range devices {
-			d := deviceCopy(&devices[k])
-			if err := a.value(&d); err != nil {
-				return fmt.Errorf("device %s: %w", d.ID, err)
+	var pieces []devicePiece
+	lists := func(d *audit.Device) [3]int { return [3]int{len(d.Destinations), len(d.Leaks), len(d.Findings)} }
+	for k := range devices {
+		pieces = append(pieces, devicePiece{dev: k, part: 0, first: true})
+		for l, n := range lists(&devices[k]) {
+			pieces = append(pieces, devicePiece{dev: k, part: l + 1, first: true, to: min(n, listChunk)})
+			for from := listChunk; from < n; from += listChunk {
+				pieces = append(pieces, devicePiece{dev: k, part: l + 1, from: from, to: min(n, from+listChunk)})
 			}
+		}
+		pieces = append(pieces, devicePiece{dev: k, part: 4, first: true})
+	}
+	a.n = len(devices)
+	return orderedPieces(len(pieces), workers, a.write, func(enc *pieceEncoder, i int) ([]byte, error) {
+		p := pieces[i]
+		d := &devices[p.dev]
+		b, err := enc.piece(d, p, p.dev)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", d.ID, err)
+		}
+		return b, nil
+	})
+}
+
+// pieceEncoder is one goroutine's buffers.
+type pieceEncoder struct {
+	compact, out bytes.Buffer
+	enc          *json.Encoder
+}
+
+func (e *pieceEncoder) marshal(v any) ([]byte, error) {
+	if e.enc == nil {
+		e.enc = json.NewEncoder(&e.compact)
+	}
+	e.compact.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(e.compact.Bytes(), []byte{'\n'}), nil
+}
+
+var listNames = [3]string{"destinations", "leaks", "findings"}
+
+// piece returns the bytes of p, a piece of device d (the k-th).
+func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, error) {
+	e.out.Reset()
+	switch p.part {
+	case 0, 4:
+		h := *d
+		h.Destinations, h.Leaks, h.Findings = nil, nil, nil
+		h = deviceCopy(&h)
+		js, err := e.marshal(&h)
+		if err != nil {
+			return nil, err
+		}
+		var head bytes.Buffer
+		if err := appendIndent(&head, js, "    ", "  "); err != nil {
+			return nil, err
+		}
+		m := bytes.Index(head.Bytes(), []byte(deviceMarker))
+		if m < 0 {
+			return nil, errors.New("lists not found in the device")
+		}
+		if p.part == 0 {
+			if k > 0 {
+				e.out.WriteByte(',')
+			}
+			e.out.WriteString("\n    ")
+			e.out.Write(head.Bytes()[:m])
+			e.out.WriteString("\n      \"destinations\": [")
+		} else {
+			if len(d.Findings) > 0 {
+				e.out.WriteString("\n      ]")
+			} else {
+				e.out.WriteString("]")
+			}
+			e.out.Write(head.Bytes()[m+len(deviceMarker)-1:]) // from the comma on
+		}
+	default:
+		l := p.part - 1
+		n := [3]int{len(d.Destinations), len(d.Leaks), len(d.Findings)}
+		if p.first && l > 0 {
+			if n[l-1] > 0 {
+				e.out.WriteString("\n      ]")
+			} else {
+				e.out.WriteString("]")
+			}
+			e.out.WriteString(",\n      \"" + listNames[l] + "\": [")
+		}
+		for i := p.from; i < p.to; i++ {
+			var v any
+			switch l {
+			case 0:
+				x := d.Destinations[i]
+				x.Protocols = nonNil(x.Protocols)
+				x.FirstSeen, x.LastSeen = x.FirstSeen.UTC(), x.LastSeen.UTC()
+				v = &x
+			case 1:
+				x := d.Leaks[i]
+				x.Time = x.Time.UTC()
+				v = &x
+			case 2:
+				x := d.Findings[i]
+				x.Time = x.Time.UTC()
+				v = &x
+			}
+			js, err := e.marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				e.out.WriteByte(',')
+			}
+			e.out.WriteString("\n        ")
+			if err := appendIndent(&e.out, js, "        ", "  "); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return e.out.Bytes(), nil
+}
+
+// orderedPieces calls write with piece(i) for every i < n in order, the
+// pieces made by up to workers goroutines at most piecesAhead each ahead
+// of the writing. piece's result is valid until its goroutine's next call.
+func orderedPieces(n, workers int, write func([]byte), piece func(*pieceEncoder, int) ([]byte, error)) error {
+	workers = min(workers, n)
+	if workers <= 1 {
+		var enc pieceEncoder
+		for i := range n {
+			b, err := piece(&enc, i)
+			if err != nil {
+				return err
+			}
+			write(b)
 		}
 		return nil
 	}
-	type encoded struct {
-		item []byte // "\n    " and the indented device
+	type made struct {
+		b    []byte
 		err  error
 		done chan struct{}
 	}
-	out := make([]encoded, len(devices))
-	for k := range out {
-		out[k].done = make(chan struct{})
+	out := make([]made, n)
+	for i := range out {
+		out[i].done = make(chan struct{})
 	}
-	slots := make(chan struct{}, devicesAhead*workers)
+	slots := make(chan struct{}, piecesAhead*workers)
 	stop := make(chan struct{})
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -152,61 +301,38 @@ func (a *arrayWriter) devices(devices []audit.Device, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var compact, item bytes.Buffer
-			enc := json.NewEncoder(&compact)
+			var enc pieceEncoder
 			for {
-				// A slot before an index: the devices being encoded are
+				// A slot before an index: the pieces being made are
 				// always the first ones not yet written.
 				select {
-				case slots <- struct{}{}:
 				case <-stop:
 					return
+				case slots <- struct{}{}:
 				}
-				k := int(next.Add(1) - 1)
-				if k >= len(devices) {
+				i := int(next.Add(1) - 1)
+				if i >= n {
 					return
 				}
-				d := deviceCopy(&devices[k])
-				compact.Reset()
-				item.Reset()
-				e := &out[k]
-				if e.err = enc.Encode(&d); e.err == nil {
-					item.WriteString("\n    ")
-					e.err = appendIndent(&item, bytes.TrimSuffix(compact.Bytes(), []byte{'\n'}), "    ", "  ")
-					e.item = bytes.Clone(item.Bytes())
-				}
-				if e.err != nil {
-					e.err = fmt.Errorf("device %s: %w", d.ID, e.err)
-				}
-				close(e.done)
+				b, err := piece(&enc, i)
+				out[i].b, out[i].err = bytes.Clone(b), err
+				close(out[i].done)
 			}
 		}()
 	}
 	defer wg.Wait()
 	defer close(stop)
-	for k := range out {
-		e := &out[k]
-		<-e.done
-		if e.err != nil {
-			return e.err
+	for i := range out {
+		<-out[i].done
+		if out[i].err != nil {
+			return out[i].err
 		}
-		if a.n > 0 {
-			a.write([]byte{','})
-		}
-		a.write(e.item)
-		a.n++
-		e.item = nil
+		write(out[i].b)
+		out[i].b = nil
 		<-slots
-		if a.err != nil {
-			return a.err
-		}
 	}
 	return nil
 }
-
-// devicesAhead is how many devices per goroutine may be encoded before
-// they are written.
-const devicesAhead = 4
 
 func (a *arrayWriter) begin(sep, name string) {
 	a.n = 0

@@ -53,6 +53,14 @@ func TestStreamedJSONMatchesDocument(t *testing.T) {
 	for i := range 40 {
 		d := base[i%len(base)]
 		d.ID = fmt.Sprintf("%s-%02d", d.ID, i)
+		switch i % 4 {
+		case 1:
+			d.Destinations = nil
+		case 2:
+			d.Leaks, d.Findings = nil, nil
+		case 3:
+			d.Destinations, d.Leaks, d.Findings = nil, nil, nil
+		}
 		r.Devices = append(r.Devices, d)
 	}
 	for i := range r.Flows {
@@ -64,14 +72,16 @@ func TestStreamedJSONMatchesDocument(t *testing.T) {
 	streamed := *r
 	streamed.Records = memRecords{r.Flows, r.Events}
 	streamed.Flows, streamed.Events = nil, nil
-	defer func(f func() int) { jsonWorkers = f }(jsonWorkers)
+	defer func(f func() int, n int) { jsonWorkers, listChunk = f, n }(jsonWorkers, listChunk)
 	for _, format := range []string{"json", "ndjson"} {
 		jsonWorkers = func() int { return 1 }
 		want := render(t, r, Options{Format: format})
 		for _, workers := range []int{1, 2, 7} {
-			jsonWorkers = func() int { return workers }
-			if got := render(t, &streamed, Options{Format: format}); !bytes.Equal(got, want) {
-				t.Errorf("%s, %d goroutines: streamed output differs from the document (%d vs %d bytes)", format, workers, len(got), len(want))
+			for _, chunk := range []int{1, 2, 64} {
+				jsonWorkers, listChunk = func() int { return workers }, chunk
+				if got := render(t, &streamed, Options{Format: format}); !bytes.Equal(got, want) {
+					t.Errorf("%s, %d goroutines, lists in runs of %d: streamed output differs from the document (%d vs %d bytes)", format, workers, chunk, len(got), len(want))
+				}
 			}
 		}
 	}
