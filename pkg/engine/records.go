@@ -26,7 +26,7 @@ import (
 
 // defaultSpoolBudget is the memory each spool of each worker fills before
 // it writes a sorted run to disk.
-const defaultSpoolBudget = 4 << 20
+const defaultSpoolBudget = 2 << 20
 
 // recordSpools are one worker's spools (nil fields: that kind not kept).
 type recordSpools struct {

@@ -146,18 +146,7 @@ type devicePiece struct {
 
 // devices writes the devices as the items of the document's list.
 func (a *arrayWriter) devices(devices []audit.Device, workers int) error {
-	var pieces []devicePiece
-	lists := func(d *audit.Device) [3]int { return [3]int{len(d.Destinations), len(d.Leaks), len(d.Findings)} }
-	for k := range devices {
-		pieces = append(pieces, devicePiece{dev: k, part: 0, first: true})
-		for l, n := range lists(&devices[k]) {
-			pieces = append(pieces, devicePiece{dev: k, part: l + 1, first: true, to: min(n, listChunk)})
-			for from := listChunk; from < n; from += listChunk {
-				pieces = append(pieces, devicePiece{dev: k, part: l + 1, from: from, to: min(n, from+listChunk)})
-			}
-		}
-		pieces = append(pieces, devicePiece{dev: k, part: 4, first: true})
-	}
+	pieces := devicePieces(devices)
 	a.n = len(devices)
 	return orderedPieces(len(pieces), workers, a.write, func(enc *pieceEncoder, i int) ([]byte, error) {
 		p := pieces[i]
@@ -174,6 +163,7 @@ func (a *arrayWriter) devices(devices []audit.Device, workers int) error {
 type pieceEncoder struct {
 	compact, out bytes.Buffer
 	enc          *json.Encoder
+	nd           *ndWriter // into out, for NDJSON pieces
 }
 
 func (e *pieceEncoder) marshal(v any) ([]byte, error) {
@@ -236,23 +226,7 @@ func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, err
 			e.out.WriteString(",\n      \"" + listNames[l] + "\": [")
 		}
 		for i := p.from; i < p.to; i++ {
-			var v any
-			switch l {
-			case 0:
-				x := d.Destinations[i]
-				x.Protocols = nonNil(x.Protocols)
-				x.FirstSeen, x.LastSeen = x.FirstSeen.UTC(), x.LastSeen.UTC()
-				v = &x
-			case 1:
-				x := d.Leaks[i]
-				x.Time = x.Time.UTC()
-				v = &x
-			case 2:
-				x := d.Findings[i]
-				x.Time = x.Time.UTC()
-				v = &x
-			}
-			js, err := e.marshal(v)
+			js, err := e.marshal(listItem(d, l, i))
 			if err != nil {
 				return nil, err
 			}
@@ -264,6 +238,78 @@ func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, err
 				return nil, err
 			}
 		}
+	}
+	return e.out.Bytes(), nil
+}
+
+// listItem is item i of list l (destinations, leaks, findings) of d, as
+// normalizeDevice makes it.
+func listItem(d *audit.Device, l, i int) any {
+	switch l {
+	case 0:
+		x := d.Destinations[i]
+		x.Protocols = nonNil(x.Protocols)
+		x.FirstSeen, x.LastSeen = x.FirstSeen.UTC(), x.LastSeen.UTC()
+		return &x
+	case 1:
+		x := d.Leaks[i]
+		x.Time = x.Time.UTC()
+		return &x
+	default:
+		x := d.Findings[i]
+		x.Time = x.Time.UTC()
+		return &x
+	}
+}
+
+// devicePieces lists the pieces of the devices.
+func devicePieces(devices []audit.Device) []devicePiece {
+	var pieces []devicePiece
+	for k := range devices {
+		d := &devices[k]
+		pieces = append(pieces, devicePiece{dev: k, part: 0, first: true})
+		for l, n := range [3]int{len(d.Destinations), len(d.Leaks), len(d.Findings)} {
+			pieces = append(pieces, devicePiece{dev: k, part: l + 1, first: true, to: min(n, listChunk)})
+			for from := listChunk; from < n; from += listChunk {
+				pieces = append(pieces, devicePiece{dev: k, part: l + 1, from: from, to: min(n, from+listChunk)})
+			}
+		}
+		pieces = append(pieces, devicePiece{dev: k, part: 4, first: true})
+	}
+	return pieces
+}
+
+// ndPiece returns the NDJSON lines of p, a piece of device d: its device
+// record, a run of its destination, leak or finding records, or its
+// summary record.
+func (e *pieceEncoder) ndPiece(d *audit.Device, p devicePiece) ([]byte, error) {
+	e.out.Reset()
+	if e.nd == nil {
+		e.nd = &ndWriter{w: &e.out}
+	}
+	nw := e.nd
+	switch p.part {
+	case 0, 4:
+		h := *d
+		h.Destinations, h.Leaks, h.Findings = nil, nil, nil
+		h = deviceCopy(&h)
+		if p.part == 0 {
+			nw.record("device", h.ID, deviceRecord{
+				ID: h.ID, Name: h.Name, NameSource: h.NameSource, MAC: h.MAC, Vendor: h.Vendor, IPs: h.IPs,
+				Hostnames: h.Hostnames, Model: h.Model, OS: h.OS, Notes: h.Notes, DHCP: h.DHCP,
+				UserAgents: h.UserAgents, FirstSeen: h.FirstSeen, LastSeen: h.LastSeen,
+			})
+		} else {
+			nw.record("summary", h.ID, h.Summary)
+		}
+	default:
+		typ := [3]string{"destination", "leak", "finding"}[p.part-1]
+		for i := p.from; i < p.to; i++ {
+			nw.record(typ, d.ID, listItem(d, p.part-1, i))
+		}
+	}
+	if nw.err != nil {
+		return nil, nw.err
 	}
 	return e.out.Bytes(), nil
 }
@@ -427,24 +473,18 @@ func writeNDJSON(w io.Writer, r *audit.Report) error {
 			return err
 		}
 	}
-	for i := range devices {
-		dc := deviceCopy(&devices[i])
-		d := &dc
-		nw.record("device", d.ID, deviceRecord{
-			ID: d.ID, Name: d.Name, NameSource: d.NameSource, MAC: d.MAC, Vendor: d.Vendor, IPs: d.IPs,
-			Hostnames: d.Hostnames, Model: d.Model, OS: d.OS, Notes: d.Notes, DHCP: d.DHCP,
-			UserAgents: d.UserAgents, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen,
-		})
-		for j := range d.Destinations {
-			nw.record("destination", d.ID, d.Destinations[j])
-		}
-		for j := range d.Leaks {
-			nw.record("leak", d.ID, d.Leaks[j])
-		}
-		for j := range d.Findings {
-			nw.record("finding", d.ID, d.Findings[j])
-		}
-		nw.record("summary", d.ID, d.Summary)
+	if nw.err != nil {
+		return nw.err
+	}
+	// Per device its device, destination, leak, finding and summary
+	// records, made in pieces on GOMAXPROCS goroutines (as for JSON).
+	pieces := devicePieces(devices)
+	err := orderedPieces(len(pieces), jsonWorkers(), nw.write, func(enc *pieceEncoder, i int) ([]byte, error) {
+		p := pieces[i]
+		return enc.ndPiece(&devices[p.dev], p)
+	})
+	if err != nil {
+		return err
 	}
 	for i := range c.Warnings {
 		nw.record("warning", "", c.Warnings[i])
