@@ -188,6 +188,7 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 
 // merge makes the records in output order and gives them to p.
 func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) error {
+	cache := leak.NewMaskCache()
 	flowFn := func(b []byte) error { return p.add(false, b) }
 	eventFn := func(b []byte) error { return p.add(true, b) }
 	// ids[worker][local flow ID] is the flow's number in the output; 0
@@ -229,7 +230,7 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 		buf = append(buf, rest...)
 		if r.mask != nil {
 			var changed bool
-			if r.masked, changed = r.mask.JSON(r.masked[:0], buf, onlyName); changed {
+			if r.masked, changed = r.mask.JSONCached(cache, r.masked[:0], buf, onlyName); changed {
 				return flowFn(r.masked)
 			}
 		}
@@ -262,7 +263,7 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 		if r.mask != nil {
 			var changed bool
 			r.masked = append(r.masked[:0], buf[:fields]...)
-			if r.masked, changed = r.mask.JSON(r.masked, buf[fields:], nil); changed {
+			if r.masked, changed = r.mask.JSONCached(cache, r.masked, buf[fields:], nil); changed {
 				return eventFn(r.masked)
 			}
 		}

@@ -188,6 +188,50 @@ func (m *Masker) matches(b []byte) bool {
 // device). js is expected to be what encoding/json writes; other text is
 // copied as it is.
 func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	return m.JSONCached(nil, dst, js, skip)
+}
+
+// MaskCache remembers string literals in which Masker.JSON found nothing,
+// so that a literal seen again (user agents, host names, header values:
+// most of the text of a capture's events repeats) is not probed again.
+// Its memory is bounded: it starts afresh when full. It is not safe for
+// concurrent use; give each goroutine its own.
+type MaskCache struct {
+	clean map[string]struct{}
+	size  int
+}
+
+// NewMaskCache returns an empty cache.
+func NewMaskCache() *MaskCache { return &MaskCache{clean: map[string]struct{}{}} }
+
+const (
+	minCachedLiteral = 16      // shorter literals are probed faster than looked up
+	maskCacheSize    = 8 << 20 // bytes of literals (and a map entry's overhead) kept
+)
+
+func (c *MaskCache) has(lit []byte) bool {
+	if c == nil || len(lit) < minCachedLiteral {
+		return false
+	}
+	_, ok := c.clean[string(lit)]
+	return ok
+}
+
+func (c *MaskCache) add(lit []byte) {
+	if c == nil || len(lit) < minCachedLiteral {
+		return
+	}
+	if c.size+len(lit)+64 > maskCacheSize {
+		clear(c.clean)
+		c.size = 0
+	}
+	c.clean[string(lit)] = struct{}{}
+	c.size += len(lit) + 64
+}
+
+// JSONCached is JSON with the literals known clean in c (nil: none)
+// skipped and the clean ones it probes added to c. The output is JSON's.
+func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
 	if m == nil || m.n == 0 {
 		return append(dst, js...), false
 	}
@@ -219,6 +263,10 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 			i = end
 			continue
 		}
+		if c.has(lit) {
+			i = end
+			continue
+		}
 		var val string
 		if hasEscape(lit) {
 			var scratch [512]byte
@@ -232,12 +280,14 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 				text = []byte(v)
 			}
 			if !m.matches(text) {
+				c.add(lit)
 				i = end
 				continue
 			}
 			val = string(text)
 		} else {
 			if !m.matches(lit[1 : len(lit)-1]) {
+				c.add(lit)
 				i = end
 				continue
 			}

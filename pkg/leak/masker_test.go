@@ -59,13 +59,14 @@ func TestMaskerJSON(t *testing.T) {
 // FuzzMaskerJSON: masking valid JSON gives valid JSON with the same
 // structure, and text without registered spellings is unchanged.
 func FuzzMaskerJSON(f *testing.F) {
-	for _, s := range []string{`"a\u0026b\"\\\/\n\u00e9"`, `"\ud83d\ude00"`, `"\u00"`, `{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
+	for _, s := range []string{`["a long clean literal here", "a long clean literal here", "490154203237518 in a long one"]`, `"a\u0026b\"\\\/\n\u00e9"`, `"\ud83d\ude00"`, `"\u00"`, `{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
 		f.Add([]byte(s))
 	}
 	m := NewMasker()
 	m.AddLeak("serial", "2218", []string{"2218"})
 	m.AddLeak("imei", "490154203237518", []string{"490154203237518", "NDkwMTU0MjAzMjM3NTE4"})
 	m.AddLeak("email", "a@b.org", []string{"a@b.org"})
+	cache := NewMaskCache()
 	f.Fuzz(func(t *testing.T, js []byte) {
 		for i := range min(len(js), 4) {
 			if a, b := literalEnd(js, i), stringEnd(js, i); a != b {
@@ -82,6 +83,11 @@ func FuzzMaskerJSON(f *testing.F) {
 			return
 		}
 		out, changed := m.JSON(nil, js, nil)
+		for range 2 { // the second time from the cache
+			if c, cchanged := m.JSONCached(cache, nil, js, nil); string(c) != string(out) || cchanged != changed {
+				t.Fatalf("JSONCached(%q) = %q, %v; JSON %q, %v", js, c, cchanged, out, changed)
+			}
+		}
 		if !json.Valid(out) {
 			t.Fatalf("%q masked to invalid JSON %q", js, out)
 		}
@@ -192,5 +198,32 @@ func TestAppendUnquoted(t *testing.T) {
 		if ok != tc.ok || (ok && string(got) != tc.want) {
 			t.Errorf("appendUnquoted(%s) = %q, %v, want %q, %v", tc.lit, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestMaskCache: JSONCached masks as JSON does, whether a literal is new,
+// known clean or met again after the cache started afresh.
+func TestMaskCache(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	c := NewMaskCache()
+	docs := []string{
+		`{"ua":"Mozilla/5.0 (Linux; Android 10)","v":"imei 490154203237518 sent"}`,
+		`{"ua":"Mozilla/5.0 (Linux; Android 10)","v":"imei 490154203237518 sent"}`,
+		`["Mozilla/5.0 (Linux; Android 10)","a\u0026b long enough to be cached"]`,
+		`["a\u0026b long enough to be cached","x 490154203237518"]`,
+	}
+	for round := range 3 {
+		for _, d := range docs {
+			want, wch := m.JSON(nil, []byte(d), nil)
+			got, gch := m.JSONCached(c, nil, []byte(d), nil)
+			if string(got) != string(want) || gch != wch {
+				t.Errorf("round %d: JSONCached(%s) = %s, %v; JSON %s, %v", round, d, got, gch, want, wch)
+			}
+		}
+		c.size = maskCacheSize // the next add starts afresh
+	}
+	if len(c.clean) == 0 {
+		t.Error("nothing cached")
 	}
 }
