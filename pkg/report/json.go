@@ -161,9 +161,14 @@ func (a *arrayWriter) devices(devices []audit.Device, workers int) error {
 
 // pieceEncoder is one goroutine's buffers.
 type pieceEncoder struct {
-	compact, out bytes.Buffer
-	enc          *json.Encoder
-	nd           *ndWriter // into out, for NDJSON pieces
+	compact, out, head bytes.Buffer
+	enc                *json.Encoder
+	nd                 *ndWriter // into out, for NDJSON pieces
+	// The list item being encoded (a field, not a local: a value handed
+	// to encoding/json as an interface would be allocated per item).
+	dest    audit.Destination
+	leak    audit.Leak
+	finding audit.Finding
 }
 
 func (e *pieceEncoder) marshal(v any) ([]byte, error) {
@@ -191,8 +196,9 @@ func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		var head bytes.Buffer
-		if err := appendIndent(&head, js, "    ", "  "); err != nil {
+		head := &e.head
+		head.Reset()
+		if err := appendIndent(head, js, "    ", "  "); err != nil {
 			return nil, err
 		}
 		m := bytes.Index(head.Bytes(), []byte(deviceMarker))
@@ -226,7 +232,7 @@ func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, err
 			e.out.WriteString(",\n      \"" + listNames[l] + "\": [")
 		}
 		for i := p.from; i < p.to; i++ {
-			js, err := e.marshal(listItem(d, l, i))
+			js, err := e.marshal(e.listItem(d, l, i))
 			if err != nil {
 				return nil, err
 			}
@@ -243,22 +249,25 @@ func (e *pieceEncoder) piece(d *audit.Device, p devicePiece, k int) ([]byte, err
 }
 
 // listItem is item i of list l (destinations, leaks, findings) of d, as
-// normalizeDevice makes it.
-func listItem(d *audit.Device, l, i int) any {
+// normalizeDevice makes it, held in e until the next call.
+func (e *pieceEncoder) listItem(d *audit.Device, l, i int) any {
 	switch l {
 	case 0:
-		x := d.Destinations[i]
+		x := &e.dest
+		*x = d.Destinations[i]
 		x.Protocols = nonNil(x.Protocols)
 		x.FirstSeen, x.LastSeen = x.FirstSeen.UTC(), x.LastSeen.UTC()
-		return &x
+		return x
 	case 1:
-		x := d.Leaks[i]
+		x := &e.leak
+		*x = d.Leaks[i]
 		x.Time = x.Time.UTC()
-		return &x
+		return x
 	default:
-		x := d.Findings[i]
+		x := &e.finding
+		*x = d.Findings[i]
 		x.Time = x.Time.UTC()
-		return &x
+		return x
 	}
 }
 
@@ -305,7 +314,7 @@ func (e *pieceEncoder) ndPiece(d *audit.Device, p devicePiece) ([]byte, error) {
 	default:
 		typ := [3]string{"destination", "leak", "finding"}[p.part-1]
 		for i := p.from; i < p.to; i++ {
-			nw.record(typ, d.ID, listItem(d, p.part-1, i))
+			nw.record(typ, d.ID, e.listItem(d, p.part-1, i))
 		}
 	}
 	if nw.err != nil {
@@ -340,6 +349,7 @@ func orderedPieces(n, workers int, write func([]byte), piece func(*pieceEncoder,
 		out[i].done = make(chan struct{})
 	}
 	slots := make(chan struct{}, piecesAhead*workers)
+	spare := make(chan []byte, piecesAhead*workers+workers) // written pieces' memory, for the next
 	stop := make(chan struct{})
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -361,7 +371,12 @@ func orderedPieces(n, workers int, write func([]byte), piece func(*pieceEncoder,
 					return
 				}
 				b, err := piece(&enc, i)
-				out[i].b, out[i].err = bytes.Clone(b), err
+				var keep []byte
+				select {
+				case keep = <-spare:
+				default:
+				}
+				out[i].b, out[i].err = append(keep[:0], b...), err
 				close(out[i].done)
 			}
 		}()
@@ -374,6 +389,10 @@ func orderedPieces(n, workers int, write func([]byte), piece func(*pieceEncoder,
 			return out[i].err
 		}
 		write(out[i].b)
+		select {
+		case spare <- out[i].b:
+		default:
+		}
 		out[i].b = nil
 		<-slots
 	}
