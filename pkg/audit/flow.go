@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -116,11 +117,15 @@ func (e Event) appendJSON(b []byte) ([]byte, int, error) {
 		return b, at, nil
 	}
 	if e.Fields != nil {
-		body, err := json.Marshal(e.Fields)
-		if err != nil {
+		// json.Marshal's bytes, from an encoder and buffer reused across
+		// events (Marshal allocates its result for every event).
+		fe := fieldEncoders.Get().(*fieldEncoder)
+		defer fieldEncoders.Put(fe)
+		fe.buf.Reset()
+		if err := fe.enc.Encode(e.Fields); err != nil {
 			return b[:orig], 0, err
 		}
-		body = bytes.TrimSpace(body)
+		body := bytes.TrimSpace(fe.buf.Bytes())
 		if len(body) > 2 && body[0] == '{' {
 			b = append(b, ',')
 			b = append(b, body[1:len(body)-1]...)
@@ -128,3 +133,15 @@ func (e Event) appendJSON(b []byte) ([]byte, int, error) {
 	}
 	return append(b, '}'), at, nil
 }
+
+// fieldEncoder encodes the Fields of events without an appender.
+type fieldEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var fieldEncoders = sync.Pool{New: func() any {
+	fe := &fieldEncoder{}
+	fe.enc = json.NewEncoder(&fe.buf)
+	return fe
+}}

@@ -26,7 +26,7 @@ import (
 
 // defaultSpoolBudget is the memory each spool of each worker fills before
 // it writes a sorted run to disk.
-const defaultSpoolBudget = 4 << 20
+const defaultSpoolBudget = 2 << 20
 
 // recordSpools are one worker's spools (nil fields: that kind not kept).
 type recordSpools struct {
@@ -176,8 +176,22 @@ func (r *spooledRecords) rename(dev, id string) *deviceRename {
 	return d
 }
 
-// Each implements audit.Records.
+// Each implements audit.Records. The spools are merged, and the records
+// numbered, renamed and masked, on a goroutine of its own, which hands
+// them in batches to the calling goroutine: there flowFn and eventFn are
+// called, in the same order, while the next records are made (the
+// writer indents and writes what the merge makes, on the other core).
 func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
+	p := newRecordPipe()
+	go func() { p.finish(r.merge(keep, p)) }()
+	return p.consume(flowFn, eventFn)
+}
+
+// merge makes the records in output order and gives them to p.
+func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) error {
+	cache := leak.NewMaskCache()
+	flowFn := func(b []byte) error { return p.add(false, b) }
+	eventFn := func(b []byte) error { return p.add(true, b) }
 	// ids[worker][local flow ID] is the flow's number in the output; 0
 	// when keep dropped it.
 	ids := make([][]uint64, len(r.flows))
@@ -220,7 +234,7 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 		buf = append(buf, rest...)
 		if r.mask != nil {
 			var changed bool
-			if r.masked, changed = r.mask.JSON(r.masked[:0], buf, onlyName); changed {
+			if r.masked, changed = r.mask.JSONCached(cache, r.masked[:0], buf, onlyName); changed {
 				return flowFn(r.masked)
 			}
 		}
@@ -253,12 +267,112 @@ func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn fun
 		if r.mask != nil {
 			var changed bool
 			r.masked = append(r.masked[:0], buf[:fields]...)
-			if r.masked, changed = r.mask.JSON(r.masked, buf[fields:], nil); changed {
+			if r.masked, changed = r.mask.JSONCached(cache, r.masked, buf[fields:], nil); changed {
 				return eventFn(r.masked)
 			}
 		}
 		return eventFn(buf)
 	})
+}
+
+// recordPipe carries records from the merging goroutine to the one that
+// writes them, in batches of about pipeBatch bytes, at most pipeDepth
+// batches ahead.
+type recordPipe struct {
+	full chan *recordBatch
+	free chan *recordBatch
+	stop chan struct{} // closed when the consumer stops early
+	cur  *recordBatch
+	err  error // the merge's, read once full is closed
+}
+
+type recordBatch struct {
+	events bool // events, or flow records
+	data   []byte
+	ends   []int // the end of each record in data
+}
+
+const (
+	pipeBatch = 256 << 10
+	pipeDepth = 4
+)
+
+var errPipeStopped = errors.New("engine: record consumer stopped")
+
+func newRecordPipe() *recordPipe {
+	p := &recordPipe{full: make(chan *recordBatch, pipeDepth), free: make(chan *recordBatch, pipeDepth+1), stop: make(chan struct{})}
+	for range pipeDepth + 1 {
+		p.free <- &recordBatch{}
+	}
+	return p
+}
+
+// add copies one record into the current batch (merging goroutine).
+func (p *recordPipe) add(events bool, rec []byte) error {
+	if p.cur != nil && (p.cur.events != events || len(p.cur.data) >= pipeBatch) {
+		if err := p.send(); err != nil {
+			return err
+		}
+	}
+	if p.cur == nil {
+		select {
+		case p.cur = <-p.free:
+		case <-p.stop:
+			return errPipeStopped
+		}
+		p.cur.events, p.cur.data, p.cur.ends = events, p.cur.data[:0], p.cur.ends[:0]
+	}
+	p.cur.data = append(p.cur.data, rec...)
+	p.cur.ends = append(p.cur.ends, len(p.cur.data))
+	return nil
+}
+
+func (p *recordPipe) send() error {
+	b := p.cur
+	p.cur = nil
+	select {
+	case p.full <- b:
+		return nil
+	case <-p.stop:
+		return errPipeStopped
+	}
+}
+
+// finish sends the last batch and ends the stream with the merge's error.
+func (p *recordPipe) finish(err error) {
+	if err == nil && p.cur != nil {
+		err = p.send()
+	}
+	p.err = err
+	close(p.full)
+}
+
+// consume calls flowFn and eventFn with every record (calling goroutine).
+// It returns when the merge has stopped, so nothing reads the spools
+// after it.
+func (p *recordPipe) consume(flowFn, eventFn func([]byte) error) error {
+	var err error
+	for b := range p.full {
+		if err == nil {
+			fn := flowFn
+			if b.events {
+				fn = eventFn
+			}
+			start := 0
+			for _, end := range b.ends {
+				if err = fn(b.data[start:end]); err != nil {
+					close(p.stop)
+					break
+				}
+				start = end
+			}
+		}
+		p.free <- b
+	}
+	if err != nil {
+		return err
+	}
+	return p.err
 }
 
 // Close implements audit.Records.

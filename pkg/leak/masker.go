@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Masker replaces leaked spellings in report text. A spelling is replaced
@@ -19,6 +21,18 @@ import (
 type Masker struct {
 	byRun map[string][]maskEntry // by the first run of letters and digits of the spelling
 	n     int
+	// runs has a bit for every (length, first byte) of a key of byRun
+	// (lengths from maxRunBit on share one bit): a run of the text whose
+	// bit is clear is no key, and costs no map probe (most runs of a
+	// report are short numbers and words that no spelling begins with).
+	runs [maxRunBit + 1][4]uint64
+}
+
+const maxRunBit = 63
+
+// runBit is the runs entry of a run of length n beginning with c.
+func runBit(n int, c byte) (l int, w int, bit uint64) {
+	return min(n, maxRunBit), int(c >> 6), 1 << (c & 63)
 }
 
 type maskEntry struct {
@@ -54,6 +68,8 @@ func (m *Masker) Add(spelling, repl string) {
 		e++
 	}
 	run := spelling[s:e]
+	l, w, bit := runBit(len(run), run[0])
+	m.runs[l][w] |= bit
 	list := m.byRun[run]
 	for _, x := range list {
 		if x.spelling == spelling {
@@ -140,6 +156,9 @@ func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl s
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
 // before floor (text already replaced).
 func matchAt[T string | []byte](m *Masker, s T, rs, re, floor int) (start, end int, repl string, ok bool) {
+	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+		return 0, 0, "", false
+	}
 	for _, x := range m.byRun[string(s[rs:re])] {
 		start = rs - len(x.pre)
 		end = start + len(x.spelling)
@@ -169,6 +188,50 @@ func (m *Masker) matches(b []byte) bool {
 // device). js is expected to be what encoding/json writes; other text is
 // copied as it is.
 func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	return m.JSONCached(nil, dst, js, skip)
+}
+
+// MaskCache remembers string literals in which Masker.JSON found nothing,
+// so that a literal seen again (user agents, host names, header values:
+// most of the text of a capture's events repeats) is not probed again.
+// Its memory is bounded: it starts afresh when full. It is not safe for
+// concurrent use; give each goroutine its own.
+type MaskCache struct {
+	clean map[string]struct{}
+	size  int
+}
+
+// NewMaskCache returns an empty cache.
+func NewMaskCache() *MaskCache { return &MaskCache{clean: map[string]struct{}{}} }
+
+const (
+	minCachedLiteral = 16      // shorter literals are probed faster than looked up
+	maskCacheSize    = 8 << 20 // bytes of literals (and a map entry's overhead) kept
+)
+
+func (c *MaskCache) has(lit []byte) bool {
+	if c == nil || len(lit) < minCachedLiteral {
+		return false
+	}
+	_, ok := c.clean[string(lit)]
+	return ok
+}
+
+func (c *MaskCache) add(lit []byte) {
+	if c == nil || len(lit) < minCachedLiteral {
+		return
+	}
+	if c.size+len(lit)+64 > maskCacheSize {
+		clear(c.clean)
+		c.size = 0
+	}
+	c.clean[string(lit)] = struct{}{}
+	c.size += len(lit) + 64
+}
+
+// JSONCached is JSON with the literals known clean in c (nil: none)
+// skipped and the clean ones it probes added to c. The output is JSON's.
+func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
 	if m == nil || m.n == 0 {
 		return append(dst, js...), false
 	}
@@ -176,11 +239,12 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 	var key []byte
 	last := 0
 	for i := 0; i < len(js); {
-		if js[i] != '"' {
-			i++
-			continue
+		q := bytes.IndexByte(js[i:], '"')
+		if q < 0 {
+			break
 		}
-		end := stringEnd(js, i+1)
+		i += q
+		end := literalEnd(js, i+1)
 		if end < 0 {
 			break
 		}
@@ -199,16 +263,31 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 			i = end
 			continue
 		}
+		if c.has(lit) {
+			i = end
+			continue
+		}
 		var val string
 		if hasEscape(lit) {
-			v, ok := unquote(lit)
+			var scratch [512]byte
+			text, ok := appendUnquoted(scratch[:0], lit)
 			if !ok {
+				v, ok := unquote(lit)
+				if !ok {
+					i = end
+					continue
+				}
+				text = []byte(v)
+			}
+			if !m.matches(text) {
+				c.add(lit)
 				i = end
 				continue
 			}
-			val = v
+			val = string(text)
 		} else {
 			if !m.matches(lit[1 : len(lit)-1]) {
+				c.add(lit)
 				i = end
 				continue
 			}
@@ -228,12 +307,93 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 	return append(dst, js[last:]...), changed
 }
 
+// literalEnd is the index of the quote that ends the string literal whose
+// text starts at js[i], -1 if none does (stringEnd with the search for
+// quotes and backslashes done by IndexByte).
+func literalEnd(js []byte, i int) int {
+	for i < len(js) {
+		q := bytes.IndexByte(js[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		b := bytes.IndexByte(js[i:i+q], '\\')
+		if b < 0 {
+			return i + q
+		}
+		i += b + 2 // a backslash and the byte it escapes
+	}
+	return -1
+}
+
 // unquote decodes one JSON string literal (kept apart so that the
 // result escapes to the heap only for literals with escapes).
 func unquote(lit []byte) (string, bool) {
 	var v string
 	err := json.Unmarshal(lit, &v)
 	return v, err == nil
+}
+
+// appendUnquoted appends the text of the JSON string literal lit (quotes
+// included) as json.Unmarshal decodes it, for the literals encoding/json
+// writes: valid UTF-8, no control bytes, the escapes \" \\ \/ \b \f \n
+// \r \t and \uXXXX outside the surrogates. For any other it reports
+// false, and unquote decides.
+func appendUnquoted(dst, lit []byte) ([]byte, bool) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return dst, false
+	}
+	s := lit[1 : len(lit)-1]
+	if !utf8.Valid(s) {
+		return dst, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' {
+			return dst, false
+		}
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		if i+1 >= len(s) {
+			return dst, false
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if i+4 >= len(s) {
+				return dst, false
+			}
+			r := rune(0)
+			for _, h := range s[i+1 : i+5] {
+				v := hexVal(h)
+				if v < 0 {
+					return dst, false
+				}
+				r = r<<4 | rune(v)
+			}
+			if utf16.IsSurrogate(r) {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += 4
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 func hasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }

@@ -2,6 +2,7 @@ package leak
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -58,18 +59,35 @@ func TestMaskerJSON(t *testing.T) {
 // FuzzMaskerJSON: masking valid JSON gives valid JSON with the same
 // structure, and text without registered spellings is unchanged.
 func FuzzMaskerJSON(f *testing.F) {
-	for _, s := range []string{`{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
+	for _, s := range []string{`["a long clean literal here", "a long clean literal here", "490154203237518 in a long one"]`, `"a\u0026b\"\\\/\n\u00e9"`, `"\ud83d\ude00"`, `"\u00"`, `{"a":"2218","b":[1,"x 2218"]}`, `"490154203237518"`, `{"k\"2218":"\u00222218"}`, `[]`, `{"a":{"b":"c"}}`} {
 		f.Add([]byte(s))
 	}
 	m := NewMasker()
 	m.AddLeak("serial", "2218", []string{"2218"})
 	m.AddLeak("imei", "490154203237518", []string{"490154203237518", "NDkwMTU0MjAzMjM3NTE4"})
 	m.AddLeak("email", "a@b.org", []string{"a@b.org"})
+	cache := NewMaskCache()
 	f.Fuzz(func(t *testing.T, js []byte) {
+		for i := range min(len(js), 4) {
+			if a, b := literalEnd(js, i), stringEnd(js, i); a != b {
+				t.Fatalf("literalEnd(%q, %d) = %d, stringEnd %d", js, i, a, b)
+			}
+		}
+		if text, ok := appendUnquoted(nil, js); ok {
+			var v string
+			if err := json.Unmarshal(js, &v); err != nil || v != string(text) {
+				t.Fatalf("appendUnquoted(%q) = %q, json.Unmarshal %q, %v", js, text, v, err)
+			}
+		}
 		if !json.Valid(js) {
 			return
 		}
 		out, changed := m.JSON(nil, js, nil)
+		for range 2 { // the second time from the cache
+			if c, cchanged := m.JSONCached(cache, nil, js, nil); string(c) != string(out) || cchanged != changed {
+				t.Fatalf("JSONCached(%q) = %q, %v; JSON %q, %v", js, c, cchanged, out, changed)
+			}
+		}
 		if !json.Valid(out) {
 			t.Fatalf("%q masked to invalid JSON %q", js, out)
 		}
@@ -130,5 +148,82 @@ func TestMaskerJSONAllocs(t *testing.T) {
 	dst := make([]byte, 0, 256)
 	if n := testing.AllocsPerRun(100, func() { m.JSON(dst[:0], js, nil) }); n > 0 {
 		t.Errorf("%v allocations per event without a spelling", n)
+	}
+}
+
+// TestMaskerRunFilter: spellings whose first run is long, short or begins
+// with any byte are found through the (length, first byte) filter.
+func TestMaskerRunFilter(t *testing.T) {
+	long := strings.Repeat("7", 70) + "x"
+	m := NewMasker()
+	m.Add("pass", "****")
+	m.Add(long, "L")
+	m.Add("Zq-1", "Z")
+	for _, tc := range []struct{ in, want string }{
+		{"a pass b", "a **** b"},
+		{"a " + long + " b", "a L b"},
+		{"a " + long[1:] + " b", "a " + long[1:] + " b"},
+		{"x Zq-1 y", "x Z y"},
+		{"x Zq-2 y", "x Zq-2 y"},
+		{"passe", "passe"},
+	} {
+		if got, _ := m.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestAppendUnquoted: the literals encoding/json writes decode as
+// json.Unmarshal decodes them; the others are left to it.
+func TestAppendUnquoted(t *testing.T) {
+	for _, tc := range []struct {
+		lit  string
+		want string
+		ok   bool
+	}{
+		{`"plain"`, "plain", true},
+		{`"a\u0026b\u003cc\u003e"`, "a&b<c>", true},
+		{`"q\"b\\s\/n\nr\rt\tb\bf\f"`, "q\"b\\s/n\nr\rt\tb\bf\f", true},
+		{`"\u00e9\u2028"`, "é\u2028", true},
+		{`"é"`, "é", true},
+		{`"\ud83d\ude00"`, "", false}, // surrogates: json.Unmarshal decides
+		{`"\u00"`, "", false},
+		{`"\x41"`, "", false},
+		{"\"a\x01\"", "", false},
+		{"\"\xff\"", "", false},
+		{`"a\"`, "", false},
+		{`x`, "", false},
+	} {
+		got, ok := appendUnquoted(nil, []byte(tc.lit))
+		if ok != tc.ok || (ok && string(got) != tc.want) {
+			t.Errorf("appendUnquoted(%s) = %q, %v, want %q, %v", tc.lit, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestMaskCache: JSONCached masks as JSON does, whether a literal is new,
+// known clean or met again after the cache started afresh.
+func TestMaskCache(t *testing.T) {
+	m := NewMasker()
+	m.AddLeak("imei", "490154203237518", []string{"490154203237518"})
+	c := NewMaskCache()
+	docs := []string{
+		`{"ua":"Mozilla/5.0 (Linux; Android 10)","v":"imei 490154203237518 sent"}`,
+		`{"ua":"Mozilla/5.0 (Linux; Android 10)","v":"imei 490154203237518 sent"}`,
+		`["Mozilla/5.0 (Linux; Android 10)","a\u0026b long enough to be cached"]`,
+		`["a\u0026b long enough to be cached","x 490154203237518"]`,
+	}
+	for round := range 3 {
+		for _, d := range docs {
+			want, wch := m.JSON(nil, []byte(d), nil)
+			got, gch := m.JSONCached(c, nil, []byte(d), nil)
+			if string(got) != string(want) || gch != wch {
+				t.Errorf("round %d: JSONCached(%s) = %s, %v; JSON %s, %v", round, d, got, gch, want, wch)
+			}
+		}
+		c.size = maskCacheSize // the next add starts afresh
+	}
+	if len(c.clean) == 0 {
+		t.Error("nothing cached")
 	}
 }

@@ -22,25 +22,30 @@ func clone(r *audit.Report) *audit.Report {
 	c.Counters = maps.Clone(r.Counters)
 	c.Devices = slices.Clone(r.Devices)
 	for i := range c.Devices {
-		d := &c.Devices[i]
-		d.IPs = slices.Clone(d.IPs)
-		d.Hostnames = slices.Clone(d.Hostnames)
-		d.UserAgents = slices.Clone(d.UserAgents)
-		if d.DHCP != nil {
-			h := *d.DHCP
-			d.DHCP = &h
-		}
-		d.Destinations = slices.Clone(d.Destinations)
-		for j := range d.Destinations {
-			d.Destinations[j].Protocols = slices.Clone(d.Destinations[j].Protocols)
-		}
-		d.Leaks = slices.Clone(d.Leaks)
-		d.Findings = slices.Clone(d.Findings)
-		d.Summary.ByCountry = slices.Clone(d.Summary.ByCountry)
-		d.Summary.ByOwner = slices.Clone(d.Summary.ByOwner)
-		d.Summary.ThirdParties = slices.Clone(d.Summary.ThirdParties)
+		cloneDevice(&c.Devices[i])
 	}
 	return &c
+}
+
+// cloneDevice gives d copies of the lists it shares with the device it
+// was copied from.
+func cloneDevice(d *audit.Device) {
+	d.IPs = slices.Clone(d.IPs)
+	d.Hostnames = slices.Clone(d.Hostnames)
+	d.UserAgents = slices.Clone(d.UserAgents)
+	if d.DHCP != nil {
+		h := *d.DHCP
+		d.DHCP = &h
+	}
+	d.Destinations = slices.Clone(d.Destinations)
+	for j := range d.Destinations {
+		d.Destinations[j].Protocols = slices.Clone(d.Destinations[j].Protocols)
+	}
+	d.Leaks = slices.Clone(d.Leaks)
+	d.Findings = slices.Clone(d.Findings)
+	d.Summary.ByCountry = slices.Clone(d.Summary.ByCountry)
+	d.Summary.ByOwner = slices.Clone(d.Summary.ByOwner)
+	d.Summary.ThirdParties = slices.Clone(d.Summary.ThirdParties)
 }
 
 // normalize prepares a cloned report for JSON: required lists become []

@@ -1,13 +1,13 @@
 package report
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
+	"github.com/phonehome/phonehome/internal/bgwrite"
 	"github.com/phonehome/phonehome/pkg/audit"
 )
 
@@ -79,7 +79,10 @@ func Write(w io.Writer, r *audit.Report, opt Options) error {
 	if err := opt.check(); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// The system calls run on a goroutine of their own while the next
+	// megabyte is made (a JSON report of a large capture is hundreds of
+	// megabytes).
+	bw := bgwrite.New(w, 1<<20)
 	var err error
 	switch opt.format() {
 	case "table":
@@ -95,10 +98,10 @@ func Write(w io.Writer, r *audit.Report, opt Options) error {
 	case "html":
 		err = writeHTML(bw, r, opt)
 	}
-	if err != nil {
-		return fmt.Errorf("report: %s: %w", opt.format(), err)
+	if cerr := bw.Close(); err == nil {
+		err = cerr
 	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
 		return fmt.Errorf("report: %s: %w", opt.format(), err)
 	}
 	return nil

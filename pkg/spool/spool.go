@@ -71,7 +71,7 @@ const DefaultBudget = 8 << 20
 // a run during a merge; mergeBuffers bounds the read buffers of all runs.
 const (
 	readBuffer   = 64 << 10
-	mergeBuffers = 32 << 20
+	mergeBuffers = 16 << 20
 )
 
 // Writer collects records. It is not safe for concurrent use; give each
