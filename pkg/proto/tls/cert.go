@@ -46,20 +46,27 @@ func ParseCertificates(msg []byte, now time.Time) ([]Certificate, error) {
 // parseChain is ParseCertificates that also returns the parsed leaf (nil if
 // it did not parse).
 func parseChain(msg []byte, now time.Time) ([]Certificate, *x509.Certificate, error) {
+	return readChain(msg, now, false)
+}
+
+// readChain reads a Certificate message's chain: tls13 is the TLS 1.3
+// layout, with a request context before the list and extensions after
+// each certificate (RFC 8446 §4.4.2).
+func readChain(msg []byte, now time.Time, tls13 bool) ([]Certificate, *x509.Certificate, error) {
 	body, err := handshakeBody(msg, typeCertificate)
 	if err != nil {
 		return nil, nil, err
 	}
 	s := cryptobyte.String(body)
-	var list cryptobyte.String
-	if !s.ReadUint24LengthPrefixed(&list) {
+	var ctx, list cryptobyte.String
+	if (tls13 && !s.ReadUint8LengthPrefixed(&ctx)) || !s.ReadUint24LengthPrefixed(&list) {
 		return nil, nil, malformed("certificate list")
 	}
 	var out []Certificate
 	var leaf *x509.Certificate
 	for !list.Empty() && len(out) < maxCerts {
-		var der cryptobyte.String
-		if !list.ReadUint24LengthPrefixed(&der) {
+		var der, exts cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) || (tls13 && !list.ReadUint16LengthPrefixed(&exts)) {
 			return out, leaf, malformed("certificate entry")
 		}
 		c, x := describeCert(der, now)

@@ -350,17 +350,23 @@ func (s *Stream) message(dir proto.Dir, msg []byte, m proto.Meta) {
 		}
 	case dir == proto.ToClient && msg[0] == typeCertificate && s.sess.Certificates == nil:
 		chain, leaf, err := parseChain(msg, m.Time)
-		if err != nil {
-			s.sess.note(fmt.Sprintf("frame %d: %v", m.Frame, err))
-			s.sess.ParseErrors++
-		}
-		s.sess.CertificateFrame = m.Frame
-		s.sess.Certificates = chain
-		if s.sess.Certificates == nil {
-			s.sess.Certificates = []Certificate{}
-		}
-		s.leaf = leaf
+		s.setChain(chain, leaf, err, m)
 	}
+}
+
+// setChain records the session's certificate chain (empty, not nil, when
+// none could be read: the chain was seen) and notes a parse error.
+func (s *Stream) setChain(chain []Certificate, leaf *x509.Certificate, err error, m proto.Meta) {
+	if err != nil {
+		s.sess.note(fmt.Sprintf("frame %d: %v", m.Frame, err))
+		s.sess.ParseErrors++
+	}
+	s.sess.CertificateFrame = m.Frame
+	s.sess.Certificates = chain
+	if s.sess.Certificates == nil {
+		s.sess.Certificates = []Certificate{}
+	}
+	s.leaf = leaf
 }
 
 // Gap implements proto.StreamParser: bytes were lost, so record framing is
