@@ -3,13 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/ll"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -75,8 +75,8 @@ type termWriter struct {
 	w   io.Writer
 	opt Options
 	err error
-	n   int // sections written, for blank-line separation
-	tb  *tablewriter.Table
+	n   int          // sections written, for blank-line separation
+	box *boxRenderer // draws the tables, made on first use
 }
 
 func (t *termWriter) printf(format string, a ...any) {
@@ -111,15 +111,37 @@ func (t *termWriter) fit(s string, indent int) string {
 	return truncate(s, max(t.opt.Width-indent, 1))
 }
 
+// grid writes a table's title and the table (or its empty note), then the
+// columns hidden to fit the terminal.
 func (t *termWriter) grid(g grid) {
+	if l, ok := t.layout(g); ok {
+		t.draw(l)
+		t.sayDropped(g.Cols, l.kept)
+	}
+}
+
+// laidOut is a grid ready to draw: its header and cells escaped, wrapped
+// and cut to fit the terminal, each column's display width (its widest
+// line), which columns are right-aligned, and the columns kept.
+type laidOut struct {
+	hdr   []string
+	cells [][]string // row after row, each cell's lines
+	width []int
+	right []bool
+	kept  []col
+}
+
+// layout writes a grid's title and lays the grid out; ok is false when
+// there is no table to draw (no rows, or an earlier error).
+func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 	if t.err != nil {
-		return
+		return l, false
 	}
 	t.n++
 	t.printf("\n%s\n", t.style(g.Title, ansiBold))
 	if len(g.Rows) == 0 {
 		t.printf("  (%s)\n", g.Empty)
-		return
+		return l, false
 	}
 	// Escape every line, then fit the columns to the width. The lines of
 	// all cells share one backing array (one allocation per grid, not one
@@ -158,71 +180,47 @@ func (t *termWriter) grid(g grid) {
 			rows[i][j] = flat[start:len(flat):len(flat)]
 		}
 	}
-	all := g.Cols
 	g, head, rows = dropColumns(g, head, rows, t.opt.Width)
-	defer t.sayDropped(all, g.Cols)
 	widths, _ := fitWidths(g.Cols, head, rows, t.opt.Width)
-	aligns := make([]tw.Align, len(g.Cols))
-	for i, c := range g.Cols {
-		aligns[i] = tw.AlignLeft
-		if c.Num {
-			aligns[i] = tw.AlignRight
-		}
+	n := len(g.Cols)
+	l = laidOut{hdr: make([]string, n), width: make([]int, n), right: make([]bool, n), kept: g.Cols}
+	for j, c := range g.Cols {
+		l.right[j] = c.Num
+		l.hdr[j] = truncate(head[j][0], widths[j])
+		l.width[j] = textWidth(l.hdr[j])
 	}
-	// One Table per Write, reset per grid: NewTable allocates a large
-	// stringer cache (unused: cells are strings) and Reset re-allocates it
-	// unless it is replaced by noCache.
-	align := tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns})
-	if t.tb == nil {
-		t.tb = tablewriter.NewTable(t.w,
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignment(tw.AlignLeft),
-			tablewriter.WithTrimSpace(tw.Off),
-			tablewriter.WithStringerCacheCustom(noCache{}),
-			align,
-		)
-	} else {
-		t.tb.Reset()
-		t.tb.Options(align)
-	}
-	tb := t.tb
-	hdr := make([]any, len(g.Cols))
-	for i := range g.Cols {
-		hdr[i] = truncate(head[i][0], widths[i])
-	}
-	tb.Header(hdr...)
-	line := make([]string, len(rows)*len(g.Cols))
-	var parts []string
+	// Each cell's lines as drawn: most cells are one line that fits (no
+	// wrapping; the line is kept in one array for the whole grid); a column
+	// is as wide as its widest line, which may be narrower than the width
+	// it was fitted to.
+	l.cells = make([][]string, len(rows)*n)
+	one := make([]string, len(rows)*n)
 	for i, row := range rows {
-		out := line[i*len(g.Cols) : (i+1)*len(g.Cols) : (i+1)*len(g.Cols)]
 		for j, lines := range row {
+			k := i*n + j
 			sgr := ""
 			if g.Cols[j].Sev {
 				sgr = sevColor(g.Rows[i][j].text())
 			}
-			// Most cells are one line that fits: no wrapping, no joining.
-			if len(lines) == 1 && (widths[j] <= 0 || textWidth(lines[0]) <= widths[j]) {
-				out[j] = t.style(lines[0], sgr)
-				continue
+			if len(lines) == 1 {
+				if w := textWidth(lines[0]); widths[j] <= 0 || w <= widths[j] {
+					one[k] = t.style(lines[0], sgr)
+					l.cells[k] = one[k : k+1 : k+1]
+					l.width[j] = max(l.width[j], w)
+					continue
+				}
 			}
-			parts = parts[:0]
-			for _, l := range lines {
-				for _, part := range wrap(l, widths[j], maxWrapLines) {
+			var parts []string
+			for _, line := range lines {
+				for _, part := range wrap(line, widths[j], maxWrapLines) {
+					l.width[j] = max(l.width[j], textWidth(part))
 					parts = append(parts, t.style(part, sgr))
 				}
 			}
-			out[j] = strings.Join(parts, "\n")
-		}
-		if err := tb.Append(out); err != nil {
-			t.err = fmt.Errorf("table %s: %w", g.ID, err)
-			return
+			l.cells[k] = parts
 		}
 	}
-	if err := tb.Render(); err != nil {
-		t.err = fmt.Errorf("table %s: %w", g.ID, err)
-	}
+	return l, true
 }
 
 // sayDropped notes under a table the columns hidden to fit the terminal.
@@ -409,9 +407,132 @@ func truncate(s string, width int) string {
 	return b.String()
 }
 
-// noCache is a no-op tablewriter stringer cache.
-type noCache struct{}
+// boxRenderer draws tables with tablewriter's renderer (its default
+// Blueprint, light box style) without tablewriter's Table layer: the
+// layout above already knows every line of every cell and every column's
+// width, which the Table layer would work out again per line (cell
+// contexts in maps, neighbouring lines, merges, widths measured again),
+// half of tablewriter's cost. The renderer draws every byte. What it is
+// given is what Table.Render gives it for our options, one call per line:
+// a tw.Formatting whose widths are each column's widest line plus one
+// space each side, whose cells are left- or right-aligned with one space
+// padding each side, and the top, header and bottom rules. The test
+// TestGridMatchesTablewriter and FuzzGridMatchesTablewriter compare the two
+// byte for byte. One boxRenderer per termWriter serves all its tables.
+type boxRenderer struct {
+	bp     *renderer.Blueprint
+	widths tw.Mapper[int, int]
+	cells  map[int]tw.CellContext
+	line   []string
+	out    stickyWriter
+}
 
-func (noCache) Add(reflect.Type, reflect.Value) bool        { return false }
-func (noCache) Get(reflect.Type) (v reflect.Value, ok bool) { return v, false }
-func (noCache) Purge()                                      {}
+// stickyWriter remembers the first write error (the renderer does not return
+// them) and writes nothing after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *stickyWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	var n int
+	n, e.err = e.w.Write(p)
+	return n, e.err
+}
+
+// newBoxRenderer makes tablewriter's default renderer with a suspended
+// logger, as Table gives it: NewBlueprint's own logger is only disabled,
+// which still formats every debug message (several per cell) before
+// dropping it; a suspended one returns before formatting.
+func newBoxRenderer() *boxRenderer {
+	bp := renderer.NewBlueprint()
+	bp.Logger(ll.New("phonehome").Disable().Suspend())
+	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
+}
+
+// draw writes l's box to t.w through tablewriter's renderer.
+func (t *termWriter) draw(l laidOut) {
+	if t.err != nil {
+		return
+	}
+	if t.box == nil {
+		t.box = newBoxRenderer()
+	}
+	b := t.box
+	n := len(l.hdr)
+	clear(b.widths)
+	clear(b.cells)
+	for j, w := range l.width {
+		b.widths[j] = w + 2 // tw.PaddingDefault: a space each side
+	}
+	b.out = stickyWriter{w: t.w}
+	if err := b.bp.Start(&b.out); err != nil {
+		t.err = err
+		return
+	}
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
+	b.line = append(b.line[:0], l.hdr...)
+	b.setLine(nil)
+	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
+	rows := len(l.cells) / n
+	for i := range rows {
+		row := l.cells[i*n : (i+1)*n]
+		h := 1
+		for _, c := range row {
+			h = max(h, len(c))
+		}
+		for k := range h {
+			if k > 0 && blankLine(row, k) {
+				continue // tablewriter's TrimLine: a cell's blank later line is not drawn
+			}
+			b.line = b.line[:0]
+			for _, c := range row {
+				s := ""
+				if k < len(c) {
+					s = c[k]
+				}
+				b.line = append(b.line, s)
+			}
+			b.setLine(l.right)
+			loc := tw.LocationMiddle
+			if i == rows-1 && k == h-1 {
+				loc = tw.LocationEnd
+			}
+			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
+		}
+	}
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
+	if err := b.bp.Close(); err != nil && t.err == nil {
+		t.err = err
+	}
+	if t.err == nil {
+		t.err = b.out.err
+	}
+	b.out = stickyWriter{}
+}
+
+// setLine fills the cell contexts of the line in b.line: left-aligned
+// unless right says otherwise, a space of padding each side.
+func (b *boxRenderer) setLine(right []bool) {
+	for j, s := range b.line {
+		a := tw.AlignLeft
+		if right != nil && right[j] {
+			a = tw.AlignRight
+		}
+		b.cells[j] = tw.CellContext{Data: s, Align: a, Padding: tw.PaddingDefault, Width: b.widths[j]}
+	}
+}
+
+// blankLine reports whether line k of a row is empty in every cell.
+func blankLine(row [][]string, k int) bool {
+	for _, c := range row {
+		if k < len(c) && c[k] != "" {
+			return false
+		}
+	}
+	return true
+}
