@@ -407,20 +407,22 @@ func truncate(s string, width int) string {
 	return b.String()
 }
 
-// boxRenderer draws tables with tablewriter's renderer (its default
-// Blueprint, light box style) without tablewriter's Table layer: the
-// layout above already knows every line of every cell and every column's
-// width, which the Table layer would work out again per line (cell
-// contexts in maps, neighbouring lines, merges, widths measured again),
-// half of tablewriter's cost. The renderer draws every byte. What it is
-// given is what Table.Render gives it for our options, one call per line:
-// a tw.Formatting whose widths are each column's widest line plus one
-// space each side, whose cells are left- or right-aligned with one space
-// padding each side, and the top, header and bottom rules. The test
-// TestGridMatchesTablewriter and FuzzGridMatchesTablewriter compare the two
-// byte for byte. One boxRenderer per termWriter serves all its tables.
+// boxRenderer draws tables with one of tablewriter's renderers (Ocean,
+// in the light box style of its default Blueprint) without tablewriter's
+// Table layer: the layout above already knows every line of every cell
+// and every column's width, which the Table layer works out again per
+// line (cell contexts in maps, neighbouring lines, merges, widths measured
+// again) — half of the cost of drawing through it. The renderer draws
+// every byte. It is given what Table.Render gives its renderer for our
+// options, one call per line: a tw.Formatting whose widths are each
+// column's widest line plus one space each side, whose cells are left- or
+// right-aligned with one space of padding each side, and the top, header
+// and bottom rules. Ocean draws the same bytes as Blueprint (the Table
+// layer's renderer) with less work per cell; TestGridMatchesTablewriter
+// and FuzzGridMatchesTablewriter compare it with the Table layer byte for
+// byte. One boxRenderer per termWriter serves all its tables.
 type boxRenderer struct {
-	bp     *renderer.Blueprint
+	bp     *renderer.Ocean
 	widths tw.Mapper[int, int]
 	cells  map[int]tw.CellContext
 	line   []string
@@ -443,12 +445,13 @@ func (e *stickyWriter) Write(p []byte) (int, error) {
 	return n, e.err
 }
 
-// newBoxRenderer makes tablewriter's default renderer with a suspended
-// logger, as Table gives it: NewBlueprint's own logger is only disabled,
-// which still formats every debug message (several per cell) before
-// dropping it; a suspended one returns before formatting.
+// newBoxRenderer makes the renderer: Ocean with the light box symbols, and
+// a suspended logger as Table gives its renderer (the renderers' own
+// loggers are only disabled, which still formats every debug message,
+// several per cell, before dropping it; a suspended one returns first).
 func newBoxRenderer() *boxRenderer {
-	bp := renderer.NewBlueprint()
+	bp := renderer.NewOcean()
+	bp.Rendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})
 	bp.Logger(ll.New("phonehome").Disable().Suspend())
 	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
 }
