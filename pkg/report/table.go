@@ -180,11 +180,11 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 			rows[i][j] = flat[start:len(flat):len(flat)]
 		}
 	}
-	g, head, rows = dropColumns(g, head, rows, t.opt.Width)
-	widths, _ := fitWidths(g.Cols, head, rows, t.opt.Width)
-	n := len(g.Cols)
-	l = laidOut{hdr: make([]string, n), width: make([]int, n), right: make([]bool, n), kept: g.Cols}
-	for j, c := range g.Cols {
+	cols, head, rows, nat, keep := dropColumns(g.Cols, head, rows, t.opt.Width)
+	widths, _ := fitNat(cols, nat, t.opt.Width)
+	n := len(cols)
+	l = laidOut{hdr: make([]string, n), width: make([]int, n), right: make([]bool, n), kept: cols}
+	for j, c := range cols {
 		l.right[j] = c.Num
 		l.hdr[j] = truncate(head[j][0], widths[j])
 		l.width[j] = textWidth(l.hdr[j])
@@ -199,8 +199,8 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 		for j, lines := range row {
 			k := i*n + j
 			sgr := ""
-			if g.Cols[j].Sev {
-				sgr = sevColor(g.Rows[i][j].text())
+			if cols[j].Sev {
+				sgr = sevColor(g.Rows[i][keep[j]].text())
 			}
 			if len(lines) == 1 {
 				if w := textWidth(lines[0]); widths[j] <= 0 || w <= widths[j] {
@@ -212,10 +212,11 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 			}
 			var parts []string
 			for _, line := range lines {
-				for _, part := range wrap(line, widths[j], maxWrapLines) {
-					l.width[j] = max(l.width[j], textWidth(part))
-					parts = append(parts, t.style(part, sgr))
-				}
+				parts = appendWrap(parts, line, widths[j], maxWrapLines)
+			}
+			for p, part := range parts {
+				l.width[j] = max(l.width[j], textWidth(part))
+				parts[p] = t.style(part, sgr)
 			}
 			l.cells[k] = parts
 		}
@@ -253,43 +254,48 @@ func textWidth(s string) int {
 	return len(s)
 }
 
-// fitWidths returns each column's width so that the rendered table
-// (content + 3 per column + 1 for borders and padding) fits width. Columns
-// shrink from the widest down (water-filling); numeric columns keep their
-// natural width. width 0 means unlimited.
-func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (widths []int, level int) {
-	nat := make([]int, len(cols))
-	for j := range cols {
+// naturalWidths is each column's natural width: its widest line, header
+// included.
+func naturalWidths(head [][]string, rows [][][]string) []int {
+	nat := make([]int, len(head))
+	for j := range head {
 		for _, l := range head[j] {
 			nat[j] = max(nat[j], textWidth(l))
 		}
-		for _, row := range rows {
-			for _, l := range row[j] {
+	}
+	for _, row := range rows {
+		for j, lines := range row {
+			for _, l := range lines {
 				nat[j] = max(nat[j], textWidth(l))
 			}
 		}
 	}
-	return fitNat(cols, nat, width)
+	return nat
 }
 
-// fitNat is fitWidths from each column's natural (widest) width.
+// fitNat returns each column's width so that the rendered table (content
+// + 3 per column + 1 for borders and padding) fits width, from each
+// column's natural (widest) width. Columns shrink from the widest down
+// (water-filling); numeric columns keep their natural width. width 0 means
+// unlimited.
 func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 	if width <= 0 {
 		return nat, 1 << 30
 	}
 	avail := width - 3*len(cols) - 1
-	total := func(c int) (sum int, w []int) {
-		w = make([]int, len(nat))
-		for j, n := range nat {
-			w[j] = n
-			if !cols[j].Num && !cols[j].Sev && n > c {
-				w[j] = max(c, min(n, minCol))
-			}
-			sum += w[j]
+	capped := func(j, c int) int {
+		if n := nat[j]; !cols[j].Num && !cols[j].Sev && n > c {
+			return max(c, min(n, minCol))
 		}
-		return sum, w
+		return nat[j]
 	}
-	if s, _ := total(1 << 30); s <= avail {
+	total := func(c int) (sum int) {
+		for j := range nat {
+			sum += capped(j, c)
+		}
+		return sum
+	}
+	if total(1<<30) <= avail {
 		return nat, 1 << 30
 	}
 	// Largest cap c such that the table fits; else the minimum.
@@ -299,13 +305,16 @@ func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 	}
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if s, _ := total(mid); s <= avail {
+		if total(mid) <= avail {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	_, w := total(lo)
+	w := make([]int, len(nat))
+	for j := range nat {
+		w[j] = capped(j, lo)
+	}
 	return w, lo
 }
 
@@ -314,14 +323,22 @@ func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 const readableCol = 14
 
 // dropColumns hides droppable columns (highest Drop first) while the
-// width would squeeze text columns under readableCol.
-func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [][]string, [][][]string) {
+// width would squeeze text columns under readableCol. It returns the
+// columns kept, their headers, lines (rows' cells deleted in place) and
+// natural widths, and each kept column's index in cols.
+func dropColumns(cols []col, head [][]string, rows [][][]string, width int) (kept []col, _ [][]string, _ [][][]string, nat, keep []int) {
+	nat = naturalWidths(head, rows)
+	keep = make([]int, len(cols))
+	for j := range keep {
+		keep[j] = j
+	}
+	kept = cols
 	for width > 0 {
-		if _, level := fitWidths(g.Cols, head, rows, width); level >= readableCol {
+		if _, level := fitNat(kept, nat, width); level >= readableCol {
 			break
 		}
 		victim, rank := -1, 0
-		for j, c := range g.Cols {
+		for j, c := range kept {
 			if c.Drop > rank {
 				victim, rank = j, c.Drop
 			}
@@ -329,18 +346,15 @@ func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [
 		if victim < 0 {
 			break
 		}
-		g.Cols = slices.Delete(slices.Clone(g.Cols), victim, victim+1)
+		kept = slices.Delete(slices.Clone(kept), victim, victim+1)
 		head = slices.Delete(head, victim, victim+1)
+		nat = slices.Delete(nat, victim, victim+1)
+		keep = slices.Delete(keep, victim, victim+1)
 		for i := range rows {
 			rows[i] = slices.Delete(rows[i], victim, victim+1)
 		}
-		gr := make([][]cell, len(g.Rows))
-		for i, row := range g.Rows {
-			gr[i] = slices.Delete(slices.Clone(row), victim, victim+1)
-		}
-		g.Rows = gr
 	}
-	return g, head, rows
+	return kept, head, rows, nat, keep
 }
 
 // maxWrapLines is how many lines a squeezed cell may take before the rest
@@ -351,9 +365,43 @@ const maxWrapLines = 3
 // break after a separator (space . : > / , = &) in the last third of a
 // line; past maxLines lines the text is cut with "…".
 func wrap(s string, width, maxLines int) []string {
+	return appendWrap(nil, s, width, maxLines)
+}
+
+// wrapSeps are the characters wrap prefers to break after.
+const wrapSeps = " .:>/,=&"
+
+// appendWrap appends wrap's lines to dst.
+func appendWrap(dst []string, s string, width, maxLines int) []string {
 	if width <= 0 || textWidth(s) <= width {
-		return []string{s}
+		return append(dst, s)
 	}
+	if !printableASCII(s) {
+		return append(dst, wrapRunes(s, width, maxLines)...)
+	}
+	// Printable ASCII, one cell per byte: wrapRunes on bytes, the lines
+	// cut from s.
+	for n := 0; len(s) > 0; n++ {
+		if n == maxLines-1 || len(s) <= width {
+			return append(dst, truncate(s, width))
+		}
+		cut, soft := min(width, len(s)), -1
+		for i := range cut {
+			if strings.IndexByte(wrapSeps, s[i]) >= 0 && (i+1)*3 >= width*2 {
+				soft = i + 1
+			}
+		}
+		if soft > 0 {
+			cut = soft
+		}
+		dst = append(dst, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut:], " ")
+	}
+	return dst
+}
+
+// wrapRunes is wrap for any text, measured rune by rune.
+func wrapRunes(s string, width, maxLines int) []string {
 	var lines []string
 	rest := []rune(s)
 	for len(rest) > 0 {
@@ -369,7 +417,7 @@ func wrap(s string, width, maxLines int) []string {
 			}
 			used += rw
 			cut = i + 1
-			if strings.ContainsRune(" .:>/,=&", r) && used*3 >= width*2 {
+			if strings.ContainsRune(wrapSeps, r) && used*3 >= width*2 {
 				soft = i + 1
 			}
 		}
@@ -385,6 +433,17 @@ func wrap(s string, width, maxLines int) []string {
 	return lines
 }
 
+// printableASCII reports whether s is printable ASCII only: one display
+// cell per byte.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // truncate cuts s to at most width display cells, ending with "…".
 func truncate(s string, width int) string {
 	if width <= 0 || textWidth(s) <= width {
@@ -392,6 +451,9 @@ func truncate(s string, width int) string {
 	}
 	if width == 1 {
 		return "…"
+	}
+	if printableASCII(s) {
+		return s[:width-1] + "…"
 	}
 	var b strings.Builder
 	used := 0
