@@ -115,7 +115,8 @@ func (t *termWriter) fit(s string, indent int) string {
 // columns hidden to fit the terminal.
 func (t *termWriter) grid(g grid) {
 	if l, ok := t.layout(g); ok {
-		t.draw(l)
+		n := len(l.hdr)
+		t.draw(l.hdr, l.width, l.right, len(l.cells)/n, func(i int) [][]string { return l.cells[i*n : (i+1)*n] })
 		t.sayDropped(g.Cols, l.kept)
 	}
 }
@@ -518,8 +519,10 @@ func newBoxRenderer() *boxRenderer {
 	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
 }
 
-// draw writes l's box to t.w through tablewriter's renderer.
-func (t *termWriter) draw(l laidOut) {
+// draw writes a box to t.w through tablewriter's renderer: the header
+// hdr, then rows rows, row(i) giving each cell's lines of row i; width is
+// each column's widest line, right which are right-aligned.
+func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row func(i int) [][]string) {
 	if t.err != nil {
 		return
 	}
@@ -527,10 +530,9 @@ func (t *termWriter) draw(l laidOut) {
 		t.box = newBoxRenderer()
 	}
 	b := t.box
-	n := len(l.hdr)
 	clear(b.widths)
 	clear(b.cells)
-	for j, w := range l.width {
+	for j, w := range width {
 		b.widths[j] = w + 2 // tw.PaddingDefault: a space each side
 	}
 	b.out = stickyWriter{w: t.w}
@@ -539,13 +541,15 @@ func (t *termWriter) draw(l laidOut) {
 		return
 	}
 	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
-	b.line = append(b.line[:0], l.hdr...)
+	b.line = append(b.line[:0], hdr...)
 	b.setLine(nil)
 	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
 	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
-	rows := len(l.cells) / n
 	for i := range rows {
-		row := l.cells[i*n : (i+1)*n]
+		if b.out.err != nil {
+			break
+		}
+		row := row(i)
 		h := 1
 		for _, c := range row {
 			h = max(h, len(c))
@@ -562,7 +566,7 @@ func (t *termWriter) draw(l laidOut) {
 				}
 				b.line = append(b.line, s)
 			}
-			b.setLine(l.right)
+			b.setLine(right)
 			loc := tw.LocationMiddle
 			if i == rows-1 && k == h-1 {
 				loc = tw.LocationEnd
