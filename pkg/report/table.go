@@ -114,7 +114,7 @@ func (t *termWriter) fit(s string, indent int) string {
 // grid writes a table's title and the table (or its empty note), then the
 // columns hidden to fit the terminal.
 func (t *termWriter) grid(g grid) {
-	if l, ok := t.layout(g); ok {
+	if l, ok := t.layout(g); ok && len(l.hdr) > 0 {
 		n := len(l.hdr)
 		t.draw(l.hdr, l.width, l.right, len(l.cells)/n, func(i int) [][]string { return l.cells[i*n : (i+1)*n] })
 		t.sayDropped(g.Cols, l.kept)

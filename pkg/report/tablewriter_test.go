@@ -119,7 +119,7 @@ func TestGridMatchesTablewriter(t *testing.T) {
 		strings.Repeat("very-long-label.", 12) + "example.com", "tab\there", "ｆｕｌｌｗｉｄｔｈ", hostileScript, hostilePipe, "a\r\nb",
 		"      leading spaces then a long tail of text", "\u200b\u200b"}
 	for _, s := range names {
-		checkGridsMatchTablewriter(t, hostileReport(s, s, s), widths, groupKeys...)
+		checkGridsMatchTablewriter(t, hostileReport(s, s, s), []int{0, 1, 20, 40, 80, 200}, groupKeys...)
 	}
 }
 
