@@ -36,7 +36,10 @@ type cell struct {
 
 func txt(s string) cell { return cell{Lines: []string{s}} }
 
-func numCell(n uint64) cell { return cell{Lines: []string{u64(n)}, Key: u64(n)} }
+func numCell(n uint64) cell {
+	s := u64(n)
+	return cell{Lines: []string{s}, Key: s}
+}
 
 func bytesCell(n uint64) cell {
 	return cell{Lines: []string{humanBytes(n)}, Key: u64(n), Title: u64(n) + " bytes"}
@@ -56,36 +59,66 @@ func sevCell(s audit.Severity) cell {
 
 func (c cell) text() string { return strings.Join(c.Lines, " ") }
 
-// destGrid is the destinations table of one device, grouped by key.
-func destGrid(d *audit.Device, groupBy string) grid {
+// The destinations table's text columns: headings, and the rank at which
+// a narrow terminal hides them (Channel stays: it says how).
+var (
+	destColNames = [nDestCols]string{colName: "Name", colDomain: "Domain", colVendor: "Vendor / service",
+		colCountry: "Country", colASN: "ASN / org", colChannel: "Channel"}
+	destColDrop = [nDestCols]int{colDomain: 3, colASN: 2}
+)
+
+// destGrid is the destinations table of one device, grouped by key. keys
+// adds the numeric cells' sort keys and exact values, which only HTML
+// shows. A device's destinations can be most of a report's rows (the
+// "other devices" aggregate), so the cells and their lines are made in one
+// array each.
+func destGrid(d *audit.Device, groupBy string, keys bool) grid {
 	rows := groupDests(d.Destinations, groupBy)
-	order := []string{"name", "domain", "vendor", "country", "asn", "channel"}
-	if groupBy != "endpoint" {
-		key := groupBy
-		order = slices.DeleteFunc(order, func(s string) bool { return s == key })
-		order = append([]string{key}, order...)
+	key := destCol(groupBy) // -1 for endpoint: no grouping, columns as they are
+	order := make([]int, 0, nDestCols)
+	if key >= 0 {
+		order = append(order, key) // the group key comes first and stays
 	}
-	names := map[string]string{"name": "Name", "domain": "Domain", "vendor": "Vendor / service", "country": "Country", "asn": "ASN / org", "channel": "Channel"}
+	for c := range nDestCols {
+		if c != key {
+			order = append(order, c)
+		}
+	}
 	g := grid{ID: "destinations", Title: "Destinations", Empty: "no destinations"}
-	if groupBy != "endpoint" {
+	if key >= 0 {
 		g.Title += " by " + groupBy
 	}
-	drop := map[string]int{"domain": 3, "asn": 2} // Channel stays: it says how
-	for i, k := range order {
-		c := col{Name: names[k], Drop: drop[k]}
+	for i, c := range order {
+		cl := col{Name: destColNames[c], Drop: destColDrop[c]}
 		if i == 0 {
-			c.Drop = 0 // the group key stays
+			cl.Drop = 0
 		}
-		g.Cols = append(g.Cols, c)
+		g.Cols = append(g.Cols, cl)
 	}
 	g.Cols = append(g.Cols, col{Name: "Flows", Num: true}, col{Name: "Up", Num: true}, col{Name: "Down", Num: true}, col{Name: "First seen", Drop: 4})
-	for _, r := range rows {
-		var row []cell
-		for _, k := range order {
-			row = append(row, txt(r.text[destCol(k)]))
+	n, t := len(g.Cols), len(order)
+	cells := make([]cell, len(rows)*n)
+	lines := make([]string, len(rows)*n)
+	g.Rows = make([][]cell, len(rows))
+	for i, r := range rows {
+		row := cells[i*n : (i+1)*n : (i+1)*n]
+		ln := lines[i*n : (i+1)*n : (i+1)*n]
+		for j, c := range order {
+			ln[j] = r.text[c]
 		}
-		row = append(row, numCell(uint64(r.flows)), bytesCell(r.up), bytesCell(r.down), timeCell(r.first))
-		g.Rows = append(g.Rows, row)
+		ln[t], ln[t+1], ln[t+2], ln[t+3] = itoa(r.flows), humanBytes(r.up), humanBytes(r.down), fmtTimeShort(r.first)
+		for j := range row {
+			row[j].Lines = ln[j : j+1 : j+1]
+		}
+		if keys { // as numCell, bytesCell and timeCell
+			row[t].Key = ln[t]
+			row[t+1].Key, row[t+2].Key = u64(r.up), u64(r.down)
+			row[t+1].Title, row[t+2].Title = row[t+1].Key+" bytes", row[t+2].Key+" bytes"
+			if !r.first.IsZero() {
+				row[t+3].Key = timeCell(r.first).Key
+			}
+		}
+		g.Rows[i] = row
 	}
 	return g
 }
@@ -296,10 +329,16 @@ func warningGrid(r *audit.Report) grid {
 	return g
 }
 
-// deviceGrids returns the selected per-device tables in canonical order.
+// deviceGrids returns the selected per-device tables in canonical order,
+// with the sort keys and exact values HTML shows.
 func deviceGrids(d *audit.Device, opt Options) []grid {
+	return makeGrids(d, deviceTables(opt, true))
+}
+
+// makeGrids makes a device's tables with the makers of deviceTables.
+func makeGrids(d *audit.Device, makers []func(*audit.Device) (grid, bool)) []grid {
 	var gs []grid
-	for _, mk := range deviceTables(opt) {
+	for _, mk := range makers {
 		if g, ok := mk(d); ok {
 			gs = append(gs, g)
 		}
@@ -309,8 +348,8 @@ func deviceGrids(d *audit.Device, opt Options) []grid {
 
 // deviceTables are the makers of the selected per-device tables, in
 // canonical order; a maker says false when its table is left out for the
-// device (a behaviour table without rows).
-func deviceTables(opt Options) []func(*audit.Device) (grid, bool) {
+// device (a behaviour table without rows). keys: see destGrid.
+func deviceTables(opt Options, keys bool) []func(*audit.Device) (grid, bool) {
 	sel := opt.tables()
 	var mk []func(*audit.Device) (grid, bool)
 	always := func(f func(*audit.Device) grid) func(*audit.Device) (grid, bool) {
@@ -318,7 +357,7 @@ func deviceTables(opt Options) []func(*audit.Device) (grid, bool) {
 	}
 	if sel[TableDestinations] {
 		by := opt.groupBy()
-		mk = append(mk, always(func(d *audit.Device) grid { return destGrid(d, by) }))
+		mk = append(mk, always(func(d *audit.Device) grid { return destGrid(d, by, keys) }))
 	}
 	if sel[TableLeaks] {
 		mk = append(mk, always(leakGrid))

@@ -25,13 +25,14 @@ func writeMarkdown(w io.Writer, r *audit.Report, opt Options) error {
 	if sel[TableDevices] {
 		m.grid(deviceGrid(r), "##")
 	}
+	makers := deviceTables(opt, false) // text: no sort keys
 	for _, d := range deviceOrder(r) {
 		title, detail := deviceHeading(d)
 		m.printf("\n## Device: %s\n\n", escape.Markdown(title))
 		for _, l := range detail {
 			m.printf("- %s\n", escape.Markdown(l))
 		}
-		for _, g := range deviceGrids(d, opt) {
+		for _, g := range makeGrids(d, makers) {
 			m.grid(g, "###")
 		}
 	}

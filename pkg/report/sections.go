@@ -35,7 +35,7 @@ func (s *swapWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 // tables drawn on up to workers goroutines. A device none of whose tables
 // is shown (only capture-wide tables were asked for) gets no heading.
 func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
-	makers := deviceTables(t.opt)
+	makers := deviceTables(t.opt, false) // text: no sort keys
 	type table struct {
 		dev   int
 		make  func(*audit.Device) (grid, bool)
@@ -56,7 +56,7 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 			if t.err != nil {
 				return
 			}
-			grids := deviceGrids(d, t.opt)
+			grids := makeGrids(d, makers)
 			if len(grids) == 0 {
 				continue
 			}

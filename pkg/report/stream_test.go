@@ -33,7 +33,7 @@ func TestStreamGridMatchesTablewriter(t *testing.T) {
 				opt := Options{Width: width, Color: color}
 				var want, got bytes.Buffer
 				tw := &termWriter{w: &want, opt: opt}
-				tw.grid(flowGrid(rep))
+				tw.tablewriterGrid(flowGrid(rep))
 				sw := &termWriter{w: &got, opt: opt}
 				sw.streamGrid(flowCols(), len(rep.Flows), func(i int) []cell { return flowRow(rep.Flows[i]) })
 				if tw.err != nil || sw.err != nil {

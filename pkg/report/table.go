@@ -3,13 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/ll"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -75,8 +75,8 @@ type termWriter struct {
 	w   io.Writer
 	opt Options
 	err error
-	n   int // sections written, for blank-line separation
-	tb  *tablewriter.Table
+	n   int          // sections written, for blank-line separation
+	box *boxRenderer // draws the tables, made on first use
 }
 
 func (t *termWriter) printf(format string, a ...any) {
@@ -111,15 +111,38 @@ func (t *termWriter) fit(s string, indent int) string {
 	return truncate(s, max(t.opt.Width-indent, 1))
 }
 
+// grid writes a table's title and the table (or its empty note), then the
+// columns hidden to fit the terminal.
 func (t *termWriter) grid(g grid) {
+	if l, ok := t.layout(g); ok && len(l.hdr) > 0 {
+		n := len(l.hdr)
+		t.draw(l.hdr, l.width, l.right, len(l.cells)/n, func(i int) [][]string { return l.cells[i*n : (i+1)*n] })
+		t.sayDropped(g.Cols, l.kept)
+	}
+}
+
+// laidOut is a grid ready to draw: its header and cells escaped, wrapped
+// and cut to fit the terminal, each column's display width (its widest
+// line), which columns are right-aligned, and the columns kept.
+type laidOut struct {
+	hdr   []string
+	cells [][]string // row after row, each cell's lines
+	width []int
+	right []bool
+	kept  []col
+}
+
+// layout writes a grid's title and lays the grid out; ok is false when
+// there is no table to draw (no rows, or an earlier error).
+func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 	if t.err != nil {
-		return
+		return l, false
 	}
 	t.n++
 	t.printf("\n%s\n", t.style(g.Title, ansiBold))
 	if len(g.Rows) == 0 {
 		t.printf("  (%s)\n", g.Empty)
-		return
+		return l, false
 	}
 	// Escape every line, then fit the columns to the width. The lines of
 	// all cells share one backing array (one allocation per grid, not one
@@ -158,71 +181,48 @@ func (t *termWriter) grid(g grid) {
 			rows[i][j] = flat[start:len(flat):len(flat)]
 		}
 	}
-	all := g.Cols
-	g, head, rows = dropColumns(g, head, rows, t.opt.Width)
-	defer t.sayDropped(all, g.Cols)
-	widths, _ := fitWidths(g.Cols, head, rows, t.opt.Width)
-	aligns := make([]tw.Align, len(g.Cols))
-	for i, c := range g.Cols {
-		aligns[i] = tw.AlignLeft
-		if c.Num {
-			aligns[i] = tw.AlignRight
-		}
+	cols, head, rows, nat, keep := dropColumns(g.Cols, head, rows, t.opt.Width)
+	widths, _ := fitNat(cols, nat, t.opt.Width)
+	n := len(cols)
+	l = laidOut{hdr: make([]string, n), width: make([]int, n), right: make([]bool, n), kept: cols}
+	for j, c := range cols {
+		l.right[j] = c.Num
+		l.hdr[j] = truncate(head[j][0], widths[j])
+		l.width[j] = textWidth(l.hdr[j])
 	}
-	// One Table per Write, reset per grid: NewTable allocates a large
-	// stringer cache (unused: cells are strings) and Reset re-allocates it
-	// unless it is replaced by noCache.
-	align := tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns})
-	if t.tb == nil {
-		t.tb = tablewriter.NewTable(t.w,
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignment(tw.AlignLeft),
-			tablewriter.WithTrimSpace(tw.Off),
-			tablewriter.WithStringerCacheCustom(noCache{}),
-			align,
-		)
-	} else {
-		t.tb.Reset()
-		t.tb.Options(align)
-	}
-	tb := t.tb
-	hdr := make([]any, len(g.Cols))
-	for i := range g.Cols {
-		hdr[i] = truncate(head[i][0], widths[i])
-	}
-	tb.Header(hdr...)
-	line := make([]string, len(rows)*len(g.Cols))
-	var parts []string
+	// Each cell's lines as drawn: most cells are one line that fits (no
+	// wrapping; the line is kept in one array for the whole grid); a column
+	// is as wide as its widest line, which may be narrower than the width
+	// it was fitted to.
+	l.cells = make([][]string, len(rows)*n)
+	one := make([]string, len(rows)*n)
 	for i, row := range rows {
-		out := line[i*len(g.Cols) : (i+1)*len(g.Cols) : (i+1)*len(g.Cols)]
 		for j, lines := range row {
+			k := i*n + j
 			sgr := ""
-			if g.Cols[j].Sev {
-				sgr = sevColor(g.Rows[i][j].text())
+			if cols[j].Sev {
+				sgr = sevColor(g.Rows[i][keep[j]].text())
 			}
-			// Most cells are one line that fits: no wrapping, no joining.
-			if len(lines) == 1 && (widths[j] <= 0 || textWidth(lines[0]) <= widths[j]) {
-				out[j] = t.style(lines[0], sgr)
-				continue
-			}
-			parts = parts[:0]
-			for _, l := range lines {
-				for _, part := range wrap(l, widths[j], maxWrapLines) {
-					parts = append(parts, t.style(part, sgr))
+			if len(lines) == 1 {
+				if w := textWidth(lines[0]); widths[j] <= 0 || w <= widths[j] {
+					one[k] = t.style(lines[0], sgr)
+					l.cells[k] = one[k : k+1 : k+1]
+					l.width[j] = max(l.width[j], w)
+					continue
 				}
 			}
-			out[j] = strings.Join(parts, "\n")
-		}
-		if err := tb.Append(out); err != nil {
-			t.err = fmt.Errorf("table %s: %w", g.ID, err)
-			return
+			var parts []string
+			for _, line := range lines {
+				parts = appendWrap(parts, line, widths[j], maxWrapLines)
+			}
+			for p, part := range parts {
+				l.width[j] = max(l.width[j], textWidth(part))
+				parts[p] = t.style(part, sgr)
+			}
+			l.cells[k] = parts
 		}
 	}
-	if err := tb.Render(); err != nil {
-		t.err = fmt.Errorf("table %s: %w", g.ID, err)
-	}
+	return l, true
 }
 
 // sayDropped notes under a table the columns hidden to fit the terminal.
@@ -255,43 +255,48 @@ func textWidth(s string) int {
 	return len(s)
 }
 
-// fitWidths returns each column's width so that the rendered table
-// (content + 3 per column + 1 for borders and padding) fits width. Columns
-// shrink from the widest down (water-filling); numeric columns keep their
-// natural width. width 0 means unlimited.
-func fitWidths(cols []col, head [][]string, rows [][][]string, width int) (widths []int, level int) {
-	nat := make([]int, len(cols))
-	for j := range cols {
+// naturalWidths is each column's natural width: its widest line, header
+// included.
+func naturalWidths(head [][]string, rows [][][]string) []int {
+	nat := make([]int, len(head))
+	for j := range head {
 		for _, l := range head[j] {
 			nat[j] = max(nat[j], textWidth(l))
 		}
-		for _, row := range rows {
-			for _, l := range row[j] {
+	}
+	for _, row := range rows {
+		for j, lines := range row {
+			for _, l := range lines {
 				nat[j] = max(nat[j], textWidth(l))
 			}
 		}
 	}
-	return fitNat(cols, nat, width)
+	return nat
 }
 
-// fitNat is fitWidths from each column's natural (widest) width.
+// fitNat returns each column's width so that the rendered table (content
+// + 3 per column + 1 for borders and padding) fits width, from each
+// column's natural (widest) width. Columns shrink from the widest down
+// (water-filling); numeric columns keep their natural width. width 0 means
+// unlimited.
 func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 	if width <= 0 {
 		return nat, 1 << 30
 	}
 	avail := width - 3*len(cols) - 1
-	total := func(c int) (sum int, w []int) {
-		w = make([]int, len(nat))
-		for j, n := range nat {
-			w[j] = n
-			if !cols[j].Num && !cols[j].Sev && n > c {
-				w[j] = max(c, min(n, minCol))
-			}
-			sum += w[j]
+	capped := func(j, c int) int {
+		if n := nat[j]; !cols[j].Num && !cols[j].Sev && n > c {
+			return max(c, min(n, minCol))
 		}
-		return sum, w
+		return nat[j]
 	}
-	if s, _ := total(1 << 30); s <= avail {
+	total := func(c int) (sum int) {
+		for j := range nat {
+			sum += capped(j, c)
+		}
+		return sum
+	}
+	if total(1<<30) <= avail {
 		return nat, 1 << 30
 	}
 	// Largest cap c such that the table fits; else the minimum.
@@ -301,13 +306,16 @@ func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 	}
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if s, _ := total(mid); s <= avail {
+		if total(mid) <= avail {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	_, w := total(lo)
+	w := make([]int, len(nat))
+	for j := range nat {
+		w[j] = capped(j, lo)
+	}
 	return w, lo
 }
 
@@ -316,14 +324,22 @@ func fitNat(cols []col, nat []int, width int) (widths []int, level int) {
 const readableCol = 14
 
 // dropColumns hides droppable columns (highest Drop first) while the
-// width would squeeze text columns under readableCol.
-func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [][]string, [][][]string) {
+// width would squeeze text columns under readableCol. It returns the
+// columns kept, their headers, lines (rows' cells deleted in place) and
+// natural widths, and each kept column's index in cols.
+func dropColumns(cols []col, head [][]string, rows [][][]string, width int) (kept []col, _ [][]string, _ [][][]string, nat, keep []int) {
+	nat = naturalWidths(head, rows)
+	keep = make([]int, len(cols))
+	for j := range keep {
+		keep[j] = j
+	}
+	kept = cols
 	for width > 0 {
-		if _, level := fitWidths(g.Cols, head, rows, width); level >= readableCol {
+		if _, level := fitNat(kept, nat, width); level >= readableCol {
 			break
 		}
 		victim, rank := -1, 0
-		for j, c := range g.Cols {
+		for j, c := range kept {
 			if c.Drop > rank {
 				victim, rank = j, c.Drop
 			}
@@ -331,18 +347,15 @@ func dropColumns(g grid, head [][]string, rows [][][]string, width int) (grid, [
 		if victim < 0 {
 			break
 		}
-		g.Cols = slices.Delete(slices.Clone(g.Cols), victim, victim+1)
+		kept = slices.Delete(slices.Clone(kept), victim, victim+1)
 		head = slices.Delete(head, victim, victim+1)
+		nat = slices.Delete(nat, victim, victim+1)
+		keep = slices.Delete(keep, victim, victim+1)
 		for i := range rows {
 			rows[i] = slices.Delete(rows[i], victim, victim+1)
 		}
-		gr := make([][]cell, len(g.Rows))
-		for i, row := range g.Rows {
-			gr[i] = slices.Delete(slices.Clone(row), victim, victim+1)
-		}
-		g.Rows = gr
 	}
-	return g, head, rows
+	return kept, head, rows, nat, keep
 }
 
 // maxWrapLines is how many lines a squeezed cell may take before the rest
@@ -353,9 +366,43 @@ const maxWrapLines = 3
 // break after a separator (space . : > / , = &) in the last third of a
 // line; past maxLines lines the text is cut with "…".
 func wrap(s string, width, maxLines int) []string {
+	return appendWrap(nil, s, width, maxLines)
+}
+
+// wrapSeps are the characters wrap prefers to break after.
+const wrapSeps = " .:>/,=&"
+
+// appendWrap appends wrap's lines to dst.
+func appendWrap(dst []string, s string, width, maxLines int) []string {
 	if width <= 0 || textWidth(s) <= width {
-		return []string{s}
+		return append(dst, s)
 	}
+	if !printableASCII(s) {
+		return append(dst, wrapRunes(s, width, maxLines)...)
+	}
+	// Printable ASCII, one cell per byte: wrapRunes on bytes, the lines
+	// cut from s.
+	for n := 0; len(s) > 0; n++ {
+		if n == maxLines-1 || len(s) <= width {
+			return append(dst, truncate(s, width))
+		}
+		cut, soft := min(width, len(s)), -1
+		for i := range cut {
+			if strings.IndexByte(wrapSeps, s[i]) >= 0 && (i+1)*3 >= width*2 {
+				soft = i + 1
+			}
+		}
+		if soft > 0 {
+			cut = soft
+		}
+		dst = append(dst, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut:], " ")
+	}
+	return dst
+}
+
+// wrapRunes is wrap for any text, measured rune by rune.
+func wrapRunes(s string, width, maxLines int) []string {
 	var lines []string
 	rest := []rune(s)
 	for len(rest) > 0 {
@@ -371,7 +418,7 @@ func wrap(s string, width, maxLines int) []string {
 			}
 			used += rw
 			cut = i + 1
-			if strings.ContainsRune(" .:>/,=&", r) && used*3 >= width*2 {
+			if strings.ContainsRune(wrapSeps, r) && used*3 >= width*2 {
 				soft = i + 1
 			}
 		}
@@ -387,6 +434,17 @@ func wrap(s string, width, maxLines int) []string {
 	return lines
 }
 
+// printableASCII reports whether s is printable ASCII only: one display
+// cell per byte.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // truncate cuts s to at most width display cells, ending with "…".
 func truncate(s string, width int) string {
 	if width <= 0 || textWidth(s) <= width {
@@ -394,6 +452,9 @@ func truncate(s string, width int) string {
 	}
 	if width == 1 {
 		return "…"
+	}
+	if printableASCII(s) {
+		return s[:width-1] + "…"
 	}
 	var b strings.Builder
 	used := 0
@@ -409,9 +470,138 @@ func truncate(s string, width int) string {
 	return b.String()
 }
 
-// noCache is a no-op tablewriter stringer cache.
-type noCache struct{}
+// boxRenderer draws tables with one of tablewriter's renderers (Ocean,
+// in the light box style of its default Blueprint) without tablewriter's
+// Table layer: the layout above already knows every line of every cell
+// and every column's width, which the Table layer works out again per
+// line (cell contexts in maps, neighbouring lines, merges, widths measured
+// again) — half of the cost of drawing through it. The renderer draws
+// every byte. It is given what Table.Render gives its renderer for our
+// options, one call per line: a tw.Formatting whose widths are each
+// column's widest line plus one space each side, whose cells are left- or
+// right-aligned with one space of padding each side, and the top, header
+// and bottom rules. Ocean draws the same bytes as Blueprint (the Table
+// layer's renderer) with less work per cell; TestGridMatchesTablewriter
+// and FuzzGridMatchesTablewriter compare it with the Table layer byte for
+// byte. One boxRenderer per termWriter serves all its tables.
+type boxRenderer struct {
+	bp     *renderer.Ocean
+	widths tw.Mapper[int, int]
+	cells  map[int]tw.CellContext
+	line   []string
+	out    stickyWriter
+}
 
-func (noCache) Add(reflect.Type, reflect.Value) bool        { return false }
-func (noCache) Get(reflect.Type) (v reflect.Value, ok bool) { return v, false }
-func (noCache) Purge()                                      {}
+// stickyWriter remembers the first write error (the renderer does not return
+// them) and writes nothing after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *stickyWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	var n int
+	n, e.err = e.w.Write(p)
+	return n, e.err
+}
+
+// newBoxRenderer makes the renderer: Ocean with the light box symbols, and
+// a suspended logger as Table gives its renderer (the renderers' own
+// loggers are only disabled, which still formats every debug message,
+// several per cell, before dropping it; a suspended one returns first).
+func newBoxRenderer() *boxRenderer {
+	bp := renderer.NewOcean()
+	bp.Rendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})
+	bp.Logger(ll.New("phonehome").Disable().Suspend())
+	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
+}
+
+// draw writes a box to t.w through tablewriter's renderer: the header
+// hdr, then rows rows, row(i) giving each cell's lines of row i; width is
+// each column's widest line, right which are right-aligned.
+func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row func(i int) [][]string) {
+	if t.err != nil {
+		return
+	}
+	if t.box == nil {
+		t.box = newBoxRenderer()
+	}
+	b := t.box
+	clear(b.widths)
+	clear(b.cells)
+	for j, w := range width {
+		b.widths[j] = w + 2 // tw.PaddingDefault: a space each side
+	}
+	b.out = stickyWriter{w: t.w}
+	if err := b.bp.Start(&b.out); err != nil {
+		t.err = err
+		return
+	}
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
+	b.line = append(b.line[:0], hdr...)
+	b.setLine(nil)
+	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
+	for i := range rows {
+		if b.out.err != nil {
+			break
+		}
+		row := row(i)
+		h := 1
+		for _, c := range row {
+			h = max(h, len(c))
+		}
+		for k := range h {
+			if k > 0 && blankLine(row, k) {
+				continue // tablewriter's TrimLine: a cell's blank later line is not drawn
+			}
+			b.line = b.line[:0]
+			for _, c := range row {
+				s := ""
+				if k < len(c) {
+					s = c[k]
+				}
+				b.line = append(b.line, s)
+			}
+			b.setLine(right)
+			loc := tw.LocationMiddle
+			if i == rows-1 && k == h-1 {
+				loc = tw.LocationEnd
+			}
+			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
+		}
+	}
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
+	if err := b.bp.Close(); err != nil && t.err == nil {
+		t.err = err
+	}
+	if t.err == nil {
+		t.err = b.out.err
+	}
+	b.out = stickyWriter{}
+}
+
+// setLine fills the cell contexts of the line in b.line: left-aligned
+// unless right says otherwise, a space of padding each side.
+func (b *boxRenderer) setLine(right []bool) {
+	for j, s := range b.line {
+		a := tw.AlignLeft
+		if right != nil && right[j] {
+			a = tw.AlignRight
+		}
+		b.cells[j] = tw.CellContext{Data: s, Align: a, Padding: tw.PaddingDefault, Width: b.widths[j]}
+	}
+}
+
+// blankLine reports whether line k of a row is empty in every cell.
+func blankLine(row [][]string, k int) bool {
+	for _, c := range row {
+		if k < len(c) && c[k] != "" {
+			return false
+		}
+	}
+	return true
+}
