@@ -596,8 +596,6 @@ const (
 	frDatagramLen  = 0x31
 )
 
-// frames walks a decrypted payload. An unknown or malformed frame ends the
-// walk (its length is unknown).
 // Encryption levels of the packets frames reads.
 const (
 	level1RTT uint8 = iota
@@ -605,6 +603,9 @@ const (
 	levelHandshake
 )
 
+// frames walks a decrypted payload of the given level: CRYPTO frames of
+// Initial and Handshake packets, STREAM frames of 1-RTT packets. An
+// unknown or malformed frame ends the walk (its length is unknown).
 func (c *Conn) frames(dir proto.Dir, p []byte, level uint8, m proto.Meta) {
 	for len(p) > 0 {
 		t, n, ok := quic.Varint(p)
