@@ -50,6 +50,10 @@ func ReadServerChain13(msg []byte, m proto.Meta) ServerChain {
 
 // NameMismatch reports whether the leaf parsed and does not cover sni, the
 // rule of a TLS session's name_mismatch (false when sni is "").
-func (c *ServerChain) NameMismatch(sni string) bool {
-	return sni != "" && c.leaf != nil && !matchesName(c.leaf, sni)
+func (c *ServerChain) NameMismatch(sni string) bool { return nameMismatch(c.leaf, sni) }
+
+// nameMismatch: a leaf that parsed does not cover the SNI the client
+// asked for (false without either).
+func nameMismatch(leaf *x509.Certificate, sni string) bool {
+	return sni != "" && leaf != nil && !matchesName(leaf, sni)
 }
