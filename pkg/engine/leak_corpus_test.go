@@ -19,8 +19,10 @@ import (
 // review it before updating.
 var genericLeaks = map[string]string{
 	"chrissanders-packets/http_espn.pcapng":                "device_id",               // guid= tracking id in a URL
-	"iot-sentinel/D-LinkHomeHub/Setup-A-1-STA.pcap":        "email hostname",          // account e-mail and device name in a setup POST
+	"iot-sentinel/D-LinkHomeHub/Setup-A-1-STA.pcap":        "email hostname mac",      // account e-mail and device name in a setup POST; its MAC, bare, in a firmware query
+	"iot-sentinel/EdnetGateway/Setup-A-1-STA.pcap":         "mac",                     // its MAC, bare, in a "smart_config" broadcast
 	"iot-sentinel/EdimaxCam1/Setup-A-1-STA.pcap":           "mac",                     // the camera's MAC inside a DNS query name
+	"iot-sentinel/WeMoSwitch/Setup-A-1-STA.pcap":           "mac",                     // its base MAC, bare, as TURN USERNAME
 	"iot-sentinel/Withings/Setup-A-1-STA.pcap":             "mac mac",                 // the scale's MAC in two form fields
 	"psvita/PSN_Store/PS_Vita_Network_Sign-in.pcapng":      "jid session_token",       // the account's XMPP address; session id in a URL
 	"suricata-verify/http-encoding-gzip-uncompressed.pcap": "device_id",               // a 15-digit device id in JSON

@@ -132,6 +132,9 @@ func (w *worker) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 		return
 	}
 	w.scanned += uint64(len(in.Data))
+	if s.f.HasMAC {
+		in.MACs = [2][6]byte{s.f.ClientMAC, s.f.ServerMAC} // 12 bare hex digits count as a MAC when they are the flow's (leak/linkmac.go)
+	}
 	var k uint64
 	memo := w.memo != nil && len(in.Data) <= memoMaxInput
 	if memo {
@@ -141,7 +144,7 @@ func (w *worker) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 		}
 	}
 	found := false
-	w.scanner.Scan(in, func(h leak.Hit) {
+	linked := w.scanner.ScanLinked(in, func(h leak.Hit) {
 		found = true
 		if len(s.leaks) >= maxFlowLeaks {
 			w.counter["leaks_dropped_flow_cap"]++
@@ -162,7 +165,7 @@ func (w *worker) scanCoded(s *session, in leak.Input, m proto.Meta, coding []str
 			Frame: m.Frame, Time: m.Time.UTC(), Count: 1, Spellings: h.Spellings, Private: h.Private,
 		})
 	})
-	if memo && !found {
+	if memo && !found && !linked { // a result that depended on the flow's MACs is not the input's alone
 		w.memo.add(k, &in)
 	}
 }

@@ -98,8 +98,11 @@ func FuzzScan(f *testing.F) {
 		f.Add("body", []byte(seed))
 	}
 	f.Add("header:Authorization", []byte("Basic Ym9iOmh1bnRlcjI="))
+	f.Add("stun.username", []byte("\x94\x10\x3e\x35\x01\xc1 94103E3501C0"))
 	f.Fuzz(func(t *testing.T, loc string, data []byte) {
-		for _, h := range scanAll(s, Input{Location: loc, Data: data}) {
+		in := Input{Location: loc, Data: data}
+		copy(in.MACs[0][:], data) // the first bytes are a link address (linkmac.go)
+		for _, h := range scanAll(s, in) {
 			if h.Identifier == "" || h.Value == "" || len(h.Encoding) == 0 || h.Offset < 0 || h.Offset > len(data) {
 				t.Fatalf("bad hit %+v", h)
 			}

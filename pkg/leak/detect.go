@@ -69,6 +69,7 @@ func (lc *layerCtx) generic() {
 	}
 	lc.keylessEmail()
 	lc.keylessMAC()
+	lc.bareMAC()
 	lc.keylessPhone()
 	lc.keylessPair()
 	if lc.depth == 0 {

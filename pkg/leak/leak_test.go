@@ -517,6 +517,7 @@ func TestScanCommonPathDoesNotAllocate(t *testing.T) {
 		{Location: "tcp.payload", Data: opaque},
 		{Location: "body", ContentType: "application/json", Data: []byte(`{"name":"screen_view","params":{"screen":"home","duration_ms":1200,"network":"wifi"}}`)},
 	} {
+		in.MACs = [2][6]byte{{0x94, 0x10, 0x3e, 0x35, 0x01, 0xc1}, {0x00, 0xb5, 0x6d, 0x06, 0x08, 0xba}} // the flow's link addresses
 		t.Run(in.Location, func(t *testing.T) {
 			hits := 0
 			if n := testing.AllocsPerRun(100, func() { s.Scan(in, func(Hit) { hits++ }) }); n > 0 || hits > 0 {

@@ -52,6 +52,10 @@ type Input struct {
 	// web's ordinary tracking, not behavioural data the device reports:
 	// the behavioural detectors skip such inputs (docs/leaks.md).
 	Page string
+	// MACs are the link-layer addresses of the flow's two ends (zero:
+	// unknown): 12 hex digits are reported as a MAC only when they spell
+	// one of them or an address next to one (linkmac.go).
+	MACs [2][6]byte
 }
 
 // Hit is one identifier found in an Input.
@@ -196,6 +200,8 @@ type scanState struct {
 	private     bool            // a private-browsing flag was seen (behaviour.go)
 	noBehaviour bool            // Input.Page was set, or behaviourSkipped(base): no behavioural detection
 	urls        map[string]bool // decoded forms of page URLs already reported (behaviour.go)
+	macs        linkMACs        // Input.MACs (linkmac.go)
+	linked      bool            // a layer held 12 bare hex digits: the result depends on macs
 
 	// Stacks shared by the nested layers of one Scan (a layer sees its
 	// ancestors' entries, below its own depth's): the decodings applied,
@@ -245,7 +251,14 @@ func (st *scanState) reset() {
 
 // Scan reports every identifier found in in, sorted by offset, each once
 // per (identifier, value, location).
-func (s *Scanner) Scan(in Input, emit func(Hit)) {
+func (s *Scanner) Scan(in Input, emit func(Hit)) { s.ScanLinked(in, emit) }
+
+// ScanLinked is Scan that also reports whether its result depended on
+// in.MACs: whether a layer held 12 bare hex digits, which are a MAC only
+// when they spell one of the flow's (linkmac.go). Otherwise the result is
+// the same for any MACs, so a caller that remembers inputs without hits
+// (the engine's scan memo) need not tell flows apart.
+func (s *Scanner) ScanLinked(in Input, emit func(Hit)) (linked bool) {
 	data := in.Data
 	if len(data) > s.opt.MaxInput {
 		data = data[:s.opt.MaxInput]
@@ -253,6 +266,7 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 	st := statePool.Get().(*scanState)
 	st.s, st.base, st.ctype = s, in.Location, in.ContentType
 	st.noBehaviour = in.Page != "" || behaviourSkipped(in.Location)
+	st.macs.set(in.MACs)
 	st.layer(data, in.Location, 0, 0, 0, -1, nil, "")
 	if len(st.hits) > 0 {
 		for _, h := range st.finish() {
@@ -262,8 +276,10 @@ func (s *Scanner) Scan(in Input, emit func(Hit)) {
 			emit(h)
 		}
 	}
+	linked = st.linked
 	st.reset()
 	statePool.Put(st)
+	return linked
 }
 
 // layer scans one decoded layer. loc is the location of the layer (the

@@ -5,8 +5,10 @@
 // packet numbers, follows key updates (key phase) and hands on the STREAM
 // frames' bytes per stream, in order.
 //
-// Handshake and 0-RTT packets are not decrypted (the streams they carry
-// are TLS handshake and early data; early data is counted as skipped).
+// The server's Handshake packets are decrypted for its TLS Certificate
+// message, which a Handler that is also a CertificateHandler receives;
+// the client's Handshake packets and 0-RTT packets are not decrypted
+// (counted as skipped).
 package quicdecrypt
 
 import (
@@ -29,6 +31,14 @@ type Handler interface {
 	StreamGap(dir proto.Dir, id uint64, n uint64, m proto.Meta)
 	// StreamEnd reports that the sender finished the stream (FIN).
 	StreamEnd(dir proto.Dir, id uint64, m proto.Meta)
+}
+
+// CertificateHandler is what a Handler may also be: it then receives the
+// server's Certificate message (TLS 1.3 layout, header first) from the
+// decrypted Handshake packets, once, with the Meta of the datagram that
+// completed it.
+type CertificateHandler interface {
+	Certificate(msg []byte, m proto.Meta)
 }
 
 // Reasons a connection is not (or not fully) decrypted; Status.Err holds
@@ -61,7 +71,8 @@ type Status struct {
 	Decrypted   [2]int // 1-RTT packets decrypted per direction
 	Failed      [2]int // 1-RTT packets that did not authenticate
 	KeyUpdates  [2]int
-	Skipped     [2]int // Handshake and 0-RTT packets (not decrypted)
+	Handshake   [2]int // Handshake packets decrypted (the server's, for its certificate)
+	Skipped     [2]int // Handshake and 0-RTT packets not decrypted
 	Waiting     [2]int // 1-RTT packets seen before their keys could be known (no ClientHello, no key, no CID yet)
 	StreamBytes [2]int64
 	Err         [2]error // why a direction was not decrypted; nil when it was
@@ -92,6 +103,21 @@ type dirState struct {
 	cidLen       int // length of the CID this side puts in the SCID (its peer's DCID in short headers)
 	haveCID      bool
 	streamsN     int
+	hs           hsState // Handshake packets (the server's)
+}
+
+// hsState reads the server's Handshake packets up to its Certificate
+// message.
+type hsState struct {
+	k      *keys
+	hp     hpMask
+	cands  []candidate // keys not yet confirmed
+	tried  bool        // cands were made
+	pn     int64
+	crypto reasm
+	budget int    // out-of-order Handshake CRYPTO bytes that may still be held
+	buf    []byte // in-order Handshake CRYPTO bytes not yet read as messages
+	done   bool   // the Certificate was handed on, or reading stopped
 }
 
 // Conn decrypts one QUIC connection (one UDP flow).
@@ -133,6 +159,7 @@ func New(keys *keylog.Log, h Handler, lim Limits) *Conn {
 		c.d[i].initPN, c.d[i].largest = -1, -1
 		c.d[i].cryptoBudget = lim.MaxCrypto
 		c.d[i].streams = map[uint64]*reasm{}
+		c.d[i].hs.pn, c.d[i].hs.budget = -1, lim.MaxCrypto
 	}
 	return c
 }
@@ -229,6 +256,9 @@ func (c *Conn) long(dir proto.Dir, b []byte, m proto.Meta) int {
 	end := pnOff + int(length)
 	d := &c.d[dir]
 	d.cidLen, d.haveCID = sl, true
+	if typ == v.handshake && dir == proto.ToClient && c.handshake(dir, b[:end], pnOff, m) {
+		return end
+	}
 	if typ != v.initial {
 		c.st.Skipped[dir]++ // Handshake or 0-RTT
 		return end
@@ -270,7 +300,7 @@ func (c *Conn) long(dir proto.Dir, b []byte, m proto.Meta) int {
 	if int64(pn) > d.initPN {
 		d.initPN = int64(pn)
 	}
-	c.frames(dir, plain, true, m)
+	c.frames(dir, plain, levelInitial, m)
 	return end
 }
 
@@ -329,14 +359,14 @@ func (c *Conn) short(dir proto.Dir, b []byte, m proto.Meta) shortResult {
 				if !c.haveSu {
 					c.suite, c.haveSu = k.s, true
 				}
-				c.frames(dir, plain, false, m)
+				c.frames(dir, plain, level1RTT, m)
 				return shortOK
 			}
 		}
 		return shortFail
 	}
 	if plain, ok := c.open1RTT(dir, nil, d.hp, b, pnOff, false); ok {
-		c.frames(dir, plain, false, m)
+		c.frames(dir, plain, level1RTT, m)
 		return shortOK
 	}
 	return shortFail
@@ -400,39 +430,148 @@ func (c *Conn) open1RTT(dir proto.Dir, k *keys, hp hpMask, b []byte, pnOff int, 
 	return nil, false
 }
 
-// ready sets up the 1-RTT candidates of dir once the client random is known.
-func (c *Conn) ready(dir proto.Dir) bool {
-	d := &c.d[dir]
-	if d.cur != nil || len(d.cands) > 0 {
-		return true
-	}
-	if !c.haveCR {
-		return false
-	}
-	if !c.looked {
+// lookup finds the connection's secrets once the client random is known.
+func (c *Conn) lookup() *keylog.Secrets {
+	if !c.looked && c.haveCR {
 		c.looked = true
 		if s, ok := c.keys.Lookup(c.cr); ok {
 			c.secrets, c.st.KeyFound = s, true
 		}
 	}
-	if c.secrets == nil {
-		return false
-	}
-	label := keylog.ClientTrafficSecret0
-	if dir == proto.ToClient {
-		label = keylog.ServerTrafficSecret0
-	}
-	for _, sec := range c.secrets.Get(label) {
+	return c.secrets
+}
+
+// candidates are the keys of label's secrets for every suite that fits
+// (the negotiated one once the ServerHello was read).
+func (c *Conn) candidates(label keylog.Label) []candidate {
+	var out []candidate
+	for _, sec := range c.lookup().Get(label) {
 		for _, s := range suites {
 			if c.haveSu && s.id != c.suite.id || s.hash.Size() != sec.Len() {
 				continue
 			}
 			k, hp, err := newKeys(c.v, s, sec.Bytes())
 			if err == nil {
-				d.cands = append(d.cands, candidate{s, k, hp})
+				out = append(out, candidate{s, k, hp})
 			}
 		}
 	}
+	return out
+}
+
+// handshake decrypts one of the server's Handshake packets (pkt, its
+// packet number at pnOff) and reads its CRYPTO frames for the Certificate
+// message. It reports false when the packet was not decrypted (no keys, a
+// failed authentication, or the certificate was already handed on): it is
+// then counted as skipped.
+func (c *Conn) handshake(dir proto.Dir, pkt []byte, pnOff int, m proto.Meta) bool {
+	h := &c.d[dir].hs
+	if h.done {
+		return false
+	}
+	if _, ok := c.h.(CertificateHandler); !ok {
+		return false
+	}
+	if !h.tried && c.haveCR && c.lookup() != nil {
+		h.tried = true
+		h.cands = c.candidates(keylog.ServerHandshakeTrafficSecret)
+	}
+	try := func(k *keys, hp hpMask) ([]byte, bool) {
+		hdr := append(c.hdr[:0], pkt[:min(pnOff+4, len(pkt))]...)
+		c.hdr = hdr
+		pnLen, ok := unprotect(hp, pkt, pnOff, hdr, true)
+		if !ok {
+			return nil, false
+		}
+		pn := quic.DecodePacketNumber(h.pn, truncatedPN(hdr, pnOff, pnLen), pnLen*8)
+		plain, err := k.open(c.out[:0], pkt, hdr, pnOff, pnLen, pn)
+		if err != nil {
+			return nil, false
+		}
+		c.out = plain[:0]
+		h.pn = max(h.pn, int64(pn))
+		return plain, true
+	}
+	var plain []byte
+	ok := false
+	if h.k != nil {
+		plain, ok = try(h.k, h.hp)
+	} else {
+		for _, cd := range h.cands {
+			if plain, ok = try(cd.k, cd.h); ok {
+				h.k, h.hp, h.cands = cd.k, cd.h, nil
+				break
+			}
+		}
+	}
+	if !ok {
+		return false
+	}
+	c.st.Handshake[dir]++
+	c.frames(dir, plain, levelHandshake, m)
+	return true
+}
+
+// hsCrypto collects the server's Handshake CRYPTO stream and hands on its
+// Certificate message; the messages before it (EncryptedExtensions) are
+// skipped, and reading stops after it, at a message over MaxCrypto bytes
+// or at a compressed certificate (RFC 8879), which is not decoded.
+func (c *Conn) hsCrypto(dir proto.Dir, off uint64, data []byte, m proto.Meta) {
+	h := &c.d[dir].hs
+	if h.done {
+		return
+	}
+	h.crypto.add(off, data, &h.budget, func(b []byte) {
+		if len(h.buf)+len(b) <= c.lim.MaxCrypto {
+			h.buf = append(h.buf, b...)
+		} else {
+			h.done = true
+		}
+	})
+	for !h.done && len(h.buf) >= 4 {
+		n := 4 + (int(h.buf[1])<<16 | int(h.buf[2])<<8 | int(h.buf[3]))
+		if n > c.lim.MaxCrypto {
+			h.done = true
+			break
+		}
+		if len(h.buf) < n {
+			return
+		}
+		switch h.buf[0] {
+		case typeCertificate:
+			h.done = true
+			c.h.(CertificateHandler).Certificate(h.buf[:n], m)
+		case typeCompressedCertificate:
+			h.done = true
+		default:
+			h.buf = h.buf[n:]
+		}
+	}
+	if h.done {
+		h.buf, h.crypto = nil, reasm{}
+	}
+}
+
+// TLS handshake message types read from Handshake packets.
+const (
+	typeCertificate           = 11
+	typeCompressedCertificate = 25
+)
+
+// ready sets up the 1-RTT candidates of dir once the client random is known.
+func (c *Conn) ready(dir proto.Dir) bool {
+	d := &c.d[dir]
+	if d.cur != nil || len(d.cands) > 0 {
+		return true
+	}
+	if !c.haveCR || c.lookup() == nil {
+		return false
+	}
+	label := keylog.ClientTrafficSecret0
+	if dir == proto.ToClient {
+		label = keylog.ServerTrafficSecret0
+	}
+	d.cands = append(d.cands, c.candidates(label)...)
 	return len(d.cands) > 0
 }
 
@@ -457,9 +596,17 @@ const (
 	frDatagramLen  = 0x31
 )
 
-// frames walks a decrypted payload. An unknown or malformed frame ends the
-// walk (its length is unknown).
-func (c *Conn) frames(dir proto.Dir, p []byte, initial bool, m proto.Meta) {
+// Encryption levels of the packets frames reads.
+const (
+	level1RTT uint8 = iota
+	levelInitial
+	levelHandshake
+)
+
+// frames walks a decrypted payload of the given level: CRYPTO frames of
+// Initial and Handshake packets, STREAM frames of 1-RTT packets. An
+// unknown or malformed frame ends the walk (its length is unknown).
+func (c *Conn) frames(dir proto.Dir, p []byte, level uint8, m proto.Meta) {
 	for len(p) > 0 {
 		t, n, ok := quic.Varint(p)
 		if !ok {
@@ -515,8 +662,11 @@ func (c *Conn) frames(dir proto.Dir, p []byte, initial bool, m proto.Meta) {
 			if !ok {
 				return
 			}
-			if initial {
+			switch level {
+			case levelInitial:
 				c.crypto(dir, vals[0], data)
+			case levelHandshake:
+				c.hsCrypto(dir, vals[0], data, m)
 			}
 		case t == frNewToken:
 			if !read(1) {
@@ -548,7 +698,7 @@ func (c *Conn) frames(dir proto.Dir, p []byte, initial bool, m proto.Meta) {
 			} else {
 				data, p = p, nil
 			}
-			if !initial {
+			if level == level1RTT {
 				c.stream(dir, id, off, data, t&1 != 0, m)
 			}
 		case t >= 0x10 && t <= 0x17 && t != 0x11 && t != 0x15:

@@ -182,3 +182,14 @@ func (h *decoderHandler) StreamEnd(dir proto.Dir, id uint64, m proto.Meta) {
 		t.StreamEnd(dir, id, m)
 	}
 }
+
+// Certificate hands the server's decrypted Certificate message to the
+// Initial decoder (pkg/proto/quic), whose event gets the chain and whose
+// findings its checks.
+func (h *decoderHandler) Certificate(msg []byte, m proto.Meta) {
+	if c, ok := h.cfg.Initial.(interface {
+		DecryptedCertificate(msg []byte, m proto.Meta)
+	}); ok {
+		c.DecryptedCertificate(msg, m)
+	}
+}

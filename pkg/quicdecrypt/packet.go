@@ -23,19 +23,20 @@ var (
 
 // version is what differs between QUIC v1 and v2 for packet protection.
 type version struct {
-	code    uint32
-	salt    []byte
-	prefix  string // HKDF label prefix: "quic " or "quicv2 "
-	initial uint8  // long packet type of Initial
-	retry   uint8  // and of Retry
+	code      uint32
+	salt      []byte
+	prefix    string // HKDF label prefix: "quic " or "quicv2 "
+	initial   uint8  // long packet type of Initial
+	handshake uint8  // of Handshake
+	retry     uint8  // and of Retry
 }
 
 func lookupVersion(v uint32) (version, bool) {
 	switch v {
 	case quic.Version1:
-		return version{code: v, salt: saltV1, prefix: "quic ", initial: 0, retry: 3}, true
+		return version{code: v, salt: saltV1, prefix: "quic ", initial: 0, handshake: 2, retry: 3}, true
 	case quic.Version2:
-		return version{code: v, salt: saltV2, prefix: "quicv2 ", initial: 1, retry: 0}, true
+		return version{code: v, salt: saltV2, prefix: "quicv2 ", initial: 1, handshake: 3, retry: 0}, true
 	}
 	return version{}, false
 }

@@ -128,7 +128,7 @@ func FuzzDatagrams(f *testing.F) {
 		l := loadKeys(f, "testdata/"+name+".keys")
 		for _, cr := range l.ClientRandoms() {
 			s, _ := l.Lookup(cr)
-			for _, lab := range []keylog.Label{keylog.ClientTrafficSecret0, keylog.ServerTrafficSecret0} {
+			for _, lab := range []keylog.Label{keylog.ClientTrafficSecret0, keylog.ServerTrafficSecret0, keylog.ServerHandshakeTrafficSecret} {
 				for _, sec := range s.Get(lab) {
 					keys.Add(lab, cr, sec.Bytes())
 				}
@@ -149,7 +149,7 @@ func FuzzDatagrams(f *testing.F) {
 		f.Add(fuzzseed.Encode(ops))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		col := newCollector(t)
+		col := &certCollector{collector: newCollector(t), t: t, max: 4096}
 		c := New(keys, col, Limits{MaxCrypto: 4096, MaxPending: 1 << 14, MaxStreams: 16})
 		for _, o := range fuzzseed.Decode(in) {
 			if o.Gap == 0 {
@@ -161,4 +161,20 @@ func FuzzDatagrams(f *testing.F) {
 		}
 		_ = c.Status()
 	})
+}
+
+// certCollector is a collector that also takes the server's Certificate
+// message, which must be one whole message within the CRYPTO limit, once.
+type certCollector struct {
+	*collector
+	t     *testing.T
+	max   int
+	certs int
+}
+
+func (c *certCollector) Certificate(msg []byte, m proto.Meta) {
+	c.certs++
+	if c.certs > 1 || len(msg) < 4 || msg[0] != 11 || len(msg) != 4+(int(msg[1])<<16|int(msg[2])<<8|int(msg[3])) || len(msg) > c.max {
+		c.t.Fatalf("certificate %d: %d bytes % x", c.certs, len(msg), msg[:min(len(msg), 8)])
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/internal/httpfield"
 )
 
 // Event is one HTTP exchange: a request and the response paired with it.
@@ -60,17 +61,12 @@ func (ev *Event) complete() {
 	}
 }
 
-// Header is one header field as sent, in wire order and original case.
-type Header struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+// Header is one header field as sent, in wire order and original case
+// (the type HTTP/2 and HTTP/3 events use too).
+type Header = httpfield.Header
 
 // Param is one name/value pair of a query string, form, or cookie.
-type Param struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+type Param = httpfield.Param
 
 // Request is the request half of an Event.
 type Request struct {

@@ -233,12 +233,21 @@ func (p *Parser) doh(ev *Event, s *stream) {
 			}
 		}
 		if rq.Body != nil && rq.Body.MediaType == MediaDNS && len(rq.Body.Data) > 0 {
-			ev.DNS = append(ev.DNS, parseDNS(proto.ToServer, rq.Body.Data, s.req.meta))
+			ev.DNS = append(ev.DNS, parseDNS(proto.ToServer, rq.Body.Data, s.req.bodyMeta()))
 		}
 	}
 	if rs := ev.Response; rs != nil && rs.Body != nil && rs.Body.MediaType == MediaDNS && len(rs.Body.Data) > 0 {
-		ev.DNS = append(ev.DNS, parseDNS(proto.ToClient, rs.Body.Data, s.resp.meta))
+		ev.DNS = append(ev.DNS, parseDNS(proto.ToClient, rs.Body.Data, s.resp.bodyMeta()))
 	}
+}
+
+// bodyMeta is where a side's body was complete: its latest DATA frame (a
+// DNS message in a body is there, where tshark shows it), else its headers.
+func (sd *side) bodyMeta() proto.Meta {
+	if sd.hasBody {
+		return sd.body
+	}
+	return sd.meta
 }
 
 func parseDNS(dir proto.Dir, b []byte, m proto.Meta) DNSMessage {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/phonehome/phonehome/pkg/proto/dns"
+	"github.com/phonehome/phonehome/pkg/proto/internal/httpfield"
 )
 
 // EventType is the "type" of HTTP/2 events, as for HTTP/1: an HTTP/2
@@ -40,17 +41,12 @@ type Event struct {
 	Reset string   `json:"reset,omitempty"`
 }
 
-// Header is one header field as sent (HTTP/2 field names are lowercase).
-type Header struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+// Header is one header field as sent (HTTP/2 field names are lowercase);
+// the type HTTP/1.x events use too.
+type Header = httpfield.Header
 
 // Param is one name/value pair of a query string or cookie.
-type Param struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+type Param = httpfield.Param
 
 // Request is the client half of a stream.
 type Request struct {

@@ -117,7 +117,8 @@ type half struct {
 	skip    bool // the frame is over MaxFrame: its payload is not kept
 	gapped  bool // a gap fell inside this DATA frame: the rest only counts
 	buf     []byte
-	meta    proto.Meta
+	meta    proto.Meta // where the current frame began
+	end     proto.Meta // where it was completed
 	sync    bool
 	carry   []byte
 	cmeta   proto.Meta // of the first carried byte
@@ -135,6 +136,8 @@ type side struct {
 	ended   bool
 	frame   uint64
 	meta    proto.Meta
+	body    proto.Meta // where its latest DATA payload was completed
+	hasBody bool
 	fields  []Header
 	trail   []Header
 	status  int
@@ -301,6 +304,7 @@ func (p *Parser) Data(dir proto.Dir, data []byte, m proto.Meta) {
 			case h.skip:
 				p.skipped(dir, h)
 			default:
+				h.end = m
 				p.frame(dir, h)
 			}
 			if cap(h.buf) > 64<<10 {
@@ -369,6 +373,9 @@ func (p *Parser) frame(dir proto.Dir, h *half) {
 			sd.started, sd.meta = true, h.meta
 		}
 		d := f.Data()
+		if len(d) > 0 {
+			sd.body, sd.hasBody = h.end, true
+		}
 		sd.wire += int64(len(d))
 		if keep := min(len(d), p.lim.MaxBody-len(sd.raw)); keep > 0 {
 			sd.raw = append(sd.raw, d[:keep]...)

@@ -32,6 +32,11 @@ func FuzzDatagram(f *testing.F) {
 		p.frames(&c, proto.ToServer, raw, proto.Meta{})
 		p.frames(&c, proto.ToClient, raw, proto.Meta{})
 		chloTags(raw)
+		// The raw bytes as a decrypted Certificate message of a connection.
+		q := NewParserLimits(nil, Limits{MaxCrypto: 4096, MaxFragments: 8, MaxConns: 2})
+		q.conns = []*conn{{largest: [2]int64{-1, -1}}}
+		q.DecryptedCertificate(raw, proto.Meta{})
+		q.End(proto.Meta{})
 	})
 }
 

@@ -52,8 +52,14 @@ type Connection struct {
 	UndecryptedInitial [2]uint64            `json:"undecrypted_initial"`
 	HandshakePackets   [2]uint64            `json:"handshake_packets"`
 	ShortPackets       [2]uint64            `json:"short_packets"`
-	Findings           []tls.Finding        `json:"findings,omitempty"`
-	Notes              []string             `json:"notes,omitempty"`
+	// The server's certificate chain, sent in Handshake packets: known
+	// only when a key log decrypted them (pkg/quicdecrypt), then checked
+	// as a TLS session's (pkg/proto/tls).
+	CertificateFrame uint64            `json:"certificate_frame,omitempty"`
+	Certificates     []tls.Certificate `json:"certificates,omitempty"`
+	NameMismatch     bool              `json:"name_mismatch,omitempty"` // leaf does not cover SNI
+	Findings         []tls.Finding     `json:"findings,omitempty"`
+	Notes            []string          `json:"notes,omitempty"`
 }
 
 // Close is a CONNECTION_CLOSE frame seen in an Initial packet.
@@ -83,6 +89,7 @@ type conn struct {
 	retrySCID []byte
 	first     proto.Meta
 	started   bool
+	chain     *tls.ServerChain // from DecryptedCertificate
 	ev        Connection
 }
 
@@ -554,8 +561,42 @@ func (p *Parser) End(m proto.Meta) {
 	p.conns = nil
 }
 
+// DecryptedCertificate hands the server's TLS 1.3 Certificate message
+// (header first), which a key log decrypted from its Handshake packets
+// (pkg/quicdecrypt), to the newest connection with a ClientHello: the
+// hello the server answered (a client's later Initials, sent to the
+// server's connection ID, count as connections of their own here). m is
+// where it was read. The chain
+// goes into the quic event and gets the checks of a TLS session's chain
+// (self-signed, expired, not yet valid, not covering the SNI,
+// unparsable). The first chain of a connection wins; calls after End do
+// nothing.
+func (p *Parser) DecryptedCertificate(msg []byte, m proto.Meta) {
+	c := p.current()
+	for i := len(p.conns) - 1; i >= 0; i-- {
+		if p.conns[i].ev.ClientHello != nil {
+			c = p.conns[i]
+			break
+		}
+	}
+	if p.ended || c == nil || c.chain != nil {
+		return
+	}
+	ch := tls.ReadServerChain13(msg, m)
+	c.chain = &ch
+	c.ev.CertificateFrame = ch.Frame
+	c.ev.Certificates = ch.Certificates
+	if ch.Err != nil {
+		c.note(fmt.Sprintf("frame %d: %v", m.Frame, ch.Err))
+	}
+}
+
 func (p *Parser) emitConn(c *conn) {
-	if c.ev.ClientHello != nil {
+	switch {
+	case c.chain != nil:
+		c.ev.NameMismatch = c.chain.NameMismatch(c.ev.SNI)
+		c.ev.Findings = tls.Findings(c.ev.ClientHello, c.ev.ServerHello, c.ev.Certificates, c.ev.NameMismatch, c.ev.CertificateFrame)
+	case c.ev.ClientHello != nil:
 		c.ev.Findings = tls.Findings(c.ev.ClientHello, c.ev.ServerHello, nil, false, 0)
 	}
 	if p.sink == nil {

@@ -27,3 +27,33 @@ func (s *Stream) DecryptedCertificate(msg []byte, m proto.Meta) {
 func parseChain13(msg []byte, now time.Time) ([]Certificate, *x509.Certificate, error) {
 	return readChain(msg, now, true)
 }
+
+// ServerChain is a server's certificate chain read from a TLS 1.3
+// Certificate message outside a Stream: QUIC's, from decrypted Handshake
+// packets (pkg/quicdecrypt). Its Findings are a TLS session's.
+type ServerChain struct {
+	Frame        uint64        // where the message was read
+	Certificates []Certificate // empty, not nil, when none could be read
+	Err          error         // why the message did not parse whole
+	leaf         *x509.Certificate
+}
+
+// ReadServerChain13 reads a TLS 1.3 Certificate message (header first);
+// m.Time is the capture time the validity checks use.
+func ReadServerChain13(msg []byte, m proto.Meta) ServerChain {
+	chain, leaf, err := parseChain13(msg, m.Time)
+	if chain == nil {
+		chain = []Certificate{}
+	}
+	return ServerChain{Frame: m.Frame, Certificates: chain, Err: err, leaf: leaf}
+}
+
+// NameMismatch reports whether the leaf parsed and does not cover sni, the
+// rule of a TLS session's name_mismatch (false when sni is "").
+func (c *ServerChain) NameMismatch(sni string) bool { return nameMismatch(c.leaf, sni) }
+
+// nameMismatch: a leaf that parsed does not cover the SNI the client
+// asked for (false without either).
+func nameMismatch(leaf *x509.Certificate, sni string) bool {
+	return sni != "" && leaf != nil && !matchesName(leaf, sni)
+}

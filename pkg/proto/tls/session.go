@@ -95,9 +95,7 @@ func (ss *Session) finish(leaf *x509.Certificate) {
 	if ss.ServerHello != nil {
 		ss.Version = VersionName(ss.ServerHello.Version)
 	}
-	if ss.SNI != "" && leaf != nil && !matchesName(leaf, ss.SNI) {
-		ss.NameMismatch = true
-	}
+	ss.NameMismatch = nameMismatch(leaf, ss.SNI)
 	ss.Findings = Findings(ch, ss.ServerHello, ss.Certificates, ss.NameMismatch, ss.CertificateFrame)
 }
 
