@@ -47,6 +47,14 @@ type Records interface {
 	Close() error
 }
 
+// OnceRecords is implemented by Records whose storage can be given back
+// while they are streamed: after StreamOnce, the next Each or
+// EachFormatted is the last that works (later ones fail). The CLI, which
+// writes a report once, calls it.
+type OnceRecords interface {
+	StreamOnce()
+}
+
 // RecordFormat appends rec, a flow record (event false) or an event as
 // Records gives it, to dst in the form a writer puts it in its output. It
 // may be called on several goroutines at once, each with its own dst.

@@ -434,6 +434,15 @@ func (p *recordPipe) consume(write func(*recordBatch) error) error {
 	return p.err
 }
 
+// StreamOnce implements audit.OnceRecords: the merge gives the spools'
+// file space back as it reads them (spool.Writer.FreeAsMerged), so the
+// report's own pages can take the spools' instead of new memory.
+func (r *spooledRecords) StreamOnce() {
+	for _, w := range append(r.flows[:len(r.flows):len(r.flows)], r.events...) {
+		w.FreeAsMerged()
+	}
+}
+
 // Close implements audit.Records.
 func (r *spooledRecords) Close() error {
 	var errs []error
