@@ -4,16 +4,21 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/phonehome/phonehome/internal/jsontest"
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/ftp"
 	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
 	"github.com/phonehome/phonehome/pkg/proto/mail"
+	"github.com/phonehome/phonehome/pkg/proto/mqtt"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
+	"github.com/phonehome/phonehome/pkg/proto/quic"
 	"github.com/phonehome/phonehome/pkg/proto/sniff"
 	"github.com/phonehome/phonehome/pkg/proto/ssdp"
 	"github.com/phonehome/phonehome/pkg/proto/stun"
+	"github.com/phonehome/phonehome/pkg/proto/tls"
+	"github.com/phonehome/phonehome/pkg/severity"
 )
 
 type appender interface {
@@ -23,7 +28,8 @@ type appender interface {
 // newEvents returns one zero value of every event type with an appender,
 // as the decoders emit them (values or pointers).
 func newEvents() []appender {
-	return []appender{&ntp.Event{}, &ssdp.Event{}, &dhcp.Event{}, &ftp.Event{}, &mail.Event{}, &stun.Event{}, &sniff.Profile{}}
+	return []appender{&ntp.Event{}, &ssdp.Event{}, &dhcp.Event{}, &ftp.Event{}, &mail.Event{}, &stun.Event{}, &sniff.Profile{},
+		&tls.Session{}, &quic.Connection{}, &tls.ClientHelloInfo{}, &tls.ServerHelloInfo{}, &mqtt.Event{}}
 }
 
 // check compares an appender with encoding/json on v, and its output
@@ -64,7 +70,22 @@ func TestEventAppendersMatchEncodingJSON(t *testing.T) {
 		&stun.Event{Method: "binding", Class: "success", Classic: true, XORPeerAddresses: []string{"1.2.3.4:5"}, ErrorCode: 401, Lifetime: 600, Integrity: true},
 		&sniff.Profile{Len: 408, HeadHex: "983928f7", HeadText: ".9(.", Entropy: 2.2134, ChiSquare: 51104.47, PrintableRatio: 0.1324, Verdict: "binary"},
 		&sniff.Profile{Magic: "gzip", Alphabet: "base64", Entropy: 8, ChiSquare: 1e-9},
-		(*mail.Event)(nil), (*ftp.Event)(nil), (*sniff.Profile)(nil),
+		&mqtt.Event{Dir: "up", Packet: "connect", Version: 5, ProtocolName: "MQTT", ClientID: "myvoiceismypassport", Username: "user",
+			HasUsername: true, PasswordPresent: true, CleanSession: true, KeepAlive: 60, Flags: []string{"password-in-clear"}},
+		&mqtt.Event{Dir: "down", Packet: "connack", ReturnCode: new(int), Topics: []mqtt.Topic{{Filter: "a/#", QoS: 1}}, Counts: []mqtt.Count{{Dir: "up", Packet: "publish", N: 3}}},
+		(*mqtt.Event)(nil), (*mail.Event)(nil), (*ftp.Event)(nil), (*sniff.Profile)(nil), (*tls.Session)(nil), (*quic.Connection)(nil),
+		&tls.Session{ClientHellos: []tls.ClientHelloInfo{{Frame: 116, MaxVersion: "TLS1.3", ClientHello: tls.ClientHello{RecordVersion: 769,
+			LegacyVersion: 771, SessionIDLen: 32, ALPN: []string{"h2"}, SupportedVersions: []uint16{772, 771}, CipherSuites: []uint16{4866},
+			Compression: tls.ByteList{0}, Extensions: []uint16{11, 10}, PointFormats: tls.ByteList{}}, JA3: "771,4866", JA4: "t13i3111h2"}},
+			ServerHello: &tls.ServerHelloInfo{Frame: 118, ServerHello: tls.ServerHello{Version: 772, Extensions: nil}},
+			Certificates: []tls.Certificate{{Subject: "CN=a<b>", SANs: []string{"a"}, NotBefore: time.Date(2024, 5, 1, 9, 2, 38, 61620000, time.UTC),
+				NotAfter: time.Date(2025, 5, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)), SHA256: "ab"}},
+			Alerts: []tls.Alert{{Frame: 9, Dir: "down", Level: 2, Description: 40}}, Records: [2]uint64{1, 0},
+			Findings: []tls.Finding{{Kind: "tls-no-sni", Severity: severity.Low, Message: "no SNI", Frame: 116}, {Severity: 200}}},
+		&tls.Session{ClientHellos: []tls.ClientHelloInfo{}, Certificates: []tls.Certificate{{NotAfter: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}},
+		&quic.Connection{Version: "v1", VersionCode: 1, DCID: "69cd", SNI: "www.gravatar.com", ALPN: []string{"h3"},
+			ClientHello: &tls.ClientHelloInfo{Frame: 3137, ClientHello: tls.ClientHello{ECH: true}}, Retry: true,
+			Close: &quic.Close{Frame: 4, Dir: "up", Code: 10, Reason: "bye"}, Datagrams: [2]uint64{2, 2}, Findings: []tls.Finding{{Kind: "x"}}},
 	} {
 		check(t, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"time"
 )
 
 // Object appends the members of a JSON object as encoding/json writes the
@@ -134,4 +135,82 @@ func Float(b []byte, f float64) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// Uints writes a list of unsigned numbers ([]uint16 and the like, not
+// []byte, which encoding/json writes as base64): null when nil.
+func Uints[T uint16 | uint32 | uint64](o *Object, k string, v []T) {
+	o.Key(k)
+	if v == nil {
+		o.B = append(o.B, "null"...)
+		return
+	}
+	o.B = appendUints(o.B, v)
+}
+
+// OptUints is Uints left out when empty.
+func OptUints[T uint16 | uint32 | uint64](o *Object, k string, v []T) {
+	if len(v) > 0 {
+		Uints(o, k, v)
+	}
+}
+
+// Bytes writes a list of 8-bit numbers as [1,2,3] (a type whose
+// MarshalJSON does so; never null).
+func (o *Object) Bytes(k string, v []byte) {
+	o.Key(k)
+	o.B = appendUints(o.B, v)
+}
+
+// OptBytes is Bytes left out when empty.
+func (o *Object) OptBytes(k string, v []byte) {
+	if len(v) > 0 {
+		o.Bytes(k, v)
+	}
+}
+
+// Pair writes a [2]uint64 array.
+func (o *Object) Pair(k string, v [2]uint64) {
+	o.Key(k)
+	o.B = append(o.B, '[')
+	o.B = strconv.AppendUint(o.B, v[0], 10)
+	o.B = append(o.B, ',')
+	o.B = strconv.AppendUint(o.B, v[1], 10)
+	o.B = append(o.B, ']')
+}
+
+// Raw writes v, a JSON value made by another appender, as the value of k
+// (the appender appends to the object's bytes).
+func (o *Object) Raw(k string, appendValue func([]byte) ([]byte, error)) {
+	o.Key(k)
+	var err error
+	if o.B, err = appendValue(o.B); err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+// Time writes t as time.Time's MarshalJSON does (RFC 3339 with
+// nanoseconds; an error for years outside 0–9999).
+func (o *Object) Time(k string, t time.Time) {
+	o.Key(k)
+	o.B = append(o.B, '"')
+	b, err := t.AppendText(o.B)
+	if err != nil {
+		if o.err == nil {
+			o.err = err
+		}
+		return
+	}
+	o.B = append(b, '"')
+}
+
+func appendUints[T uint8 | uint16 | uint32 | uint64](b []byte, v []T) []byte {
+	b = append(b, '[')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(x), 10)
+	}
+	return append(b, ']')
 }
