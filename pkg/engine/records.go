@@ -288,15 +288,16 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 // and from those, in the order of the merge, to the goroutine that writes
 // them. At most 2 × workers + 2 batches are under way.
 type recordPipe struct {
-	work   chan *recordBatch // to the workers
-	order  chan *recordBatch // to the writer, in the merge's order
-	free   chan *recordBatch
-	stop   chan struct{} // closed when the writer stops early
-	cur    *recordBatch
-	err    error // the merge's, read once order is closed
-	mask   *leak.Masker
-	format audit.RecordFormat
-	wg     sync.WaitGroup
+	work    chan *recordBatch // to the workers
+	order   chan *recordBatch // to the writer, in the merge's order
+	free    chan *recordBatch
+	stop    chan struct{} // closed when the writer stops early
+	cur     *recordBatch
+	err     error // the merge's, read once order is closed
+	mask    *leak.Masker
+	format  audit.RecordFormat
+	workers int
+	wg      sync.WaitGroup
 }
 
 // recordBatch is a run of records of one kind, as merged and as formatted.
@@ -316,13 +317,17 @@ type recordBatch struct {
 
 const pipeBatch = 256 << 10
 
+// maskCacheBudget is the memory of the formatting goroutines' mask
+// caches together (leak.MaskCache).
+const maskCacheBudget = 8 << 20
+
 var errPipeStopped = errors.New("engine: record consumer stopped")
 
 func newRecordPipe(workers int, mask *leak.Masker, format audit.RecordFormat) *recordPipe {
 	workers = max(workers, 1)
 	n := 2*workers + 2
 	p := &recordPipe{work: make(chan *recordBatch, n), order: make(chan *recordBatch, n), free: make(chan *recordBatch, n),
-		stop: make(chan struct{}), mask: mask, format: format}
+		stop: make(chan struct{}), mask: mask, format: format, workers: workers}
 	for range n {
 		p.free <- &recordBatch{done: make(chan struct{}, 1)}
 	}
@@ -378,7 +383,7 @@ func (p *recordPipe) formatter() {
 	defer p.wg.Done()
 	var cache *leak.MaskCache
 	if p.mask != nil {
-		cache = leak.NewMaskCache()
+		cache = leak.NewMaskCacheSize(maskCacheBudget / p.workers)
 	}
 	var masked []byte
 	for b := range p.work {
