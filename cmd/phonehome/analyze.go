@@ -117,6 +117,9 @@ func runAnalyze(c *cli.Context) error {
 	geo.Release() // the report is enriched: writing it looks nothing up
 	if rep.Records != nil {
 		defer rep.Records.Close()
+		if o, ok := rep.Records.(audit.OnceRecords); ok {
+			o.StreamOnce() // one report is written from them
+		}
 	}
 	if err := writeReport(c, rep); err != nil {
 		return err

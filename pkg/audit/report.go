@@ -47,6 +47,50 @@ type Records interface {
 	Close() error
 }
 
+// OnceRecords is implemented by Records whose storage can be given back
+// while they are streamed: after StreamOnce, the next Each or
+// EachFormatted is the last that works (later ones fail). The CLI, which
+// writes a report once, calls it.
+type OnceRecords interface {
+	StreamOnce()
+}
+
+// RecordFormat appends rec, a flow record (event false) or an event as
+// Records gives it, to dst in the form a writer puts it in its output. It
+// may be called on several goroutines at once, each with its own dst.
+type RecordFormat func(dst []byte, event bool, rec []byte) ([]byte, error)
+
+// FormattedRecords is implemented by Records that can format their
+// records on several goroutines while they are merged.
+type FormattedRecords interface {
+	// EachFormatted is Each with format applied to every record on up to
+	// workers goroutines: write is called on the calling goroutine, in
+	// the order of Each, with the formatted bytes of one or more
+	// consecutive records of one kind, and the first error of format or
+	// write stops it. The bytes passed are only valid during the call.
+	EachFormatted(keep func(device string) bool, workers int, format RecordFormat, write func(event bool, b []byte) error) error
+}
+
+// EachFormatted streams the records of r as FormattedRecords does, on
+// several goroutines when r implements it and on the calling one
+// otherwise; the bytes are the same either way.
+func EachFormatted(r Records, keep func(device string) bool, workers int, format RecordFormat, write func(event bool, b []byte) error) error {
+	if f, ok := r.(FormattedRecords); ok {
+		return f.EachFormatted(keep, workers, format, write)
+	}
+	var dst []byte
+	one := func(event bool) func([]byte) error {
+		return func(rec []byte) error {
+			var err error
+			if dst, err = format(dst[:0], event, rec); err != nil {
+				return err
+			}
+			return write(event, dst)
+		}
+	}
+	return r.Each(keep, one(false), one(true))
+}
+
 // Tool names the program that made the report.
 type Tool struct {
 	Name    string `json:"name"`

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/leak"
@@ -176,22 +177,42 @@ func (r *spooledRecords) rename(dev, id string) *deviceRename {
 	return d
 }
 
-// Each implements audit.Records. The spools are merged, and the records
-// numbered, renamed and masked, on a goroutine of its own, which hands
-// them in batches to the calling goroutine: there flowFn and eventFn are
-// called, in the same order, while the next records are made (the
-// writer indents and writes what the merge makes, on the other core).
+// Each implements audit.Records: EachFormatted with the records as they
+// are, handed to flowFn and eventFn one at a time.
 func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
-	p := newRecordPipe()
+	p := newRecordPipe(1, r.mask, func(dst []byte, _ bool, rec []byte) ([]byte, error) { return append(dst, rec...), nil })
 	go func() { p.finish(r.merge(keep, p)) }()
-	return p.consume(flowFn, eventFn)
+	return p.consume(func(b *recordBatch) error {
+		fn := flowFn
+		if b.events {
+			fn = eventFn
+		}
+		start := 0
+		for _, end := range b.outEnds {
+			if err := fn(b.out[start:end]); err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	})
 }
 
-// merge makes the records in output order and gives them to p.
+// EachFormatted implements audit.FormattedRecords. The spools are merged,
+// and the records numbered and renamed, on a goroutine of its own, in
+// batches; workers goroutines mask and format the batches, and write is
+// called with them in order on the calling goroutine (the writer's
+// system calls run on yet another one, internal/bgwrite). The bytes do not
+// depend on the number of goroutines.
+func (r *spooledRecords) EachFormatted(keep func(device string) bool, workers int, format audit.RecordFormat, write func(event bool, b []byte) error) error {
+	p := newRecordPipe(workers, r.mask, format)
+	go func() { p.finish(r.merge(keep, p)) }()
+	return p.consume(func(b *recordBatch) error { return write(b.events, b.out) })
+}
+
+// merge makes the records in output order, not yet masked, and gives them
+// to p.
 func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) error {
-	cache := leak.NewMaskCache()
-	flowFn := func(b []byte) error { return p.add(false, b) }
-	eventFn := func(b []byte) error { return p.add(true, b) }
 	// ids[worker][local flow ID] is the flow's number in the output; 0
 	// when keep dropped it.
 	ids := make([][]uint64, len(r.flows))
@@ -232,13 +253,7 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 			}
 		}
 		buf = append(buf, rest...)
-		if r.mask != nil {
-			var changed bool
-			if r.masked, changed = r.mask.JSONCached(cache, r.masked[:0], buf, onlyName); changed {
-				return flowFn(r.masked)
-			}
-		}
-		return flowFn(buf)
+		return p.add(false, buf, 0)
 	})
 	if err != nil || len(r.events) == 0 {
 		return err
@@ -264,55 +279,69 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 		}
 		fields := len(buf)
 		buf = append(buf, js[at:]...)
-		if r.mask != nil {
-			var changed bool
-			r.masked = append(r.masked[:0], buf[:fields]...)
-			if r.masked, changed = r.mask.JSONCached(cache, r.masked, buf[fields:], nil); changed {
-				return eventFn(r.masked)
-			}
-		}
-		return eventFn(buf)
+		return p.add(true, buf, fields)
 	})
 }
 
-// recordPipe carries records from the merging goroutine to the one that
-// writes them, in batches of about pipeBatch bytes, at most pipeDepth
-// batches ahead.
+// recordPipe carries records from the merging goroutine, in batches of
+// about pipeBatch bytes, to workers goroutines that mask and format them,
+// and from those, in the order of the merge, to the goroutine that writes
+// them. At most 2 × workers + 2 batches are under way.
 type recordPipe struct {
-	full chan *recordBatch
-	free chan *recordBatch
-	stop chan struct{} // closed when the consumer stops early
-	cur  *recordBatch
-	err  error // the merge's, read once full is closed
+	work    chan *recordBatch // to the workers
+	order   chan *recordBatch // to the writer, in the merge's order
+	free    chan *recordBatch
+	stop    chan struct{} // closed when the writer stops early
+	cur     *recordBatch
+	err     error // the merge's, read once order is closed
+	mask    *leak.Masker
+	format  audit.RecordFormat
+	workers int
+	wg      sync.WaitGroup
 }
 
+// recordBatch is a run of records of one kind, as merged and as formatted.
 type recordBatch struct {
 	events bool // events, or flow records
 	data   []byte
 	ends   []int // the end of each record in data
+	// Where each record's masked part begins: an event's fields (its
+	// common keys are not masked); 0 for a flow record, masked whole
+	// except for its identity strings (onlyName).
+	from    []int
+	out     []byte // the formatted records
+	outEnds []int
+	err     error
+	done    chan struct{} // the workers are done with the batch
 }
 
-const (
-	pipeBatch = 256 << 10
-	pipeDepth = 4
-)
+const pipeBatch = 256 << 10
+
+// maskCacheBudget is the memory of the formatting goroutines' mask
+// caches together (leak.MaskCache).
+const maskCacheBudget = 8 << 20
 
 var errPipeStopped = errors.New("engine: record consumer stopped")
 
-func newRecordPipe() *recordPipe {
-	p := &recordPipe{full: make(chan *recordBatch, pipeDepth), free: make(chan *recordBatch, pipeDepth+1), stop: make(chan struct{})}
-	for range pipeDepth + 1 {
-		p.free <- &recordBatch{}
+func newRecordPipe(workers int, mask *leak.Masker, format audit.RecordFormat) *recordPipe {
+	workers = max(workers, 1)
+	n := 2*workers + 2
+	p := &recordPipe{work: make(chan *recordBatch, n), order: make(chan *recordBatch, n), free: make(chan *recordBatch, n),
+		stop: make(chan struct{}), mask: mask, format: format, workers: workers}
+	for range n {
+		p.free <- &recordBatch{done: make(chan struct{}, 1)}
+	}
+	for range workers {
+		p.wg.Add(1)
+		go p.formatter()
 	}
 	return p
 }
 
 // add copies one record into the current batch (merging goroutine).
-func (p *recordPipe) add(events bool, rec []byte) error {
+func (p *recordPipe) add(events bool, rec []byte, from int) error {
 	if p.cur != nil && (p.cur.events != events || len(p.cur.data) >= pipeBatch) {
-		if err := p.send(); err != nil {
-			return err
-		}
+		p.send()
 	}
 	if p.cur == nil {
 		select {
@@ -320,59 +349,103 @@ func (p *recordPipe) add(events bool, rec []byte) error {
 		case <-p.stop:
 			return errPipeStopped
 		}
-		p.cur.events, p.cur.data, p.cur.ends = events, p.cur.data[:0], p.cur.ends[:0]
+		b := p.cur
+		b.events, b.data, b.ends, b.from, b.err = events, b.data[:0], b.ends[:0], b.from[:0], nil
 	}
-	p.cur.data = append(p.cur.data, rec...)
-	p.cur.ends = append(p.cur.ends, len(p.cur.data))
+	b := p.cur
+	b.data = append(b.data, rec...)
+	b.ends = append(b.ends, len(b.data))
+	b.from = append(b.from, from)
 	return nil
 }
 
-func (p *recordPipe) send() error {
+// send hands the current batch to the workers and to the writer; neither
+// channel can be full, as they hold every batch there is.
+func (p *recordPipe) send() {
 	b := p.cur
 	p.cur = nil
-	select {
-	case p.full <- b:
-		return nil
-	case <-p.stop:
-		return errPipeStopped
-	}
+	p.order <- b
+	p.work <- b
 }
 
 // finish sends the last batch and ends the stream with the merge's error.
 func (p *recordPipe) finish(err error) {
-	if err == nil && p.cur != nil {
-		err = p.send()
+	if p.cur != nil {
+		p.send()
 	}
 	p.err = err
-	close(p.full)
+	close(p.work)
+	close(p.order)
 }
 
-// consume calls flowFn and eventFn with every record (calling goroutine).
-// It returns when the merge has stopped, so nothing reads the spools
-// after it.
-func (p *recordPipe) consume(flowFn, eventFn func([]byte) error) error {
-	var err error
-	for b := range p.full {
-		if err == nil {
-			fn := flowFn
-			if b.events {
-				fn = eventFn
-			}
-			start := 0
-			for _, end := range b.ends {
-				if err = fn(b.data[start:end]); err != nil {
-					close(p.stop)
-					break
+// formatter masks and formats batches (one of the workers goroutines).
+func (p *recordPipe) formatter() {
+	defer p.wg.Done()
+	var cache *leak.MaskCache
+	if p.mask != nil {
+		cache = leak.NewMaskCacheSize(maskCacheBudget / p.workers)
+	}
+	var masked []byte
+	for b := range p.work {
+		b.out, b.outEnds = b.out[:0], b.outEnds[:0]
+		start := 0
+		for i, end := range b.ends {
+			rec := b.data[start:end]
+			start = end
+			if p.mask != nil {
+				var changed bool
+				if b.events {
+					masked = append(masked[:0], rec[:b.from[i]]...)
+					masked, changed = p.mask.JSONCached(cache, masked, rec[b.from[i]:], nil)
+				} else {
+					masked, changed = p.mask.JSONCached(cache, masked[:0], rec, onlyName)
 				}
-				start = end
+				if changed {
+					rec = masked
+				}
+			}
+			var err error
+			if b.out, err = p.format(b.out, b.events, rec); err != nil {
+				b.err = err
+				break
+			}
+			b.outEnds = append(b.outEnds, len(b.out))
+		}
+		b.done <- struct{}{}
+	}
+}
+
+// consume calls write with every batch, in order (calling goroutine). It
+// returns when the merge and the workers have stopped, so nothing reads
+// the spools after it.
+func (p *recordPipe) consume(write func(*recordBatch) error) error {
+	var err error
+	for b := range p.order {
+		<-b.done
+		if err == nil {
+			if err = b.err; err == nil {
+				err = write(b)
+			}
+			if err != nil {
+				close(p.stop)
 			}
 		}
 		p.free <- b
 	}
+	p.wg.Wait()
 	if err != nil {
 		return err
 	}
 	return p.err
+}
+
+// StreamOnce implements audit.OnceRecords: the merge gives the spools'
+// file space back as it reads them (spool.Writer.FreeAsMerged), so the
+// report's own pages can take the spools' instead of new memory.
+func (r *spooledRecords) StreamOnce() {
+	for _, w := range append(r.flows[:len(r.flows):len(r.flows)], r.events...) {
+		w.FreeAsMerged()
+	}
 }
 
 // Close implements audit.Records.

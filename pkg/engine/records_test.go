@@ -95,3 +95,66 @@ func TestSpoolFailureIsAWarning(t *testing.T) {
 		t.Errorf("want a spool-error warning and the devices; got warnings %+v and %d devices", rep.Warnings, len(rep.Devices))
 	}
 }
+
+// The records formatted on any number of goroutines come out as Each
+// gives them, formatted one after the other, masked alike; after
+// StreamOnce one more stream works and the next fails (when the spools
+// wrote runs to their file).
+func TestFormattedRecordsSameWhateverWorkers(t *testing.T) {
+	cfg := labConfig(t)
+	cfg.Workers, cfg.KeepFlows, cfg.KeepEvents, cfg.SpoolRecords = 2, true, true, true
+	cfg.SpoolDir, cfg.SpoolBudget = t.TempDir(), 4<<10
+	for _, in := range scenarioInputs(t, 2000) {
+		rep, err := Run(context.Background(), cfg, []string{in})
+		if err != nil && !errors.Is(err, ErrDamaged) {
+			t.Fatalf("%s: %v", in, err)
+		}
+		format := func(dst []byte, event bool, rec []byte) ([]byte, error) {
+			dst = append(dst, "flow "...)
+			if event {
+				dst = append(dst[:len(dst)-5], "event "...)
+			}
+			return append(append(dst, rec...), '\n'), nil
+		}
+		var want []byte
+		add := func(event bool) func([]byte) error {
+			return func(b []byte) error {
+				want, _ = format(want, event, b)
+				return nil
+			}
+		}
+		if err := rep.Records.Each(nil, add(false), add(true)); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{1, 2, 7} {
+			var got []byte
+			sawEvents := false
+			err := audit.EachFormatted(rep.Records, nil, workers, format, func(event bool, b []byte) error {
+				if !event && sawEvents {
+					t.Error("a flow record after the events")
+				}
+				sawEvents = sawEvents || event
+				got = append(got, b...)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, %d goroutines: %d bytes differ from Each's %d", filepath.Base(in), workers, len(got), len(want))
+			}
+		}
+		rep.Records.(audit.OnceRecords).StreamOnce()
+		if err := audit.EachFormatted(rep.Records, nil, 2, format, func(bool, []byte) error { return nil }); err != nil {
+			t.Errorf("%s: the stream after StreamOnce: %v", filepath.Base(in), err)
+		}
+		spilled := false
+		for _, w := range append(rep.Records.(*spooledRecords).flows, rep.Records.(*spooledRecords).events...) {
+			spilled = spilled || w.SpilledBytes() > 0
+		}
+		if err := rep.Records.Each(nil, add(false), add(true)); err == nil && spilled {
+			t.Errorf("%s: a second stream after StreamOnce worked", filepath.Base(in))
+		}
+		rep.Records.Close()
+	}
+}

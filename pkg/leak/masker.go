@@ -199,10 +199,17 @@ func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool)
 type MaskCache struct {
 	clean map[string]struct{}
 	size  int
+	limit int
 }
 
-// NewMaskCache returns an empty cache.
-func NewMaskCache() *MaskCache { return &MaskCache{clean: map[string]struct{}{}} }
+// NewMaskCache returns an empty cache of the default size (8 MiB).
+func NewMaskCache() *MaskCache { return NewMaskCacheSize(maskCacheSize) }
+
+// NewMaskCacheSize returns an empty cache that keeps about n bytes (the
+// goroutines that mask one stream share one budget).
+func NewMaskCacheSize(n int) *MaskCache {
+	return &MaskCache{clean: map[string]struct{}{}, limit: max(n, 1<<16)}
+}
 
 const (
 	minCachedLiteral = 16      // shorter literals are probed faster than looked up
@@ -221,7 +228,7 @@ func (c *MaskCache) add(lit []byte) {
 	if c == nil || len(lit) < minCachedLiteral {
 		return
 	}
-	if c.size+len(lit)+64 > maskCacheSize {
+	if c.size+len(lit)+64 > c.limit {
 		clear(c.clean)
 		c.size = 0
 	}

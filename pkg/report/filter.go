@@ -122,5 +122,14 @@ type keptRecords struct {
 }
 
 func (k keptRecords) Each(keep func(string) bool, flow, event func([]byte) error) error {
-	return k.Records.Each(func(dev string) bool { return k.keep[dev] && (keep == nil || keep(dev)) }, flow, event)
+	return k.Records.Each(k.and(keep), flow, event)
+}
+
+// EachFormatted implements audit.FormattedRecords as the records below do.
+func (k keptRecords) EachFormatted(keep func(string) bool, workers int, format audit.RecordFormat, write func(bool, []byte) error) error {
+	return audit.EachFormatted(k.Records, k.and(keep), workers, format, write)
+}
+
+func (k keptRecords) and(keep func(string) bool) func(string) bool {
+	return func(dev string) bool { return k.keep[dev] && (keep == nil || keep(dev)) }
 }

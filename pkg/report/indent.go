@@ -13,7 +13,17 @@ import (
 // writes, goes through json.Indent. Strings are found with IndexByte and
 // numbers and literals copied as runs, not byte by byte.
 func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
-	b := dst.AvailableBuffer()
+	b, err := indentAppend(dst.AvailableBuffer(), src, prefix, indent)
+	if err != nil {
+		return err
+	}
+	dst.Write(b)
+	return nil
+}
+
+// indentAppend is appendIndent appending to b.
+func indentAppend(b, src []byte, prefix, indent string) ([]byte, error) {
+	orig := len(b)
 	depth := 0
 	needIndent := false
 	newline := func() {
@@ -27,7 +37,11 @@ func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
 		c := src[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
-			return json.Indent(dst, src, prefix, indent)
+			var ind bytes.Buffer
+			if err := json.Indent(&ind, src, prefix, indent); err != nil {
+				return b[:orig], err
+			}
+			return append(b[:orig], ind.Bytes()...), nil
 		case '}', ']':
 			if needIndent {
 				needIndent = false
@@ -66,8 +80,7 @@ func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
 			i = j - 1
 		}
 	}
-	dst.Write(b)
-	return nil
+	return b, nil
 }
 
 // indentSpecial marks the bytes appendIndent handles one by one.

@@ -62,9 +62,18 @@ func writeJSON(w io.Writer, r *audit.Report) error {
 			inEvents = true
 		}
 	}
-	err := c.Records.Each(nil, aw.item, func(b []byte) error {
-		toEvents()
-		return aw.item(b)
+	// The records are indented on several goroutines, each as an item
+	// after a comma; the first item of a list is written without it.
+	err := audit.EachFormatted(c.Records, nil, jsonWorkers(), jsonItem, func(event bool, b []byte) error {
+		if event {
+			toEvents()
+		}
+		if aw.n == 0 {
+			b = b[1:]
+		}
+		aw.n++
+		aw.write(b)
+		return aw.err
 	})
 	if err != nil {
 		return err
@@ -404,6 +413,12 @@ func (a *arrayWriter) begin(sep, name string) {
 	a.write([]byte(sep + "\n  \"" + name + "\": ["))
 }
 
+// jsonItem is a record as an item of the document's flow or event list,
+// after its comma (audit.RecordFormat).
+func jsonItem(dst []byte, _ bool, rec []byte) ([]byte, error) {
+	return indentAppend(append(dst, ",\n    "...), rec, "    ", "  ")
+}
+
 func (a *arrayWriter) item(b []byte) error {
 	a.buf.Reset()
 	if a.n > 0 {
@@ -481,11 +496,8 @@ func writeNDJSON(w io.Writer, r *audit.Report) error {
 		nw.line(b)
 	}
 	if c.Records != nil {
-		err := c.Records.Each(nil, func(b []byte) error {
-			nw.raw("flow", "", b)
-			return nw.err
-		}, func(b []byte) error {
-			nw.line(b)
+		err := audit.EachFormatted(c.Records, nil, jsonWorkers(), ndjsonLine, func(_ bool, b []byte) error {
+			nw.write(b)
 			return nw.err
 		})
 		if err != nil {
@@ -565,6 +577,24 @@ func (n *ndWriter) raw(typ, dev string, body []byte) {
 	}
 	n.buf = append(b, '\n')
 	n.write(n.buf)
+}
+
+// ndjsonLine is a spooled record as its NDJSON line: a flow record as
+// raw writes it, an event as it is (audit.RecordFormat).
+func ndjsonLine(dst []byte, event bool, rec []byte) ([]byte, error) {
+	if event {
+		return append(append(dst, rec...), '\n'), nil
+	}
+	if len(rec) < 2 || rec[0] != '{' {
+		return dst, fmt.Errorf("flow record: %w", errNotObject)
+	}
+	dst = append(dst, `{"type":"flow"`...)
+	if len(rec) > 2 {
+		dst = append(append(dst, ','), rec[1:]...)
+	} else {
+		dst = append(dst, '}')
+	}
+	return append(dst, '\n'), nil
 }
 
 func (n *ndWriter) line(b []byte) {

@@ -92,7 +92,18 @@ type Writer struct {
 	ferr     error // why the file failed (nil: it did not)
 	closed   bool
 	unlinked bool // the file has no name any more; closing frees it
+	// freeAsMerged: Merge gives the file's space back as it reads it (see
+	// FreeAsMerged).
+	freeAsMerged bool
+	freed        bool // a Merge gave the file back
 }
+
+// FreeAsMerged makes the next Merge of w give the space of its temporary
+// file back as it reads the runs (on Linux, by punching holes in the
+// file), so that the file does not hold the whole spool until it is
+// removed and its pages are free for the next writes (the report).
+// Nothing can be merged from w after that Merge.
+func (w *Writer) FreeAsMerged() { w.freeAsMerged = true }
 
 type record struct {
 	key, val []byte
@@ -260,12 +271,20 @@ func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
 		if !w.closed {
 			return errors.New("spool: Merge before Close")
 		}
+		if w.freed {
+			return errors.New("spool: Merge after a Merge that gave the file back (FreeAsMerged)")
+		}
 		runs += len(w.runs)
 	}
 	bufSize := min(readBuffer, max(4<<10, mergeBuffers/max(runs, 1)))
 	for wi, w := range ws {
+		w.freed = w.freeAsMerged && len(w.runs) > 0
 		for ri, r := range w.runs {
-			c := &cursor{src: wi, run: ri, r: bufio.NewReaderSize(io.NewSectionReader(w.f, r.off, r.size), bufSize)}
+			var rd io.Reader = io.NewSectionReader(w.f, r.off, r.size)
+			if w.freeAsMerged {
+				rd = &freeingReader{f: w.f, off: r.off, end: r.off + r.size, freed: r.off}
+			}
+			c := &cursor{src: wi, run: ri, r: bufio.NewReaderSize(rd, bufSize)}
 			if err := c.next(); err != nil {
 				if err == io.EOF {
 					continue
@@ -301,6 +320,40 @@ func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
 	}
 	return nil
 }
+
+// freeingReader reads a run from the file as io.SectionReader does, and
+// gives the file's space back behind itself, in steps of punchStep: what
+// it has read is in the caller's buffer.
+type freeingReader struct {
+	f               file
+	off, end, freed int64
+	failed          bool // the file system cannot: stop trying
+}
+
+// punchStep is how much of a run is read before its space is given back
+// (whole pages only: a page a run shares with the one before stays).
+const punchStep = 1 << 20
+
+func (r *freeingReader) Read(p []byte) (int, error) {
+	if r.off >= r.end {
+		return 0, io.EOF
+	}
+	if rest := r.end - r.off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := r.f.ReadAt(p, r.off)
+	r.off += int64(n)
+	if !r.failed && (r.off-r.freed >= punchStep || r.off == r.end) {
+		from, to := (r.freed+pageSize-1)&^(pageSize-1), r.off&^(pageSize-1)
+		if to > from {
+			r.failed = !punchHole(r.f, from, to-from)
+			r.freed = to
+		}
+	}
+	return n, err
+}
+
+const pageSize = 4096
 
 // cursor reads one run, from the file or from memory.
 type cursor struct {
