@@ -43,6 +43,15 @@ func (c *Connection) AppendJSON(b []byte) ([]byte, error) {
 	o.Pair("undecrypted_initial", c.UndecryptedInitial)
 	o.Pair("handshake_packets", c.HandshakePackets)
 	o.Pair("short_packets", c.ShortPackets)
+	o.OptUint("certificate_frame", c.CertificateFrame)
+	if len(c.Certificates) > 0 {
+		o.Key("certificates")
+		var err error
+		if o.B, err = tls.AppendCertificatesJSON(o.B, c.Certificates); err != nil {
+			return o.B, err
+		}
+	}
+	o.OptBool("name_mismatch", c.NameMismatch)
 	if len(c.Findings) > 0 {
 		o.Key("findings")
 		o.B = tls.AppendFindingsJSON(o.B, c.Findings)

@@ -37,17 +37,10 @@ func (ss *Session) AppendJSON(b []byte) ([]byte, error) {
 	o.OptUint("certificate_frame", ss.CertificateFrame)
 	if len(ss.Certificates) > 0 {
 		o.Key("certificates")
-		o.B = append(o.B, '[')
-		for i := range ss.Certificates {
-			if i > 0 {
-				o.B = append(o.B, ',')
-			}
-			var err error
-			if o.B, err = ss.Certificates[i].appendJSON(o.B); err != nil {
-				return o.B, err
-			}
+		var err error
+		if o.B, err = AppendCertificatesJSON(o.B, ss.Certificates); err != nil {
+			return o.B, err
 		}
-		o.B = append(o.B, ']')
 	}
 	o.OptBool("name_mismatch", ss.NameMismatch)
 	if len(ss.Alerts) > 0 {
@@ -177,4 +170,20 @@ func (c *Certificate) appendJSON(b []byte) ([]byte, error) {
 	o.String("sha256", c.SHA256)
 	o.OptString("parse_error", c.ParseError)
 	return o.Close()
+}
+
+// AppendCertificatesJSON appends certs as the JSON array encoding/json
+// makes of them (a session's or a QUIC connection's chain).
+func AppendCertificatesJSON(b []byte, certs []Certificate) ([]byte, error) {
+	b = append(b, '[')
+	for i := range certs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = certs[i].appendJSON(b); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
