@@ -236,7 +236,7 @@ type engine struct {
 	httpLimits phttp.Limits
 	maxRecords int
 	// The workers' results, merged (mergeWorkers).
-	flows   []audit.Flow
+	kept    keptList // the flow records kept, in list order
 	events  []audit.Event
 	counter map[string]uint64
 	inv     *inventory
@@ -393,6 +393,10 @@ func (e *engine) finish() {
 	// The pending pairs become devices here: the caps they reach are
 	// counted before the warnings below are written.
 	aliases := e.inv.resolve(e.pool.lan, e.cfg.KeepFlows)
+	e.kept.renameDevices(aliases)
+	if !e.cfg.SpoolRecords {
+		aliases = nil // the kept records have theirs; only spooled ones need them
+	}
 	var leaksCut, findingsCut uint64
 	for _, d := range e.inv.devs {
 		leaksCut += d.leaksDropped
@@ -414,20 +418,18 @@ func (e *engine) finish() {
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}
-	if e.cfg.KeepFlows {
-		e.report.Flows = e.flows
-	}
 	if e.cfg.KeepEvents {
 		e.report.Events = e.events
-	}
-	for i := range e.flows {
-		if k, ok := aliases[e.flows[i].Device]; ok {
-			e.flows[i].Device = k
-		}
 	}
 	doh := e.nameFromDoH()
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
+	// The flow records are made only now: while the devices were built
+	// they were still packed (kept.go).
+	flows := e.kept.records(doh, e.renamed)
+	if e.cfg.KeepFlows {
+		e.report.Flows = flows
+	}
 	doh = doh.rekey(e.renamed)
 	e.finishDecryption()
 	enrich.MaskReport(e.report, masker)

@@ -32,13 +32,6 @@ func (e *engine) buildDevices() {
 	slices.SortFunc(e.report.Devices, func(a, b audit.Device) int { return cmp.Compare(a.ID, b.ID) })
 	audit.Tally(e.report)
 	e.renamed = renamed
-	if len(renamed) > 0 {
-		for i := range e.flows {
-			if id, ok := renamed[e.flows[i].Device]; ok {
-				e.flows[i].Device = id
-			}
-		}
-	}
 	var w *audit.Warning
 	e.report.Data, w = st.DataSets(firstFrameTime(e.report.Inputs))
 	if w != nil {
