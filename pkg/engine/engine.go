@@ -338,8 +338,9 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 
 func (e *engine) finish() {
 	e.pool.close()
+	e.pool.dropReading() // before the merge: it is the peak of the live heap
 	e.mergeWorkers(e.pool)
-	e.pool.dropReading()
+	e.pool.dropTables()
 	st := e.dec.Stats
 	c := e.report.Counters
 	c["frames"] = st.Frames
@@ -455,11 +456,11 @@ func (e *engine) finish() {
 	e.report.Summary.Warnings = len(e.report.Warnings)
 }
 
-// dropReading lets go, once the workers are merged, what only reading the
-// capture needed (about 30 MB on a large capture), before the end builds
-// the report: the spare packet batches, the name caches, the flow tables
-// and the decoders. What the end still reads (the workers' spools and
-// events, the LAN evidence) stays.
+// dropReading lets go, once the workers have stopped, what only reading
+// the capture needed (about 20 MB on a large capture), before the end
+// merges the workers and builds the report: the spare packet batches, the
+// name caches and the decoders. What the end still reads (the workers'
+// flow tables' counters, spools and events, the LAN evidence) stays.
 func (pl *pool) dropReading() {
 	for {
 		select {
@@ -474,7 +475,15 @@ func (pl *pool) dropReading() {
 		gr.cache, gr.msg = nil, dns.Message{}
 	}
 	for _, w := range pl.workers {
-		w.table, w.dnsCache, w.specs, w.idle = nil, nil, specList{}, session{}
+		w.dnsCache, w.specs, w.idle = nil, specList{}, session{}
+	}
+}
+
+// dropTables lets go of the workers' flow tables once their counters are
+// merged.
+func (pl *pool) dropTables() {
+	for _, w := range pl.workers {
+		w.table = nil
 	}
 }
 
