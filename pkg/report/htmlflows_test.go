@@ -53,3 +53,37 @@ func TestHTMLFlowsWriteError(t *testing.T) {
 		}
 	}
 }
+
+// manyDests is the fixture with a device of n more destinations, in
+// groups of several for every grouping.
+func manyDests(n int) *audit.Report {
+	r := hostileFixture()
+	d := &r.Devices[0]
+	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		d.Destinations = append(d.Destinations, audit.Destination{Dest: audit.Dest{
+			Name: []string{"", fmt.Sprintf("h%d.example", i%300), "<b>x</b>\u202e"}[i%3], IP: fmt.Sprintf("198.18.%d.%d", i/250%250, i%250),
+			Port: uint16(443 + i%2), Transport: "tcp", Domain: fmt.Sprintf("d%d.example", i%50), Country: []string{"US", "DE", ""}[i%3],
+			Vendor: []string{"", "Google", "Xiaomi"}[i%5%3], Channel: []string{"TLS1.3", "HTTP"}[i%2], ASN: uint32(i % 7)},
+			Flows: 1 + i%3, BytesUp: uint64(i % 11 * 100), BytesDown: uint64(i % 13), FirstSeen: t0.Add(time.Duration(i%17) * time.Second)})
+	}
+	return r
+}
+
+// A device's destinations table made in pieces (destTable) is the table
+// destGrid makes whole, for every grouping.
+func TestHTMLDestTableInPieces(t *testing.T) {
+	defer func(n int) { bigDests = n }(bigDests)
+	for _, n := range []int{0, 5, destChunk - 1, 3*destChunk + 11} {
+		r := manyDests(n)
+		for _, by := range []string{"", "name", "domain", "vendor", "country", "endpoint"} {
+			opt := Options{Format: "html", GroupBy: by}
+			bigDests = 1 << 30
+			want := render(t, r, opt)
+			bigDests = 1
+			if got := render(t, r, opt); !bytes.Equal(got, want) {
+				t.Errorf("%d destinations, group by %q: the page differs from the one with whole tables", n, by)
+			}
+		}
+	}
+}

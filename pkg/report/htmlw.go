@@ -143,6 +143,48 @@ func (h *htmlw) flowChunks(cols []col, flows []audit.Flow, workers int) {
 	wg.Wait()
 }
 
+// bigDests is the number of destinations from which a device's
+// destinations table is made in pieces (destTable); a variable for tests.
+var bigDests = 4096
+
+// destChunk is the number of the table's rows made at a time.
+const destChunk = 1024
+
+// destTable writes the destinations table of a device with many
+// destinations as destGrid makes it, destChunk rows at a time: the whole
+// grid of real-1G's other-devices (49,483 rows of cells) was 37 MB, the
+// largest thing alive while the page was written. The rows are groups
+// (groupDests), in a total order (bytes up, bytes down, unique key), and
+// a group's row depends only on its own destinations in their order, so
+// destGrid on the destinations of consecutive groups makes exactly those
+// rows.
+func (h *htmlw) destTable(d *audit.Device, id, groupBy string) {
+	groups := groupDests(d.Destinations, groupBy)
+	members := make(map[string][]int32, len(groups))
+	for i := range d.Destinations {
+		k := groupKey(&d.Destinations[i], groupBy)
+		members[k] = append(members[k], int32(i))
+	}
+	head := destGrid(&audit.Device{}, groupBy, true)
+	h.table(head, id, len(groups), func() {
+		var part audit.Device
+		for from := 0; from < len(groups); from += destChunk {
+			part.Destinations = part.Destinations[:0]
+			for _, g := range groups[from:min(from+destChunk, len(groups))] {
+				for _, i := range members[g.key] {
+					part.Destinations = append(part.Destinations, d.Destinations[i])
+				}
+			}
+			for _, row := range destGrid(&part, groupBy, true).Rows {
+				h.row(head.Cols, row)
+				if h.err != nil {
+					return
+				}
+			}
+		}
+	})
+}
+
 func (h *htmlw) row(cols []col, row []cell) {
 	h.buf = append(h.buf, '\n')
 	h.buf = appendHTMLRow(h.buf, cols, row)
@@ -206,7 +248,13 @@ func (h *htmlw) device(d *audit.Device, anchor string, opt Options) {
 		b = appendChart(b, &c)
 	}
 	h.buf = append(b, "\n</div>"...)
-	for _, g := range deviceGrids(d, Options{Tables: []string{TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary}, GroupBy: opt.GroupBy}) {
+	tables := []string{TableDestinations, TableLeaks, TableFindings, TableBehaviour, TableSummary}
+	if len(d.Destinations) >= bigDests {
+		h.str("\n")
+		h.destTable(d, anchor+"-destinations", opt.groupBy())
+		tables = tables[1:]
+	}
+	for _, g := range deviceGrids(d, Options{Tables: tables, GroupBy: opt.GroupBy}) {
 		h.str("\n")
 		h.grid(g, anchor+"-"+g.ID)
 		if h.err != nil {
