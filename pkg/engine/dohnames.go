@@ -114,9 +114,10 @@ type dohRowKey struct {
 type dohRenames map[dohRowKey]string
 
 // nameFromDoH renames the rows that DoH answers name (see above) and the
-// flow records, leaks and findings filed under them; called by finish after
-// the pending pairs became devices, before the devices are built. It
-// returns nil when nothing was renamed.
+// leaks and findings filed under them; called by finish after the pending
+// pairs became devices, before the devices are built. The flow records,
+// made after the devices, are renamed with what it returns
+// (keptList.records). It returns nil when nothing was renamed.
 func (e *engine) nameFromDoH() dohRenames {
 	idx := newDoHIndex(e.pool.workers)
 	if len(idx) == 0 {
@@ -177,9 +178,6 @@ func (e *engine) nameFromDoH() dohRenames {
 		for i := range d.findings {
 			renames.dest(d.d.ID, &d.findings[i].Dest)
 		}
-	}
-	for i := range e.flows {
-		renames.flow(&e.flows[i])
 	}
 	if len(renames) > 0 {
 		e.report.Counters["doh_named_destinations"] += uint64(len(renames))

@@ -236,7 +236,7 @@ type engine struct {
 	httpLimits phttp.Limits
 	maxRecords int
 	// The workers' results, merged (mergeWorkers).
-	flows   []audit.Flow
+	kept    keptList // the flow records kept, in list order
 	events  []audit.Event
 	counter map[string]uint64
 	inv     *inventory
@@ -338,8 +338,9 @@ func (e *engine) readFile(ctx context.Context, path string) error {
 
 func (e *engine) finish() {
 	e.pool.close()
+	e.pool.dropReading() // before the merge: it is the peak of the live heap
 	e.mergeWorkers(e.pool)
-	e.pool.dropReading()
+	e.pool.dropTables()
 	st := e.dec.Stats
 	c := e.report.Counters
 	c["frames"] = st.Frames
@@ -393,6 +394,10 @@ func (e *engine) finish() {
 	// The pending pairs become devices here: the caps they reach are
 	// counted before the warnings below are written.
 	aliases := e.inv.resolve(e.pool.lan, e.cfg.KeepFlows)
+	e.kept.renameDevices(aliases)
+	if !e.cfg.SpoolRecords {
+		aliases = nil // the kept records have theirs; only spooled ones need them
+	}
 	var leaksCut, findingsCut uint64
 	for _, d := range e.inv.devs {
 		leaksCut += d.leaksDropped
@@ -414,20 +419,18 @@ func (e *engine) finish() {
 	if st.Panics > 0 {
 		e.warn(audit.Warning{Code: "decoder-panic", Count: st.Panics, Message: fmt.Sprintf("%d frames made a layer decoder fail internally; they were skipped", st.Panics)})
 	}
-	if e.cfg.KeepFlows {
-		e.report.Flows = e.flows
-	}
 	if e.cfg.KeepEvents {
 		e.report.Events = e.events
-	}
-	for i := range e.flows {
-		if k, ok := aliases[e.flows[i].Device]; ok {
-			e.flows[i].Device = k
-		}
 	}
 	doh := e.nameFromDoH()
 	masker := e.newMasker() // before buildDevices masks the leak values
 	e.buildDevices()
+	// The flow records are made only now: while the devices were built
+	// they were still packed (kept.go).
+	flows := e.kept.records(doh, e.renamed)
+	if e.cfg.KeepFlows {
+		e.report.Flows = flows
+	}
 	doh = doh.rekey(e.renamed)
 	e.finishDecryption()
 	enrich.MaskReport(e.report, masker)
@@ -453,11 +456,11 @@ func (e *engine) finish() {
 	e.report.Summary.Warnings = len(e.report.Warnings)
 }
 
-// dropReading lets go, once the workers are merged, what only reading the
-// capture needed (about 30 MB on a large capture), before the end builds
-// the report: the spare packet batches, the name caches, the flow tables
-// and the decoders. What the end still reads (the workers' spools and
-// events, the LAN evidence) stays.
+// dropReading lets go, once the workers have stopped, what only reading
+// the capture needed (about 20 MB on a large capture), before the end
+// merges the workers and builds the report: the spare packet batches, the
+// name caches and the decoders. What the end still reads (the workers'
+// flow tables' counters, spools and events, the LAN evidence) stays.
 func (pl *pool) dropReading() {
 	for {
 		select {
@@ -472,7 +475,15 @@ func (pl *pool) dropReading() {
 		gr.cache, gr.msg = nil, dns.Message{}
 	}
 	for _, w := range pl.workers {
-		w.table, w.dnsCache, w.specs, w.idle = nil, nil, specList{}, session{}
+		w.dnsCache, w.specs, w.idle = nil, specList{}, session{}
+	}
+}
+
+// dropTables lets go of the workers' flow tables once their counters are
+// merged.
+func (pl *pool) dropTables() {
+	for _, w := range pl.workers {
+		w.table = nil
 	}
 }
 

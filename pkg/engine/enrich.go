@@ -2,7 +2,10 @@ package engine
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/phonehome/phonehome/pkg/audit"
@@ -11,39 +14,69 @@ import (
 
 // buildDevices names the merged devices and hands each one's aggregate to
 // the enrichment stage (pkg/enrich), which makes the report's devices.
+// Naming reads the inventory and runs in order; the devices are then
+// built by GOMAXPROCS goroutines, each with an enrichment stage of its
+// own (a stage caches what it looked up), largest first, each into its
+// own place: the result does not depend on their number.
 func (e *engine) buildDevices() {
-	st := enrich.New(enrich.Config{Geo: e.cfg.Geo, Signatures: e.cfg.Signatures,
-		HomeCountry: e.cfg.HomeCountry, ShowEvidence: e.cfg.ShowEvidence})
+	cfg := enrich.Config{Geo: e.cfg.Geo, Signatures: e.cfg.Signatures,
+		HomeCountry: e.cfg.HomeCountry, ShowEvidence: e.cfg.ShowEvidence}
 	renamed := map[string]string{}
 	devs := e.inv.devices()
-	for i, d := range devs {
+	for _, d := range devs {
 		oldID := d.d.ID
 		e.inv.name(d)
 		if d.d.ID != oldID {
 			renamed[oldID] = d.d.ID
 		}
-		e.report.Devices = append(e.report.Devices, st.Device(d.aggregate()))
-		devs[i] = nil // its rows are in the report now
-		delete(e.inv.devs, oldID)
+		delete(e.inv.devs, oldID) // devs holds it until it is built
 	}
-	if e.report.Devices == nil {
-		e.report.Devices = []audit.Device{}
+	// The largest first, so that the last ones to start are short.
+	order := make([]int, len(devs))
+	size := make([]int, len(devs))
+	for i, d := range devs {
+		order[i], size[i] = i, d.rowCount()
 	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
+	built := make([]audit.Device, len(devs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(devs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := enrich.New(cfg)
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(order) {
+					return
+				}
+				i := order[j]
+				built[i] = st.Device(devs[i].aggregate())
+				devs[i] = nil // its rows are in the report now
+			}
+		}()
+	}
+	wg.Wait()
+	e.report.Devices = built
 	slices.SortFunc(e.report.Devices, func(a, b audit.Device) int { return cmp.Compare(a.ID, b.ID) })
 	audit.Tally(e.report)
 	e.renamed = renamed
-	if len(renamed) > 0 {
-		for i := range e.flows {
-			if id, ok := renamed[e.flows[i].Device]; ok {
-				e.flows[i].Device = id
-			}
-		}
-	}
 	var w *audit.Warning
-	e.report.Data, w = st.DataSets(firstFrameTime(e.report.Inputs))
+	e.report.Data, w = enrich.New(cfg).DataSets(firstFrameTime(e.report.Inputs))
 	if w != nil {
 		e.warn(*w)
 	}
+}
+
+// rowCount is the number of destination rows the device's sets hold
+// (before they are merged), a measure of the work of building it.
+func (d *devAgg) rowCount() int {
+	n := len(d.dests.ents)
+	for i := range d.parts {
+		n += len(d.parts[i].ents)
+	}
+	return n + len(d.leaks) + len(d.findings)
 }
 
 // aggregate is the device's merged rows as the enrichment stage takes

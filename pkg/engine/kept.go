@@ -28,7 +28,7 @@ type keptFlows struct {
 	mu      sync.Mutex
 	max     int
 	heap    []keptSlot // a max-heap by compareSlots while full
-	strs    strTable   // the records' strings, each held once
+	strs    keptStrs   // the records' strings, each held once
 	buf     []byte     // packing buffer
 	dropped uint64
 }
@@ -90,8 +90,8 @@ func (k *keptFlows) compareSlots(a, b *keptSlot) int {
 		return cmp.Compare(a.frame, b.frame)
 	}
 	var x, y keptFlow
-	k.strs.unpack(a, &x, nil)
-	k.strs.unpack(b, &y, nil)
+	k.strs.unpack(a, &x, nil, nil)
+	k.strs.unpack(b, &y, nil, nil)
 	return x.compare(&y)
 }
 
@@ -101,7 +101,7 @@ func (k *keptFlows) compareTo(r *keptFlow, s *keptSlot) int {
 		return cmp.Compare(r.firstFrame, s.frame)
 	}
 	var y keptFlow
-	k.strs.unpack(s, &y, nil)
+	k.strs.unpack(s, &y, nil, nil)
 	return r.compare(&y)
 }
 
@@ -136,23 +136,85 @@ func (k *keptFlows) sorted() keptList {
 	h := k.heap
 	slices.SortFunc(h, func(a, b keptSlot) int { return k.compareSlots(&a, &b) })
 	l := keptList{slots: h, strs: k.strs}
-	k.heap, k.strs = nil, strTable{}
+	k.heap, k.strs = nil, keptStrs{}
+	// Only unpacking reads the strings from now on.
+	l.strs.devs.ids, l.strs.devs.refs, l.strs.devs.free = nil, nil, nil
+	l.strs.other.ids, l.strs.other.refs, l.strs.other.free = nil, nil, nil
 	return l
 }
 
 // keptList is the kept records in list order, unpacked one at a time.
 type keptList struct {
 	slots []keptSlot
-	strs  strTable
+	strs  keptStrs
 	cur   keptFlow
+}
+
+// renameDevices gives the records filed under a device ID in ids the
+// ID it maps to, in the string table: every record at once, and the IDs
+// it replaces (a pending pair's provisional ID: ~50 bytes each, one per
+// pair) are let go.
+func (l *keptList) renameDevices(ids map[string]string) {
+	if len(ids) == 0 {
+		return
+	}
+	strs := l.strs.devs.strs
+	for i, s := range strs {
+		if to, ok := ids[s]; ok {
+			strs[i] = to
+		}
+	}
 }
 
 func (l *keptList) len() int { return len(l.slots) }
 
 // at unpacks record i; it is valid until the next call.
 func (l *keptList) at(i int) *keptFlow {
-	l.strs.unpack(&l.slots[i], &l.cur, nil)
+	l.strs.unpack(&l.slots[i], &l.cur, nil, nil)
 	return &l.cur
+}
+
+// remap is, per worker, the number in the list of each kept flow by the
+// worker's flow ID, for the events kept in memory (nil for a worker
+// without events).
+func (l *keptList) remap(workers []*worker) []map[uint64]uint64 {
+	remap := make([]map[uint64]uint64, len(workers))
+	any := false
+	for i, w := range workers {
+		if len(w.events) > 0 {
+			remap[i], any = map[uint64]uint64{}, true
+		}
+	}
+	for i := 0; any && i < l.len(); i++ {
+		k := l.at(i)
+		if m := remap[k.worker]; m != nil {
+			m[k.local] = uint64(i + 1)
+		}
+	}
+	return remap
+}
+
+// records makes the list's audit.Flow records, numbered from 1: the
+// rows DoH answers named rename the records filed under them (doh, keyed
+// by the device IDs of the list: the pending pairs' provisional IDs were
+// renamed to their device's key by renameDevices), then the devices
+// named at the end get their final IDs (renamed). Called once the
+// devices are built, so that the records and the devices' rows are not
+// both being made at once (the peak of the live heap); each packed
+// record is let go as it is unpacked, and the list is empty afterwards.
+func (l *keptList) records(doh dohRenames, renamed map[string]string) []audit.Flow {
+	out := make([]audit.Flow, l.len())
+	for i := range out {
+		f := &out[i]
+		*f = l.at(i).record(uint64(i + 1))
+		l.slots[i] = keptSlot{}
+		doh.flow(f)
+		if id, ok := renamed[f.Device]; ok {
+			f.Device = id
+		}
+	}
+	*l = keptList{}
+	return out
 }
 
 // compare orders records as the list does: by first frame, then
@@ -250,8 +312,9 @@ func (k *keptFlows) pack(r *keptFlow) keptSlot {
 	b = k.appendAddrPort(b, r.client)
 	b = k.appendAddrPort(b, r.server)
 	b = append(b, r.transport, byte(r.state), r.worker)
-	for _, s := range [...]string{r.device, r.protocol, r.name, r.nameSrc, r.chanl} {
-		b = binary.AppendUvarint(b, uint64(k.strs.ref(s)))
+	b = binary.AppendUvarint(b, uint64(k.strs.devs.ref(r.device)))
+	for _, s := range [...]string{r.protocol, r.name, r.nameSrc, r.chanl} {
+		b = binary.AppendUvarint(b, uint64(k.strs.other.ref(s)))
 	}
 	for _, v := range [...]uint64{r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.payload[0], r.payload[1], r.gapBytes, r.local} {
 		b = binary.AppendUvarint(b, v)
@@ -288,38 +351,53 @@ func (k *keptFlows) appendAddrPort(b []byte, p netip.AddrPort) []byte {
 	case fam6Zone:
 		v := a.As16()
 		b = append(b, v[:]...)
-		b = binary.AppendUvarint(b, uint64(k.strs.ref(a.Zone())))
+		b = binary.AppendUvarint(b, uint64(k.strs.other.ref(a.Zone())))
 	}
 	return binary.BigEndian.AppendUint16(b, p.Port())
 }
 
 // release lets go of the strings of a record that leaves the heap.
 func (k *keptFlows) release(s *keptSlot) {
-	var ids [7]uint32
-	n := k.strs.unpack(s, nil, &ids)
+	var ids [6]uint32
+	var dev uint32
+	n := k.strs.unpack(s, nil, &ids, &dev)
 	for _, id := range ids[:n] {
-		k.strs.unref(id)
+		k.strs.other.unref(id)
 	}
+	k.strs.devs.unref(dev)
 }
 
-// unpack reads a packed record into r (when not nil) and the IDs of its
-// strings into ids (when not nil), returning how many IDs it read.
+// keptStrs is the strings of the kept records: the device IDs in a table
+// of their own, which the end renames in place (keptList.renameDevices),
+// and the others.
+type keptStrs struct {
+	devs, other strTable
+}
+
+// unpack reads a packed record into r (when not nil), the IDs of its
+// strings other than the device's into ids (when not nil), returning
+// how many it read, and its device's string ID into dev (when not nil).
 // Records are only ever written by pack, so they are not checked.
-func (t *strTable) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
+func (ks *keptStrs) unpack(s *keptSlot, r *keptFlow, ids *[6]uint32, dev *uint32) int {
 	var out keptFlow
 	if r == nil {
 		r = &out
 	}
+	t := &ks.other
 	b := s.rec
 	n := 0
-	id := func() uint32 {
+	raw := func() uint32 {
 		v, w := uvarint(b)
 		b = b[w:]
+		return uint32(v)
+	}
+	id := func() uint32 {
+		v := raw()
 		if ids != nil {
-			ids[n] = uint32(v)
+			ids[n] = v
 		}
 		n++
-		return uint32(v)
+		return v
 	}
 	addrPort := func(fam byte) netip.AddrPort {
 		var a netip.Addr
@@ -346,7 +424,12 @@ func (t *strTable) unpack(s *keptSlot, r *keptFlow, ids *[7]uint32) int {
 	r.server = addrPort(fams >> 4)
 	r.transport, r.state, r.worker = b[0], flow.State(b[1]), b[2]
 	b = b[3:]
-	for _, p := range [...]*string{&r.device, &r.protocol, &r.name, &r.nameSrc, &r.chanl} {
+	devID := raw()
+	if dev != nil {
+		*dev = devID
+	}
+	r.device = ks.devs.str(devID)
+	for _, p := range [...]*string{&r.protocol, &r.name, &r.nameSrc, &r.chanl} {
 		*p = t.str(id())
 	}
 	for _, p := range [...]*uint64{&r.packets[0], &r.packets[1], &r.bytes[0], &r.bytes[1], &r.payload[0], &r.payload[1], &r.gapBytes, &r.local} {

@@ -151,16 +151,18 @@ func TestKeptPackRoundTrip(t *testing.T) {
 		k := newKeptFlows(4)
 		s := k.pack(&r)
 		var got keptFlow
-		var ids [7]uint32
-		n := k.strs.unpack(&s, &got, &ids)
+		var ids [6]uint32
+		var dev uint32
+		n := k.strs.unpack(&s, &got, &ids, &dev)
 		if got != r {
 			t.Errorf("%d: unpacked %+v, want %+v", i, got, r)
 		}
 		for _, id := range ids[:n] {
-			k.strs.unref(id)
+			k.strs.other.unref(id)
 		}
-		if len(k.strs.ids) != 0 {
-			t.Errorf("%d: %d strings held after the record was released", i, len(k.strs.ids))
+		k.strs.devs.unref(dev)
+		if n := k.strs.held(); n != 0 {
+			t.Errorf("%d: %d strings held after the record was released", i, n)
 		}
 	}
 }
@@ -174,12 +176,12 @@ func TestKeptStringsFollowTheHeap(t *testing.T) {
 		r := keptFlow{firstFrame: uint64(i), device: "pair:a/b", name: fmt.Sprintf("host%d.example", i), chanl: "TLS1.3"}
 		k.add(&r)
 	}
-	if got, want := len(k.strs.ids), 3+2; got != want {
+	if got, want := k.strs.held(), 3+2; got != want {
 		t.Errorf("%d strings held, want %d", got, want)
 	}
 	l := k.sorted()
-	if len(k.heap) != 0 || len(k.strs.ids) != 0 {
-		t.Errorf("after sorted, the heap still holds %d records and %d strings: the list should own them", len(k.heap), len(k.strs.ids))
+	if len(k.heap) != 0 || k.strs.held() != 0 {
+		t.Errorf("after sorted, the heap still holds %d records and %d strings: the list should own them", len(k.heap), k.strs.held())
 	}
 	for i := range l.len() {
 		r := l.at(i)
@@ -189,5 +191,48 @@ func TestKeptStringsFollowTheHeap(t *testing.T) {
 	}
 	if k.dropped != 997 {
 		t.Errorf("dropped %d, want 997", k.dropped)
+	}
+}
+
+// held is the number of strings the tables hold.
+func (ks *keptStrs) held() int { return len(ks.devs.ids) + len(ks.other.ids) }
+
+// The flow records made at the end carry the devices' final IDs and the
+// names DoH answers gave their rows, in this order: a pending pair's
+// provisional ID becomes its device's key (renameDevices), a DoH rename
+// matches the record under that key, and a device named at the end gets
+// its final ID.
+func TestKeptRecordsRenamed(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	recs := []keptFlow{
+		{firstFrame: 1, client: ap("10.0.0.2:4000"), server: ap("198.18.0.1:443"), transport: 6, device: "pair:a", name: "p.example", nameSrc: "ptr"},
+		{firstFrame: 2, client: ap("10.0.0.2:4001"), server: ap("198.18.0.1:443"), transport: 6, device: "mac:02:00:00:00:00:01", name: "p.example", nameSrc: "ptr"},
+		{firstFrame: 3, client: ap("10.0.0.3:4002"), server: ap("198.18.0.2:443"), transport: 6, device: "pair:b", name: "x.example", nameSrc: "sni"},
+		{firstFrame: 4, client: ap("10.0.0.4:4003"), server: ap("198.18.0.1:443"), transport: 6, device: "pair:c", name: "p.example", nameSrc: "ptr"},
+	}
+	k := newKeptFlows(10)
+	for i := range recs {
+		k.add(&recs[i])
+	}
+	l := k.sorted()
+	l.renameDevices(map[string]string{"pair:a": "mac:02:00:00:00:00:01", "pair:b": "ip:10.0.0.3", "name:x": "unused"})
+	doh := dohRenames{{"mac:02:00:00:00:00:01", "198.18.0.1:443", "tcp", "p.example"}: "doh.example"}
+	got := l.records(doh, map[string]string{"mac:02:00:00:00:00:01": "phone"})
+	want := []struct{ device, name, src string }{
+		{"phone", "doh.example", "dns"},
+		{"phone", "doh.example", "dns"},
+		{"ip:10.0.0.3", "x.example", "sni"},
+		{"pair:c", "p.example", "ptr"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if f := got[i]; f.ID != uint64(i+1) || f.Device != w.device || f.Name != w.name || f.NameSource != w.src {
+			t.Errorf("record %d: id %d device %q name %q (%s), want %d %q %q (%s)", i, f.ID, f.Device, f.Name, f.NameSource, i+1, w.device, w.name, w.src)
+		}
+	}
+	if l.len() != 0 {
+		t.Errorf("the list still holds %d records", l.len())
 	}
 }

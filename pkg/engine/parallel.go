@@ -338,33 +338,18 @@ func (gr *group) dnsFeed(p *flow.Packet) {
 	}
 }
 
-// mergeWorkers folds the workers' results into e: flow records renumbered in
-// order of first frame, events sorted by frame, counters summed, inventories
-// merged.
+// mergeWorkers folds the workers' results into e: flow records put in
+// order of first frame (they become audit.Flow after the devices are
+// built: flowRecords), events sorted by frame, counters summed,
+// inventories merged.
 func (e *engine) mergeWorkers(pl *pool) {
-	var kept keptList
 	if pl.kept != nil {
-		kept = pl.kept.sorted()
+		e.kept = pl.kept.sorted()
 		if n := pl.kept.dropped; n > 0 {
 			e.counter["flow_records_dropped"] += n
 		}
 	}
-	// remap[worker][local flow ID] is the number of a kept flow's record,
-	// for the events kept in memory.
-	remap := make([]map[uint64]uint64, len(pl.workers))
-	for i, w := range pl.workers {
-		if len(w.events) > 0 {
-			remap[i] = map[uint64]uint64{}
-		}
-	}
-	e.flows = make([]audit.Flow, kept.len())
-	for i := range e.flows {
-		k := kept.at(i)
-		e.flows[i] = k.record(uint64(i + 1))
-		if m := remap[k.worker]; m != nil {
-			m[k.local] = uint64(i + 1)
-		}
-	}
+	remap := e.kept.remap(pl.workers)
 	var evs []audit.Event
 	for wi, w := range pl.workers {
 		for _, ev := range w.events {

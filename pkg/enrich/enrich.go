@@ -11,8 +11,10 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/publicsuffix"
@@ -101,18 +103,20 @@ func (s *Stage) Device(in Device) audit.Device {
 	if dev.Destinations == nil {
 		dev.Destinations = []audit.Destination{}
 	}
-	for i := range dev.Destinations {
-		x := &dev.Destinations[i]
-		ip, _ := netip.ParseAddr(x.IP) // invalid for the "(other destinations)" row
-		s.Dest(&x.Dest, ip)
-		slices.Sort(x.Protocols)
-		if x.Protocols == nil {
-			x.Protocols = []string{}
+	eachChunk(len(dev.Destinations), func(from, to int) {
+		for i := from; i < to; i++ {
+			x := &dev.Destinations[i]
+			ip, _ := netip.ParseAddr(x.IP) // invalid for the "(other destinations)" row
+			s.Dest(&x.Dest, ip)
+			slices.Sort(x.Protocols)
+			if x.Protocols == nil {
+				x.Protocols = []string{}
+			}
+			if x.Vendor != "" && thirdPartyCategories[x.Category] && !ownVendor(x.Vendor) {
+				x.ThirdParty = x.Vendor
+			}
 		}
-		if x.Vendor != "" && thirdPartyCategories[x.Category] && !ownVendor(x.Vendor) {
-			x.ThirdParty = x.Vendor
-		}
-	}
+	})
 	slices.SortFunc(dev.Destinations, compareDestinations)
 
 	// Leaks and findings get the enriched destination; leaks a severity.
@@ -151,6 +155,33 @@ func (s *Stage) Device(in Device) audit.Device {
 	slices.SortFunc(dev.Findings, compareFindings)
 	audit.Summarize(&dev)
 	return dev
+}
+
+// chunkRows is the fewest destinations a device must have for their
+// enrichment to be split over goroutines.
+const chunkRows = 4096
+
+// eachChunk calls f on consecutive ranges covering [0, n), on up to
+// GOMAXPROCS goroutines when n is at least chunkRows, and returns when all
+// calls have. Each row is enriched on its own (Dest reads only the
+// stage's configuration), so the result does not depend on the split: a
+// device with tens of thousands of destinations (the real bench's
+// "other-devices") is not left to one core.
+func eachChunk(n int, f func(from, to int)) {
+	parts := min(runtime.GOMAXPROCS(0), n/(chunkRows/2))
+	if n < chunkRows || parts < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(p*n/parts, (p+1)*n/parts)
+		}()
+	}
+	wg.Wait()
 }
 
 // rowDest is a leak's or finding's destination enriched for its own name
