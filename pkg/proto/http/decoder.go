@@ -49,13 +49,16 @@ const maxInterned = 1024
 // intern returns name as a string, made once per spelling (up to
 // maxInterned spellings).
 func (sh *shared) intern(name []byte) string {
+	if s, ok := commonHeaderName(name); ok {
+		return s // no map lookup for the usual names
+	}
 	if sh == nil {
-		return headerName(name)
+		return string(name)
 	}
 	if s, ok := sh.names[string(name)]; ok {
 		return s
 	}
-	s := headerName(name)
+	s := string(name)
 	if len(sh.names) < maxInterned {
 		if sh.names == nil {
 			sh.names = make(map[string]string)

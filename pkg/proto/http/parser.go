@@ -560,88 +560,88 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	}
 }
 
-// headerName returns name as a string, without allocating for the field
-// names most messages carry (in their usual spelling).
-func headerName(name []byte) string {
+// commonHeaderName returns name as a string if it is one of the field names
+// most messages carry, in their usual spelling.
+func commonHeaderName(name []byte) (string, bool) {
 	switch string(name) {
 	case "Host":
-		return "Host"
+		return "Host", true
 	case "User-Agent":
-		return "User-Agent"
+		return "User-Agent", true
 	case "Accept":
-		return "Accept"
+		return "Accept", true
 	case "Accept-Encoding":
-		return "Accept-Encoding"
+		return "Accept-Encoding", true
 	case "Accept-Language":
-		return "Accept-Language"
+		return "Accept-Language", true
 	case "Accept-Ranges":
-		return "Accept-Ranges"
+		return "Accept-Ranges", true
 	case "Connection":
-		return "Connection"
+		return "Connection", true
 	case "Content-Type":
-		return "Content-Type"
+		return "Content-Type", true
 	case "Content-Length":
-		return "Content-Length"
+		return "Content-Length", true
 	case "Content-Encoding":
-		return "Content-Encoding"
+		return "Content-Encoding", true
 	case "Transfer-Encoding":
-		return "Transfer-Encoding"
+		return "Transfer-Encoding", true
 	case "Cache-Control":
-		return "Cache-Control"
+		return "Cache-Control", true
 	case "Cookie":
-		return "Cookie"
+		return "Cookie", true
 	case "Set-Cookie":
-		return "Set-Cookie"
+		return "Set-Cookie", true
 	case "Date":
-		return "Date"
+		return "Date", true
 	case "Server":
-		return "Server"
+		return "Server", true
 	case "Location":
-		return "Location"
+		return "Location", true
 	case "Last-Modified":
-		return "Last-Modified"
+		return "Last-Modified", true
 	case "ETag":
-		return "ETag"
+		return "ETag", true
 	case "Expires":
-		return "Expires"
+		return "Expires", true
 	case "Vary":
-		return "Vary"
+		return "Vary", true
 	case "Age":
-		return "Age"
+		return "Age", true
 	case "Pragma":
-		return "Pragma"
+		return "Pragma", true
 	case "Referer":
-		return "Referer"
+		return "Referer", true
 	case "Keep-Alive":
-		return "Keep-Alive"
+		return "Keep-Alive", true
 	case "Range":
-		return "Range"
+		return "Range", true
 	case "If-Modified-Since":
-		return "If-Modified-Since"
+		return "If-Modified-Since", true
 	case "If-None-Match":
-		return "If-None-Match"
+		return "If-None-Match", true
 	case "X-Requested-With":
-		return "X-Requested-With"
+		return "X-Requested-With", true
 	case "Origin":
-		return "Origin"
+		return "Origin", true
 	case "Authorization":
-		return "Authorization"
+		return "Authorization", true
 	case "Upgrade":
-		return "Upgrade"
+		return "Upgrade", true
 	case "host":
-		return "host"
+		return "host", true
 	case "user-agent":
-		return "user-agent"
+		return "user-agent", true
 	case "accept":
-		return "accept"
+		return "accept", true
 	case "content-type":
-		return "content-type"
+		return "content-type", true
 	case "content-length":
-		return "content-length"
+		return "content-length", true
 	case "connection":
-		return "connection"
+		return "connection", true
 	}
-	return string(name)
+	return "", false
 }
 
 func equalFold(b []byte, lower string) bool {
