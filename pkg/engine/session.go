@@ -92,9 +92,28 @@ func (w *worker) sess(f *flow.Flow) *session {
 	if s, ok := f.User.(*session); ok {
 		return s
 	}
-	s := &session{w: w, f: f}
+	var s *session
+	if n := len(w.freeSessions); n > 0 {
+		s, w.freeSessions[n-1] = w.freeSessions[n-1], nil
+		w.freeSessions = w.freeSessions[:n-1]
+		*s = session{w: w, f: f}
+	} else {
+		s = &session{w: w, f: f}
+	}
 	f.User = s
 	return s
+}
+
+// maxFreeSessions bounds worker.freeSessions.
+const maxFreeSessions = 256
+
+// release keeps an ended flow's session for a later flow (End): nothing
+// holds it once the flow is filed (its decoders go with it).
+func (w *worker) release(s *session) {
+	if s != &w.idle && len(w.freeSessions) < maxFreeSessions {
+		*s = session{}
+		w.freeSessions = append(w.freeSessions, s)
+	}
 }
 
 // Start, Datagram, Stream, Gap and End make the worker a flow.Handler.
