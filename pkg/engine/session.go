@@ -104,16 +104,46 @@ func (w *worker) sess(f *flow.Flow) *session {
 	return s
 }
 
-// maxFreeSessions bounds worker.freeSessions.
-const maxFreeSessions = 256
+// maxFreeSessions and maxFreeUnknown bound worker.freeSessions and
+// worker.freeUnknown (whose samples take up to 8 KiB each).
+const (
+	maxFreeSessions = 256
+	maxFreeUnknown  = 32
+)
+
+// recycler is a decoder that can be reused for a later flow once its own
+// has ended (http.Decoder).
+type recycler interface{ Recycle() }
 
 // release keeps an ended flow's session for a later flow (End): nothing
-// holds it once the flow is filed (its decoders go with it).
+// holds it once the flow is filed (its decoders go with it). The HTTP/1
+// decoder of a flow that never switched goes back to its Spec, and the
+// unknown-payload samples are kept for the next flow when no event shows
+// them.
 func (w *worker) release(s *session) {
+	if r, ok := s.stream.(recycler); ok && s.sw == nil && s.crypt == nil {
+		r.Recycle()
+	}
+	if u := s.unknown; u != nil && !w.eventsWanted() && len(w.freeUnknown) < maxFreeUnknown {
+		*u = unknownState{sample: u.sample[:0], down: u.down[:0]}
+		w.freeUnknown = append(w.freeUnknown, u)
+	}
 	if s != &w.idle && len(w.freeSessions) < maxFreeSessions {
 		*s = session{}
 		w.freeSessions = append(w.freeSessions, s)
 	}
+}
+
+// newUnknown returns an empty unknown-payload state, one a flow ended with
+// if there is one (release).
+func (w *worker) newUnknown() *unknownState {
+	if n := len(w.freeUnknown); n > 0 {
+		u := w.freeUnknown[n-1]
+		w.freeUnknown[n-1] = nil
+		w.freeUnknown = w.freeUnknown[:n-1]
+		return u
+	}
+	return &unknownState{}
 }
 
 // Start, Datagram, Stream, Gap and End make the worker a flow.Handler.

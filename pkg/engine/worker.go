@@ -42,6 +42,7 @@ type worker struct {
 	idle        session // End's session for flows that had none
 	// freeSessions are sessions of ended flows, for new ones (sess).
 	freeSessions []*session
+	freeUnknown  []*unknownState   // their unknown-payload samples (release)
 	eventCounts  map[string]uint64 // events by type: the counters "events_<type>", added at the merge
 	keys         *keylog.Log       // the run's key log, shared (decrypt.go)
 	doh          []dohAnswer       // addresses DoH answers listed (dohnames.go)
