@@ -471,5 +471,9 @@ func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
 	s.sw.pending = &pendingSwitch{to: to, up: bytes.Clone(up), down: bytes.Clone(down), m: m}
 }
 
+// EventFieldsUnread says that no event's Fields will be asked for: no
+// events are written (http.Decoder then keeps no response bodies).
+func (s *session) EventFieldsUnread() bool { return s.w != nil && !s.w.eventsWanted() }
+
 // Count adds to a run counter.
 func (s *session) Count(name string, n uint64) { s.w.counter[name] += n }

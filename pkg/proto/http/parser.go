@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
 
 // Limits bound the memory one Parser uses. Zero fields take the defaults of
@@ -108,6 +109,7 @@ type half struct {
 	body     *Body
 	raw      []byte // body bytes of the current message (a pooled buffer)
 	rawHint  int    // bytes the current body is expected to take in raw
+	counted  int    // body bytes counted but not kept (Parser.countBodies)
 	st       state
 	paired   bool // response attached to its event
 	midLine  bool // resync: the next byte is not at a line start
@@ -128,6 +130,10 @@ type Parser struct {
 	qbuf    [2]*pending
 	ended   bool
 	lazy    bool // leave to Event.Fields what only events show
+	// countBodies: Event.Fields is never called (the sink says so), so
+	// response bodies, which only it reads, are counted, not kept (but
+	// DoH answers, which the decoder reads).
+	countBodies bool
 	// afterGap: bytes were lost earlier; later events are flagged.
 	afterGap bool
 }
@@ -851,7 +857,7 @@ func (p *Parser) startBody(h *half, st state) {
 	h.body = p.sh.body()
 	*h.body = Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
 	h.raw = h.raw[:0]
-	h.rawHint = 0
+	h.rawHint, h.counted = 0, 0
 	if st == stBody && h.fr.contentLength > 0 {
 		h.rawHint = int(min(h.fr.contentLength, int64(p.lim.MaxBody)))
 	}
@@ -862,12 +868,16 @@ func (p *Parser) addBody(h *half, b []byte) {
 		return
 	}
 	h.body.WireSize += int64(len(b))
-	room := p.lim.MaxBody - len(h.raw)
+	room := p.lim.MaxBody - len(h.raw) - h.counted
 	if len(b) > room {
 		b = b[:max(room, 0)]
 		addFlag(&h.body.Flags, "truncated")
 	}
 	if len(b) == 0 {
+		return
+	}
+	if p.countBodies && h == &p.h[proto.ToClient] && !dns.IsDoHMedia(h.fr.contentType) {
+		h.counted += len(b)
 		return
 	}
 	if h.raw == nil {
@@ -892,7 +902,7 @@ func (p *Parser) finish(dir proto.Dir, h *half) {
 		}
 	}
 	putBuf(h.raw)
-	h.raw = nil
+	h.raw, h.counted = nil, 0
 	pe := h.pe
 	h.body, h.req, h.resp, h.pe, h.remain = nil, nil, nil, nil, 0
 	h.st = stStart

@@ -26,8 +26,9 @@ func (s *textSink) Emit(typ string, m proto.Meta, f any) {
 func (s *textSink) Scan(f proto.Field, m proto.Meta) {
 	fmt.Fprintf(&s.b, "scan %s %q %q %v %d;", f.Location, f.Data, f.ContentType, f.Codings, m.Frame)
 }
-func (s *textSink) Finding(f proto.Finding) { fmt.Fprintf(&s.b, "finding %+v;", f) }
-func (s *textSink) Name(n proto.Name)       { fmt.Fprintf(&s.b, "name %+v;", n) }
+func (s *textSink) Finding(f proto.Finding)     { fmt.Fprintf(&s.b, "finding %+v;", f) }
+func (s *textSink) Count(name string, n uint64) { fmt.Fprintf(&s.b, "count %s %d;", name, n) }
+func (s *textSink) Name(n proto.Name)           { fmt.Fprintf(&s.b, "name %+v;", n) }
 func (s *textSink) Switch(to string, up, down []byte, m proto.Meta) {
 	fmt.Fprintf(&s.b, "switch %s %q %q;", to, up, down)
 }
@@ -70,5 +71,48 @@ func TestRecycledDecoderSameReports(t *testing.T) {
 			t.Fatalf("fields %v: reports differ", fields)
 		}
 		t.Logf("fields %v: %d connections, %d bytes of reports", fields, len(conns), len(got[0]))
+	}
+}
+
+// unreadSink is a textSink that says it never asks for event forms.
+type unreadSink struct{ *textSink }
+
+func (unreadSink) EventFieldsUnread() bool { return true }
+
+// TestUnreadBodiesSameReports: a sink that never asks for event forms
+// (the engine writing no events) gets the same reports, counters
+// included, from decoders that then keep no response bodies.
+func TestUnreadBodiesSameReports(t *testing.T) {
+	conns, _ := corpusHTTP(t)
+	var got [2]string
+	for i, unread := range []bool{false, true} {
+		sp := Spec(Limits{MaxBody: 2000}) // some bodies cut
+		for _, cs := range conns {
+			ts := &textSink{}
+			var sink proto.Sink = ts
+			if unread {
+				sink = unreadSink{ts}
+			}
+			d := sp.New(sink).(*Decoder)
+			if d.p.countBodies != unread {
+				t.Fatalf("countBodies = %v with an unread sink %v", d.p.countBodies, unread)
+			}
+			for _, c := range cs {
+				if c.Gap > 0 {
+					d.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+				} else {
+					d.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+				}
+			}
+			d.End(proto.Meta{})
+			got[i] += ts.b.String() + "\n"
+			d.Recycle()
+		}
+	}
+	if got[0] != got[1] {
+		t.Fatal("reports differ when response bodies are only counted")
+	}
+	if !strings.Contains(got[0], "count http_body_truncated") {
+		t.Error("no body was cut: the test does not show the count is kept")
 	}
 }
