@@ -96,7 +96,7 @@ func (w *worker) sess(f *flow.Flow) *session {
 	if n := len(w.freeSessions); n > 0 {
 		s, w.freeSessions[n-1] = w.freeSessions[n-1], nil
 		w.freeSessions = w.freeSessions[:n-1]
-		*s = session{w: w, f: f}
+		*s = session{w: w, f: f, dgrams: s.dgrams, uas: s.uas, leaks: s.leaks, findings: s.findings}
 	} else {
 		s = &session{w: w, f: f}
 	}
@@ -129,9 +129,22 @@ func (w *worker) release(s *session) {
 		w.freeUnknown = append(w.freeUnknown, u)
 	}
 	if s != &w.idle && len(w.freeSessions) < maxFreeSessions {
-		*s = session{}
+		// Small slices keep their arrays for the next flow: what was
+		// filed from them was copied (the inventory takes leaks,
+		// findings and User-Agents by value).
+		*s = session{dgrams: reuse(s.dgrams, 2), uas: reuse(s.uas, 8), leaks: reuse(s.leaks, 4), findings: reuse(s.findings, 4)}
 		w.freeSessions = append(w.freeSessions, s)
 	}
+}
+
+// reuse returns s emptied and cleared if its capacity is at most n, else
+// nil.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) > n {
+		return nil
+	}
+	clear(s[:cap(s)]) // appends past its length too (inventory.addFlow)
+	return s[:0]
 }
 
 // newUnknown returns an empty unknown-payload state, one a flow ended with
