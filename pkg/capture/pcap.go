@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 // skipped, so the file goes on and memory stays bounded.
 type pcapReader struct {
 	r       io.Reader
+	br      *bufio.Reader // r, when it is one: records are read in place
 	order   binary.ByteOrder
 	nano    bool
 	swapped int // 0: caplen, len; 1: len, caplen (before 2.3); 2: 2.3, either
@@ -47,6 +49,7 @@ func newPcapReader(r io.Reader, maxRecord int) (*pcapReader, error) {
 		return nil, fmt.Errorf("file header: %w", err)
 	}
 	p := &pcapReader{r: r, max: maxRecord}
+	p.br, _ = r.(*bufio.Reader)
 	switch binary.LittleEndian.Uint32(h[:4]) {
 	case 0xa1b2c3d4:
 		p.order = binary.LittleEndian
@@ -78,20 +81,67 @@ func newPcapReader(r io.Reader, maxRecord int) (*pcapReader, error) {
 }
 
 func (p *pcapReader) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
-	var ci gopacket.CaptureInfo
-	if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
-		return nil, ci, err // io.EOF between records: the clean end
+	if data, ci, ok := p.inPlace(); ok {
+		return data, ci, nil
 	}
-	sec, frac := p.order.Uint32(p.hdr[0:4]), p.order.Uint32(p.hdr[4:8])
-	incl, orig := p.order.Uint32(p.hdr[8:12]), p.order.Uint32(p.hdr[12:16])
+	if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
+		return nil, gopacket.CaptureInfo{}, err // io.EOF between records: the clean end
+	}
+	return p.record()
+}
+
+// inPlace reads a whole record that sits in the bufio.Reader's buffer
+// without copying it: the data is the buffer itself, valid until the next
+// read, as ZeroCopyReadPacketData's always was. It reads nothing and
+// returns false for anything else (the end, a record cut to the cap or
+// longer than the buffer), which the copying path then reads.
+func (p *pcapReader) inPlace() ([]byte, gopacket.CaptureInfo, bool) {
+	var ci gopacket.CaptureInfo
+	if p.br == nil {
+		return nil, ci, false
+	}
+	hdr, err := p.br.Peek(len(p.hdr))
+	if err != nil {
+		return nil, ci, false
+	}
+	incl, orig := p.order.Uint32(hdr[8:12]), p.order.Uint32(hdr[12:16])
 	if p.swapped == 1 || p.swapped == 2 && incl > orig {
 		incl, orig = orig, incl
 	}
+	if uint64(incl) > uint64(p.max) {
+		return nil, ci, false
+	}
+	rec, err := p.br.Peek(len(p.hdr) + int(incl))
+	if err != nil {
+		return nil, ci, false
+	}
+	copy(p.hdr[:], rec)
+	p.br.Discard(len(rec))
+	ci, data := p.header(), rec[len(p.hdr):]
+	ci.CaptureLength = int(incl)
+	ci.Length = int(max(orig, incl))
+	return data, ci, true
+}
+
+// header decodes p.hdr's time.
+func (p *pcapReader) header() gopacket.CaptureInfo {
+	var ci gopacket.CaptureInfo
+	sec, frac := p.order.Uint32(p.hdr[0:4]), p.order.Uint32(p.hdr[4:8])
 	ns := int64(frac)
 	if !p.nano {
 		ns *= 1000
 	}
 	ci.Timestamp = time.Unix(int64(sec), ns).UTC()
+	return ci
+}
+
+// record reads the record whose header is in p.hdr into p.buf.
+func (p *pcapReader) record() ([]byte, gopacket.CaptureInfo, error) {
+	ci := p.header()
+	incl, orig := p.order.Uint32(p.hdr[8:12]), p.order.Uint32(p.hdr[12:16])
+	if p.swapped == 1 || p.swapped == 2 && incl > orig {
+		incl, orig = orig, incl
+	}
 	keep := uint64(incl)
 	if keep > uint64(p.max) {
 		keep = uint64(p.max)

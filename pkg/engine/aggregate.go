@@ -141,26 +141,35 @@ func (t *strtab) protoNames(set uint64) []string {
 }
 
 // stamp is a time without the location pointer of time.Time; its zero
-// value is the zero time.Time.
+// value is the zero time.Time. The seconds are split in two 32-bit
+// halves so that a stamp is 12 bytes with 4-byte alignment: two of them
+// in a row take 24 bytes, not 32.
 type stamp struct {
-	sec  int64 // seconds since January 1, year 1 (time.Time's own origin)
+	hi   int32  // seconds since January 1, year 1 (time.Time's own origin), >> 32
+	lo   uint32 // the same seconds' low 32 bits
 	nsec int32
 }
 
 const unixToInternal = 62135596800 // seconds from year 1 to 1970
 
 func stampOf(t time.Time) stamp {
-	return stamp{sec: t.Unix() + unixToInternal, nsec: int32(t.Nanosecond())}
+	sec := t.Unix() + unixToInternal
+	return stamp{hi: int32(sec >> 32), lo: uint32(sec), nsec: int32(t.Nanosecond())}
 }
+
+func (s stamp) sec() int64 { return int64(s.hi)<<32 | int64(s.lo) }
 
 func (s stamp) time() time.Time {
 	if s == (stamp{}) {
 		return time.Time{}
 	}
-	return time.Unix(s.sec-unixToInternal, int64(s.nsec)).UTC()
+	return time.Unix(s.sec()-unixToInternal, int64(s.nsec)).UTC()
 }
 
-func (s stamp) before(o stamp) bool { return s.sec < o.sec || s.sec == o.sec && s.nsec < o.nsec }
+func (s stamp) before(o stamp) bool {
+	a, b := s.sec(), o.sec()
+	return a < b || a == b && s.nsec < o.nsec
+}
 
 // earliest is the earlier of two first-seen times, a zero time counting
 // as unknown.
@@ -228,13 +237,13 @@ type destRow struct {
 	flows       int
 	pkts, bytes [2]uint64 // up, down
 	plainUp     uint64    // bytes up on plaintext channels
-	first, last stamp
 	firstFrame  uint64
 	nameFrame   uint64 // first frame of the flow that gave the name source
-	nameRank    int32  // of nameSrc; unnamed rows: unranked
+	protos      uint64 // protocol bits (strtab.protoBit)
+	first, last stamp
+	nameRank    int32 // of nameSrc; unnamed rows: unranked
 	nameSrc     uint32
 	channel     uint32 // the weakest channel (audit.Channel.Replaces)
-	protos      uint64 // protocol bits (strtab.protoBit)
 }
 
 const unranked = 10

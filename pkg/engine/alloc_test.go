@@ -20,7 +20,7 @@ func TestDNSDatagramDoesNotAllocate(t *testing.T) {
 	p := &flow.Packet{Proto: flow.ProtoUDP, Payload: q, Time: time.Unix(1, 0), Frame: 1}
 	w.Datagram(f, proto.ToServer, p)
 	n := testing.AllocsPerRun(1000, func() { w.Datagram(f, proto.ToServer, p) })
-	if n != 0 || w.counter["events_dns"] != 1002 {
-		t.Errorf("%v allocations per DNS datagram, %d events counted; want 0 and 1002", n, w.counter["events_dns"])
+	if n != 0 || w.eventCounts["dns"] != 1002 {
+		t.Errorf("%v allocations per DNS datagram, %d events counted; want 0 and 1002", n, w.eventCounts["dns"])
 	}
 }

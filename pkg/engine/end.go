@@ -61,6 +61,7 @@ func (w *worker) End(f *flow.Flow) {
 	}
 	w.inv.addFlow(d, deviceIsClient, pp, f, s, name, nameSrc, channel, protocol)
 	f.User = nil
+	w.release(s)
 }
 
 // flowDevice is the device id of a flow record: a pending pair's

@@ -171,6 +171,8 @@ func newPool(cfg Config, n int, httpLimits phttp.Limits, frames *frameIndex, mas
 	wcfg := cfg
 	wcfg.Flow.MaxFlows = max(1, cmp.Or(cfg.Flow.MaxFlows, flow.DefaultMaxFlows)/shards)
 	wcfg.Flow.MaxTotalBuffer = max(1, cmp.Or(cfg.Flow.MaxTotalBuffer, flow.DefaultMaxTotalBuffer)/shards)
+	// A worker keeps no *flow.Flow once it has filed the flow (End).
+	wcfg.Flow.ReuseFlows = true
 	// The spools of a goroutine's shards together fill what one worker's
 	// did before runs were sharded (the sorted output is the same).
 	wcfg.SpoolBudget = max(1, cmp.Or(cfg.SpoolBudget, defaultSpoolBudget)*n/shards)
@@ -373,6 +375,9 @@ func (e *engine) mergeWorkers(pl *pool) {
 	for _, w := range pl.workers {
 		for k, v := range w.counter {
 			e.counter[k] += v
+		}
+		for typ, n := range w.eventCounts {
+			e.counter["events_"+typ] += n
 		}
 		if w.scanned > 0 {
 			e.counter["leak_scanned_bytes"] += w.scanned

@@ -92,9 +92,71 @@ func (w *worker) sess(f *flow.Flow) *session {
 	if s, ok := f.User.(*session); ok {
 		return s
 	}
-	s := &session{w: w, f: f}
+	var s *session
+	if n := len(w.freeSessions); n > 0 {
+		s, w.freeSessions[n-1] = w.freeSessions[n-1], nil
+		w.freeSessions = w.freeSessions[:n-1]
+		*s = session{w: w, f: f, dgrams: s.dgrams, uas: s.uas, leaks: s.leaks, findings: s.findings}
+	} else {
+		s = &session{w: w, f: f}
+	}
 	f.User = s
 	return s
+}
+
+// maxFreeSessions and maxFreeUnknown bound worker.freeSessions and
+// worker.freeUnknown (whose samples take up to 8 KiB each).
+const (
+	maxFreeSessions = 256
+	maxFreeUnknown  = 32
+)
+
+// recycler is a decoder that can be reused for a later flow once its own
+// has ended (http.Decoder).
+type recycler interface{ Recycle() }
+
+// release keeps an ended flow's session for a later flow (End): nothing
+// holds it once the flow is filed (its decoders go with it). The HTTP/1
+// decoder of a flow that never switched goes back to its Spec, and the
+// unknown-payload samples are kept for the next flow when no event shows
+// them.
+func (w *worker) release(s *session) {
+	if r, ok := s.stream.(recycler); ok && s.sw == nil && s.crypt == nil {
+		r.Recycle()
+	}
+	if u := s.unknown; u != nil && !w.eventsWanted() && len(w.freeUnknown) < maxFreeUnknown {
+		*u = unknownState{sample: u.sample[:0], down: u.down[:0]}
+		w.freeUnknown = append(w.freeUnknown, u)
+	}
+	if s != &w.idle && len(w.freeSessions) < maxFreeSessions {
+		// Small slices keep their arrays for the next flow: what was
+		// filed from them was copied (the inventory takes leaks,
+		// findings and User-Agents by value).
+		*s = session{dgrams: reuse(s.dgrams, 2), uas: reuse(s.uas, 8), leaks: reuse(s.leaks, 4), findings: reuse(s.findings, 4)}
+		w.freeSessions = append(w.freeSessions, s)
+	}
+}
+
+// reuse returns s emptied and cleared if its capacity is at most n, else
+// nil.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) > n {
+		return nil
+	}
+	clear(s[:cap(s)]) // appends past its length too (inventory.addFlow)
+	return s[:0]
+}
+
+// newUnknown returns an empty unknown-payload state, one a flow ended with
+// if there is one (release).
+func (w *worker) newUnknown() *unknownState {
+	if n := len(w.freeUnknown); n > 0 {
+		u := w.freeUnknown[n-1]
+		w.freeUnknown[n-1] = nil
+		w.freeUnknown = w.freeUnknown[:n-1]
+		return u
+	}
+	return &unknownState{}
 }
 
 // Start, Datagram, Stream, Gap and End make the worker a flow.Handler.
@@ -421,6 +483,10 @@ func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
 	}
 	s.sw.pending = &pendingSwitch{to: to, up: bytes.Clone(up), down: bytes.Clone(down), m: m}
 }
+
+// EventFieldsUnread says that no event's Fields will be asked for: no
+// events are written (http.Decoder then keeps no response bodies).
+func (s *session) EventFieldsUnread() bool { return s.w != nil && !s.w.eventsWanted() }
 
 // Count adds to a run counter.
 func (s *session) Count(name string, n uint64) { s.w.counter[name] += n }

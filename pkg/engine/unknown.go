@@ -32,7 +32,7 @@ type unknownState struct {
 // unknownBytes takes payload no decoder claimed.
 func (s *session) unknownBytes(dir proto.Dir, data []byte, m proto.Meta, datagram bool) {
 	if s.unknown == nil {
-		s.unknown = &unknownState{}
+		s.unknown = s.w.newUnknown()
 	}
 	u, w := s.unknown, s.w
 	if dir == proto.ToServer {

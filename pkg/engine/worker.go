@@ -39,25 +39,19 @@ type worker struct {
 	maxRecords int
 	// maskSecrets masks credentials in an event (the run's, redact.go).
 	maskSecrets func(audit.Event) audit.Event
-	idle        session           // End's session for flows that had none
-	eventKeys   map[string]string // "events_<type>" counter names, made once
-	keys        *keylog.Log       // the run's key log, shared (decrypt.go)
-	doh         []dohAnswer       // addresses DoH answers listed (dohnames.go)
+	idle        session // End's session for flows that had none
+	// freeSessions are sessions of ended flows, for new ones (sess).
+	freeSessions []*session
+	freeUnknown  []*unknownState   // their unknown-payload samples (release)
+	eventCounts  map[string]uint64 // events by type: the counters "events_<type>", added at the merge
+	keys         *keylog.Log       // the run's key log, shared (decrypt.go)
+	doh          []dohAnswer       // addresses DoH answers listed (dohnames.go)
 }
 
-// countEvent counts one event of type typ without building the counter's
-// name each time (the DNS path runs it for every datagram).
-func (w *worker) countEvent(typ string) {
-	k, ok := w.eventKeys[typ]
-	if !ok {
-		if w.eventKeys == nil {
-			w.eventKeys = map[string]string{}
-		}
-		k = "events_" + typ
-		w.eventKeys[typ] = k
-	}
-	w.counter[k]++
-}
+// countEvent counts one event of type typ: one map update by the type,
+// the counter's name made at the merge (the DNS path runs it for every
+// datagram).
+func (w *worker) countEvent(typ string) { w.eventCounts[typ]++ }
 
 // newWorker makes a worker whose table has the limits of cfg.Flow and
 // whose name cache is cache (nil: its own).
@@ -65,7 +59,7 @@ func newWorker(cfg Config, httpLimits phttp.Limits, cache *dns.Cache) *worker {
 	if cache == nil {
 		cache = dns.NewCache(1 << 16)
 	}
-	w := &worker{cfg: cfg, counter: map[string]uint64{}, scanner: cfg.Scanner, dnsCache: cache,
+	w := &worker{cfg: cfg, counter: map[string]uint64{}, eventCounts: map[string]uint64{}, scanner: cfg.Scanner, dnsCache: cache,
 		inv: newInventory(cfg.LAN, cfg.Known), maxRecords: cmp.Or(max(cfg.MaxRecords, 0), DefaultMaxRecords),
 		specs: newSpecList(protocols(httpLimits)), memo: newScanMemo(), maskSecrets: func(ev audit.Event) audit.Event { return ev }}
 	if cfg.KeepFlows && !cfg.SpoolRecords {

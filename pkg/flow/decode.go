@@ -473,9 +473,7 @@ func (d *Decoder) ipv4(data []byte, emit func(*Packet)) {
 		// that does not point into the reused frame buffer.
 		cp := *ip
 		cp.Contents, cp.Options, cp.Padding = nil, nil, nil
-		cp.SrcIP = append([]byte(nil), ip.SrcIP...)
-		cp.DstIP = append([]byte(nil), ip.DstIP...)
-		cp.Payload = append([]byte(nil), ip.Payload...)
+		cp.SrcIP, cp.DstIP, cp.Payload = copy3(ip.SrcIP, ip.DstIP, ip.Payload)
 		out, err := d.df4.DefragIPv4WithTimestamp(&cp, d.pkt.Time)
 		if err != nil {
 			d.Stats.FragDropped++
@@ -492,6 +490,17 @@ func (d *Decoder) ipv4(data []byte, emit func(*Packet)) {
 	dst, _ := netip.AddrFromSlice(ip.DstIP)
 	d.pkt.Src, d.pkt.Dst = src.Unmap(), dst.Unmap()
 	d.transport(uint8(ip.Protocol), ip.Payload, claimed, emit)
+}
+
+// copy3 copies a, b and c into one new array (one allocation instead of
+// three), each capped so that appending to one cannot reach the next.
+func copy3(a, b, c []byte) ([]byte, []byte, []byte) {
+	buf := make([]byte, len(a)+len(b)+len(c))
+	i, j := len(a), len(a)+len(b)
+	copy(buf, a)
+	copy(buf[i:], b)
+	copy(buf[j:], c)
+	return buf[:i:i], buf[i:j:j], buf[j:]
 }
 
 func (d *Decoder) ipv6(data []byte, emit func(*Packet)) {

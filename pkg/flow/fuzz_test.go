@@ -55,7 +55,9 @@ func FuzzDecodePath(f *testing.F) {
 		276, layers.LinkTypeNull, layers.LinkTypePPP, layers.LinkTypeIEEE80211Radio, layers.LinkTypeIEEE802_11, 239}
 	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
 		rec := newRecorder()
-		tab := NewTable(Config{MaxFlows: 4, MaxFlowBuffer: 64, MaxTotalBuffer: 128}, rec)
+		// lt >= 128: the table reuses ended flows (the recorder only
+		// counts them here).
+		tab := NewTable(Config{MaxFlows: 4, MaxFlowBuffer: 64, MaxTotalBuffer: 128, ReuseFlows: lt >= 128}, rec)
 		d := NewDecoder()
 		link := links[int(lt)%len(links)]
 		ts := time.Unix(1700000000, 0)

@@ -172,6 +172,10 @@ type Config struct {
 	ClosedLinger   time.Duration // closed/reset TCP flows stay this long for stragglers
 	MaxFlowBuffer  int           // out-of-order bytes buffered per TCP direction
 	MaxTotalBuffer int64         // out-of-order bytes buffered in all flows together
+	// ReuseFlows lets the table reuse the memory of ended flows for new
+	// ones: the Handler must keep no *Flow (nor anything pointing to one)
+	// after its End returns.
+	ReuseFlows bool
 }
 
 // Defaults for Config.
@@ -232,8 +236,14 @@ type Table struct {
 	now        time.Time
 	lastScan   time.Time
 	buffered   int64
+	free       []*Flow    // ended flows to reuse (Config.ReuseFlows)
+	freeTCP    []*tcpConn // their TCP state
 	Stats      TableStats
 }
+
+// maxFreeFlows bounds Table.free: the flows one expiry scan ends are
+// reused by the flows created before the next.
+const maxFreeFlows = 256
 
 // NewTable returns an empty table that reports to h.
 func NewTable(cfg Config, h Handler) *Table {
@@ -366,7 +376,14 @@ func (t *Table) create(tk tableKey, p *Packet) *Flow {
 	}
 	t.nextID++
 	k, _ := keyOf(p)
-	f := &Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
+	var f *Flow
+	if n := len(t.free); n > 0 {
+		f, t.free[n-1] = t.free[n-1], nil
+		t.free = t.free[:n-1]
+		*f = Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
+	} else {
+		f = &Flow{ID: t.nextID, Key: k, FirstFrame: p.Frame, First: p.Time, active: t.now}
+	}
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
 	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
@@ -537,6 +554,14 @@ func (t *Table) end(f *Flow, s State) {
 	delete(t.flows, tk)
 	t.unlink(f)
 	t.h.End(f)
+	if t.cfg.ReuseFlows && len(t.free) < maxFreeFlows {
+		if c := f.tcp; c != nil {
+			*c = tcpConn{}
+			t.freeTCP = append(t.freeTCP, c)
+		}
+		*f = Flow{}
+		t.free = append(t.free, f)
+	}
 }
 
 // FlushAt ends every live flow at the end of the capture, whose last

@@ -56,7 +56,12 @@ func (t *Table) tcpSegment(f *Flow, dir proto.Dir, p *Packet) {
 		if p.Claimed == 0 && p.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 {
 			return // pure ACK before any state: nothing to do
 		}
-		f.tcp = &tcpConn{}
+		if n := len(t.freeTCP); n > 0 {
+			f.tcp, t.freeTCP[n-1] = t.freeTCP[n-1], nil
+			t.freeTCP = t.freeTCP[:n-1]
+		} else {
+			f.tcp = &tcpConn{}
+		}
 	}
 	c := f.tcp
 	h := &c.h[dir]

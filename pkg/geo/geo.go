@@ -109,7 +109,7 @@ func embeddedIndex() (*geodata.Index, error) {
 	return e.idx, e.err
 }
 
-// Release lets the decoded embedded data go (about 20 MB), for a command
+// Release lets the decoded embedded data go (about 17 MB), for a command
 // that has done its lookups and has more work to do; a later lookup
 // decodes it again. The strings lookups returned stay valid.
 func Release() {

@@ -91,7 +91,7 @@ func BenchmarkDetect(b *testing.B) {
 // corpusHTTP returns the HTTP/1 connections of every shared-corpus capture
 // (those whose first bytes either way Detect as HTTP), as pkg/flow hands
 // them to decoders, and their bytes in all; it skips b without the corpus.
-func corpusHTTP(b *testing.B) ([][]chunk, int64) {
+func corpusHTTP(b testing.TB) ([][]chunk, int64) {
 	b.Helper()
 	var conns [][]chunk
 	var n int64

@@ -49,13 +49,16 @@ const maxInterned = 1024
 // intern returns name as a string, made once per spelling (up to
 // maxInterned spellings).
 func (sh *shared) intern(name []byte) string {
+	if s, ok := commonHeaderName(name); ok {
+		return s // no map lookup for the usual names
+	}
 	if sh == nil {
-		return headerName(name)
+		return string(name)
 	}
 	if s, ok := sh.names[string(name)]; ok {
 		return s
 	}
-	s := headerName(name)
+	s := string(name)
 	if len(sh.names) < maxInterned {
 		if sh.names == nil {
 			sh.names = make(map[string]string)
@@ -109,12 +112,50 @@ func NewDecoder(lim Limits, sink proto.Sink) *Decoder {
 }
 
 func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
-	d := &Decoder{sink: sink, sh: sh}
+	var d *Decoder
+	if n := len(sh.free.decoders); n > 0 {
+		d, sh.free.decoders[n-1] = sh.free.decoders[n-1], nil
+		sh.free.decoders = sh.free.decoders[:n-1]
+		d.sink, d.sh = sink, sh // zeroed by Recycle but for its line buffers
+	} else {
+		d = &Decoder{sink: sink, sh: sh}
+	}
 	d.p.init(lim, nil)
 	d.p.dec = d
 	d.p.lazy = true // the sink calls Event.Fields when it writes the event
+	if u, ok := sink.(fieldsUnread); ok && u.EventFieldsUnread() {
+		d.p.countBodies = true
+	}
 	d.p.sh = sh
 	return d
+}
+
+// fieldsUnread is a sink that says it never calls Event.Fields (the
+// engine when it writes no events). Only Event.Fields reads response
+// bodies (but DoH answers'), so its decoders count their bytes, and
+// whether they were cut, without keeping them.
+type fieldsUnread interface{ EventFieldsUnread() bool }
+
+// maxRecycledLine bounds the line buffer a recycled decoder keeps.
+const maxRecycledLine = 1 << 10
+
+// Recycle gives an ended decoder back to the Spec that made it, for a later
+// connection; the caller must not use it, nor anything it returned,
+// again. The engine calls it once the flow is filed.
+func (d *Decoder) Recycle() {
+	sh := d.sh
+	if sh == nil || len(sh.free.decoders) >= maxFree {
+		return
+	}
+	var lines [2][]byte
+	for i := range lines {
+		if l := d.p.h[i].line; cap(l) <= maxRecycledLine {
+			lines[i] = l[:0]
+		}
+	}
+	*d = Decoder{}
+	d.p.h[0].line, d.p.h[1].line = lines[0], lines[1]
+	sh.free.decoders = append(sh.free.decoders, d)
 }
 
 // Data implements proto.StreamParser. Once the connection leaves HTTP

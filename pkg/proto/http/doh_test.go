@@ -52,9 +52,23 @@ func dohCases() []dohCase {
 
 // runDoH feeds the ops to a Decoder and returns its sink and the dns
 // events described as dohCase.events.
-func runDoH(t *testing.T, ops []op) (*prototest.Sink, []string) {
+func runDoH(t *testing.T, ops []op) (*prototest.Sink, []string) { return runDoHSink(t, ops, false) }
+
+// unreadProtoSink is a prototest.Sink that says it never asks for event
+// forms, as the engine writing no events.
+type unreadProtoSink struct{ *prototest.Sink }
+
+func (unreadProtoSink) EventFieldsUnread() bool { return true }
+
+// runDoHSink is runDoH, with a sink that never asks for event forms when
+// unread is set (response bodies other than DoH answers are then not kept).
+func runDoHSink(t *testing.T, ops []op, unread bool) (*prototest.Sink, []string) {
 	var s prototest.Sink
-	d := NewDecoder(Limits{MaxHeaderBytes: 2048, MaxHeaders: 16, MaxBody: 8 << 10, MaxDecoded: 64 << 10}, &s)
+	var sink proto.Sink = &s
+	if unread {
+		sink = unreadProtoSink{&s}
+	}
+	d := NewDecoder(Limits{MaxHeaderBytes: 2048, MaxHeaders: 16, MaxBody: 8 << 10, MaxDecoded: 64 << 10}, sink)
 	for i, o := range ops {
 		m := proto.Meta{Frame: uint64(i + 1)}
 		if o.Gap > 0 {
@@ -93,27 +107,29 @@ func runDoH(t *testing.T, ops []op) (*prototest.Sink, []string) {
 // finding per Host; other exchanges give none.
 func TestDoH(t *testing.T) {
 	for _, tt := range dohCases() {
-		t.Run(tt.name, func(t *testing.T) {
-			s, evs := runDoH(t, []op{up(tt.up), down(tt.down)})
-			if !slices.Equal(evs, tt.events) {
-				t.Errorf("events %q, want %q", evs, tt.events)
-			}
-			if g := s.Scanned("dns.qname"); !slices.Equal(g, tt.qnames) {
-				t.Errorf("scanned qnames %q, want %q", g, tt.qnames)
-			}
-			n := 0
-			for _, f := range s.Findings {
-				if f.Kind == dns.FindingDoH {
-					n++
-					if !strings.Contains(f.Message, "doh.example.net") || f.Severity.String() != "medium" {
-						t.Errorf("finding %+v", f)
+		for _, unread := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s unread=%v", tt.name, unread), func(t *testing.T) {
+				s, evs := runDoHSink(t, []op{up(tt.up), down(tt.down)}, unread)
+				if !slices.Equal(evs, tt.events) {
+					t.Errorf("events %q, want %q", evs, tt.events)
+				}
+				if g := s.Scanned("dns.qname"); !slices.Equal(g, tt.qnames) {
+					t.Errorf("scanned qnames %q, want %q", g, tt.qnames)
+				}
+				n := 0
+				for _, f := range s.Findings {
+					if f.Kind == dns.FindingDoH {
+						n++
+						if !strings.Contains(f.Message, "doh.example.net") || f.Severity.String() != "medium" {
+							t.Errorf("finding %+v", f)
+						}
 					}
 				}
-			}
-			if n != tt.findings {
-				t.Errorf("%d %s findings, want %d", n, dns.FindingDoH, tt.findings)
-			}
-		})
+				if n != tt.findings {
+					t.Errorf("%d %s findings, want %d", n, dns.FindingDoH, tt.findings)
+				}
+			})
+		}
 	}
 }
 
@@ -125,7 +141,8 @@ func FuzzDoH(f *testing.F) {
 		f.Add(fuzzseed.Encode([]op{up(tc.up), down(tc.down)}))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		s, _ := runDoH(t, fuzzseed.Decode(in))
+		// Odd lengths: a sink that never asks for event forms.
+		s, _ := runDoHSink(t, fuzzseed.Decode(in), len(in)%2 == 1)
 		n := 0
 		for _, fi := range s.Findings {
 			if fi.Kind == dns.FindingDoH {

@@ -45,17 +45,22 @@ const (
 
 // sniffRequest says whether b begins with a request line: a known method
 // and a space, or any upper-case token whose line ends in " HTTP/1.x".
-func sniffRequest(b []byte) verdict {
+func sniffRequest(b []byte) verdict { return sniffRequestIn(b, false) }
+
+// sniffRequestIn is sniffRequest of b, or with whole of b and a newline
+// after it (a line without its end, as the parser splits them), without
+// copying b to append the newline.
+func sniffRequestIn(b []byte, whole bool) verdict {
 	i := 0
 	for i < len(b) && i <= maxMethod && isTchar(b[i]) {
 		i++
 	}
 	switch {
-	case i == len(b) && i <= maxMethod:
+	case i == len(b) && i <= maxMethod && !whole:
 		return more
 	case i == 0 || i > maxMethod:
 		return no
-	case b[i] == '\r' || b[i] == '\n':
+	case i == len(b) || b[i] == '\r' || b[i] == '\n':
 		// A bare method on its own line; tshark takes it as a request.
 		if isMethod(b[:i]) {
 			return yes
@@ -72,6 +77,9 @@ func sniffRequest(b []byte) verdict {
 		}
 	}
 	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 && whole {
+		nl = len(b)
+	}
 	if nl < 0 {
 		return more
 	}
@@ -119,7 +127,7 @@ func Detect(b []byte) bool {
 
 // parseRequestLine splits "METHOD SP URI [SP VERSION]".
 func parseRequestLine(line []byte) (method, uri, version string, ok bool) {
-	if sniffRequest(append(line[:len(line):len(line)], '\n')) != yes {
+	if sniffRequestIn(line, true) != yes { // as sniffRequest(line + "\n")
 		return "", "", "", false
 	}
 	m, rest, _ := bytes.Cut(line, []byte(" "))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/phonehome/phonehome/pkg/proto"
+	"github.com/phonehome/phonehome/pkg/proto/dns"
 )
 
 // Limits bound the memory one Parser uses. Zero fields take the defaults of
@@ -108,6 +109,7 @@ type half struct {
 	body     *Body
 	raw      []byte // body bytes of the current message (a pooled buffer)
 	rawHint  int    // bytes the current body is expected to take in raw
+	counted  int    // body bytes counted but not kept (Parser.countBodies)
 	st       state
 	paired   bool // response attached to its event
 	midLine  bool // resync: the next byte is not at a line start
@@ -128,6 +130,10 @@ type Parser struct {
 	qbuf    [2]*pending
 	ended   bool
 	lazy    bool // leave to Event.Fields what only events show
+	// countBodies: Event.Fields is never called (the sink says so), so
+	// response bodies, which only it reads, are counted, not kept (but
+	// DoH answers, which the decoder reads).
+	countBodies bool
 	// afterGap: bytes were lost earlier; later events are flagged.
 	afterGap bool
 }
@@ -560,88 +566,88 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	}
 }
 
-// headerName returns name as a string, without allocating for the field
-// names most messages carry (in their usual spelling).
-func headerName(name []byte) string {
+// commonHeaderName returns name as a string if it is one of the field names
+// most messages carry, in their usual spelling.
+func commonHeaderName(name []byte) (string, bool) {
 	switch string(name) {
 	case "Host":
-		return "Host"
+		return "Host", true
 	case "User-Agent":
-		return "User-Agent"
+		return "User-Agent", true
 	case "Accept":
-		return "Accept"
+		return "Accept", true
 	case "Accept-Encoding":
-		return "Accept-Encoding"
+		return "Accept-Encoding", true
 	case "Accept-Language":
-		return "Accept-Language"
+		return "Accept-Language", true
 	case "Accept-Ranges":
-		return "Accept-Ranges"
+		return "Accept-Ranges", true
 	case "Connection":
-		return "Connection"
+		return "Connection", true
 	case "Content-Type":
-		return "Content-Type"
+		return "Content-Type", true
 	case "Content-Length":
-		return "Content-Length"
+		return "Content-Length", true
 	case "Content-Encoding":
-		return "Content-Encoding"
+		return "Content-Encoding", true
 	case "Transfer-Encoding":
-		return "Transfer-Encoding"
+		return "Transfer-Encoding", true
 	case "Cache-Control":
-		return "Cache-Control"
+		return "Cache-Control", true
 	case "Cookie":
-		return "Cookie"
+		return "Cookie", true
 	case "Set-Cookie":
-		return "Set-Cookie"
+		return "Set-Cookie", true
 	case "Date":
-		return "Date"
+		return "Date", true
 	case "Server":
-		return "Server"
+		return "Server", true
 	case "Location":
-		return "Location"
+		return "Location", true
 	case "Last-Modified":
-		return "Last-Modified"
+		return "Last-Modified", true
 	case "ETag":
-		return "ETag"
+		return "ETag", true
 	case "Expires":
-		return "Expires"
+		return "Expires", true
 	case "Vary":
-		return "Vary"
+		return "Vary", true
 	case "Age":
-		return "Age"
+		return "Age", true
 	case "Pragma":
-		return "Pragma"
+		return "Pragma", true
 	case "Referer":
-		return "Referer"
+		return "Referer", true
 	case "Keep-Alive":
-		return "Keep-Alive"
+		return "Keep-Alive", true
 	case "Range":
-		return "Range"
+		return "Range", true
 	case "If-Modified-Since":
-		return "If-Modified-Since"
+		return "If-Modified-Since", true
 	case "If-None-Match":
-		return "If-None-Match"
+		return "If-None-Match", true
 	case "X-Requested-With":
-		return "X-Requested-With"
+		return "X-Requested-With", true
 	case "Origin":
-		return "Origin"
+		return "Origin", true
 	case "Authorization":
-		return "Authorization"
+		return "Authorization", true
 	case "Upgrade":
-		return "Upgrade"
+		return "Upgrade", true
 	case "host":
-		return "host"
+		return "host", true
 	case "user-agent":
-		return "user-agent"
+		return "user-agent", true
 	case "accept":
-		return "accept"
+		return "accept", true
 	case "content-type":
-		return "content-type"
+		return "content-type", true
 	case "content-length":
-		return "content-length"
+		return "content-length", true
 	case "connection":
-		return "connection"
+		return "connection", true
 	}
-	return string(name)
+	return "", false
 }
 
 func equalFold(b []byte, lower string) bool {
@@ -851,7 +857,7 @@ func (p *Parser) startBody(h *half, st state) {
 	h.body = p.sh.body()
 	*h.body = Body{Encoding: h.fr.encoding, Chunked: h.fr.chunked}
 	h.raw = h.raw[:0]
-	h.rawHint = 0
+	h.rawHint, h.counted = 0, 0
 	if st == stBody && h.fr.contentLength > 0 {
 		h.rawHint = int(min(h.fr.contentLength, int64(p.lim.MaxBody)))
 	}
@@ -862,12 +868,16 @@ func (p *Parser) addBody(h *half, b []byte) {
 		return
 	}
 	h.body.WireSize += int64(len(b))
-	room := p.lim.MaxBody - len(h.raw)
+	room := p.lim.MaxBody - len(h.raw) - h.counted
 	if len(b) > room {
 		b = b[:max(room, 0)]
 		addFlag(&h.body.Flags, "truncated")
 	}
 	if len(b) == 0 {
+		return
+	}
+	if p.countBodies && h == &p.h[proto.ToClient] && !dns.IsDoHMedia(h.fr.contentType) {
+		h.counted += len(b)
 		return
 	}
 	if h.raw == nil {
@@ -892,7 +902,7 @@ func (p *Parser) finish(dir proto.Dir, h *half) {
 		}
 	}
 	putBuf(h.raw)
-	h.raw = nil
+	h.raw, h.counted = nil, 0
 	pe := h.pe
 	h.body, h.req, h.resp, h.pe, h.remain = nil, nil, nil, nil, 0
 	h.st = stStart

@@ -390,3 +390,21 @@ func checkRecycling(t *testing.T, tc testCase, evs []*Event) {
 		}
 	}
 }
+
+// TestSniffRequestLine: the parser's sniff of a line without its end is
+// sniffRequest of the line with a newline after it.
+func TestSniffRequestLine(t *testing.T) {
+	for _, line := range []string{
+		"", "G", "GET", "GET ", "GET / HTTP/1.1", "GET / HTTP/1.1\r", "get / HTTP/1.1", "FOO / HTTP/1.1",
+		"FOO / HTTP/1.2", "FOO /", "FOO", "OPTIONS", "OPTIONS\r", "X-MS-ENUMATTS x", "A_B-C / HTTP/1.0",
+		"ABCDEFGHIJKLMNOPQRSTUVWXY / HTTP/1.1", "ABCDEFGHIJKLMNOPQRSTUVWX / HTTP/1.1", "ABCDEFGHIJKLMNOPQRSTUVWX",
+		"ABCDEFGHIJKLMNOPQRSTUVWXY", " GET /", "GET\t/", "FOO a\nb HTTP/1.1", "FOO HTTP/1.1", "\r", "HTTP/1.1 200 OK",
+	} {
+		if got, want := sniffRequestIn([]byte(line), true), sniffRequest([]byte(line+"\n")); got != want {
+			t.Errorf("%q: sniffRequestIn = %d, sniffRequest of the line and a newline = %d", line, got, want)
+		}
+		if got, want := sniffRequestIn([]byte(line), false), sniffRequest([]byte(line)); got != want {
+			t.Errorf("%q: sniffRequestIn(false) = %d, sniffRequest = %d", line, got, want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ type free struct {
 	requests []*Request
 	resps    []*Response
 	bodies   []*Body
+	decoders []*Decoder // of ended connections (Decoder.Recycle)
 }
 
 func take[T any](l *[]*T) *T {

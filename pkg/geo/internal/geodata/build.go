@@ -227,12 +227,14 @@ func (t *Table) SetV4(rows []Row) {
 // SetV6 stores merged IPv6 rows in t.
 func (t *Table) SetV6(rows []Row) {
 	t.V6Hi = make([]uint64, len(rows))
-	t.V6Lo = make([]uint64, len(rows))
+	lo := newWordsBuilder(len(rows))
 	t.V6Val = make([]uint32, len(rows))
 	t.V6Reg = make([]uint8, len(rows))
 	for i, r := range rows {
-		t.V6Hi[i], t.V6Lo[i], t.V6Val[i], t.V6Reg[i] = r.Start.Hi, r.Start.Lo, r.Val, r.Reg
+		t.V6Hi[i], t.V6Val[i], t.V6Reg[i] = r.Start.Hi, r.Val, r.Reg
+		lo.put(i, r.Start.Lo)
 	}
+	t.V6Lo = lo.done()
 }
 
 // Fill returns primary (sorted, disjoint) completed by the parts of

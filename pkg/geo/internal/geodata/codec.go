@@ -52,7 +52,7 @@ func Marshal(t *Table) ([]byte, error) {
 	w.uv(uint64(len(t.V6Hi)))
 	var ph, pl uint64
 	for i := range t.V6Hi {
-		h, l := t.V6Hi[i], t.V6Lo[i]
+		h, l := t.V6Hi[i], t.V6Lo.At(i)
 		switch {
 		case i == 0:
 			w.uv(h)
@@ -175,7 +175,7 @@ func Unmarshal(b []byte) (*Table, error) {
 	n6 := r.count(MaxRows, 7)
 	if r.err == nil {
 		t.V6Hi = make([]uint64, n6)
-		t.V6Lo = make([]uint64, n6)
+		lo := newWordsBuilder(n6)
 		var ph, pl uint64
 		for i := 0; i < n6 && r.err == nil; i++ {
 			dh, l := r.uv(), r.uv()
@@ -193,8 +193,10 @@ func Unmarshal(b []byte) (*Table, error) {
 				}
 				ph, pl = ph+dh, l
 			}
-			t.V6Hi[i], t.V6Lo[i] = ph, pl
+			t.V6Hi[i] = ph
+			lo.put(i, pl)
 		}
+		t.V6Lo = lo.done()
 		t.V6Val = r.vals(n6, len(t.Countries), len(t.ASNum))
 		t.V6Reg = r.regs(n6, len(t.Countries))
 	}

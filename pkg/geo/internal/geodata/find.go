@@ -69,10 +69,10 @@ func (x *Index) Row4(ip uint32) int {
 func (x *Index) Row6(h, l uint64) int {
 	k := h >> 48
 	lo, hi := int(x.b6[k]), int(x.b6[k+1])
-	sh, sl := x.t.V6Hi, x.t.V6Lo
+	sh, sl := x.t.V6Hi, &x.t.V6Lo
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if sh[m] < h || sh[m] == h && sl[m] <= l {
+		if sh[m] < h || sh[m] == h && sl.At(m) <= l {
 			lo = m + 1
 		} else {
 			hi = m

@@ -58,7 +58,8 @@ type AS struct {
 // Table is the decoded data. Country[0] and AS[0] are the empty "no data"
 // rows. V4Start is strictly increasing; row i covers [V4Start[i],
 // V4Start[i+1]) and the last row runs to the end of the address space. The
-// same holds for V6 with 128-bit starts split into V6Hi/V6Lo.
+// same holds for V6 with 128-bit starts split into V6Hi/V6Lo (the low
+// words, almost all zero, stored sparsely).
 type Table struct {
 	Meta      Meta
 	Countries []Country
@@ -69,7 +70,7 @@ type Table struct {
 	V4Val     []uint32
 	V4Reg     []uint8 // registered country index per row
 	V6Hi      []uint64
-	V6Lo      []uint64
+	V6Lo      Words
 	V6Val     []uint32
 	V6Reg     []uint8
 }
@@ -129,7 +130,7 @@ func (t *Table) validateTables() error {
 	if t.ASOrgOff[0] != 0 {
 		return fmt.Errorf("%w: bad AS name offsets", ErrFormat)
 	}
-	if len(t.V4Start) != len(t.V4Val) || len(t.V4Reg) != len(t.V4Val) || len(t.V6Hi) != len(t.V6Lo) ||
+	if len(t.V4Start) != len(t.V4Val) || len(t.V4Reg) != len(t.V4Val) || len(t.V6Hi) != t.V6Lo.Len() ||
 		len(t.V6Hi) != len(t.V6Val) || len(t.V6Reg) != len(t.V6Val) {
 		return fmt.Errorf("%w: column lengths differ", ErrFormat)
 	}
@@ -144,7 +145,7 @@ func (t *Table) validateRows() error {
 		}
 	}
 	for i := 1; i < len(t.V6Hi); i++ {
-		if t.V6Hi[i] < t.V6Hi[i-1] || t.V6Hi[i] == t.V6Hi[i-1] && t.V6Lo[i] <= t.V6Lo[i-1] {
+		if t.V6Hi[i] < t.V6Hi[i-1] || t.V6Hi[i] == t.V6Hi[i-1] && t.V6Lo.At(i) <= t.V6Lo.At(i-1) {
 			return fmt.Errorf("%w: IPv6 row %d out of order", ErrFormat, i)
 		}
 	}

@@ -161,7 +161,7 @@ func TestRoundTripAndFind(t *testing.T) {
 			h, l := 0x2000<<48|rng.Uint64N(1<<51), rng.Uint64()
 			if rng.IntN(4) == 0 && len(out.V6Hi) > 0 {
 				i := rng.IntN(len(out.V6Hi))
-				h, l = out.V6Hi[i], out.V6Lo[i]
+				h, l = out.V6Hi[i], out.V6Lo.At(i)
 			}
 			if got, want := x.Find6(h, l), linear6(out, h, l); got != want {
 				t.Fatalf("Find6(%#x:%#x) = %#x, want %#x", h, l, got, want)
@@ -183,7 +183,7 @@ func linear4(t *Table, ip uint32) uint32 {
 func linear6(t *Table, h, l uint64) uint32 {
 	v := uint32(0)
 	for i := range t.V6Hi {
-		if (U128{t.V6Hi[i], t.V6Lo[i]}).Cmp(U128{h, l}) <= 0 {
+		if (U128{t.V6Hi[i], t.V6Lo.At(i)}).Cmp(U128{h, l}) <= 0 {
 			v = t.V6Val[i]
 		}
 	}
@@ -269,7 +269,9 @@ func TestValidateOrder(t *testing.T) {
 		t.Errorf("IPv4 order: %v", err)
 	}
 	tb = sample(3, 20)
-	tb.V6Hi[1], tb.V6Lo[1] = tb.V6Hi[0], tb.V6Lo[0]
+	lo := tb.V6Lo.Slice()
+	tb.V6Hi[1], lo[1] = tb.V6Hi[0], lo[0]
+	tb.V6Lo = NewWords(lo)
 	if err := tb.Validate(); !errors.Is(err, ErrFormat) {
 		t.Errorf("IPv6 order: %v", err)
 	}
