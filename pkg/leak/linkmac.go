@@ -1,5 +1,7 @@
 package leak
 
+import "net"
+
 // Bare MACs. Twelve hex digits without separators (94103e3501c1) are also
 // what hashes, serial numbers and random ids look like, so a bare MAC is
 // reported only when it is a MAC of the flow itself: one of the link
@@ -58,8 +60,6 @@ func (l *linkMACs) related(m [6]byte) bool {
 	return false
 }
 
-const hexLower = "0123456789abcdef"
-
 // bareMAC finds the flow's MACs written as 12 hex digits, in either case,
 // that no other hex digit touches (so not inside a longer hex string). A
 // layer holding such a run makes the Scan's result depend on Input.MACs
@@ -88,21 +88,9 @@ func (lc *layerCtx) bareMAC() {
 				if f := lc.fieldAt(i, j); f != nil && lc.st.s.keys.classOf(lc.keyBytes(f)) == "bssid" {
 					id = "bssid"
 				}
-				lc.add(Hit{Identifier: id, Value: macString(m), Encoding: lc.enc([]string{"plain"})}, i, j)
+				lc.add(Hit{Identifier: id, Value: net.HardwareAddr(m[:]).String(), Encoding: lc.enc([]string{"plain"})}, i, j)
 			}
 		}
 		i = j
 	}
-}
-
-// macString is m in the lower-case colon form parseMAC returns.
-func macString(m [6]byte) string {
-	out := make([]byte, 0, 17)
-	for i, x := range m {
-		if i > 0 {
-			out = append(out, ':')
-		}
-		out = append(out, hexLower[x>>4], hexLower[x&15])
-	}
-	return string(out)
 }
