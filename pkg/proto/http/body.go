@@ -268,10 +268,7 @@ func readMax(r io.Reader, limit, hint int) ([]byte, error) {
 
 // fillBody classifies b.Data and extracts form fields and multipart parts.
 func fillBody(b *Body, contentType string) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-	}
+	mt, params := mediaType(contentType)
 	b.MediaType = mt
 	b.Size = len(b.Data)
 	switch {
@@ -292,6 +289,21 @@ func fillBody(b *Body, contentType string) {
 	default:
 		b.Kind = "binary"
 	}
+}
+
+// mediaType is the lowercased media type of a Content-Type and its
+// parameters. Without parameters it is what mime.ParseMediaType gives (the
+// value lowercased and trimmed), or what its failure falls back to (the
+// same), without the parser's map.
+func mediaType(contentType string) (string, map[string]string) {
+	if !strings.Contains(contentType, ";") {
+		return strings.ToLower(strings.TrimSpace(contentType)), nil
+	}
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	}
+	return mt, params
 }
 
 func looksJSON(d []byte) bool {
@@ -348,6 +360,9 @@ func parseMultipart(b *Body, boundary string) {
 // parseQuery splits an application/x-www-form-urlencoded string into
 // ordered pairs, unescaping where possible (raw text is kept otherwise).
 func parseQuery(s string, out []Param) []Param {
+	if s != "" && out == nil {
+		out = make([]Param, 0, min(strings.Count(s, "&")+1, maxParams)) // at most; not grown by doubling
+	}
 	for s != "" && len(out) < maxParams {
 		var kv string
 		kv, s, _ = strings.Cut(s, "&")
