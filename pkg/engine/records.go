@@ -13,6 +13,7 @@ import (
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/proto"
 	"github.com/phonehome/phonehome/pkg/spool"
 )
 
@@ -90,6 +91,22 @@ func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
 	}
 	rs.flows.Add(s.recordKey(), v)
 	return nil
+}
+
+// transientFields is implemented by lazy event fields that can write
+// their JSON straight from the decoder's state (dns.Record): what
+// TransientFields returns is an audit.JSONAppender valid only during the
+// Emit call.
+type transientFields interface{ TransientFields() any }
+
+// eventFields makes the fields of an event from its lazy form. Spooled
+// events are encoded during the Emit call (worker.event), so fields that
+// can be written from the decoder's state are not made at all.
+func (w *worker) eventFields(lz proto.Lazy) any {
+	if t, ok := lz.(transientFields); ok && w.spools != nil && w.spools.events != nil {
+		return t.TransientFields()
+	}
+	return lz.Fields()
 }
 
 // spoolEvent adds an event of the session's flow (s nil: of no flow);

@@ -426,7 +426,7 @@ func (s *session) Emit(typ string, m proto.Meta, fields any) {
 			w.countEvent(typ)
 			return
 		}
-		fields = lz.Fields()
+		fields = w.eventFields(lz)
 	}
 	w.event(s, audit.Event{Type: typ, Frame: m.Frame, Time: m.Time.UTC(), FlowID: s.f.ID, Fields: fields})
 }

@@ -36,6 +36,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		checkEventJSON(t, NewEvent(&m, "dns", err))
+		checkRecordJSON(t, &m, "dns", err)
 		checkAddressRecords(t, &m, NewEvent(&m, "dns", err))
 		c := NewCache(2)
 		c.Add(netip.IPv6Loopback(), &m, proto.Meta{})

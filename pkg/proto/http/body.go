@@ -16,6 +16,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/andybalholm/brotli"
+	kflate "github.com/klauspost/compress/flate"
+	kgzip "github.com/klauspost/compress/gzip"
+	kzlib "github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -104,63 +107,107 @@ var (
 // inflate undoes one content coding, reading at most max bytes of output.
 // It returns what it decoded even on error, and how many bytes of in the
 // decoder read for it (read-ahead included).
+//
+// gzip, zlib and DEFLATE are read with klauspost/compress's decoders,
+// faster than the standard library's (BenchmarkInflate), and read again
+// with the standard library's when they fail or reach max: only there do
+// the two differ (on a stream cut short klauspost's gives back up to a few
+// hundred bytes fewer, and how far a decoder reads ahead is what the bomb
+// ratio counts), so the result is always the standard library's
+// (TestInflateMatchesStandardLibrary, FuzzInflate).
 func inflate(coding string, in []byte, max int) ([]byte, int, error) {
+	out, used, err := inflateWith(&fastReaders, coding, in, max)
+	if err != nil && !errors.Is(err, errUnknownCoding) && (coding == "gzip" || coding == "x-gzip" || coding == "deflate") {
+		putBuf(out)
+		out, used, err = inflateWith(&stdReaders, coding, in, max)
+	}
+	return out, used, err
+}
+
+func inflateWith(rs *readers, coding string, in []byte, max int) ([]byte, int, error) {
 	src := bytes.NewReader(in)
-	out, err := inflateFrom(coding, src, len(in), max)
+	out, err := rs.inflateFrom(coding, src, len(in), max)
 	return out, len(in) - src.Len(), err
 }
 
-// Decompressors are reset and reused rather than made per body: each
-// gzip, zlib or DEFLATE reader allocates a 32 KiB window.
+// readers are the reset-and-reuse pools of one implementation of gzip,
+// zlib and DEFLATE: each reader allocates a 32 KiB window.
+type readers struct {
+	gzip, zlib, flate sync.Pool
+	newGzip           func(io.Reader) (gzipReader, error)
+	newZlib           func(io.Reader) (io.ReadCloser, error)
+	newFlate          func(io.Reader) io.ReadCloser
+}
+
+// gzipReader is the part of *gzip.Reader (either package's) used here.
+type gzipReader interface {
+	io.Reader
+	Reset(io.Reader) error
+}
+
+// zlibResetter and flateResetter are the packages' Resetter interfaces
+// (the same methods in both).
+type (
+	zlibResetter  interface{ Reset(io.Reader, []byte) error }
+	flateResetter interface{ Reset(io.Reader, []byte) error }
+)
+
 var (
-	gzipReaders  sync.Pool // *gzip.Reader
-	zlibReaders  sync.Pool // io.ReadCloser implementing zlib.Resetter
-	flateReaders sync.Pool // io.ReadCloser implementing flate.Resetter
-	brReaders    sync.Pool // *brotli.Reader
+	fastReaders = readers{
+		newGzip:  func(r io.Reader) (gzipReader, error) { return kgzip.NewReader(r) },
+		newZlib:  kzlib.NewReader,
+		newFlate: kflate.NewReader,
+	}
+	stdReaders = readers{
+		newGzip:  func(r io.Reader) (gzipReader, error) { return gzip.NewReader(r) },
+		newZlib:  zlib.NewReader,
+		newFlate: flate.NewReader,
+	}
+	brReaders sync.Pool // *brotli.Reader
 )
 
 // inflateFrom decodes src into a pooled buffer.
-func inflateFrom(coding string, src *bytes.Reader, size, max int) ([]byte, error) {
+func (rs *readers) inflateFrom(coding string, src *bytes.Reader, size, max int) ([]byte, error) {
 	var r io.Reader
 	switch coding {
 	case "gzip", "x-gzip":
-		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		zr, _ := rs.gzip.Get().(gzipReader)
 		if zr == nil {
 			var err error
-			if zr, err = gzip.NewReader(src); err != nil {
+			if zr, err = rs.newGzip(src); err != nil {
 				return nil, err
 			}
 		} else if err := zr.Reset(src); err != nil {
-			gzipReaders.Put(zr)
+			rs.gzip.Put(zr)
 			return nil, err
 		}
-		defer gzipReaders.Put(zr)
+		defer rs.gzip.Put(zr)
 		r = zr
 	case "deflate":
 		// RFC 9110 deflate is zlib-wrapped, but many servers send raw DEFLATE.
 		var hdr [2]byte
 		n, _ := src.ReadAt(hdr[:], 0)
 		if n == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
-			zr, _ := zlibReaders.Get().(io.ReadCloser)
+			zr, _ := rs.zlib.Get().(io.ReadCloser)
 			if zr == nil {
 				var err error
-				if zr, err = zlib.NewReader(src); err != nil {
+				if zr, err = rs.newZlib(src); err != nil {
 					return nil, err
 				}
-			} else if err := zr.(zlib.Resetter).Reset(src, nil); err != nil {
-				zlibReaders.Put(zr)
+			} else if err := zr.(zlibResetter).Reset(src, nil); err != nil {
+				rs.zlib.Put(zr)
 				return nil, err
 			}
-			defer zlibReaders.Put(zr)
+			defer rs.zlib.Put(zr)
 			r = zr
 		} else {
-			fr, _ := flateReaders.Get().(io.ReadCloser)
+			fr, _ := rs.flate.Get().(io.ReadCloser)
 			if fr == nil {
-				fr = flate.NewReader(src)
+				fr = rs.newFlate(src)
 			} else {
-				fr.(flate.Resetter).Reset(src, nil)
+				fr.(flateResetter).Reset(src, nil)
 			}
-			defer flateReaders.Put(fr)
+			defer rs.flate.Put(fr)
 			r = fr
 		}
 	case "br":
@@ -221,10 +268,7 @@ func readMax(r io.Reader, limit, hint int) ([]byte, error) {
 
 // fillBody classifies b.Data and extracts form fields and multipart parts.
 func fillBody(b *Body, contentType string) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-	}
+	mt, params := mediaType(contentType)
 	b.MediaType = mt
 	b.Size = len(b.Data)
 	switch {
@@ -245,6 +289,21 @@ func fillBody(b *Body, contentType string) {
 	default:
 		b.Kind = "binary"
 	}
+}
+
+// mediaType is the lowercased media type of a Content-Type and its
+// parameters. Without parameters it is what mime.ParseMediaType gives (the
+// value lowercased and trimmed), or what its failure falls back to (the
+// same), without the parser's map.
+func mediaType(contentType string) (string, map[string]string) {
+	if !strings.Contains(contentType, ";") {
+		return strings.ToLower(strings.TrimSpace(contentType)), nil
+	}
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	}
+	return mt, params
 }
 
 func looksJSON(d []byte) bool {
@@ -301,6 +360,9 @@ func parseMultipart(b *Body, boundary string) {
 // parseQuery splits an application/x-www-form-urlencoded string into
 // ordered pairs, unescaping where possible (raw text is kept otherwise).
 func parseQuery(s string, out []Param) []Param {
+	if s != "" && out == nil {
+		out = make([]Param, 0, min(strings.Count(s, "&")+1, maxParams)) // at most; not grown by doubling
+	}
 	for s != "" && len(out) < maxParams {
 		var kv string
 		kv, s, _ = strings.Cut(s, "&")

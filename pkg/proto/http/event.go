@@ -45,6 +45,16 @@ func (ev *Event) Fields() any {
 	return ev
 }
 
+// TransientFields completes the event as Fields does but leaves it the
+// decoder's: the caller encodes it before Emit returns and keeps nothing
+// of it (the engine's event spool, through its AppendJSON), so the
+// exchange's structures are recycled for later messages as when no events
+// are written.
+func (ev *Event) TransientFields() any {
+	ev.complete()
+	return ev
+}
+
 // complete fills in what Fields promises. It is idempotent.
 func (ev *Event) complete() {
 	if rq := ev.Request; rq != nil {

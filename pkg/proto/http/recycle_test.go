@@ -13,11 +13,19 @@ import (
 // reported (the event form too, when fields is set).
 type textSink struct {
 	fields bool
-	b      strings.Builder
+	// transient: the event form from TransientFields, encoded at once
+	// (as the engine's spool does), instead of Fields.
+	transient bool
+	b         strings.Builder
 }
 
 func (s *textSink) Emit(typ string, m proto.Meta, f any) {
 	fmt.Fprintf(&s.b, "emit %s %d;", typ, m.Frame)
+	if ev, ok := f.(*Event); ok && s.transient {
+		j, err := ev.TransientFields().(*Event).AppendJSON(nil)
+		fmt.Fprintf(&s.b, "%s %v;", j, err)
+		return
+	}
 	if lz, ok := f.(proto.Lazy); ok && s.fields {
 		j, err := json.Marshal(lz.Fields())
 		fmt.Fprintf(&s.b, "%s %v;", j, err)
@@ -71,6 +79,45 @@ func TestRecycledDecoderSameReports(t *testing.T) {
 			t.Fatalf("fields %v: reports differ", fields)
 		}
 		t.Logf("fields %v: %d connections, %d bytes of reports", fields, len(conns), len(got[0]))
+	}
+}
+
+// TestTransientFieldsSameReports: events encoded at once from
+// TransientFields, whose exchanges are then recycled, read as those taken
+// with Fields, which are not.
+func TestTransientFieldsSameReports(t *testing.T) {
+	conns, _ := corpusHTTP(t)
+	var got [2]string
+	for i, transient := range []bool{false, true} {
+		sp := Spec(Limits{MaxBody: 2000})
+		recycled := 0
+		for _, cs := range conns {
+			sink := &textSink{fields: true, transient: transient}
+			d := sp.New(sink).(*Decoder)
+			for _, c := range cs {
+				if c.Gap > 0 {
+					d.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+				} else {
+					d.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+				}
+			}
+			d.End(proto.Meta{})
+			recycled = max(recycled, len(d.sh.free.pendings))
+			got[i] += sink.b.String() + "\n"
+			d.Recycle()
+		}
+		if (recycled > 0) != transient {
+			t.Errorf("transient %v: %d exchanges recycled", transient, recycled)
+		}
+	}
+	if got[0] != got[1] {
+		a, b := strings.Split(got[0], "\n"), strings.Split(got[1], "\n")
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("connection %d differs with TransientFields:\n%.600s\n%.600s", i, a[i], b[i])
+			}
+		}
+		t.Fatal("reports differ")
 	}
 }
 

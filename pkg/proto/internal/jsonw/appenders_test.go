@@ -12,6 +12,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
 	"github.com/phonehome/phonehome/pkg/proto/mail"
 	"github.com/phonehome/phonehome/pkg/proto/mqtt"
+	"github.com/phonehome/phonehome/pkg/proto/netbios"
 	"github.com/phonehome/phonehome/pkg/proto/ntp"
 	"github.com/phonehome/phonehome/pkg/proto/quic"
 	"github.com/phonehome/phonehome/pkg/proto/sniff"
@@ -29,7 +30,8 @@ type appender interface {
 // as the decoders emit them (values or pointers).
 func newEvents() []appender {
 	return []appender{&ntp.Event{}, &ssdp.Event{}, &dhcp.Event{}, &ftp.Event{}, &mail.Event{}, &stun.Event{}, &sniff.Profile{},
-		&tls.Session{}, &quic.Connection{}, &tls.ClientHelloInfo{}, &tls.ServerHelloInfo{}, &mqtt.Event{}}
+		&tls.Session{}, &quic.Connection{}, &tls.ClientHelloInfo{}, &tls.ServerHelloInfo{}, &mqtt.Event{},
+		&netbios.Event{}}
 }
 
 // check compares an appender with encoding/json on v, and its output
@@ -73,6 +75,11 @@ func TestEventAppendersMatchEncodingJSON(t *testing.T) {
 		&mqtt.Event{Dir: "up", Packet: "connect", Version: 5, ProtocolName: "MQTT", ClientID: "myvoiceismypassport", Username: "user",
 			HasUsername: true, PasswordPresent: true, CleanSession: true, KeepAlive: 60, Flags: []string{"password-in-clear"}},
 		&mqtt.Event{Dir: "down", Packet: "connack", ReturnCode: new(int), Topics: []mqtt.Topic{{Filter: "a/#", QoS: 1}}, Counts: []mqtt.Count{{Dir: "up", Packet: "publish", N: 3}}},
+		&netbios.Event{Service: "ns", Opcode: "query", Response: true, Broadcast: true, Questions: []string{"WORKGROUP<1d>"},
+			Records: []netbios.RecordEvent{{Name: "DESKTOP<00>", Type: "NB", TTL: 300000, Addrs: []string{"10.0.0.5"}},
+				{Name: "*<00>", Type: "NBSTAT", Names: []string{"A<20>", "B<00>"}, MAC: "00:11:22:33:44:55"}, {}}},
+		&netbios.Event{Service: "dgm", Source: "PC<00>", Destination: "<GROUP>&", SourceIP: "10.0.0.9", DgmType: 17, Rcode: 3, Error: "short"},
+		&netbios.Event{Records: []netbios.RecordEvent{}, Questions: []string{}},
 		(*mqtt.Event)(nil), (*mail.Event)(nil), (*ftp.Event)(nil), (*sniff.Profile)(nil), (*tls.Session)(nil), (*quic.Connection)(nil),
 		&tls.Session{ClientHellos: []tls.ClientHelloInfo{{Frame: 116, MaxVersion: "TLS1.3", ClientHello: tls.ClientHello{RecordVersion: 769,
 			LegacyVersion: 771, SessionIDLen: 32, ALPN: []string{"h2"}, SupportedVersions: []uint16{772, 771}, CipherSuites: []uint16{4866},

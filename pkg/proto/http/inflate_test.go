@@ -1,0 +1,127 @@
+package http
+
+import (
+	"bytes"
+	stdflate "compress/flate"
+	stdgzip "compress/gzip"
+	stdzlib "compress/zlib"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// encodings of data in the codings inflate reads with klauspost/compress:
+// gzip (also as two members), zlib and raw DEFLATE (both "deflate").
+func encodings(data []byte) map[string][]byte {
+	var gz, gz2, zl, fl bytes.Buffer
+	w := stdgzip.NewWriter(&gz)
+	w.Write(data)
+	w.Close()
+	gz2.Write(gz.Bytes())
+	gz2.Write(gz.Bytes())
+	zw := stdzlib.NewWriter(&zl)
+	zw.Write(data)
+	zw.Close()
+	fw, _ := stdflate.NewWriter(&fl, stdflate.BestSpeed)
+	fw.Write(data)
+	fw.Close()
+	return map[string][]byte{"gzip": gz.Bytes(), "gzip, two members": gz2.Bytes(), "zlib": zl.Bytes(), "raw": fl.Bytes()}
+}
+
+// checkSameAsStd compares inflate's result for one coded body with the
+// standard library decoders': the same bytes, the same count of bytes
+// read (the bomb ratio), the same kind of error.
+func checkSameAsStd(t *testing.T, name string, in []byte, max int) {
+	t.Helper()
+	coding := "deflate"
+	if name == "gzip" || name == "gzip, two members" {
+		coding = "gzip"
+	}
+	got, gotUsed, gotErr := inflate(coding, in, max)
+	want, wantUsed, wantErr := inflateWith(&stdReaders, coding, in, max)
+	if !bytes.Equal(got, want) || gotUsed != wantUsed || (gotErr == nil) != (wantErr == nil) || errors.Is(gotErr, errLimit) != errors.Is(wantErr, errLimit) {
+		t.Errorf("%s, %d bytes in, max %d: %d bytes out, %d read, %v; standard library %d, %d, %v",
+			name, len(in), max, len(got), gotUsed, gotErr, len(want), wantUsed, wantErr)
+	}
+	putBuf(got)
+	putBuf(want)
+}
+
+func TestInflateMatchesStandardLibrary(t *testing.T) {
+	text := bytes.Repeat([]byte("<html><body>some ordinary page text</body></html>\n"), 2000)
+	for _, data := range [][]byte{nil, []byte("x"), text, noise(100 << 10), append(noise(5000), text...)} {
+		for name, in := range encodings(data) {
+			for _, max := range []int{1, 100, 64 << 10, 4 << 20} {
+				checkSameAsStd(t, name, in, max)
+			}
+			// Damaged: cut short (where klauspost's decoder gives back
+			// fewer bytes), a flipped byte in the middle, the checksum
+			// wrong, garbage after the end.
+			checkSameAsStd(t, name, in[:len(in)/2], 4<<20)
+			bad := slices.Clone(in)
+			bad[len(bad)/2] ^= 0x55
+			checkSameAsStd(t, name, bad, 4<<20)
+			bad = slices.Clone(in)
+			bad[len(bad)-5] ^= 1
+			checkSameAsStd(t, name, bad, 4<<20)
+			checkSameAsStd(t, name, append(slices.Clone(in), "trailing garbage"...), 4<<20)
+		}
+	}
+}
+
+func FuzzInflate(f *testing.F) {
+	for _, in := range encodings([]byte("hello, hello, hello world")) {
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, name := range []string{"gzip", "raw"} { // raw also reads zlib
+			checkSameAsStd(t, name, in, 64<<10)
+			checkSameAsStd(t, name, in, 100)
+		}
+		// The same bytes as a valid body, whole and cut short.
+		for name, enc := range encodings(in) {
+			checkSameAsStd(t, name, enc, 1000)
+			checkSameAsStd(t, name, enc[:len(enc)*2/3], 1000)
+		}
+	})
+}
+
+// BenchmarkInflate decodes gzip bodies of web pages (the real bench's
+// response bodies are mostly gzip'd HTML and JavaScript) with the decoders
+// inflate uses and with the standard library's alone.
+func BenchmarkInflate(b *testing.B) {
+	var bodies [][]byte
+	page := []byte(`<!DOCTYPE html><html><head><title>Example</title><script src="/js/app.js"></script></head><body>`)
+	for i := range 64 {
+		page = append(page, `<div class="item"><a href="/item/`...)
+		page = append(page, byte('a'+i%26), byte('a'+i*7%26))
+		page = append(page, `">An item with a longer description text</a><span>`...)
+		page = append(page, noise(16+i)...)
+		page = append(page, "</span></div>\n"...)
+		if i%8 == 7 {
+			bodies = append(bodies, encodings(page)["gzip"])
+		}
+	}
+	var size int64
+	for _, in := range bodies {
+		size += int64(len(in))
+	}
+	for _, bc := range []struct {
+		name string
+		rs   *readers
+	}{{"klauspost", &fastReaders}, {"std", &stdReaders}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, in := range bodies {
+					out, _, err := inflateWith(bc.rs, "gzip", in, 4<<20)
+					if err != nil {
+						b.Fatal(err)
+					}
+					putBuf(out)
+				}
+			}
+		})
+	}
+}
