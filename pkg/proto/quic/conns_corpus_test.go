@@ -19,20 +19,31 @@ import (
 // Retry in quic-retry and quic-v1-h3-retry (two Retries in each: the client
 // follows the first). Each is one connection, not two.
 var quicConns = map[string]int{
-	"suricata-verify/ja4-quic.pcap":                          11,
-	"suricata-verify/quic-frag-unordered.pcap":               1,
-	"suricata-verify/quic-retry.pcap":                        1,
-	"suricata-verify/quic-v2.pcap":                           1,
-	"tcpdump/quic_handshake.pcap":                            1,
-	"zeek/quic/chromium-115.0.5790.110-api-cirrus-com.pcap":  1,
-	"zeek/quic/firefox-102.13.0esr-blog-cloudflare-com.pcap": 1,
-	"zeek/quic/interop/quic-go_quic-go/handshake.pcap":       1,
-	"../../quicdecrypt/testdata/chromium-h3-qpack.pcap":      1,
-	"../../quicdecrypt/testdata/quic-v1-h3.pcap":             1,
-	"../../quicdecrypt/testdata/quic-v2-h3.pcap":             1,
-	"../../quicdecrypt/testdata/quic-v1-h3-nogso.pcap":       1,
-	"../../quicdecrypt/testdata/quic-v1-h3-retry.pcap":       1,
-	"../../quicdecrypt/testdata/quic-v1-h3-keyupdate.pcap":   1,
+	"suricata-verify/ja4-quic.pcap":                            11,
+	"suricata-verify/quic-frag-unordered.pcap":                 1,
+	"suricata-verify/quic-retry.pcap":                          1,
+	"suricata-verify/quic-v2.pcap":                             1,
+	"tcpdump/quic_handshake.pcap":                              1,
+	"zeek/quic/chromium-115.0.5790.110-api-cirrus-com.pcap":    1,
+	"zeek/quic/firefox-102.13.0esr-blog-cloudflare-com.pcap":   1,
+	"zeek/quic/interop/quic-go_quic-go/handshake.pcap":         1,
+	"../../quicdecrypt/testdata/chromium-h3-qpack.pcap":        1,
+	"../../quicdecrypt/testdata/quic-v1-h3.pcap":               1,
+	"../../quicdecrypt/testdata/quic-v2-h3.pcap":               1,
+	"../../quicdecrypt/testdata/quic-v1-h3-nogso.pcap":         1,
+	"../../quicdecrypt/testdata/quic-v1-h3-retry.pcap":         1,
+	"../../quicdecrypt/testdata/quic-v1-h3-keyupdate.pcap":     1,
+	"../../quicdecrypt/testdata/quic-certcomp-zstd.pcap":       1,
+	"../../quicdecrypt/testdata/quic-certcomp-zstd-retry.pcap": 1,
+}
+
+// tsharkConns are the captures where tshark 4.0 counts otherwise, and
+// why. quic-certcomp-zstd-retry: OpenSSL's server sends two Retry packets
+// and the client follows the first (its Initials go to that Retry's SCID,
+// tshark's quic.dcid); tshark takes the second, decrypts none of the
+// server's Initials after it, and counts the rest a second connection.
+var tsharkConns = map[string]int{
+	"../../quicdecrypt/testdata/quic-certcomp-zstd-retry.pcap": 2,
 }
 
 // TestCorpusConnections counts the connections a Parser reports per
@@ -91,8 +102,12 @@ func TestCorpusConnections(t *testing.T) {
 			for _, f := range strings.FieldsFunc(string(out), func(r rune) bool { return r == '\n' || r == ',' }) {
 				seen[f] = true
 			}
-			if len(seen) != quicConns[name] {
-				t.Errorf("tshark finds %d connections, recorded %d", len(seen), quicConns[name])
+			want, ok := tsharkConns[name]
+			if !ok {
+				want = quicConns[name]
+			}
+			if len(seen) != want {
+				t.Errorf("tshark finds %d connections, recorded %d", len(seen), want)
 			}
 		})
 	}
