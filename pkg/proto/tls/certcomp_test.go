@@ -180,3 +180,28 @@ func FuzzDecompressCertificate(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecompressCertificate: a two-certificate chain in each
+// algorithm, and bombs (8 MiB of zeros announced as the 256 KiB limit),
+// which stop at the limit.
+func BenchmarkDecompressCertificate(b *testing.B) {
+	now := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	body := msg13(nil, selfSigned13(b, "cam.example.com", now.Add(time.Hour)), selfSigned13(b, "ca.example.com", now.Add(time.Hour)))[4:]
+	bomb := make([]byte, 8<<20)
+	for _, alg := range []uint16{CertCompressionZlib, CertCompressionBrotli, CertCompressionZstd} {
+		for _, tc := range []struct {
+			name string
+			msg  []byte
+		}{
+			{"chain", compressed(alg, len(body), compress(b, alg, body))},
+			{"bomb", compressed(alg, MaxUncompressedCertificate, compress(b, alg, bomb))},
+		} {
+			b.Run(CertCompressionName(alg)+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					DecompressCertificate(tc.msg)
+				}
+			})
+		}
+	}
+}
