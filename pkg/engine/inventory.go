@@ -528,7 +528,11 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 		} else {
 			inv.addSide(cur, pp, set, sd.clientSide)
 		}
-		sd.pp = nil // filed: its rows are the device's now
+		// Filed: its side's rows are the device's now; the rest of the pair
+		// (its rows by both ports, its leaks and findings) is let go
+		// (the goroutines making sides use sd.pp, never the map).
+		sd.pp = nil
+		delete(inv.pending, sd.key)
 	})
 	if !aliases {
 		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
