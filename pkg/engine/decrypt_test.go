@@ -240,6 +240,11 @@ func TestDecryptRealStacks(t *testing.T) {
 	tlsPcaps, quicPcaps := realStacks(t)
 	quicWant := func(name string) []string {
 		host := map[string]string{"quic-v1-h3": "19443", "quic-v2-h3": "19444", "quic-v1-h3-nogso": "19445", "quic-v1-h3-retry": "19446", "quic-v1-h3-keyupdate": "19447"}[name]
+		if strings.HasPrefix(name, "quic-certcomp") {
+			// openssl s_client -quic -alpn hq sends "GET /" as HTTP/0.9
+			// (fixtures/decrypt/make-quic-certcomp.sh): no HTTP/3 request.
+			return nil
+		}
 		if name == "chromium-h3-qpack" {
 			r := "GET fixture.phonehome.test:19448 /track?imei=356938035643809&android_id=9774d56d682e549c"
 			return []string{r, r, r}

@@ -494,33 +494,24 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	}
 	// The pairs are filed in order of their provisional ids; past
 	// maxDevices devices in all, a pair's device is filed under
-	// otherDevices (with its addresses).
-	type side struct {
-		key        pairKey
-		id         string
-		clientSide bool
-	}
+	// otherDevices (with its addresses). What decides a pair's side and
+	// makes its rows depends on the pair alone (and reads the string
+	// table): that is done on GOMAXPROCS goroutines a block of pairs at a
+	// time, ahead of the filing, which stays in order on this one.
 	sides := make([]side, 0, len(inv.pending)+len(inv.evicted))
-	for k := range inv.pending {
-		sides = append(sides, side{key: k, id: k.id()})
+	for k, pp := range inv.pending {
+		sides = append(sides, side{key: k, pp: pp})
 	}
-	slices.SortFunc(sides, func(a, b side) int { return cmp.Compare(a.id, b.id) })
-	for i := range sides {
-		k := sides[i].key
-		pp := inv.pending[k]
-		cGW, sGW := k.cHas && v.gateway[k.cMAC], k.sHas && v.gateway[k.sMAC]
-		var clientSide bool
-		switch {
-		case sGW && !cGW:
-			clientSide = true
-		case cGW && !sGW:
-			clientSide = false
-		default:
-			clientSide = v.local(k.client()) || !v.local(k.server())
+	workers := resolveWorkers()
+	inParallel(len(sides), 4096, workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			sides[i].id = sides[i].key.id()
 		}
-		set := pp.side(inv.tab, clientSide)
-		set.finish(inv.tab, maxDests)
-		key := pairSideKey(pp, clientSide)
+	})
+	sortSides(sides, workers)
+	inv.tab.id("mixed") // a side's capped rows fold into a row of this channel: interned now, the table is only read meanwhile
+	inv.sidesInOrder(sides, v, workers, func(sd *side, set *destSet, key string) {
+		pp := sd.pp
 		cur := inv.devs[key]
 		if cur == nil && len(inv.devs) >= maxDevices {
 			inv.overflow += uint64(pp.flows())
@@ -533,13 +524,12 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 			}
 		}
 		if cur == nil {
-			inv.devs[key] = inv.pairSide(pp, set, clientSide)
+			inv.devs[key] = inv.pairSide(pp, set, sd.clientSide)
 		} else {
-			inv.addSide(cur, pp, set, clientSide)
+			inv.addSide(cur, pp, set, sd.clientSide)
 		}
-		sides[i].clientSide = clientSide
-		delete(inv.pending, k)
-	}
+		sd.pp = nil // filed: its rows are the device's now
+	})
 	if !aliases {
 		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
 		return nil

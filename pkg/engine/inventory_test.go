@@ -380,3 +380,66 @@ func TestDeviceCapWarnsForPairs(t *testing.T) {
 	}
 	t.Errorf("other-devices holds %d flows and there is no device-cap warning", folded)
 }
+
+// TestResolveSameWhateverGoroutines: the pending pairs' sides made by 2
+// or 3 goroutines, in blocks of 1 to 1,024 pairs (and their ids sorted in
+// halves then merged), give the same report as made by one, also when the
+// device cap folds pairs into the other-devices aggregate (the filing
+// order decides which).
+func TestResolveSameWhateverGoroutines(t *testing.T) {
+	saved := [2]int{maxDevices, resolveBlock}
+	savedWorkers := resolveWorkers
+	t.Cleanup(func() { maxDevices, resolveBlock, resolveWorkers = saved[0], saved[1], savedWorkers })
+	caps := writeCapsCapture(t) // 12 lab devices, then 10 hosts known only by pending pairs
+	inputs := append(scenarioInputs(t, 2000), caps)
+	base := labConfig(t)
+	for _, devCap := range []int{saved[0], 4, 14, 17} {
+		maxDevices = devCap
+		if devCap != saved[0] {
+			inputs = []string{caps} // the cap falls among the pairs' devices
+		}
+		for _, in := range inputs {
+			var first []byte
+			for _, c := range []struct{ workers, block int }{{1, 1024}, {2, 1}, {3, 2}, {2, 1024}, {3, 7}} {
+				resolveWorkers, resolveBlock = func() int { return c.workers }, c.block
+				cfg := base
+				cfg.Workers, cfg.KeepFlows, cfg.KeepEvents = 2, true, true
+				rep, err := Run(context.Background(), cfg, []string{in})
+				if err != nil && !errors.Is(err, ErrDamaged) {
+					t.Fatalf("%s: %v", in, err)
+				}
+				b, err := json.Marshal(rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(first, b) {
+					t.Errorf("%s (device cap %d): pairs resolved by %d goroutines in blocks of %d give a different report than by one", filepath.Base(in), devCap, c.workers, c.block)
+				}
+			}
+		}
+	}
+}
+
+// TestSortSides: the pairs sorted in two halves and merged are in the
+// order one sort gives, ids equal or not.
+func TestSortSides(t *testing.T) {
+	for _, n := range []int{0, 1, 8191, 8192, 8193, 20000} {
+		sides := make([]side, n)
+		for i := range sides {
+			sides[i].key.c[15] = byte(i)
+			sides[i].key.s[14], sides[i].key.s[15] = byte(i>>8), byte(i>>16)
+			sides[i].id = fmt.Sprintf("pair:%d", (i*7919)%(n/3+1)) // repeated ids: the keys decide
+		}
+		want := slices.Clone(sides)
+		slices.SortFunc(want, cmpSide)
+		for _, w := range []int{1, 2, 3} {
+			got := slices.Clone(sides)
+			sortSides(got, w)
+			if !slices.EqualFunc(got, want, func(a, b side) bool { return a.key == b.key && a.id == b.id }) {
+				t.Errorf("%d pairs, %d goroutines: not the order of one sort", n, w)
+			}
+		}
+	}
+}

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"cmp"
 	"net/netip"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/flow"
@@ -699,4 +703,167 @@ func (pp *pendingPair) retab(from, to *strtab) {
 			}
 		}
 	}
+}
+
+// side is a pending pair at the end: its key and provisional id, and the
+// side chosen for the device.
+type side struct {
+	key        pairKey
+	pp         *pendingPair // until it is filed
+	id         string
+	clientSide bool
+}
+
+// resolveWorkers is the number of goroutines resolving the pending pairs.
+var resolveWorkers = func() int { return runtime.GOMAXPROCS(0) }
+
+// inParallel calls f on the ranges [lo, hi) of chunk elements (the last
+// shorter) that cover [0, n), on up to workers goroutines, and returns
+// when all are done.
+func inParallel(n, chunk, workers int, f func(lo, hi int)) {
+	pieces := (n + chunk - 1) / chunk
+	if workers <= 1 || pieces <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, pieces) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= pieces {
+					return
+				}
+				f(i*chunk, min((i+1)*chunk, n))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// cmpSide orders the pairs by provisional id (then by key: two keys
+// differing only in a MAC that is not used have the same id).
+func cmpSide(a, b side) int {
+	if c := strings.Compare(a.id, b.id); c != 0 {
+		return c
+	}
+	return cmpPairKey(a.key, b.key)
+}
+
+// sortSides sorts the pairs by cmpSide: with more than one goroutine, the
+// two halves each on its own and then merged.
+func sortSides(sides []side, workers int) {
+	if workers <= 1 || len(sides) < 8192 {
+		slices.SortFunc(sides, cmpSide)
+		return
+	}
+	h := len(sides) / 2
+	a, b := slices.Clone(sides[:h]), slices.Clone(sides[h:])
+	inParallel(2, 1, 2, func(i, _ int) {
+		slices.SortFunc([][]side{a, b}[i], cmpSide)
+	})
+	i, j := 0, 0
+	for k := range sides {
+		if j == len(b) || i < len(a) && cmpSide(a[i], b[j]) <= 0 {
+			sides[k], i = a[i], i+1
+		} else {
+			sides[k], j = b[j], j+1
+		}
+	}
+}
+
+// sideOf decides which host of pair k is the device: the one that is not
+// a gateway, else the client when it is local or the server is not.
+func sideOf(v *lanView, k *pairKey) bool {
+	cGW, sGW := k.cHas && v.gateway[k.cMAC], k.sHas && v.gateway[k.sMAC]
+	switch {
+	case sGW && !cGW:
+		return true
+	case cGW && !sGW:
+		return false
+	}
+	return v.local(k.client()) || !v.local(k.server())
+}
+
+// resolveBlock is how many pairs a goroutine makes the sides of at a
+// time.
+var resolveBlock = 1024
+
+// sidesInOrder decides each pair's side and makes its rows (the pair's
+// side, capped: pendingPair.side, destSet.finish) on up to workers
+// goroutines, a block of pairs at a time and at most two blocks per
+// goroutine ahead, and calls file with each pair, its rows and its
+// device key in the order of sides, on this goroutine. Making the rows
+// only reads the string table; file may change anything but the pairs
+// not yet filed.
+func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file func(sd *side, set *destSet, key string)) {
+	type made struct {
+		sets []*destSet
+		keys []string
+		done chan struct{}
+	}
+	make1 := func(m *made, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			sd := &sides[i]
+			sd.clientSide = sideOf(v, &sd.key)
+			set := sd.pp.side(inv.tab, sd.clientSide)
+			set.finish(inv.tab, maxDests)
+			m.sets = append(m.sets, set)
+			m.keys = append(m.keys, pairSideKey(sd.pp, sd.clientSide))
+		}
+	}
+	n := (len(sides) + resolveBlock - 1) / resolveBlock
+	if workers <= 1 || n <= 1 {
+		for b := range n {
+			lo, hi := b*resolveBlock, min((b+1)*resolveBlock, len(sides))
+			var m made
+			make1(&m, lo, hi)
+			for i := lo; i < hi; i++ {
+				file(&sides[i], m.sets[i-lo], m.keys[i-lo])
+			}
+		}
+		return
+	}
+	blocks := make([]made, n)
+	for b := range blocks {
+		blocks[b].done = make(chan struct{})
+	}
+	slots := make(chan struct{}, 2*workers) // blocks taken and not yet filed
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				slots <- struct{}{}
+				b := int(next.Add(1) - 1)
+				if b >= n {
+					<-slots
+					return
+				}
+				m := &blocks[b]
+				lo, hi := b*resolveBlock, min((b+1)*resolveBlock, len(sides))
+				m.sets, m.keys = make([]*destSet, 0, hi-lo), make([]string, 0, hi-lo)
+				make1(m, lo, hi)
+				close(m.done)
+			}
+		}()
+	}
+	for b := range blocks {
+		m := &blocks[b]
+		<-m.done
+		lo := b * resolveBlock
+		for i := range m.sets {
+			file(&sides[lo+i], m.sets[i], m.keys[i])
+		}
+		blocks[b] = made{}
+		<-slots
+	}
+	wg.Wait()
 }

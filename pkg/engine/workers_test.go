@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/phonehome/phonehome/fixtures/craft"
 	"github.com/phonehome/phonehome/fixtures/scenario"
 	"github.com/phonehome/phonehome/internal/corpus"
 	"github.com/phonehome/phonehome/pkg/flow"
@@ -71,7 +73,7 @@ func scenarioInputs(t *testing.T, minPackets int) []string {
 	}
 	scenario.Leaks(f)
 	f.Close()
-	inputs = append(inputs, leaks)
+	inputs = append(inputs, leaks, reorderedUploads(t, dir))
 	if corpus.Dir() != "" {
 		for _, e := range corpus.Dev(t) {
 			if e.Packets > minPackets {
@@ -80,6 +82,43 @@ func scenarioInputs(t *testing.T, minPackets int) []string {
 		}
 	}
 	return inputs
+}
+
+// reorderedUploads writes a capture of 12 HTTP uploads of 12 KiB, each sent
+// in 1 KB segments last segment first, from 12 clients to 4 servers, so the
+// flows land on several shards and out-of-order bytes pile up in each: the
+// buffer caps of TestCapsDoNotDependOnWorkers cut something even without
+// the corpus.
+func reorderedUploads(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "reordered-uploads.pcap")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := craft.New(f, scenario.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("reading=42&"), 12<<10/11)
+	order := make([]int, (len(body)+999)/1000)
+	for i := range order {
+		order[i] = len(order) - 1 - i
+	}
+	for i := range 12 {
+		client := craft.NewHost(fmt.Sprintf("02:00:00:00:01:%02x", i), fmt.Sprintf("192.168.7.%d", 10+i))
+		server := craft.NewHost("02:00:00:00:00:01", fmt.Sprintf("203.0.113.%d", 1+i%4))
+		k := c.Dial(client, uint16(40000+i), server, 80)
+		k.Send(true, craft.HTTPRequest("POST", "upload.example", "/up", map[string]string{"Content-Length": fmt.Sprint(len(body))}, nil))
+		k.SendReordered(true, body, 1000, order)
+		k.Send(false, craft.HTTPResponse(204, "", nil))
+		k.Close()
+	}
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // labConfig is a Config with the planted-leak lab devices, their scanner

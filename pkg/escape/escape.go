@@ -108,11 +108,18 @@ func CSV(s string) string {
 }
 
 // Markdown makes a captured string inert inside a Markdown pipe-table cell
-// or list item: control characters become visible escapes (as Terminal), < & and "
-// become entities (so no tag or entity can form), and Markdown punctuation that could start
-// emphasis, code, links or end the cell is backslash-escaped.
+// or list item: control characters become visible escapes (as Terminal), <
+// and & become entities (so no tag, autolink or entity can form), and
+// Markdown punctuation that could start emphasis, code or links or end the
+// cell is backslash-escaped. A double quote is left as it is: it means
+// something only inside a tag or a link title, neither of which can start,
+// and as &quot; it was noise wherever the Markdown is read as text (and
+// inside code spans even when rendered).
 func Markdown(s string) string {
 	s = Terminal(s)
+	if !strings.ContainsAny(s, markdownSpecial) {
+		return s // most captured strings: nothing to escape, nothing to copy
+	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
@@ -122,8 +129,6 @@ func Markdown(s string) string {
 			b.WriteString("&amp;")
 		case '<':
 			b.WriteString("&lt;")
-		case '"':
-			b.WriteString("&quot;")
 		case '|', '`', '*', '[', ']', '\\', '~':
 			b.WriteByte('\\')
 			b.WriteByte(c)
@@ -141,6 +146,9 @@ func Markdown(s string) string {
 	}
 	return b.String()
 }
+
+// markdownSpecial are the bytes Markdown escapes.
+const markdownSpecial = "|`*[]\\~&<_"
 
 // MarkdownCode writes s as a Markdown code span, backticks included:
 // control and bidi characters become visible escapes (as Terminal); a

@@ -34,7 +34,8 @@ type Handler interface {
 }
 
 // CertificateHandler is what a Handler may also be: it then receives the
-// server's Certificate message (TLS 1.3 layout, header first) from the
+// server's Certificate message (TLS 1.3 layout, header first), or the
+// CompressedCertificate sent in its place (RFC 8879, type 25), from the
 // decrypted Handshake packets, once, with the Meta of the datagram that
 // completed it.
 type CertificateHandler interface {
@@ -514,8 +515,9 @@ func (c *Conn) handshake(dir proto.Dir, pkt []byte, pnOff int, m proto.Meta) boo
 
 // hsCrypto collects the server's Handshake CRYPTO stream and hands on its
 // Certificate message; the messages before it (EncryptedExtensions) are
-// skipped, and reading stops after it, at a message over MaxCrypto bytes
-// or at a compressed certificate (RFC 8879), which is not decoded.
+// skipped, and reading stops after it or at a message over MaxCrypto
+// bytes. A CompressedCertificate (RFC 8879) is handed on as it came, for
+// the handler to decompress.
 func (c *Conn) hsCrypto(dir proto.Dir, off uint64, data []byte, m proto.Meta) {
 	h := &c.d[dir].hs
 	if h.done {
@@ -538,11 +540,9 @@ func (c *Conn) hsCrypto(dir proto.Dir, off uint64, data []byte, m proto.Meta) {
 			return
 		}
 		switch h.buf[0] {
-		case typeCertificate:
+		case typeCertificate, typeCompressedCertificate:
 			h.done = true
 			c.h.(CertificateHandler).Certificate(h.buf[:n], m)
-		case typeCompressedCertificate:
-			h.done = true
 		default:
 			h.buf = h.buf[n:]
 		}

@@ -84,18 +84,23 @@ func groupKey(d *audit.Destination, groupBy string) string {
 func groupDests(ds []audit.Destination, groupBy string) []destRow {
 	type acc struct {
 		row  destRow
-		vals [nDestCols][]string
+		vals [nDestCols]distinct
 	}
-	var order []string
+	var order []*acc // the groups, as first seen
 	m := map[string]*acc{}
+	var block []acc // the groups' accumulators, allocated a block at a time
 	for i := range ds {
 		d := &ds[i]
 		k := groupKey(d, groupBy)
 		a := m[k]
 		if a == nil {
-			a = &acc{row: destRow{key: k}}
+			if len(block) == 0 {
+				block = make([]acc, min(256, len(ds)-i))
+			}
+			a, block = &block[0], block[1:]
+			a.row = destRow{key: k}
 			m[k] = a
-			order = append(order, k)
+			order = append(order, a)
 		}
 		a.row.flows += d.Flows
 		a.row.up += d.BytesUp
@@ -121,33 +126,98 @@ func groupDests(ds []audit.Destination, groupBy string) []destRow {
 			colName: name, colDomain: d.Domain, colVendor: vendorLabel(d.Dest),
 			colCountry: countryLabel(d.Dest), colASN: asLabel(d.Dest), colChannel: d.Channel,
 		} {
-			if v != "" && !slices.Contains(a.vals[col], v) {
-				a.vals[col] = append(a.vals[col], v)
+			if v != "" {
+				a.vals[col].add(v)
 			}
 		}
 	}
+	// The keys are distinct, so the order is total: sorting the groups
+	// (pointers, not the rows of ~170 bytes) needs no stable sort.
+	slices.SortFunc(order, func(a, b *acc) int {
+		switch {
+		case a.row.up != b.row.up:
+			return cmpDesc(a.row.up, b.row.up)
+		case a.row.down != b.row.down:
+			return cmpDesc(a.row.down, b.row.down)
+		}
+		return strings.Compare(a.row.key, b.row.key)
+	})
 	rows := make([]destRow, 0, len(order))
 	keyCol := destCol(groupBy) // -1 for endpoint
-	for _, k := range order {
-		a := m[k]
-		for col, vs := range a.vals {
-			a.row.text[col] = joinCapped(vs)
+	for _, a := range order {
+		for col := range a.vals {
+			a.row.text[col] = a.vals[col].join()
 		}
 		if keyCol >= 0 && a.row.text[keyCol] == "" {
-			a.row.text[keyCol] = k // the key column is never blank
+			a.row.text[keyCol] = a.row.key // the key column is never blank
 		}
 		rows = append(rows, a.row)
 	}
-	slices.SortStableFunc(rows, func(a, b destRow) int {
-		switch {
-		case a.up != b.up:
-			return cmpDesc(a.up, b.up)
-		case a.down != b.down:
-			return cmpDesc(a.down, b.down)
-		}
-		return strings.Compare(a.key, b.key)
-	})
 	return rows
+}
+
+// distinct collects the distinct values of one column of a group: the
+// first inline (most groups by name have one value per column), the next
+// in a slice while they are few, all of them in a set past manyDistinct,
+// so that a large group (most of the "other devices" destinations under
+// one vendor or country) costs one lookup per destination, not a scan of
+// the values so far.
+type distinct struct {
+	one  string
+	more []string
+	set  map[string]struct{}
+}
+
+// manyDistinct is how many distinct values are listed before a set
+// replaces the list.
+const manyDistinct = 16
+
+func (d *distinct) add(v string) {
+	switch {
+	case d.set != nil:
+		d.set[v] = struct{}{}
+	case d.one == "":
+		d.one = v
+	case v == d.one || slices.Contains(d.more, v):
+	case len(d.more) < manyDistinct-1:
+		d.more = append(d.more, v)
+	default:
+		d.set = make(map[string]struct{}, 4*manyDistinct)
+		d.set[d.one], d.set[v] = struct{}{}, struct{}{}
+		for _, x := range d.more {
+			d.set[x] = struct{}{}
+		}
+		d.more = nil
+	}
+}
+
+// join is joinCapped of the distinct values: the maxJoined smallest, and
+// how many more.
+func (d *distinct) join() string {
+	switch {
+	case d.set == nil && d.more == nil:
+		return d.one
+	case d.set == nil:
+		return joinCapped(append([]string{d.one}, d.more...))
+	}
+	var small [maxJoined]string
+	n := 0
+	for v := range d.set {
+		// Insert v among the smallest so far, kept sorted.
+		i := n
+		for i > 0 && v < small[i-1] {
+			i--
+		}
+		if i == maxJoined {
+			continue
+		}
+		if n < maxJoined {
+			n++
+		}
+		copy(small[i+1:n], small[i:n-1])
+		small[i] = v
+	}
+	return strings.Join(small[:n], ", ") + " +" + itoa(len(d.set)-maxJoined) + " more"
 }
 
 func cmpDesc(a, b uint64) int {

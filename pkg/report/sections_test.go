@@ -98,3 +98,48 @@ func BenchmarkWriteTableManyDevices(b *testing.B) {
 	}
 	b.SetBytes(int64(buf.Len()))
 }
+
+// TestLargeTableSameBytesWhateverWorkers: a table of many rows drawn in
+// pieces by 2, 3 or 7 goroutines, in pieces of 1 to 1,024 rows, is the
+// same bytes as drawn whole by one, at several widths (wrapped cells make
+// rows of several lines), with colours, and with the device sections drawn
+// by one goroutine or several.
+func TestLargeTableSameBytesWhateverWorkers(t *testing.T) {
+	defer func(f, g func() int, c int) { tableWorkers, rowWorkers, rowChunk = f, g, c }(tableWorkers, rowWorkers, rowChunk)
+	r := bigReport(3, 2500)
+	r.Devices[1].Destinations = append(r.Devices[1].Destinations, hostileFixture().Devices[0].Destinations...)
+	opts := []Options{
+		{},
+		{Color: true, Width: 100},
+		{Width: 60},
+		{Tables: []string{"destinations"}, GroupBy: "endpoint"},
+		{Tables: []string{"destinations", "leaks"}, GroupBy: "country"},
+	}
+	for _, opt := range opts {
+		tableWorkers, rowWorkers, rowChunk = func() int { return 1 }, func() int { return 1 }, 1024
+		want := render(t, r, opt)
+		for _, c := range []struct{ tables, rows, chunk int }{{1, 2, 1024}, {2, 2, 1024}, {1, 3, 7}, {2, 7, 1}, {3, 2, 100}} {
+			tableWorkers, rowWorkers, rowChunk = func() int { return c.tables }, func() int { return c.rows }, c.chunk
+			if got := render(t, r, opt); !bytes.Equal(got, want) {
+				t.Errorf("%+v: rows drawn by %d goroutines %d at a time (sections by %d) are other bytes than by one (%d against %d bytes)", opt, c.rows, c.chunk, c.tables, len(got), len(want))
+			}
+		}
+	}
+}
+
+// TestLargeTableWriteError: a writer failing in the middle of a table
+// drawn in pieces stops the drawing and its error is returned (the test
+// hangs if a goroutine is left waiting).
+func TestLargeTableWriteError(t *testing.T) {
+	defer func(f, g func() int, c int) { tableWorkers, rowWorkers, rowChunk = f, g, c }(tableWorkers, rowWorkers, rowChunk)
+	r := bigReport(2, 3000)
+	for _, tables := range []int{1, 2} {
+		tableWorkers, rowWorkers, rowChunk = func() int { return tables }, func() int { return 3 }, 10
+		for _, limit := range []int{0, 5000, 100 << 10, 1 << 20} {
+			err := Write(&failAfter{left: limit}, r, Options{})
+			if !errors.Is(err, errFull) {
+				t.Errorf("writer failing after %d bytes: got %v, want %v", limit, err, errFull)
+			}
+		}
+	}
+}

@@ -1,11 +1,15 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/olekukonko/ll"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -521,7 +525,10 @@ func newBoxRenderer() *boxRenderer {
 
 // draw writes a box to t.w through tablewriter's renderer: the header
 // hdr, then rows rows, row(i) giving each cell's lines of row i; width is
-// each column's widest line, right which are right-aligned.
+// each column's widest line, right which are right-aligned. A table of
+// many rows (one device's destinations can be two thirds of a report) has
+// its rows drawn in pieces by several goroutines (drawRowsParallel); row
+// must then be safe to call from them.
 func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row func(i int) [][]string) {
 	if t.err != nil {
 		return
@@ -530,13 +537,7 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 		t.box = newBoxRenderer()
 	}
 	b := t.box
-	clear(b.widths)
-	clear(b.cells)
-	for j, w := range width {
-		b.widths[j] = w + 2 // tw.PaddingDefault: a space each side
-	}
-	b.out = stickyWriter{w: t.w}
-	if err := b.bp.Start(&b.out); err != nil {
+	if err := b.start(t.w, width); err != nil {
 		t.err = err
 		return
 	}
@@ -545,7 +546,36 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 	b.setLine(nil)
 	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
 	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
-	for i := range rows {
+	if w := rowWorkers(); w > 1 && rows >= 2*rowChunk && b.out.err == nil {
+		t.drawRowsParallel(b, right, rows, row, w)
+	} else {
+		b.rows(right, 0, rows, rows, row)
+	}
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
+	if err := b.bp.Close(); err != nil && t.err == nil {
+		t.err = err
+	}
+	if t.err == nil {
+		t.err = b.out.err
+	}
+	b.out = stickyWriter{}
+}
+
+// start begins a box of columns width wide (their widest lines) on w.
+func (b *boxRenderer) start(w io.Writer, width []int) error {
+	clear(b.widths)
+	clear(b.cells)
+	for j, n := range width {
+		b.widths[j] = n + 2 // tw.PaddingDefault: a space each side
+	}
+	b.out = stickyWriter{w: w}
+	return b.bp.Start(&b.out)
+}
+
+// rows draws rows from to to of a box of total rows (the renderer
+// started), each line of a row a call: what Table.Render does for them.
+func (b *boxRenderer) rows(right []bool, from, to, total int, row func(i int) [][]string) {
+	for i := from; i < to; i++ {
 		if b.out.err != nil {
 			break
 		}
@@ -568,20 +598,96 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 			}
 			b.setLine(right)
 			loc := tw.LocationMiddle
-			if i == rows-1 && k == h-1 {
+			if i == total-1 && k == h-1 {
 				loc = tw.LocationEnd
 			}
 			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
 		}
 	}
-	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
-	if err := b.bp.Close(); err != nil && t.err == nil {
-		t.err = err
+}
+
+// rowChunk is how many rows a goroutine draws at a time in a table drawn
+// in pieces (a table of fewer than two pieces is drawn whole).
+var rowChunk = 1024
+
+// rowWorkers is the number of goroutines drawing a large table's rows.
+var rowWorkers = func() int { return runtime.GOMAXPROCS(0) }
+
+// drawRowsParallel draws the rows of the box b has started on workers
+// goroutines, rowChunk rows at a time, each with a renderer of its own
+// (a content line depends only on the line and the widths, so the pieces
+// are the bytes one renderer draws), and writes the pieces to b's writer
+// in order. At most two pieces per goroutine are drawn ahead of the
+// writing, so memory stays bounded; after a write error nothing more is
+// drawn.
+func (t *termWriter) drawRowsParallel(b *boxRenderer, right []bool, rows int, row func(i int) [][]string, workers int) {
+	type piece struct {
+		buf  *bytes.Buffer
+		done chan struct{}
 	}
-	if t.err == nil {
-		t.err = b.out.err
+	n := (rows + rowChunk - 1) / rowChunk
+	pieces := make([]piece, n)
+	for i := range pieces {
+		pieces[i].done = make(chan struct{})
 	}
-	b.out = stickyWriter{}
+	window := 2 * workers
+	slots := make(chan struct{}, window)     // pieces taken and not yet written
+	free := make(chan *bytes.Buffer, window) // written pieces' buffers, for reuse
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub := newBoxRenderer()
+			for {
+				slots <- struct{}{}
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					<-slots
+					return
+				}
+				p := &pieces[i]
+				if !stop.Load() {
+					select {
+					case p.buf = <-free:
+					default:
+						p.buf = new(bytes.Buffer)
+					}
+					from := i * rowChunk
+					to := min(from+rowChunk, rows)
+					maps.Copy(sub.widths, b.widths)
+					sub.out = stickyWriter{w: p.buf}
+					if sub.bp.Start(&sub.out) == nil {
+						sub.rows(right, from, to, rows, row)
+						sub.bp.Close()
+					}
+				}
+				close(p.done)
+			}
+		}()
+	}
+	for i := range pieces {
+		p := &pieces[i]
+		<-p.done
+		if p.buf != nil {
+			if b.out.err == nil {
+				b.out.Write(p.buf.Bytes())
+			}
+			p.buf.Reset()
+			select {
+			case free <- p.buf:
+			default:
+			}
+			p.buf = nil
+		}
+		if b.out.err != nil {
+			stop.Store(true)
+		}
+		<-slots
+	}
+	wg.Wait()
 }
 
 // setLine fills the cell contexts of the line in b.line: left-aligned

@@ -4,9 +4,9 @@ import "fmt"
 
 // hsReader splits a direction's handshake bytes (which may span records)
 // into messages. ClientHello and ServerHello are kept whole (up to max
-// bytes), and a Certificate when cert is set (up to max bytes: a larger
-// chain is skipped, not an error); other messages are skipped as they
-// pass, whatever their size.
+// bytes), and a Certificate or CompressedCertificate when cert is set (up
+// to max bytes: a larger chain is skipped, not an error); other messages
+// are skipped as they pass, whatever their size.
 type hsReader struct {
 	hdr  [4]byte
 	hdrN int
@@ -17,8 +17,12 @@ type hsReader struct {
 	cert bool // keep Certificate messages (TLS 1.3: the server's is encrypted)
 }
 
-// hsCertificate is the Certificate handshake message type.
-const hsCertificate = 11
+// Handshake message types of the server's certificate chain: Certificate,
+// and CompressedCertificate (RFC 8879), kept alike.
+const (
+	hsCertificate           = 11
+	hsCompressedCertificate = 25
+)
 
 // feed consumes b and calls fn for every completed message, with the whole
 // message (header first) for kept types and nil for the others.
@@ -33,7 +37,7 @@ func (r *hsReader) feed(b []byte, fn func(typ uint8, msg []byte) error) error {
 			}
 			r.need = int(r.hdr[1])<<16 | int(r.hdr[2])<<8 | int(r.hdr[3])
 			r.keep = r.hdr[0] == hsClientHello || r.hdr[0] == hsServerHello
-			if r.cert && r.hdr[0] == hsCertificate {
+			if r.cert && (r.hdr[0] == hsCertificate || r.hdr[0] == hsCompressedCertificate) {
 				r.keep = 4+r.need <= r.max
 			}
 			if r.keep {

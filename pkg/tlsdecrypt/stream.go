@@ -61,8 +61,9 @@ type Handler interface {
 // CertificateHandler is implemented by Handlers that want the server's
 // TLS 1.3 Certificate message once it is decrypted (TLS 1.2 sends it in
 // clear, for the handshake decoder to read): msg is the whole handshake
-// message, header first, in the TLS 1.3 layout (RFC 8446 §4.4.2), valid
-// only during the call; m is the frame of the record that held its start.
+// message, header first, in the TLS 1.3 layout (RFC 8446 §4.4.2), or the
+// CompressedCertificate (RFC 8879, type 25) sent in its place, valid only
+// during the call; m is the frame of the record that held its start.
 // It is called at most once per connection, for chains up to
 // Limits.MaxHandshake bytes.
 type CertificateHandler interface {
@@ -638,7 +639,7 @@ func (s *Stream) encryptedHandshake(d *dirState, typ uint8, msg []byte) error {
 		return nil
 	}
 	switch typ {
-	case hsCertificate:
+	case hsCertificate, hsCompressedCertificate:
 		if ch, ok := s.h.(CertificateHandler); ok && msg != nil && d.dir == proto.ToClient && !s.certSeen {
 			s.certSeen = true
 			ch.Certificate(msg, d.metaAt(d.off))

@@ -80,17 +80,41 @@ type Parser struct {
 }
 
 type conn struct {
-	vi        versionInfo
-	dcid      []byte // DCID the current Initial keys derive from
-	client    *keys
-	server    *keys
-	largest   [2]int64
-	crypto    [2]cryptoBuf
-	retrySCID []byte
-	first     proto.Meta
-	started   bool
-	chain     *tls.ServerChain // from DecryptedCertificate
-	ev        Connection
+	vi      versionInfo
+	dcid    []byte // DCID the current Initial keys derive from
+	client  *keys
+	server  *keys
+	largest [2]int64
+	crypto  [2]cryptoBuf
+	// retrySCIDs are the SCIDs of the Retry packets seen; the client's
+	// next Initial goes to one of them, under keys derived from it.
+	retrySCIDs [][]byte
+	followed   bool // the client followed a Retry (accepts at most one)
+	first      proto.Meta
+	started    bool
+	chain      *tls.ServerChain // from DecryptedCertificate
+	ev         Connection
+}
+
+// maxCIDs caps conn.retrySCIDs.
+const maxCIDs = 4
+
+// addCID appends a copy of cid to *list unless it is there or the list is
+// full.
+func addCID(list *[][]byte, cid []byte) {
+	if len(cid) == 0 || len(*list) >= maxCIDs || hasCID(*list, cid) {
+		return
+	}
+	*list = append(*list, bytes.Clone(cid))
+}
+
+func hasCID(list [][]byte, cid []byte) bool {
+	for _, c := range list {
+		if bytes.Equal(c, cid) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewParser returns a parser that reports each connection to sink as a
@@ -239,18 +263,26 @@ func (p *Parser) Datagram(dir proto.Dir, payload []byte, m proto.Meta) {
 func (p *Parser) initial(dir proto.Dir, h longHeader, vi versionInfo, pkt []byte, pnOff int, m proto.Meta) {
 	c := p.current()
 	if dir == proto.ToServer {
-		// A client Initial: keys come from its DCID. A new DCID means the
-		// client followed a Retry, or a new connection reuses the flow.
+		// A client Initial: keys come from the DCID of its first one
+		// (or of a Retry's SCID). A later one goes to the server's chosen
+		// CID (RFC 9000 section 7.2), or to one the server gave in a
+		// NEW_CONNECTION_ID frame, under the same keys: a packet that
+		// opens under a connection's keys is that connection's. One that
+		// goes to a Retry's SCID follows the Retry, under new keys; any
+		// other is a new connection reusing the flow.
 		if c == nil || c.ev.VersionCode != h.version || !bytes.Equal(c.dcid, h.dcid) {
-			if c != nil && c.retrySCID != nil && bytes.Equal(c.retrySCID, h.dcid) && c.ev.VersionCode == h.version {
+			switch {
+			case c != nil && c.ev.VersionCode == h.version && !c.followed && hasCID(c.retrySCIDs, h.dcid):
+				c.followed = true
+				c.ev.RetrySCID = hex.EncodeToString(h.dcid)
 				c.setKeys(vi, h.dcid)
-			} else if !p.tryExisting(dir, h, pkt, pnOff, m) {
+			case p.tryExisting(dir, h, pkt, pnOff, m):
+				return
+			default:
 				c = p.newConn(h.version, vi, m)
 				c.ev.DCID = hex.EncodeToString(h.dcid)
 				c.ev.SCID = hex.EncodeToString(h.scid)
 				c.setKeys(vi, h.dcid)
-			} else {
-				return
 			}
 		}
 	}
@@ -277,12 +309,14 @@ func (p *Parser) initial(dir proto.Dir, h longHeader, vi versionInfo, pkt []byte
 }
 
 // tryExisting decodes a client Initial whose DCID differs from the current
-// connection's with the keys of an older connection with that DCID (a late
-// retransmission). It reports whether that worked.
+// connection's (or whose version does) with the keys of the connections of
+// its version, newest first: a later Initial to the server's CID, or a
+// late retransmission to an older connection. It reports whether one
+// opened it (the AEAD tag authenticates the keys, and so the connection).
 func (p *Parser) tryExisting(dir proto.Dir, h longHeader, pkt []byte, pnOff int, m proto.Meta) bool {
 	for i := len(p.conns) - 1; i >= 0; i-- {
 		c := p.conns[i]
-		if c.client == nil || c.ev.VersionCode != h.version || !bytes.Equal(c.dcid, h.dcid) {
+		if c.client == nil || c.ev.VersionCode != h.version {
 			continue
 		}
 		if pn, plain, err := c.client.open(pkt, pnOff, c.largest[dir]); err == nil {
@@ -309,15 +343,19 @@ func (c *conn) setKeys(vi versionInfo, dcid []byte) {
 }
 
 // retry records a Retry packet: the client's next Initial uses the Retry's
-// SCID as DCID.
+// SCID as DCID. A client follows at most one Retry (RFC 9000 section
+// 17.2.5.2); when several arrive, the one it followed is known from its
+// next Initial, and RetrySCID names the first until then.
 func (p *Parser) retry(h longHeader, dir proto.Dir, m proto.Meta) {
 	c := p.current()
-	if c == nil || dir != proto.ToClient {
+	if c == nil || dir != proto.ToClient || c.followed {
 		return
 	}
 	c.ev.Retry = true
-	c.retrySCID = bytes.Clone(h.scid)
-	c.ev.RetrySCID = hex.EncodeToString(h.scid)
+	addCID(&c.retrySCIDs, h.scid)
+	if c.ev.RetrySCID == "" {
+		c.ev.RetrySCID = hex.EncodeToString(h.scid)
+	}
 }
 
 // versionNegotiation records the versions a server offered.
@@ -561,14 +599,13 @@ func (p *Parser) End(m proto.Meta) {
 	p.conns = nil
 }
 
-// DecryptedCertificate hands the server's TLS 1.3 Certificate message
-// (header first), which a key log decrypted from its Handshake packets
-// (pkg/quicdecrypt), to the newest connection with a ClientHello: the
-// hello the server answered (a client's later Initials, sent to the
-// server's connection ID, count as connections of their own here). m is
-// where it was read. The chain
-// goes into the quic event and gets the checks of a TLS session's chain
-// (self-signed, expired, not yet valid, not covering the SNI,
+// DecryptedCertificate hands the server's TLS 1.3 Certificate message, or
+// the CompressedCertificate sent in its place (RFC 8879, decompressed by
+// package tls), header first, which a key log decrypted from its
+// Handshake packets (pkg/quicdecrypt), to the newest connection with a
+// ClientHello: the hello the server answered. m is where it was read. The
+// chain goes into the quic event and gets the checks of a TLS session's
+// chain (self-signed, expired, not yet valid, not covering the SNI,
 // unparsable). The first chain of a connection wins; calls after End do
 // nothing.
 func (p *Parser) DecryptedCertificate(msg []byte, m proto.Meta) {

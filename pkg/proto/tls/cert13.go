@@ -12,7 +12,8 @@ import (
 // (pkg/tlsdecrypt): its chain goes into the session's event and gets the
 // checks a TLS 1.2 chain sent in clear gets (self-signed, expired, not yet
 // valid, not covering the SNI, unparsable). msg is the whole message,
-// header first (RFC 8446 §4.4.2); m is where it was read. The first chain
+// header first (RFC 8446 §4.4.2), or a CompressedCertificate (RFC 8879,
+// zlib, brotli or zstd), decompressed here; m is where it was read. The first chain
 // wins; calls after End do nothing.
 func (s *Stream) DecryptedCertificate(msg []byte, m proto.Meta) {
 	if s.ended || s.sess.Certificates != nil {
@@ -23,8 +24,15 @@ func (s *Stream) DecryptedCertificate(msg []byte, m proto.Meta) {
 }
 
 // parseChain13 is parseChain for the TLS 1.3 layout: a request context
-// before the list, and extensions after each certificate.
+// before the list, and extensions after each certificate. A
+// CompressedCertificate (RFC 8879) is decompressed first.
 func parseChain13(msg []byte, now time.Time) ([]Certificate, *x509.Certificate, error) {
+	if len(msg) > 0 && msg[0] == TypeCompressedCertificate {
+		var err error
+		if msg, err = DecompressCertificate(msg); err != nil {
+			return nil, nil, err
+		}
+	}
 	return readChain(msg, now, true)
 }
 
@@ -38,8 +46,8 @@ type ServerChain struct {
 	leaf         *x509.Certificate
 }
 
-// ReadServerChain13 reads a TLS 1.3 Certificate message (header first);
-// m.Time is the capture time the validity checks use.
+// ReadServerChain13 reads a TLS 1.3 Certificate or CompressedCertificate
+// message (header first); m.Time is the capture time the validity checks use.
 func ReadServerChain13(msg []byte, m proto.Meta) ServerChain {
 	chain, leaf, err := parseChain13(msg, m.Time)
 	if chain == nil {
