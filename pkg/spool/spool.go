@@ -18,6 +18,7 @@ package spool
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"errors"
@@ -107,7 +108,21 @@ func (w *Writer) FreeAsMerged() { w.freeAsMerged = true }
 
 type record struct {
 	key, val []byte
-	seq      int // order of Add within the run, for a stable sort
+	seq      int    // order of Add within the run, for a stable sort
+	pre      uint64 // the key's first 8 bytes, big-endian, zero-padded
+}
+
+// keyPrefix is a record's pre: two keys whose prefixes differ compare as
+// their prefixes do (a shorter key's padding is below the byte the other
+// has there), so the sort compares whole keys only on equal prefixes (the
+// engine's keys begin with a frame number).
+func keyPrefix(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 type run struct{ off, size int64 }
@@ -148,7 +163,7 @@ func (w *Writer) Add(key, val []byte) {
 	w.arena = append(w.arena, val...)
 	k := w.arena[start : start+len(key) : start+len(key)]
 	v := w.arena[start+len(key) : len(w.arena) : len(w.arena)]
-	w.recs = append(w.recs, record{k, v, len(w.recs)})
+	w.recs = append(w.recs, record{k, v, len(w.recs), keyPrefix(key)})
 	w.n++
 }
 
@@ -180,7 +195,7 @@ func (w *Writer) flush() {
 }
 
 // recordSize is the memory of one record header in a run.
-const recordSize = 56
+const recordSize = 64
 
 // writeRun appends the sorted records to the file as a run.
 func (w *Writer) writeRun() error {
@@ -215,6 +230,9 @@ func (w *Writer) writeRun() error {
 
 func (w *Writer) sort() {
 	slices.SortFunc(w.recs, func(a, b record) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}

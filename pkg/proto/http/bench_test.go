@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -121,11 +122,26 @@ func corpusHTTP(b testing.TB) ([][]chunk, int64) {
 // eventSink is a proto.Sink that drops everything, as the engine does in
 // runs that write no events, or, with fields, takes each event's event form
 // (Event.Fields) as the engine does when it writes events.
-type eventSink struct{ fields bool }
+// eventSink takes the event forms (fields) and writes their JSON into
+// *buf (buf set), made by TransientFields instead of Fields (transient).
+type eventSink struct {
+	fields, transient bool
+	buf               *[]byte
+}
 
 func (s eventSink) Emit(_ string, _ proto.Meta, f any) {
-	if lz, ok := f.(proto.Lazy); ok && s.fields {
-		lz.Fields()
+	lz, ok := f.(proto.Lazy)
+	if !ok || !s.fields {
+		return
+	}
+	ev, _ := f.(*Event)
+	if s.transient && ev != nil {
+		f = ev.TransientFields()
+	} else {
+		f = lz.Fields()
+	}
+	if a, ok := f.(interface{ AppendJSON([]byte) ([]byte, error) }); ok && s.buf != nil {
+		*s.buf, _ = a.AppendJSON((*s.buf)[:0])
 	}
 }
 func (eventSink) Scan(proto.Field, proto.Meta)              {}
@@ -137,16 +153,21 @@ func (eventSink) Switch(string, []byte, []byte, proto.Meta) {}
 // corpus (real requests and responses: bodies, encodings, pipelining,
 // gaps) through one Spec's decoders, as the engine does: "no-events" drops
 // the events (the default table), "events" makes each event's event form
-// (json, ndjson).
+// (events kept in memory), "events-json" writes its JSON too, "spooled"
+// completes each with TransientFields and writes its JSON (json, ndjson:
+// the engine's spool, whose exchanges are then recycled).
 func BenchmarkDecoderCorpus(b *testing.B) {
 	conns, n := corpusHTTP(b)
 	for _, mode := range []struct {
-		name   string
-		fields bool
-	}{{"no-events", false}, {"events", true}} {
+		name                    string
+		fields, json, transient bool
+	}{{"no-events", false, false, false}, {"events", true, false, false}, {"events-json", true, true, false}, {"spooled", true, true, true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			sp := Spec(Limits{})
-			sink := eventSink{fields: mode.fields}
+			sink := eventSink{fields: mode.fields, transient: mode.transient}
+			if mode.json {
+				sink.buf = new([]byte)
+			}
 			b.SetBytes(n)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -189,5 +210,56 @@ func BenchmarkEventJSONCorpus(b *testing.B) {
 		for _, e := range evs {
 			buf, _ = e.AppendJSON(buf[:0])
 		}
+	}
+}
+
+// BenchmarkInflateCorpus content-decodes the gzip'd and deflated response
+// bodies of the shared corpus's HTTP/1 connections with the decoders
+// inflate uses and with the standard library's alone.
+func BenchmarkInflateCorpus(b *testing.B) {
+	conns, _ := corpusHTTP(b)
+	type body struct {
+		coding string
+		raw    []byte
+	}
+	var bodies []body
+	var size int64
+	for _, cs := range conns {
+		p := New(Limits{}, func(e *Event) {
+			if rs := e.Response; rs != nil && rs.Body != nil && rs.Body.todo&todoDecode != 0 {
+				if c := strings.ToLower(rs.Body.Encoding); c == "gzip" || c == "x-gzip" || c == "deflate" {
+					bodies = append(bodies, body{c, bytes.Clone(rs.Body.Data)})
+					size += int64(len(rs.Body.Data))
+				}
+			}
+			e.Release()
+		})
+		p.lazy = true
+		for _, c := range cs {
+			if c.Gap > 0 {
+				p.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
+			} else {
+				p.Data(c.Dir, c.Data, proto.Meta{Frame: c.Frame})
+			}
+		}
+		p.End(proto.Meta{})
+	}
+	if len(bodies) == 0 {
+		b.Skip("no content-coded response bodies in the corpus")
+	}
+	for _, bc := range []struct {
+		name string
+		rs   *readers
+	}{{"klauspost", &fastReaders}, {"std", &stdReaders}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, bd := range bodies {
+					out, _, _ := inflateWith(bc.rs, bd.coding, bd.raw, 4<<20)
+					putBuf(out)
+				}
+			}
+		})
 	}
 }

@@ -109,7 +109,7 @@ var (
 // decoder read for it (read-ahead included).
 //
 // gzip, zlib and DEFLATE are read with klauspost/compress's decoders,
-// faster than the standard library's (BenchmarkInflate), and read again
+// faster than the standard library's (BenchmarkInflateCorpus), and read again
 // with the standard library's when they fail or reach max: only there do
 // the two differ (on a stream cut short klauspost's gives back up to a few
 // hundred bytes fewer, and how far a decoder reads ahead is what the bomb

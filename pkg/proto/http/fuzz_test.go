@@ -64,6 +64,26 @@ func FuzzParser(f *testing.F) {
 			}
 		}
 		checkRecycling(t, tc, evs)
+		// Completed by TransientFields (the engine's spool), the events
+		// are the complete ones, also when their exchanges are recycled
+		// for the next ones (twice over the same shared state).
+		sh := &shared{}
+		for round := range 2 {
+			var transient []string
+			feedParser(tc, nil, recyclingParser(sh), func(e *Event) {
+				e.TransientFields()
+				transient = append(transient, render([]*Event{e}))
+				e.Release()
+			})
+			if len(transient) != len(evs) {
+				t.Fatalf("round %d: %d events completed by TransientFields, %d complete", round+1, len(transient), len(evs))
+			}
+			for i, e := range evs {
+				if want := render([]*Event{e}); transient[i] != want {
+					t.Fatalf("round %d: event %d completed by TransientFields differs:\n%s\n----\n%s", round+1, i+1, transient[i], want)
+				}
+			}
+		}
 		// Splitting the same bytes differently must not change the events.
 		evs2, _ := run(tc, func(int) int { return 1 })
 		if a, b := render(evs), render(evs2); a != b {
