@@ -1,6 +1,7 @@
 package leak
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -71,6 +72,18 @@ func FuzzMaskerJSON(f *testing.F) {
 		for i := range min(len(js), 4) {
 			if a, b := literalEnd(js, i), stringEnd(js, i); a != b {
 				t.Fatalf("literalEnd(%q, %d) = %d, stringEnd %d", js, i, a, b)
+			}
+			if js[i] == '"' {
+				if a, _ := m.scanLiteral(js, i); a != literalEnd(js, i+1) {
+					t.Fatalf("scanLiteral(%q, %d) = %d, literalEnd %d", js, i, a, literalEnd(js, i+1))
+				}
+			}
+		}
+		for _, skip := range []func([]byte) bool{nil, func(k []byte) bool { return string(k) != "name" }} {
+			got, gch := m.JSON(nil, js, skip)
+			want, wch := jsonReference(m, js, skip)
+			if string(got) != string(want) || gch != wch {
+				t.Fatalf("JSON(%q) = %q, %v; reference %q, %v", js, got, gch, want, wch)
 			}
 		}
 		if text, ok := appendUnquoted(nil, js); ok {
@@ -226,4 +239,59 @@ func TestMaskCache(t *testing.T) {
 	if len(c.clean) == 0 {
 		t.Error("nothing cached")
 	}
+}
+
+// jsonReference is Masker.JSON as it was before scanLiteral: every string
+// value's text probed whole by matches.
+func jsonReference(m *Masker, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	var dst []byte
+	changed := false
+	var key []byte
+	last := 0
+	for i := 0; i < len(js); {
+		q := bytes.IndexByte(js[i:], '"')
+		if q < 0 {
+			break
+		}
+		i += q
+		end := literalEnd(js, i+1)
+		if end < 0 {
+			break
+		}
+		end++
+		lit := js[i:end]
+		k := end
+		for k < len(js) && (js[k] == ' ' || js[k] == '\n' || js[k] == '\t' || js[k] == '\r') {
+			k++
+		}
+		if k < len(js) && js[k] == ':' {
+			key = lit[1 : len(lit)-1]
+			i = end
+			continue
+		}
+		if skip != nil && key != nil && skip(key) {
+			i = end
+			continue
+		}
+		text := lit[1 : len(lit)-1]
+		if hasEscape(lit) {
+			v, ok := unquote(lit)
+			if !ok {
+				i = end
+				continue
+			}
+			text = []byte(v)
+		}
+		if masked, ok := m.String(string(text)); ok {
+			enc, err := json.Marshal(masked)
+			if err == nil {
+				dst = append(dst, js[last:i]...)
+				dst = append(dst, enc...)
+				last = end
+				changed = true
+			}
+		}
+		i = end
+	}
+	return append(dst, js[last:]...), changed
 }
