@@ -188,7 +188,7 @@ func (m *Masker) matches(b []byte) bool {
 // device). js is expected to be what encoding/json writes; other text is
 // copied as it is.
 func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
-	return m.JSONCached(nil, dst, js, skip)
+	return m.maskJSON(nil, dst, js, skip, true)
 }
 
 // MaskCache remembers string literals in which Masker.JSON found nothing,
@@ -237,9 +237,20 @@ func (c *MaskCache) add(lit []byte) {
 }
 
 // JSONCached is JSON with the literals known clean in c (nil: none)
-// skipped and the clean ones it probes added to c. The output is JSON's.
+// skipped and the clean ones it probes added to c, for a caller that
+// keeps js when nothing changes: then dst is returned as it was given (js
+// is not copied). When something changed, the output is JSON's.
 func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	return m.maskJSON(c, dst, js, skip, false)
+}
+
+// maskJSON is JSON and JSONCached; whole: js is appended to dst also when
+// nothing changed.
+func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bool, whole bool) ([]byte, bool) {
 	if m == nil || m.n == 0 {
+		if !whole {
+			return dst, false
+		}
 		return append(dst, js...), false
 	}
 	changed := false
@@ -313,6 +324,9 @@ func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) 
 			}
 		}
 		i = end
+	}
+	if !changed && !whole {
+		return dst, false
 	}
 	return append(dst, js[last:]...), changed
 }
