@@ -188,7 +188,7 @@ func (m *Masker) matches(b []byte) bool {
 // device). js is expected to be what encoding/json writes; other text is
 // copied as it is.
 func (m *Masker) JSON(dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
-	return m.JSONCached(nil, dst, js, skip)
+	return m.maskJSON(nil, dst, js, skip, true)
 }
 
 // MaskCache remembers string literals in which Masker.JSON found nothing,
@@ -237,21 +237,35 @@ func (c *MaskCache) add(lit []byte) {
 }
 
 // JSONCached is JSON with the literals known clean in c (nil: none)
-// skipped and the clean ones it probes added to c. The output is JSON's.
+// skipped and the clean ones it probes added to c, for a caller that
+// keeps js when nothing changes: then dst is returned as it was given (js
+// is not copied). When something changed, the output is JSON's.
 func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
+	return m.maskJSON(c, dst, js, skip, false)
+}
+
+// maskJSON is JSON and JSONCached; whole: js is appended to dst also when
+// nothing changed.
+func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bool, whole bool) ([]byte, bool) {
 	if m == nil || m.n == 0 {
+		if !whole {
+			return dst, false
+		}
 		return append(dst, js...), false
 	}
 	changed := false
 	var key []byte
 	last := 0
 	for i := 0; i < len(js); {
-		q := bytes.IndexByte(js[i:], '"')
-		if q < 0 {
+		// The next literal: between two of them there are only a few
+		// bytes of structure or a number.
+		for i < len(js) && js[i] != '"' {
+			i++
+		}
+		if i == len(js) {
 			break
 		}
-		i += q
-		end := literalEnd(js, i+1)
+		end, candidate := m.scanLiteral(js, i)
 		if end < 0 {
 			break
 		}
@@ -266,7 +280,7 @@ func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) 
 			i = end
 			continue
 		}
-		if skip != nil && key != nil && skip(key) {
+		if !candidate || (skip != nil && key != nil && skip(key)) {
 			i = end
 			continue
 		}
@@ -311,7 +325,55 @@ func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) 
 		}
 		i = end
 	}
+	if !changed && !whole {
+		return dst, false
+	}
 	return append(dst, js[last:]...), changed
+}
+
+// scanLiteral finds the end of the string literal beginning at js[i] (a
+// quote): the index of the quote that ends it, -1 if none does. candidate
+// is false when no spelling can be in the literal: it has no escape and
+// none of its runs of letters and digits (nor one after a %XX escape, as
+// eachMatch tries them) is the first run of a spelling by (length, first
+// byte). The literal's bytes are read once; eachMatch looks at the few
+// candidates again.
+func (m *Masker) scanLiteral(js []byte, i int) (end int, candidate bool) {
+	run := -1 // where the current run of letters and digits began
+	for k := i + 1; k < len(js); k++ {
+		c := js[k]
+		if isAlnum(c) {
+			if run < 0 {
+				run = k
+			}
+			continue
+		}
+		if run >= 0 {
+			candidate = candidate || m.mayBegin(js, run, k)
+			run = -1
+		}
+		switch c {
+		case '"':
+			return k, candidate
+		case '\\':
+			// The decoded text decides (JSONCached's slow path).
+			return literalEnd(js, k), true
+		}
+	}
+	return -1, candidate
+}
+
+// mayBegin reports whether a spelling's first run can be s[rs:re], a
+// whole run, or the run after a %XX escape at its start.
+func (m *Masker) mayBegin(s []byte, rs, re int) bool {
+	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit != 0 {
+		return true
+	}
+	if rs >= 1 && s[rs-1] == '%' && re-rs > 2 && hexVal(s[rs]) >= 0 && hexVal(s[rs+1]) >= 0 {
+		l, w, bit := runBit(re-rs-2, s[rs+2])
+		return m.runs[l][w]&bit != 0
+	}
+	return false
 }
 
 // literalEnd is the index of the quote that ends the string literal whose

@@ -302,7 +302,7 @@ func Merge(ws []*Writer, yield func(src int, key, val []byte) error) error {
 			if w.freeAsMerged {
 				rd = &freeingReader{f: w.f, off: r.off, end: r.off + r.size, freed: r.off}
 			}
-			c := &cursor{src: wi, run: ri, r: bufio.NewReaderSize(rd, bufSize)}
+			c := &cursor{src: wi, run: ri, r: bufio.NewReaderSize(rd, bufSize), size: r.size}
 			if err := c.next(); err != nil {
 				if err == io.EOF {
 					continue
@@ -380,6 +380,7 @@ type cursor struct {
 	mem      []record
 	buf      []byte
 	key, val []byte
+	size     int64 // of the run in the file: no record is longer
 }
 
 func (c *cursor) next() error {
@@ -392,12 +393,20 @@ func (c *cursor) next() error {
 		return nil
 	}
 	kl, err := binary.ReadUvarint(c.r)
+	if err == io.EOF {
+		return err // the end of the run
+	}
 	if err != nil {
-		return err // io.EOF at the end of the run
+		return fmt.Errorf("spool: damaged run: %w", err)
 	}
 	vl, err := binary.ReadUvarint(c.r)
 	if err != nil {
 		return fmt.Errorf("spool: damaged run: %w", err)
+	}
+	// The lengths come from the file: a damaged one must not make the
+	// buffer larger than the run it claims to be in.
+	if kl > uint64(c.size) || vl > uint64(c.size)-kl {
+		return fmt.Errorf("spool: damaged run: a record of %d + %d bytes in a run of %d", kl, vl, c.size)
 	}
 	n := int(kl + vl)
 	if cap(c.buf) < n {

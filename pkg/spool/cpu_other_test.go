@@ -1,0 +1,6 @@
+//go:build !linux
+
+package spool
+
+// threadCPU is not measured elsewhere than Linux.
+func threadCPU() int64 { return 0 }
