@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A directory is walked recursively in sorted path order; files in it that
@@ -78,11 +79,13 @@ func TestRunErrorClosesPool(t *testing.T) {
 			t.Fatalf("err = %v, want ErrInput", err)
 		}
 	}
-	// Workers return right after the pool's WaitGroup is done; give the
-	// scheduler a chance to retire them before counting.
+	// Workers return right after the pool's WaitGroup is done, but on a
+	// loaded machine the thread running one may not be scheduled for a
+	// while: wait up to 10 s for them to be retired (a leaked goroutine
+	// never is).
 	n := runtime.NumGoroutine()
-	for i := 0; i < 10000 && n > before; i++ {
-		runtime.Gosched()
+	for deadline := time.Now().Add(10 * time.Second); n > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 		n = runtime.NumGoroutine()
 	}
 	if n > before {
