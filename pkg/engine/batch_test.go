@@ -34,6 +34,13 @@ func TestBatchKeepsPackets(t *testing.T) {
 			p.Proto, p.HasMAC, p.SrcMAC, p.DstMAC, p.Seq, p.Ack, p.Flags = flow.ProtoUDP, false, [6]byte{}, [6]byte{}, 0, 0, 0
 		},
 		"wire length cap": func(p *flow.Packet) { p.WireLen = 1 << 40 },
+		"reply": func(p *flow.Packet) {
+			p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+		},
+		"icmp reply": func(p *flow.Packet) {
+			p.Src, p.Dst, p.Proto, p.SrcPort, p.DstPort, p.Seq, p.Ack, p.Flags = p.Dst, p.Src, flow.ProtoICMP, 0x0300, 0, 0, 0, 0
+		},
+		"ipv4 to ipv6": func(p *flow.Packet) { p.Src = netip.MustParseAddr("2001:db8::1") },
 	}
 	pl := &pool{groups: []*group{{}}, cur: []*batch{nil}, in: []chan *batch{make(chan *batch, 64)}, free: make(chan *batch, 1)}
 	var want []flow.Packet
@@ -42,7 +49,8 @@ func TestBatchKeepsPackets(t *testing.T) {
 		p.Payload = append([]byte(nil), base.Payload...)
 		f(&p)
 		want = append(want, p)
-		pl.add(0, &p, 3, name == "zone")
+		key, swapped := p.Tuple()
+		pl.add(0, &p, &key, swapped, 3, name == "zone")
 		p.Payload = append(p.Payload[:0:0], 0xff) // the reader's buffer is reused
 	}
 	pl.send(0)
@@ -61,6 +69,9 @@ func TestBatchKeepsPackets(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, w) || got.Time != w.Time || got.Src != w.Src || got.Dst != w.Dst {
 				t.Errorf("packet %d: got %+v, want %+v", i, got, w)
+			}
+			if key, swapped := w.Tuple(); b.pkts[j].key != key || b.pkts[j].swapped != swapped {
+				t.Errorf("packet %d: tuple %+v (swapped %v), want %+v (%v)", i, b.pkts[j].key, b.pkts[j].swapped, key, swapped)
 			}
 			if b.pkts[j].shard != 3 {
 				t.Errorf("packet %d: shard %d", i, b.pkts[j].shard)
