@@ -254,7 +254,7 @@ type TableStats struct {
 type Table struct {
 	cfg   Config
 	h     Handler
-	flows map[Tuple]*Flow
+	flows flowIndex // the live flows by tuple
 	// Two lists ordered by last activity (least recent first): open flows
 	// (expire after IdleTimeout) and closed ones (after ClosedLinger), so
 	// that expiry stops at the first flow still live in each.
@@ -275,11 +275,11 @@ const maxFreeFlows = 256
 // NewTable returns an empty table that reports to h.
 func NewTable(cfg Config, h Handler) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, h: h, flows: make(map[Tuple]*Flow, 64)}
+	return &Table{cfg: cfg, h: h}
 }
 
 // Len is the number of live flows.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.flows.len() }
 
 func keyOf(p *Packet) (Key, bool) {
 	a := netip.AddrPortFrom(p.Src, p.SrcPort)
@@ -311,7 +311,7 @@ func (t *Table) AddTuple(p *Packet, k *Tuple) {
 		t.lastScan = t.now
 	}
 	tk := *k
-	f := t.flows[tk]
+	f := t.flows.get(&tk)
 	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
 		t.end(f, f.endState())
 		f = nil
@@ -396,7 +396,7 @@ func (f *Flow) endState() State {
 }
 
 func (t *Table) create(tk Tuple, p *Packet) *Flow {
-	if len(t.flows) >= t.cfg.MaxFlows {
+	if t.flows.len() >= t.cfg.MaxFlows {
 		victim := t.head[listClosed] // closed flows go first
 		for _, l := range []int{listOpenOther, listOpen} {
 			if victim == nil {
@@ -428,9 +428,9 @@ func (t *Table) create(tk Tuple, p *Packet) *Flow {
 	} else {
 		f.Client, f.Server = dst, src
 	}
-	t.flows[tk] = f
+	t.flows.put(&tk, f)
 	t.Stats.Flows++
-	if n := len(t.flows); n > t.Stats.PeakFlows {
+	if n := t.flows.len(); n > t.Stats.PeakFlows {
 		t.Stats.PeakFlows = n
 	}
 	t.pushBack(f)
@@ -546,7 +546,7 @@ func (t *Table) touch(f *Flow) {
 // relist moves a flow whose state changed (closed, reset) to its list.
 func (t *Table) relist(f *Flow) {
 	if int(f.list) != listOf(f) {
-		if cur, ok := t.flows[f.Key.tableKey()]; ok && cur == f {
+		if tk := f.Key.tableKey(); t.flows.get(&tk) == f {
 			t.unlink(f)
 			t.pushBack(f)
 		}
@@ -578,14 +578,14 @@ func (t *Table) expire() {
 
 func (t *Table) end(f *Flow, s State) {
 	tk := f.Key.tableKey()
-	if cur, ok := t.flows[tk]; !ok || cur != f {
+	if t.flows.get(&tk) != f {
 		return
 	}
 	if f.tcp != nil {
 		t.flushTCP(f)
 	}
 	f.State = s
-	delete(t.flows, tk)
+	t.flows.remove(&tk, f)
 	t.unlink(f)
 	t.h.End(f)
 	if t.cfg.ReuseFlows && len(t.free) < maxFreeFlows {
@@ -612,7 +612,7 @@ func (t *Table) FlushAt(end time.Time) {
 // Flush ends every live flow (state Open unless already closed), in order
 // of creation. Call it at the end of the capture.
 func (t *Table) Flush() {
-	live := make([]*Flow, 0, len(t.flows))
+	live := make([]*Flow, 0, t.flows.len())
 	for f := t.head[listOpen]; f != nil; f = f.next {
 		live = append(live, f)
 	}
