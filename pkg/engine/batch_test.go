@@ -55,10 +55,17 @@ func TestBatchKeepsPackets(t *testing.T) {
 	}
 	pl.send(0)
 	close(pl.in[0])
+	// Every field of what get fills differs from every case's: a field
+	// get leaves alone shows.
+	poison := flow.Packet{Frame: 1 << 60, Time: time.Unix(1, 1).In(time.FixedZone("P", 60)), WireLen: -1, HasMAC: true,
+		SrcMAC: [6]byte{9, 9, 9, 9, 9, 9}, DstMAC: [6]byte{9, 9, 9, 9, 9, 8}, Src: netip.MustParseAddr("198.51.100.99"),
+		Dst: netip.MustParseAddr("198.51.100.98"), Proto: 99, SrcPort: 9, DstPort: 8, Seq: 9, Ack: 8, Flags: 0xff,
+		Payload: []byte("poison"), Claimed: -1}
 	var got flow.Packet
 	i := 0
 	for b := range pl.in[0] {
 		for j := range b.pkts {
+			got = poison
 			b.get(&b.pkts[j], &got)
 			if len(got.Payload) == 0 {
 				got.Payload = nil

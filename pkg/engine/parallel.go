@@ -97,11 +97,14 @@ func (b *batch) get(sp *shardPacket, p *flow.Packet) {
 	if sp.swapped {
 		src, dst = dst, src
 	}
-	*p = flow.Packet{Frame: sp.frame, Time: time.Unix(sp.sec, int64(sp.nsec)).UTC(), WireLen: int(sp.wireLen),
-		HasMAC: sp.hasMAC, SrcMAC: sp.srcMAC, DstMAC: sp.dstMAC,
-		Src: src, Dst: dst, Proto: sp.proto,
-		SrcPort: sp.srcPort, DstPort: sp.dstPort, Seq: sp.seq, Ack: sp.ack, Flags: sp.flags,
-		Payload: b.arena[sp.off : sp.off+sp.n : sp.off+sp.n], Claimed: int(sp.claimed)}
+	// Every field, one by one: a whole Packet stored at once goes through
+	// the write barriers of all its pointer words while a collection
+	// marks (TestBatchKeepsPackets fails when one is left out).
+	p.Frame, p.Time, p.WireLen = sp.frame, time.Unix(sp.sec, int64(sp.nsec)).UTC(), int(sp.wireLen)
+	p.HasMAC, p.SrcMAC, p.DstMAC = sp.hasMAC, sp.srcMAC, sp.dstMAC
+	p.Src, p.Dst, p.Proto = src, dst, sp.proto
+	p.SrcPort, p.DstPort, p.Seq, p.Ack, p.Flags = sp.srcPort, sp.dstPort, sp.seq, sp.ack, sp.flags
+	p.Payload, p.Claimed = b.arena[sp.off:sp.off+sp.n:sp.off+sp.n], int(sp.claimed)
 }
 
 type pool struct {
@@ -270,8 +273,15 @@ func (pl *pool) add(g int, p *flow.Packet, key *flow.Tuple, swapped bool, shard 
 		b = pl.get()
 		pl.cur[g] = b
 	}
-	b.pkts = append(b.pkts, shardPacket{key: *key, swapped: swapped, shard: uint8(shard), dnsOnly: dnsOnly})
+	// The packet is written in its place in the batch once (put sets
+	// the rest), not built and then copied there.
+	if n := len(b.pkts); n < cap(b.pkts) {
+		b.pkts = b.pkts[:n+1]
+	} else {
+		b.pkts = append(b.pkts, shardPacket{})
+	}
 	sp := &b.pkts[len(b.pkts)-1]
+	sp.key, sp.swapped, sp.shard, sp.dnsOnly, sp.extra = *key, swapped, uint8(shard), dnsOnly, 0
 	if len(p.Payload) > cap(b.arena) || !sp.put(p, len(b.arena)) {
 		// Kept whole, with a copy of its payload.
 		x := *p

@@ -310,8 +310,7 @@ func (t *Table) AddTuple(p *Packet, k *Tuple) {
 		t.expire()
 		t.lastScan = t.now
 	}
-	tk := *k
-	f := t.flows.get(&tk)
+	f := t.flows.get(k)
 	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
 		t.end(f, f.endState())
 		f = nil
@@ -331,7 +330,7 @@ func (t *Table) AddTuple(p *Packet, k *Tuple) {
 		}
 	}
 	if f == nil {
-		f = t.create(tk, p)
+		f = t.create(k, p)
 	} else {
 		t.touch(f)
 	}
@@ -395,7 +394,7 @@ func (f *Flow) endState() State {
 	return Closed
 }
 
-func (t *Table) create(tk Tuple, p *Packet) *Flow {
+func (t *Table) create(tk *Tuple, p *Packet) *Flow {
 	if t.flows.len() >= t.cfg.MaxFlows {
 		victim := t.head[listClosed] // closed flows go first
 		for _, l := range []int{listOpenOther, listOpen} {
@@ -428,7 +427,7 @@ func (t *Table) create(tk Tuple, p *Packet) *Flow {
 	} else {
 		f.Client, f.Server = dst, src
 	}
-	t.flows.put(&tk, f)
+	t.flows.put(tk, f)
 	t.Stats.Flows++
 	if n := t.flows.len(); n > t.Stats.PeakFlows {
 		t.Stats.PeakFlows = n
