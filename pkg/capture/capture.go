@@ -90,6 +90,7 @@ type Reader struct {
 	name       string
 	format     string
 	src        packetSource
+	pcap       *pcapReader // src, for classic pcap (Next's fast path)
 	ng         *pcapgo.NgReader
 	filter     *ngFilter
 	cut        *recordCut
@@ -222,7 +223,7 @@ func NewReaderWith(r io.Reader, name string, opt Options) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcap header: %v: %w", name, err, ErrNotCapture)
 		}
-		rd.src, rd.link, rd.format, rd.cut = pr, pr.link, "pcap", &pr.cut
+		rd.src, rd.pcap, rd.link, rd.format, rd.cut = pr, pr, pr.link, "pcap", &pr.cut
 		rd.resolution = gopacket.TimestampResolutionMicrosecond
 		if pr.nano {
 			rd.resolution = gopacket.TimestampResolutionNanosecond
@@ -296,16 +297,45 @@ func (r *Reader) Cut() Cut {
 	return Cut{Records: r.cut.records, Skipped: r.cut.skipped, Largest: r.cut.largest}
 }
 
-// Next reads the next frame into f. It returns io.EOF at the clean end of
-// the input and a *DamageError when the input is damaged; in both cases no
-// further frames follow.
 // The timestamps RFC 3339 (and so JSON) can write: years 0 to 9999.
 var (
 	minUnix = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
 )
 
-func (r *Reader) Next(f *Frame) (err error) {
+// Next reads the next frame into f. It returns io.EOF at the clean end of
+// the input and a *DamageError when the input is damaged; in both cases no
+// further frames follow.
+func (r *Reader) Next(f *Frame) error {
+	if !r.done && r.pcap != nil && r.pcap.inPlaceFrame(f) {
+		// A classic pcap record read in place: its link type is the
+		// file's, noted when it was opened, and its lengths are those
+		// of its data.
+		r.frames++
+		r.stamp(&f.CI)
+		f.N, f.Link = r.frames, r.link
+		return nil
+	}
+	return r.next(f)
+}
+
+// stamp counts a frame's timestamp (Backwards, Timeless) and gives a
+// timestamp past what can be written the zero time.
+func (r *Reader) stamp(ci *gopacket.CaptureInfo) {
+	if s := ci.Timestamp.Unix(); s > maxUnix || s < minUnix {
+		ci.Timestamp = time.Time{}
+		r.Timeless++
+	}
+	if !ci.Timestamp.IsZero() {
+		if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
+			r.Backwards++
+		}
+		r.lastStamp = ci.Timestamp
+	}
+}
+
+// next is Next for every other frame, through the packet source.
+func (r *Reader) next(f *Frame) (err error) {
 	if r.done {
 		return io.EOF
 	}
@@ -342,16 +372,7 @@ func (r *Reader) Next(f *Frame) (err error) {
 		}
 	}
 	r.noteLink(link)
-	if s := ci.Timestamp.Unix(); s > maxUnix || s < minUnix {
-		ci.Timestamp = time.Time{}
-		r.Timeless++
-	}
-	if !ci.Timestamp.IsZero() {
-		if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
-			r.Backwards++
-		}
-		r.lastStamp = ci.Timestamp
-	}
+	r.stamp(&ci)
 	if ci.CaptureLength > len(data) {
 		ci.CaptureLength = len(data)
 	}

@@ -20,6 +20,7 @@ type pcapReader struct {
 	r       io.Reader
 	br      *bufio.Reader // r, when it is one: records are read in place
 	order   binary.ByteOrder
+	le      bool // order is little-endian
 	nano    bool
 	swapped int // 0: caplen, len; 1: len, caplen (before 2.3); 2: 2.3, either
 	link    layers.LinkType
@@ -73,6 +74,7 @@ func newPcapReader(r io.Reader, maxRecord int) (*pcapReader, error) {
 	case minor == 3:
 		p.swapped = 2
 	}
+	p.le = p.order == binary.LittleEndian
 	p.snaplen = p.order.Uint32(h[16:20])
 	// The upper bits of the link-type field hold the FCS length (LINKTYPE
 	// FCS bits); the link type is the low 16 bits.
@@ -96,43 +98,62 @@ func (p *pcapReader) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, err
 // returns false for anything else (the end, a record cut to the cap or
 // longer than the buffer), which the copying path then reads.
 func (p *pcapReader) inPlace() ([]byte, gopacket.CaptureInfo, bool) {
-	var ci gopacket.CaptureInfo
+	var f Frame
+	if !p.inPlaceFrame(&f) {
+		return nil, gopacket.CaptureInfo{}, false
+	}
+	return f.Data, f.CI, true
+}
+
+// inPlaceFrame is inPlace into f's Data and CI (Reader.Next's fast path:
+// the record's fields go to the frame directly, not through copies of a
+// CaptureInfo).
+func (p *pcapReader) inPlaceFrame(f *Frame) bool {
 	if p.br == nil {
-		return nil, ci, false
+		return false
 	}
 	hdr, err := p.br.Peek(len(p.hdr))
 	if err != nil {
-		return nil, ci, false
+		return false
 	}
-	incl, orig := p.order.Uint32(hdr[8:12]), p.order.Uint32(hdr[12:16])
+	incl, orig := p.u32(hdr[8:12]), p.u32(hdr[12:16])
 	if p.swapped == 1 || p.swapped == 2 && incl > orig {
 		incl, orig = orig, incl
 	}
 	if uint64(incl) > uint64(p.max) {
-		return nil, ci, false
+		return false
 	}
 	rec, err := p.br.Peek(len(p.hdr) + int(incl))
 	if err != nil {
-		return nil, ci, false
+		return false
 	}
-	copy(p.hdr[:], rec)
+	f.Data = rec[len(p.hdr):]
+	f.CI = gopacket.CaptureInfo{Timestamp: p.time(rec), CaptureLength: int(incl), Length: int(max(orig, incl))}
 	p.br.Discard(len(rec))
-	ci, data := p.header(), rec[len(p.hdr):]
-	ci.CaptureLength = int(incl)
-	ci.Length = int(max(orig, incl))
-	return data, ci, true
+	return true
 }
 
-// header decodes p.hdr's time.
-func (p *pcapReader) header() gopacket.CaptureInfo {
-	var ci gopacket.CaptureInfo
-	sec, frac := p.order.Uint32(p.hdr[0:4]), p.order.Uint32(p.hdr[4:8])
+// u32 is p.order.Uint32 without the interface call.
+func (p *pcapReader) u32(b []byte) uint32 {
+	if p.le {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return binary.BigEndian.Uint32(b)
+}
+
+// time decodes the time of a record header.
+func (p *pcapReader) time(hdr []byte) time.Time {
+	sec, frac := p.u32(hdr[0:4]), p.u32(hdr[4:8])
 	ns := int64(frac)
 	if !p.nano {
 		ns *= 1000
 	}
-	ci.Timestamp = time.Unix(int64(sec), ns).UTC()
-	return ci
+	return time.Unix(int64(sec), ns).UTC()
+}
+
+// header decodes p.hdr's time.
+func (p *pcapReader) header() gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: p.time(p.hdr[:])}
 }
 
 // record reads the record whose header is in p.hdr into p.buf.

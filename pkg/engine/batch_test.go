@@ -34,6 +34,13 @@ func TestBatchKeepsPackets(t *testing.T) {
 			p.Proto, p.HasMAC, p.SrcMAC, p.DstMAC, p.Seq, p.Ack, p.Flags = flow.ProtoUDP, false, [6]byte{}, [6]byte{}, 0, 0, 0
 		},
 		"wire length cap": func(p *flow.Packet) { p.WireLen = 1 << 40 },
+		"reply": func(p *flow.Packet) {
+			p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+		},
+		"icmp reply": func(p *flow.Packet) {
+			p.Src, p.Dst, p.Proto, p.SrcPort, p.DstPort, p.Seq, p.Ack, p.Flags = p.Dst, p.Src, flow.ProtoICMP, 0x0300, 0, 0, 0, 0
+		},
+		"ipv4 to ipv6": func(p *flow.Packet) { p.Src = netip.MustParseAddr("2001:db8::1") },
 	}
 	pl := &pool{groups: []*group{{}}, cur: []*batch{nil}, in: []chan *batch{make(chan *batch, 64)}, free: make(chan *batch, 1)}
 	var want []flow.Packet
@@ -42,15 +49,23 @@ func TestBatchKeepsPackets(t *testing.T) {
 		p.Payload = append([]byte(nil), base.Payload...)
 		f(&p)
 		want = append(want, p)
-		pl.add(0, &p, 3, name == "zone")
+		key, swapped := p.Tuple()
+		pl.add(0, &p, &key, swapped, 3, name == "zone")
 		p.Payload = append(p.Payload[:0:0], 0xff) // the reader's buffer is reused
 	}
 	pl.send(0)
 	close(pl.in[0])
+	// Every field of what get fills differs from every case's: a field
+	// get leaves alone shows.
+	poison := flow.Packet{Frame: 1 << 60, Time: time.Unix(1, 1).In(time.FixedZone("P", 60)), WireLen: -1, HasMAC: true,
+		SrcMAC: [6]byte{9, 9, 9, 9, 9, 9}, DstMAC: [6]byte{9, 9, 9, 9, 9, 8}, Src: netip.MustParseAddr("198.51.100.99"),
+		Dst: netip.MustParseAddr("198.51.100.98"), Proto: 99, SrcPort: 9, DstPort: 8, Seq: 9, Ack: 8, Flags: 0xff,
+		Payload: []byte("poison"), Claimed: -1}
 	var got flow.Packet
 	i := 0
 	for b := range pl.in[0] {
 		for j := range b.pkts {
+			got = poison
 			b.get(&b.pkts[j], &got)
 			if len(got.Payload) == 0 {
 				got.Payload = nil
@@ -61,6 +76,9 @@ func TestBatchKeepsPackets(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, w) || got.Time != w.Time || got.Src != w.Src || got.Dst != w.Dst {
 				t.Errorf("packet %d: got %+v, want %+v", i, got, w)
+			}
+			if key, swapped := w.Tuple(); b.pkts[j].key != key || b.pkts[j].swapped != swapped {
+				t.Errorf("packet %d: tuple %+v (swapped %v), want %+v (%v)", i, b.pkts[j].key, b.pkts[j].swapped, key, swapped)
 			}
 			if b.pkts[j].shard != 3 {
 				t.Errorf("packet %d: shard %d", i, b.pkts[j].shard)

@@ -38,28 +38,30 @@ const (
 )
 
 // shardPacket is a flow.Packet in a batch, without pointers: the
-// addresses as 16 bytes and a family, the time as seconds and nanoseconds
-// (capture times are UTC), the payload as a span of the batch's arena. A
-// batch's packets are then copied in without write barriers and not
-// scanned by the collector (the reader copies every packet while a
-// collection is marking, which is much of the run). A packet that does
-// not fit (another time zone, an address with a zone, a payload larger
-// than the arena) is kept whole in the batch's extra list.
+// addresses as the packet's flow.Tuple (computed once, by the reader, for
+// the shard hash; the worker's table takes it as it is) and which of its
+// endpoints is the source, the time as seconds and nanoseconds (capture
+// times are UTC), the payload as a span of the batch's arena. A batch's
+// packets are then copied in without write barriers and not scanned by
+// the collector (the reader copies every packet while a collection is
+// marking, which is much of the run). A packet that does not fit (another
+// time zone, an address with a zone, a payload larger than the arena) is
+// kept whole in the batch's extra list.
 type shardPacket struct {
+	key              flow.Tuple
 	frame            uint64
 	sec              int64
 	nsec             int32
 	wireLen, claimed int32
 	off, n           uint32 // payload: arena[off:off+n]
 	extra            int32  // index+1 in batch.extra, 0: none
-	src, dst         [16]byte
-	srcFam, dstFam   uint8 // 0 the zero Addr, 4, 6
+	seq, ack         uint32
+	srcPort, dstPort uint16
+	srcMAC, dstMAC   [6]byte
 	proto            uint8
 	flags            uint8
-	srcPort, dstPort uint16
-	seq, ack         uint32
-	srcMAC, dstMAC   [6]byte
 	hasMAC           bool
+	swapped          bool // the source is the tuple's second endpoint
 	shard            uint8
 	dnsOnly          bool // feed the goroutine's DNS name cache only
 }
@@ -71,35 +73,10 @@ type batch struct {
 	done  *sync.WaitGroup // a marker of pool.quiesce (decrypt.go), without packets
 }
 
-// addrBytes is an address as shardPacket holds it; ok is false for an
-// address with a zone.
-func addrBytes(a netip.Addr) (b [16]byte, fam uint8, ok bool) {
-	switch {
-	case a.Is4():
-		return a.As16(), 4, true
-	case a.Is6():
-		return a.As16(), 6, a.Zone() == ""
-	}
-	return b, 0, true
-}
-
-func bytesAddr(b *[16]byte, fam uint8) netip.Addr {
-	switch fam {
-	case 4:
-		return netip.AddrFrom4([4]byte(b[12:16]))
-	case 6:
-		return netip.AddrFrom16(*b)
-	}
-	return netip.Addr{}
-}
-
-// put stores p in sp, its payload already at arena[off:off+len]; it
-// returns false when sp cannot hold p exactly.
+// put stores p in sp, its payload already at arena[off:off+len] and its
+// tuple in sp.key; it returns false when sp cannot hold p exactly.
 func (sp *shardPacket) put(p *flow.Packet, off int) bool {
-	var ok1, ok2 bool
-	sp.src, sp.srcFam, ok1 = addrBytes(p.Src)
-	sp.dst, sp.dstFam, ok2 = addrBytes(p.Dst)
-	if !ok1 || !ok2 || p.Time.Location() != time.UTC || p.WireLen != int(int32(p.WireLen)) || p.Claimed != int(int32(p.Claimed)) {
+	if p.Src.Zone() != "" || p.Dst.Zone() != "" || p.Time.Location() != time.UTC || p.WireLen != int(int32(p.WireLen)) || p.Claimed != int(int32(p.Claimed)) {
 		return false
 	}
 	sp.frame, sp.sec, sp.nsec = p.Frame, p.Time.Unix(), int32(p.Time.Nanosecond())
@@ -116,11 +93,18 @@ func (b *batch) get(sp *shardPacket, p *flow.Packet) {
 		*p = b.extra[sp.extra-1]
 		return
 	}
-	*p = flow.Packet{Frame: sp.frame, Time: time.Unix(sp.sec, int64(sp.nsec)).UTC(), WireLen: int(sp.wireLen),
-		HasMAC: sp.hasMAC, SrcMAC: sp.srcMAC, DstMAC: sp.dstMAC,
-		Src: bytesAddr(&sp.src, sp.srcFam), Dst: bytesAddr(&sp.dst, sp.dstFam), Proto: sp.proto,
-		SrcPort: sp.srcPort, DstPort: sp.dstPort, Seq: sp.seq, Ack: sp.ack, Flags: sp.flags,
-		Payload: b.arena[sp.off : sp.off+sp.n : sp.off+sp.n], Claimed: int(sp.claimed)}
+	src, dst := sp.key.Addrs()
+	if sp.swapped {
+		src, dst = dst, src
+	}
+	// Every field, one by one: a whole Packet stored at once goes through
+	// the write barriers of all its pointer words while a collection
+	// marks (TestBatchKeepsPackets fails when one is left out).
+	p.Frame, p.Time, p.WireLen = sp.frame, time.Unix(sp.sec, int64(sp.nsec)).UTC(), int(sp.wireLen)
+	p.HasMAC, p.SrcMAC, p.DstMAC = sp.hasMAC, sp.srcMAC, sp.dstMAC
+	p.Src, p.Dst, p.Proto = src, dst, sp.proto
+	p.SrcPort, p.DstPort, p.Seq, p.Ack, p.Flags = sp.srcPort, sp.dstPort, sp.seq, sp.ack, sp.flags
+	p.Payload, p.Claimed = b.arena[sp.off:sp.off+sp.n:sp.off+sp.n], int(sp.claimed)
 }
 
 type pool struct {
@@ -215,7 +199,7 @@ func (pl *pool) run(gr *group, ch chan *batch) {
 			if sp.dnsOnly {
 				gr.dnsFeed(p)
 			} else {
-				pl.workers[sp.shard].table.Add(p)
+				pl.workers[sp.shard].table.AddTuple(p, &sp.key)
 			}
 		}
 		b.pkts = b.pkts[:0]
@@ -246,14 +230,15 @@ func (pl *pool) dispatch(p *flow.Packet) {
 	if p.Time.After(pl.end) {
 		pl.end = p.Time
 	}
-	shard := int(p.Hash() % shards)
+	key, swapped := p.Tuple()
+	shard := int(key.Hash() % shards)
 	g := shard % len(pl.groups)
 	pl.payloadSeen += uint64(len(p.Payload))
 	if p.Proto != flow.ProtoTCP && p.Claimed > len(p.Payload) {
 		pl.payloadCut += uint64(p.Claimed - len(p.Payload))
 	}
 	pl.lan.packet(p)
-	pl.add(g, p, shard, false)
+	pl.add(g, p, &key, swapped, shard, false)
 	switch {
 	case p.Proto == flow.ProtoUDP && (dns.IsPort(p.SrcPort) || dns.IsPort(p.DstPort)):
 		// The owner names flows from the datagram itself; the other
@@ -261,7 +246,7 @@ func (pl *pool) dispatch(p *flow.Packet) {
 		// in the order.
 		for i := range pl.groups {
 			if i != g {
-				pl.add(i, p, 0, true)
+				pl.add(i, p, &key, swapped, 0, true)
 			}
 		}
 	case p.Proto == flow.ProtoTCP && p.SrcPort == 53:
@@ -269,14 +254,16 @@ func (pl *pool) dispatch(p *flow.Packet) {
 		// here, once, and every goroutine (the flow's own too) adds them
 		// to its name cache at this place in the packet order.
 		pl.tcpDNS.segment(p, func(msg *flow.Packet) {
+			key, swapped := msg.Tuple()
 			for i := range pl.groups {
-				pl.add(i, msg, 0, true)
+				pl.add(i, msg, &key, swapped, 0, true)
 			}
 		})
 	}
 }
 
-func (pl *pool) add(g int, p *flow.Packet, shard int, dnsOnly bool) {
+// add copies p, whose tuple is key, into goroutine g's batch.
+func (pl *pool) add(g int, p *flow.Packet, key *flow.Tuple, swapped bool, shard int, dnsOnly bool) {
 	b := pl.cur[g]
 	if b != nil && len(b.arena)+len(p.Payload) > cap(b.arena) {
 		pl.send(g)
@@ -286,8 +273,15 @@ func (pl *pool) add(g int, p *flow.Packet, shard int, dnsOnly bool) {
 		b = pl.get()
 		pl.cur[g] = b
 	}
-	b.pkts = append(b.pkts, shardPacket{shard: uint8(shard), dnsOnly: dnsOnly})
+	// The packet is written in its place in the batch once (put sets
+	// the rest), not built and then copied there.
+	if n := len(b.pkts); n < cap(b.pkts) {
+		b.pkts = b.pkts[:n+1]
+	} else {
+		b.pkts = append(b.pkts, shardPacket{})
+	}
 	sp := &b.pkts[len(b.pkts)-1]
+	sp.key, sp.swapped, sp.shard, sp.dnsOnly, sp.extra = *key, swapped, uint8(shard), dnsOnly, 0
 	if len(p.Payload) > cap(b.arena) || !sp.put(p, len(b.arena)) {
 		// Kept whole, with a copy of its payload.
 		x := *p

@@ -129,12 +129,18 @@ func (d *Decoder) Decode(frame uint64, ts time.Time, wireLen int, caplen int, li
 			d.Stats.Malformed++
 		}
 	}()
-	if ts.Sub(d.lastGC) > fragTimeout/2 || ts.Before(d.lastGC) {
+	if e := elapsed(ts, d.lastGC); e > fragTimeout/2 || e < 0 {
 		d.Stats.FragDropped += uint64(d.df4.DiscardOlderThan(ts.Add(-fragTimeout)))
 		d.lastGC = ts
 	}
+	// Only what may be left from the frame before is reset: every packet
+	// emitted has its addresses, protocol, ports, TCP fields and payload
+	// set on the way (ipv4, ipv6, transport, portsOnly). Storing a whole
+	// Packet would go through the write barriers of its pointer fields
+	// while a collection marks.
 	p := &d.pkt
-	*p = Packet{Frame: frame, Time: ts, WireLen: wireLen}
+	p.Frame, p.Time, p.WireLen = frame, ts, wireLen
+	p.HasMAC, p.SrcMAC, p.DstMAC = false, [6]byte{}, [6]byte{}
 	d.depth = 0
 	d.link(link, data, emit)
 }

@@ -28,8 +28,8 @@ func TestSegmentCap(t *testing.T) {
 				p := tseg(true, 0, isn+1+uint32(i*tt.claimed), tt.payload)
 				p.Claimed = tt.claimed
 				tab.Add(p)
-				for _, f := range tab.flows {
-					if f.tcp != nil {
+				for _, f := range tab.flows.flows {
+					if f != nil && f.tcp != nil {
 						peak = max(peak, len(f.tcp.h[0].segs))
 					}
 				}

@@ -23,12 +23,15 @@ type Key struct {
 	A, B  netip.AddrPort
 }
 
-// tableKey is a Key as the table's map holds it: the addresses' 16-byte
-// forms with their families, and no pointers or padding, so the map
-// hashes it in one pass over its 40 bytes (a Key's netip.Addr holds a
+// Tuple is a flow's key as the table's map holds it: the addresses'
+// 16-byte forms with their families, and no pointers or padding, so the
+// map hashes it in one pass over its 40 bytes (a Key's netip.Addr holds a
 // pointer and is hashed field by field). Decoded addresses carry no zone,
-// so the zone is left out.
-type tableKey struct {
+// so the zone is left out. A packet's Tuple is the same in both
+// directions; the engine's reader computes it once per packet (for the
+// shard hash) and hands it to the worker's table with the packet
+// (Table.AddTuple).
+type Tuple struct {
 	a, b   [16]byte
 	pa, pb uint16
 	proto  uint8
@@ -49,25 +52,49 @@ func family(ip netip.Addr) uint8 {
 }
 
 // tableKey returns k as the table's map holds it.
-func (k Key) tableKey() tableKey {
+func (k Key) tableKey() Tuple {
 	a, b := k.A.Addr(), k.B.Addr()
-	return tableKey{a: a.As16(), b: b.As16(), pa: k.A.Port(), pb: k.B.Port(), proto: k.Proto, fam: family(a) | family(b)<<4}
+	return Tuple{a: a.As16(), b: b.As16(), pa: k.A.Port(), pb: k.B.Port(), proto: k.Proto, fam: family(a) | family(b)<<4}
 }
 
-// tableKeyOf returns the packet's map key, the lower endpoint first as in
-// keyOf (Addr.Compare's order: family, address, then port).
-func tableKeyOf(p *Packet) tableKey {
+// Tuple returns the packet's flow key, the lower endpoint first as in
+// keyOf (Addr.Compare's order: family, address, then port), and whether
+// the packet's source is the second endpoint.
+func (p *Packet) Tuple() (Tuple, bool) {
 	sp, dp := p.SrcPort, p.DstPort
 	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
 		sp, dp = 0, 0
 	}
-	k := tableKey{a: p.Src.As16(), b: p.Dst.As16(), pa: sp, pb: dp, proto: p.Proto}
+	k := Tuple{a: p.Src.As16(), b: p.Dst.As16(), pa: sp, pb: dp, proto: p.Proto}
 	sf, df := family(p.Src), family(p.Dst)
-	if before(df, &k.b, dp, sf, &k.a, sp) {
+	swapped := before(df, &k.b, dp, sf, &k.a, sp)
+	if swapped {
 		k.a, k.b, k.pa, k.pb, sf, df = k.b, k.a, dp, sp, df, sf
 	}
 	k.fam = sf | df<<4
+	return k, swapped
+}
+
+// tableKeyOf returns the packet's map key.
+func tableKeyOf(p *Packet) Tuple {
+	k, _ := p.Tuple()
 	return k
+}
+
+// Addrs returns the tuple's two addresses, the lower endpoint first
+// (without a zone, as the tuple holds them).
+func (k *Tuple) Addrs() (a, b netip.Addr) {
+	return tupleAddr(&k.a, k.fam&0xf), tupleAddr(&k.b, k.fam>>4)
+}
+
+func tupleAddr(b *[16]byte, fam uint8) netip.Addr {
+	switch fam {
+	case 1:
+		return netip.AddrFrom4([4]byte(b[12:16]))
+	case 2:
+		return netip.AddrFrom16(*b)
+	}
+	return netip.Addr{}
 }
 
 // before says whether endpoint a comes before endpoint b as
@@ -227,7 +254,7 @@ type TableStats struct {
 type Table struct {
 	cfg   Config
 	h     Handler
-	flows map[tableKey]*Flow
+	flows flowIndex // the live flows by tuple
 	// Two lists ordered by last activity (least recent first): open flows
 	// (expire after IdleTimeout) and closed ones (after ClosedLinger), so
 	// that expiry stops at the first flow still live in each.
@@ -248,11 +275,11 @@ const maxFreeFlows = 256
 // NewTable returns an empty table that reports to h.
 func NewTable(cfg Config, h Handler) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, h: h, flows: make(map[tableKey]*Flow, 64)}
+	return &Table{cfg: cfg, h: h}
 }
 
 // Len is the number of live flows.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.flows.len() }
 
 func keyOf(p *Packet) (Key, bool) {
 	a := netip.AddrPortFrom(p.Src, p.SrcPort)
@@ -269,6 +296,13 @@ func keyOf(p *Packet) (Key, bool) {
 
 // Add accounts one packet and passes its data on.
 func (t *Table) Add(p *Packet) {
+	tk := tableKeyOf(p)
+	t.AddTuple(p, &tk)
+}
+
+// AddTuple is Add for a packet whose Tuple the caller has computed: k
+// must be the packet's (Packet.Tuple).
+func (t *Table) AddTuple(p *Packet, k *Tuple) {
 	if p.Time.After(t.now) {
 		t.now = p.Time
 	}
@@ -276,8 +310,7 @@ func (t *Table) Add(p *Packet) {
 		t.expire()
 		t.lastScan = t.now
 	}
-	tk := tableKeyOf(p)
-	f := t.flows[tk]
+	f := t.flows.get(k)
 	if f != nil && p.Proto == ProtoTCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.reusedBy(p) {
 		t.end(f, f.endState())
 		f = nil
@@ -297,7 +330,7 @@ func (t *Table) Add(p *Packet) {
 		}
 	}
 	if f == nil {
-		f = t.create(tk, p)
+		f = t.create(k, p)
 	} else {
 		t.touch(f)
 	}
@@ -361,8 +394,8 @@ func (f *Flow) endState() State {
 	return Closed
 }
 
-func (t *Table) create(tk tableKey, p *Packet) *Flow {
-	if len(t.flows) >= t.cfg.MaxFlows {
+func (t *Table) create(tk *Tuple, p *Packet) *Flow {
+	if t.flows.len() >= t.cfg.MaxFlows {
 		victim := t.head[listClosed] // closed flows go first
 		for _, l := range []int{listOpenOther, listOpen} {
 			if victim == nil {
@@ -394,9 +427,9 @@ func (t *Table) create(tk tableKey, p *Packet) *Flow {
 	} else {
 		f.Client, f.Server = dst, src
 	}
-	t.flows[tk] = f
+	t.flows.put(tk, f)
 	t.Stats.Flows++
-	if n := len(t.flows); n > t.Stats.PeakFlows {
+	if n := t.flows.len(); n > t.Stats.PeakFlows {
 		t.Stats.PeakFlows = n
 	}
 	t.pushBack(f)
@@ -512,7 +545,7 @@ func (t *Table) touch(f *Flow) {
 // relist moves a flow whose state changed (closed, reset) to its list.
 func (t *Table) relist(f *Flow) {
 	if int(f.list) != listOf(f) {
-		if cur, ok := t.flows[f.Key.tableKey()]; ok && cur == f {
+		if tk := f.Key.tableKey(); t.flows.get(&tk) == f {
 			t.unlink(f)
 			t.pushBack(f)
 		}
@@ -544,14 +577,14 @@ func (t *Table) expire() {
 
 func (t *Table) end(f *Flow, s State) {
 	tk := f.Key.tableKey()
-	if cur, ok := t.flows[tk]; !ok || cur != f {
+	if t.flows.get(&tk) != f {
 		return
 	}
 	if f.tcp != nil {
 		t.flushTCP(f)
 	}
 	f.State = s
-	delete(t.flows, tk)
+	t.flows.remove(&tk, f)
 	t.unlink(f)
 	t.h.End(f)
 	if t.cfg.ReuseFlows && len(t.free) < maxFreeFlows {
@@ -578,7 +611,7 @@ func (t *Table) FlushAt(end time.Time) {
 // Flush ends every live flow (state Open unless already closed), in order
 // of creation. Call it at the end of the capture.
 func (t *Table) Flush() {
-	live := make([]*Flow, 0, len(t.flows))
+	live := make([]*Flow, 0, t.flows.len())
 	for f := t.head[listOpen]; f != nil; f = f.next {
 		live = append(live, f)
 	}
@@ -604,6 +637,11 @@ func (t *Table) Buffered() int64 { return t.buffered }
 // flows over workers.
 func (p *Packet) Hash() uint64 {
 	k := tableKeyOf(p)
+	return k.Hash()
+}
+
+// Hash is Packet.Hash of the packets whose Tuple k is.
+func (k *Tuple) Hash() uint64 {
 	le := binary.LittleEndian
 	h := uint64(k.proto)<<32 | uint64(k.pa)<<16 | uint64(k.pb)
 	for _, w := range [4]uint64{le.Uint64(k.a[:8]), le.Uint64(k.a[8:]), le.Uint64(k.b[:8]), le.Uint64(k.b[8:])} {

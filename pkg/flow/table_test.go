@@ -67,7 +67,7 @@ func TestTableKeyMatchesKey(t *testing.T) {
 	addrs := []netip.Addr{{}, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"),
 		netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("::"), netip.MustParseAddr("::ffff:10.0.0.1"),
 		netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ffff::1")}
-	seen := map[tableKey]Key{}
+	seen := map[Tuple]Key{}
 	for _, proto := range []uint8{ProtoTCP, ProtoUDP, ProtoICMP} {
 		for _, src := range addrs {
 			for _, dst := range addrs {
@@ -85,6 +85,17 @@ func TestTableKeyMatchesKey(t *testing.T) {
 					seen[tk] = k
 					if got, want := p.Hash(), oldHash(p); got != want {
 						t.Fatalf("%v: hash %x, was %x", k, got, want)
+					}
+					// The tuple gives the packet's addresses back, and
+					// which is the source.
+					_, srcFirst := keyOf(p)
+					ta, swapped := p.Tuple()
+					a, b := ta.Addrs()
+					if swapped {
+						a, b = b, a
+					}
+					if a != src || b != dst || swapped == srcFirst {
+						t.Fatalf("%v %v:%d > %v:%d: tuple addresses %v, %v (swapped %v)", proto, src, ports[0], dst, ports[1], a, b, swapped)
 					}
 				}
 			}
