@@ -417,9 +417,11 @@ func (inv *inventory) addPairFlow(pp *pendingPair, f *flow.Flow, ff *flowFacts, 
 		l.Dest = dest
 		x.addLeak(l, cPort)
 	}
-	for _, fi := range append(s.findings, behaviour...) {
-		fi.Dest = dest
-		x.addFinding(t, &pp.key, fi, cPort)
+	for _, fis := range [2][]audit.Finding{s.findings, behaviour} { // not append(s.findings, ...): the session's array is reused (release)
+		for _, fi := range fis {
+			fi.Dest = dest
+			x.addFinding(t, &pp.key, fi, cPort)
+		}
 	}
 }
 
