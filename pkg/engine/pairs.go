@@ -439,9 +439,15 @@ func (pp *pendingPair) row(k pairRowKey) *pairRow {
 		}
 	}
 	if n := len(pp.rows); n == cap(pp.rows) {
-		// Most pairs keep a few rows: grow by one up to 4, then by a
-		// quarter, not by doubling.
-		pp.rows = growRows(pp.rows, max(1, n/4))
+		// Most pairs keep a few rows: double up to 16 (growing them one
+		// at a time made most of the rows' allocation, real-1G: 80 of 99
+		// MB, for 1.6 MB less slack), then grow by a quarter, not by
+		// doubling.
+		step := max(1, n/4)
+		if n < 16 {
+			step = max(1, n)
+		}
+		pp.rows = growRows(pp.rows, step)
 	}
 	pp.rows = append(pp.rows, pairRow{k: k, r: destRow{nameRank: unranked}})
 	if pp.idx != nil {
