@@ -116,11 +116,17 @@ func AddressNames(msg *Message, fn func(addr netip.Addr, name string)) {
 }
 
 func (c *Cache) addSection(client netip.Addr, msg *Message, rrs []RR, when time.Time) {
+	// Address records of one name come together (a name's A records):
+	// its chain is followed once.
+	var owner []byte
+	var chain []string
 	for i := range rrs {
 		rr := &rrs[i]
 		switch rr.Type {
 		case TypeA, TypeAAAA:
-			chain := c.chain(msg, rr.Name)
+			if chain == nil || !bytes.Equal(rr.Name, owner) {
+				owner, chain = rr.Name, c.chain(msg, rr.Name)
+			}
 			c.put(c.addrs, rr.Addr.Unmap(), false, resolution{client: client, name: chain[0], chain: chain, when: when})
 		case TypePTR:
 			if a, ok := ReverseAddr(rr.Name); ok && len(rr.Target) > 0 {

@@ -321,3 +321,41 @@ func BenchmarkCacheChurn(b *testing.B) {
 	b.ReportMetric(held, "held-B/addr")
 	runtime.KeepAlive(c)
 }
+
+// TestCacheChainPerOwner: address records of one owner in a row share the
+// chain followed for the first, and a record of another owner (between
+// them, or in another case) gets its own: every address is named with its
+// own chain, as AddressNames, which follows it per record, says.
+func TestCacheChainPerOwner(t *testing.T) {
+	b := header(9, qr|rd|ra, 1, 7, 0, 0).
+		question("www.example.com", TypeA, 1).
+		rr("@12", TypeCNAME, 1, 300, nameData("edge.example.net")).
+		rr("edge.example.net", TypeA, 1, 20, rawData(192, 0, 2, 1)).
+		rr("edge.example.net", TypeA, 1, 20, rawData(192, 0, 2, 2)).
+		rr("other.example.org", TypeA, 1, 20, rawData(192, 0, 2, 3)).
+		rr("EDGE.example.net", TypeA, 1, 20, rawData(192, 0, 2, 4)).
+		rr("edge.example.net", TypeAAAA, 1, 20, rawData(0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5)).
+		rr("other.example.org", TypeA, 1, 20, rawData(192, 0, 2, 6)).b
+	var m Message
+	if err := Parse(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	client := netip.MustParseAddr("10.0.0.2")
+	c := NewCache(0)
+	c.Add(client, &m, proto.Meta{Time: at(0)})
+	n := 0
+	AddressNames(&m, func(addr netip.Addr, first string) {
+		n++
+		name, chain, _, ok := c.Name(client, addr, at(1))
+		want := []string{"other.example.org"}
+		if first == "www.example.com" {
+			want = []string{"www.example.com", "edge.example.net"}
+		}
+		if !ok || name != first || !slices.Equal(chain, want) {
+			t.Errorf("%v: %q %q %v, want %q %q", addr, name, chain, ok, first, want)
+		}
+	})
+	if n != 6 {
+		t.Fatalf("%d addresses, want 6", n)
+	}
+}
