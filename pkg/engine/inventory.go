@@ -323,9 +323,11 @@ func (inv *inventory) addFlow(d *devAgg, deviceIsClient bool, pp *pendingPair, f
 		l.Dest = dest
 		d.addLeak(l)
 	}
-	for _, fi := range append(s.findings, behaviour...) {
-		fi.Dest = dest
-		d.addFinding(fi)
+	for _, fis := range [2][]audit.Finding{s.findings, behaviour} { // not append(s.findings, ...): the session's array is reused (release)
+		for _, fi := range fis {
+			fi.Dest = dest
+			d.addFinding(fi)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/enrich"
 	"github.com/phonehome/phonehome/pkg/flow"
+	"github.com/phonehome/phonehome/pkg/leak"
 )
 
 // testFlow is a finished flow from client c to server s.
@@ -440,6 +441,38 @@ func TestSortSides(t *testing.T) {
 			if !slices.EqualFunc(got, want, func(a, b side) bool { return a.key == b.key && a.id == b.id }) {
 				t.Errorf("%d pairs, %d goroutines: not the order of one sort", n, w)
 			}
+		}
+	}
+}
+
+// TestFilingWritesNoSessionArray: filing a flow whose leaks make a
+// behaviour finding (directly and as a pending pair) writes nothing into
+// the session's arrays past their lengths, which release then leaves as
+// they are (reuse clears only the lengths).
+func TestFilingWritesNoSessionArray(t *testing.T) {
+	for _, x := range []filed{
+		{f: testFlow("192.168.1.7:40003", "203.0.113.5:80", flow.ProtoTCP, 20, 1, 9), name: "a.example", nameSrc: "http-host", channel: "HTTP", protocol: "http"},
+		{f: testFlow("198.51.100.7:40003", "203.0.113.5:80", flow.ProtoTCP, 20, 1, 9), name: "a.example", nameSrc: "http-host", channel: "HTTP", protocol: "http"},
+	} {
+		s := &session{
+			leaks: append(make([]audit.Leak, 0, 4),
+				audit.Leak{Identifier: "imei", Value: "867891045582412", Encoding: "plain", Location: "body:imei", Frame: 20, Count: 1},
+				audit.Leak{Identifier: leak.AppUsage, Value: "app_open: com.example.app", Encoding: "plain", Location: "body:events", Frame: 20, Count: 1}),
+			findings: append(make([]audit.Finding, 0, 4), audit.Finding{Severity: audit.High, Kind: "k", Message: "m", Frame: 20}),
+		}
+		inv := newInventory(nil, nil)
+		d, deviceIsClient, pp := inv.deviceOf(x.f)
+		inv.addFlow(d, deviceIsClient, pp, x.f, s, x.name, x.nameSrc, x.channel, x.protocol)
+		if d != nil && len(d.findings) != 2 || pp != nil && len(pp.x.findings)+len(pp.x.full) != 2 {
+			t.Errorf("%v: not filed with the behaviour finding", x.f.Client)
+		}
+		for i, fi := range s.findings[len(s.findings):cap(s.findings)] {
+			if fi != (audit.Finding{}) {
+				t.Errorf("%v: findings[%d] past the length written: %+v", x.f.Client, len(s.findings)+i, fi)
+			}
+		}
+		if got := reuse(s.findings, 4); len(got) != 0 || cap(got) != 4 || got[:4][0] != (audit.Finding{}) {
+			t.Errorf("reuse: %d/%d %+v", len(got), cap(got), got[:1])
 		}
 	}
 }

@@ -138,12 +138,16 @@ func (w *worker) release(s *session) {
 }
 
 // reuse returns s emptied and cleared if its capacity is at most n, else
-// nil.
+// nil. Only its length is cleared: nothing writes past a session slice's
+// length but append (inventory.addFlow reads its findings and the
+// behaviour ones apart, not appended), so the rest is still zero (as
+// append made it, or as the last reuse left it). Most flows end with no
+// leaks and findings: nothing to clear.
 func reuse[T any](s []T, n int) []T {
 	if cap(s) > n {
 		return nil
 	}
-	clear(s[:cap(s)]) // appends past its length too (inventory.addFlow)
+	clear(s)
 	return s[:0]
 }
 
@@ -484,8 +488,9 @@ func (s *session) Switch(to string, up, down []byte, m proto.Meta) {
 	s.sw.pending = &pendingSwitch{to: to, up: bytes.Clone(up), down: bytes.Clone(down), m: m}
 }
 
-// EventFieldsUnread says that no event's Fields will be asked for: no
-// events are written (http.Decoder then keeps no response bodies).
+// EventFieldsUnread says that no event's Fields will be asked for, nor
+// an event's fields read: no events are written (http.Decoder then keeps
+// no response bodies, tls.Stream computes no fingerprints).
 func (s *session) EventFieldsUnread() bool { return s.w != nil && !s.w.eventsWanted() }
 
 // Count adds to a run counter.

@@ -106,9 +106,14 @@ func (w *worker) unknownChannel(s *session) string {
 	if u == nil || len(u.sample) == 0 && len(u.down) == 0 {
 		return ""
 	}
-	var both [2 * sampleBytes]byte
-	v := leak.ClassifyPayload(append(append(both[:0], u.sample...), u.down...))
-	if w.scanner != nil && len(u.sample) >= 8 && !u.opaque && !leak.LooksEncrypted(u.sample) {
+	// The verdict on both directions joined, and on the client's alone,
+	// from one count of each.
+	var up leak.Histogram
+	up.Add(u.sample)
+	both := up
+	both.Add(u.down)
+	class := both.Class()
+	if w.scanner != nil && len(u.sample) >= 8 && !u.opaque && up.Class() != leak.Encrypted {
 		if key, hit, ok := w.scanner.DetectXOR(u.sample); ok {
 			s.addFinding(audit.Finding{Severity: audit.High, Kind: "custom-encryption-xor",
 				Message: "payload is XOR-\"encrypted\" with a short fixed key (0x" + hex.EncodeToString(key) + "); it hides " + hit.Identifier,
@@ -119,7 +124,7 @@ func (w *worker) unknownChannel(s *session) string {
 			return string(audit.ChannelCustomXOR)
 		}
 	}
-	return classChannel(v.Class)
+	return classChannel(class)
 }
 
 // classChannel names the channel of a flow no decoder recognised, from the

@@ -212,3 +212,20 @@ func BenchmarkDetectXORHostile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLooksEncrypted is the engine's test on each unknown payload
+// (4 KiB of ciphertext-like bytes, computed in full).
+func BenchmarkLooksEncrypted(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 7))
+	data := make([]byte, 4<<10)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !LooksEncrypted(data) {
+			b.Fatal("random bytes not encrypted")
+		}
+	}
+}

@@ -61,19 +61,17 @@ const (
 // ratio, Shannon entropy and a chi-square test against uniform bytes.
 // Only the first MaxClassify bytes are examined.
 func ClassifyPayload(b []byte) Verdict {
-	if len(b) > MaxClassify {
-		b = b[:MaxClassify]
-	}
-	v := Verdict{N: len(b)}
-	if len(b) < MinClassify {
+	var h Histogram
+	h.Add(b)
+	v := Verdict{N: h.n}
+	if h.n < MinClassify {
 		return v
 	}
-	var hist [256]int
-	printable := histogram(b, &hist)
-	n := float64(len(b))
-	v.Entropy, v.ChiSquare = entropy(&hist, n), chiSquare(&hist, n)
+	printable := h.printable()
+	n := float64(h.n)
+	v.Entropy, v.ChiSquare = entropy(&h.counts, n), chiSquare(&h.counts, n)
 	v.Printable = float64(printable) / n
-	v.Class = classOf(b, &hist, printable, func() (float64, float64) { return v.Entropy, v.ChiSquare })
+	v.Class = h.classOf(printable, func() (float64, float64) { return v.Entropy, v.ChiSquare })
 	return v
 }
 
@@ -81,45 +79,95 @@ func ClassifyPayload(b []byte) Verdict {
 // computing the entropy and the chi-square only when the printable share
 // and the magic bytes leave it open.
 func LooksEncrypted(b []byte) bool {
-	if len(b) > MaxClassify {
-		b = b[:MaxClassify]
-	}
-	if len(b) < MinClassify {
-		return false
-	}
-	var hist [256]int
-	printable := histogram(b, &hist)
-	n := float64(len(b))
-	return classOf(b, &hist, printable, func() (float64, float64) { return entropy(&hist, n), chiSquare(&hist, n) }) == Encrypted
+	var h Histogram
+	h.Add(b)
+	return h.Class() == Encrypted
 }
 
-// histogram counts the bytes of b and returns how many are printable
-// ASCII, tab, CR or LF.
-func histogram(b []byte, hist *[256]int) int {
-	printable := 0
+// Histogram counts the bytes of a payload given in parts (Add), the
+// first MaxClassify of them, for ClassifyPayload's class of the parts
+// joined without joining them: a flow's two directions, or what a
+// direction sent so far (a copy of the value goes on counting apart).
+type Histogram struct {
+	counts [256]uint32
+	n      int
+	head   [16]byte // the first bytes, for the magic numbers of compressed data
+}
+
+// Add counts b after the bytes counted so far, up to MaxClassify in all.
+func (h *Histogram) Add(b []byte) {
+	b = b[:min(len(b), MaxClassify-h.n)]
+	if h.n < len(h.head) {
+		copy(h.head[h.n:], b)
+	}
+	h.n += len(b)
 	for _, c := range b {
-		hist[c]++
-		if c >= 0x20 && c < 0x7f || c == '\t' || c == '\r' || c == '\n' {
-			printable++
+		h.counts[c]++
+	}
+}
+
+// Len is the number of bytes counted.
+func (h *Histogram) Len() int { return h.n }
+
+// Class is ClassifyPayload(the bytes counted).Class; the entropy and the
+// chi-square are computed only when the printable share and the magic
+// bytes leave it open.
+func (h *Histogram) Class() Class {
+	if h.n < MinClassify {
+		return TooShort
+	}
+	n := float64(h.n)
+	return h.classOf(h.printable(), func() (float64, float64) { return entropy(&h.counts, n), chiSquare(&h.counts, n) })
+}
+
+// printableByte: printable ASCII, tab, CR, LF.
+var printableByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c < 0x7f || c == '\t' || c == '\r' || c == '\n'
+	}
+	return t
+}()
+
+// printable counts the printable bytes (printableByte).
+func (h *Histogram) printable() int {
+	p := 0
+	for c, k := range h.counts {
+		if printableByte[c] {
+			p += int(k)
 		}
 	}
-	return printable
+	return p
 }
 
 // entropy is the Shannon entropy of the histogram of n bytes, in bits per byte.
-func entropy(hist *[256]int, n float64) float64 {
+// A count's term p·log2(p) depends on the count alone: the terms of the
+// counts below 64, most of a flat histogram's (4 KiB of ciphertext: 16 on
+// average), are computed once each, in the same order and with the same
+// rounding.
+func entropy(hist *[256]uint32, n float64) float64 {
+	var memo [64]float64
+	var have uint64
 	e := 0.0
 	for _, h := range hist {
-		if h > 0 {
-			p := float64(h) / n
-			e -= p * math.Log2(p)
+		if h == 0 {
+			continue
 		}
+		if h < 64 && have&(1<<h) != 0 {
+			e -= memo[h]
+			continue
+		}
+		p := float64(h) / n
+		t := p * math.Log2(p)
+		if h < 64 {
+			memo[h], have = t, have|1<<h
+		}
+		e -= t
 	}
 	return e
 }
 
 // chiSquare tests the histogram of n bytes against uniform bytes.
-func chiSquare(hist *[256]int, n float64) float64 {
+func chiSquare(hist *[256]uint32, n float64) float64 {
 	exp := n / 256
 	x := 0.0
 	for _, h := range hist {
@@ -129,22 +177,23 @@ func chiSquare(hist *[256]int, n float64) float64 {
 	return x
 }
 
-// classOf decides the class of b (at least MinClassify bytes) from its
-// histogram; stats gives the entropy and chi-square when they are needed.
-func classOf(b []byte, hist *[256]int, printable int, stats func() (entropy, chi float64)) Class {
-	n := float64(len(b))
+// classOf decides the class of the bytes counted (at least MinClassify)
+// from their histogram; stats gives the entropy and chi-square when they
+// are needed.
+func (h *Histogram) classOf(printable int, stats func() (entropy, chi float64)) Class {
+	n := float64(h.n)
 	if float64(printable)/n >= PrintableText {
-		if encodedAlphabet(hist, len(b)) {
+		if encodedAlphabet(&h.counts, h.n) {
 			return Encoded
 		}
 		return Plaintext
 	}
-	if compressed(b) != "" || hasMagic(b) {
+	if head := h.head[:min(h.n, len(h.head))]; compressed(head) != "" || hasMagic(head) {
 		return Compressed
 	}
 	e, chi := stats()
 	high := false
-	if len(b) >= 1024 {
+	if h.n >= 1024 {
 		high = e >= HighEntropy
 	} else {
 		high = e >= HighEntropyRatio*math.Log2(math.Min(n, 256))
@@ -152,7 +201,7 @@ func classOf(b []byte, hist *[256]int, printable int, stats func() (entropy, chi
 	switch {
 	case !high:
 		return Binary
-	case len(b) >= ChiSquareMinN && chi > ChiSquareMax:
+	case h.n >= ChiSquareMinN && chi > ChiSquareMax:
 		return Compressed
 	default:
 		return Encrypted
@@ -161,17 +210,17 @@ func classOf(b []byte, hist *[256]int, printable int, stats func() (entropy, chi
 
 // encodedAlphabet: (nearly) every byte is from the base64 or hex alphabet
 // and there is no whitespace run that would make it prose.
-func encodedAlphabet(hist *[256]int, n int) bool {
+func encodedAlphabet(hist *[256]uint32, n int) bool {
 	b64, hx := 0, 0
 	for c := 0; c < 256; c++ {
 		if hist[c] == 0 {
 			continue
 		}
 		if isB64Char(byte(c)) || c == '=' {
-			b64 += hist[c]
+			b64 += int(hist[c])
 		}
 		if hexVal(byte(c)) >= 0 {
-			hx += hist[c]
+			hx += int(hist[c])
 		}
 	}
 	lim := int(math.Ceil(EncodedAlphabet * float64(n)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -124,4 +125,118 @@ func words(r *rand.Rand, n int) []byte {
 		b.WriteByte(' ')
 	}
 	return b.Bytes()
+}
+
+// classifyRef is ClassifyPayload as it was before Histogram: one pass
+// over the joined bytes with the printable share counted per byte.
+func classifyRef(b []byte) Class {
+	if len(b) > MaxClassify {
+		b = b[:MaxClassify]
+	}
+	if len(b) < MinClassify {
+		return TooShort
+	}
+	var hist [256]uint32
+	printable := 0
+	for _, c := range b {
+		hist[c]++
+		if c >= 0x20 && c < 0x7f || c == '\t' || c == '\r' || c == '\n' {
+			printable++
+		}
+	}
+	h := Histogram{counts: hist, n: len(b)}
+	copy(h.head[:], b)
+	n := float64(len(b))
+	return h.classOf(printable, func() (float64, float64) { return entropy(&hist, n), chiSquare(&hist, n) })
+}
+
+// TestHistogramParts: the class of parts counted one after the other is
+// the class of the joined bytes, wherever the parts are cut (the magic
+// bytes of compressed data across a cut, past MaxClassify), and a copy
+// of a Histogram counts on apart from the original.
+func TestHistogramParts(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	text := []byte(strings.Repeat("POST /log HTTP/1.1\r\nHost: t.example\r\n\r\nimei=867891045582412\n", 30))
+	inputs := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"short", []byte("0123456789abcde")},
+		{"text", text},
+		{"hex", []byte(hex.EncodeToString(random(700)))},
+		{"random 100", random(100)},
+		{"random 5000", random(5000)},
+		{"gzip", gz(text)},
+		{"zstd magic", append([]byte{0x28, 0xb5, 0x2f, 0xfd}, random(300)...)},
+		{"binary", bytes.Repeat([]byte{0, 1, 2, 3, 0, 0, 9, 0x80}, 200)},
+		{"past MaxClassify", random(MaxClassify + 3000)},
+	}
+	for _, in := range inputs {
+		want := classifyRef(in.b)
+		if got := ClassifyPayload(in.b).Class; got != want {
+			t.Errorf("%s: ClassifyPayload %v, want %v", in.name, got, want)
+		}
+		if got := LooksEncrypted(in.b); got != (want == Encrypted) {
+			t.Errorf("%s: LooksEncrypted %v, class %v", in.name, got, want)
+		}
+		for _, cut := range []int{0, 1, 3, 15, 16, 17, 255, 256, 1000, len(in.b) / 2, len(in.b) - 1, len(in.b)} {
+			if cut < 0 || cut > len(in.b) {
+				continue
+			}
+			var h Histogram
+			h.Add(in.b[:cut])
+			first := h
+			h.Add(in.b[cut:])
+			if got := h.Class(); got != want {
+				t.Errorf("%s cut at %d: %v, want %v", in.name, cut, got, want)
+			}
+			if got, want := first.Class(), classifyRef(in.b[:cut]); got != want {
+				t.Errorf("%s cut at %d: first part %v, want %v", in.name, cut, got, want)
+			}
+			if h.Len() != min(len(in.b), MaxClassify) || first.Len() != min(cut, MaxClassify) {
+				t.Errorf("%s cut at %d: lengths %d and %d", in.name, cut, h.Len(), first.Len())
+			}
+		}
+	}
+}
+
+// TestEntropyTerms: the entropy with each count's term computed once is
+// the sum of every bucket's term, bit for bit, for flat, uneven and
+// large counts.
+func TestEntropyTerms(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, tc := range []struct {
+		name string
+		n    int
+		gen  func() byte
+	}{
+		{"flat 4k", 4096, func() byte { return byte(r.Uint32()) }},
+		{"flat 64k", 64 << 10, func() byte { return byte(r.Uint32()) }},
+		{"skewed", 3000, func() byte { return byte(r.IntN(40) * r.IntN(7)) }},
+		{"few values", 900, func() byte { return byte(r.IntN(3)) }},
+	} {
+		var h Histogram
+		for range tc.n {
+			h.Add([]byte{tc.gen()})
+		}
+		want, n := 0.0, float64(h.n)
+		for _, c := range h.counts {
+			if c > 0 {
+				p := float64(c) / n
+				term := p * math.Log2(p)
+				want -= term
+			}
+		}
+		if got := entropy(&h.counts, n); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("%s: entropy %v, want %v", tc.name, got, want)
+		}
+	}
 }

@@ -116,11 +116,17 @@ func AddressNames(msg *Message, fn func(addr netip.Addr, name string)) {
 }
 
 func (c *Cache) addSection(client netip.Addr, msg *Message, rrs []RR, when time.Time) {
+	// Address records of one name come together (a name's A records):
+	// its chain is followed once.
+	var owner []byte
+	var chain []string
 	for i := range rrs {
 		rr := &rrs[i]
 		switch rr.Type {
 		case TypeA, TypeAAAA:
-			chain := c.chain(msg, rr.Name)
+			if chain == nil || !bytes.Equal(rr.Name, owner) {
+				owner, chain = rr.Name, c.chain(msg, rr.Name)
+			}
 			c.put(c.addrs, rr.Addr.Unmap(), false, resolution{client: client, name: chain[0], chain: chain, when: when})
 		case TypePTR:
 			if a, ok := ReverseAddr(rr.Name); ok && len(rr.Target) > 0 {
@@ -312,21 +318,28 @@ func lookup(tab map[netip.Addr]slot, client, addr netip.Addr, at time.Time) (res
 }
 
 // ReverseAddr parses a reverse-mapping name (d.c.b.a.in-addr.arpa or the 32
-// nibbles of ip6.arpa, case-insensitive, optional trailing dot).
+// nibbles of ip6.arpa, case-insensitive, optional trailing dot). It reads
+// the bytes as they are: mDNS answers carry many PTR records, most of
+// them not reverse names.
 func ReverseAddr(name []byte) (netip.Addr, bool) {
-	n := strings.ToLower(strings.TrimSuffix(string(name), "."))
-	if rest, ok := strings.CutSuffix(n, ".in-addr.arpa"); ok {
+	name = bytes.TrimSuffix(name, []byte("."))
+	if rest, ok := cutSuffixFold(name, ".in-addr.arpa"); ok {
 		var ip [4]byte
-		parts := strings.Split(rest, ".")
-		if len(parts) != 4 {
-			return netip.Addr{}, false
-		}
-		for i, p := range parts {
+		for i := 0; i < 4; i++ {
+			p := rest
+			if j := bytes.LastIndexByte(rest, '.'); i < 3 {
+				if j < 0 {
+					return netip.Addr{}, false
+				}
+				p, rest = rest[j+1:], rest[:j]
+			} else if j >= 0 {
+				return netip.Addr{}, false // more than four labels
+			}
 			if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
 				return netip.Addr{}, false
 			}
 			v := 0
-			for _, ch := range []byte(p) {
+			for _, ch := range p {
 				if ch < '0' || ch > '9' {
 					return netip.Addr{}, false
 				}
@@ -335,11 +348,11 @@ func ReverseAddr(name []byte) (netip.Addr, bool) {
 			if v > 255 {
 				return netip.Addr{}, false
 			}
-			ip[3-i] = byte(v)
+			ip[i] = byte(v)
 		}
 		return netip.AddrFrom4(ip), true
 	}
-	if rest, ok := strings.CutSuffix(n, ".ip6.arpa"); ok {
+	if rest, ok := cutSuffixFold(name, ".ip6.arpa"); ok {
 		if len(rest) != 63 {
 			return netip.Addr{}, false
 		}
@@ -355,6 +368,8 @@ func ReverseAddr(name []byte) (netip.Addr, bool) {
 				v = ch - '0'
 			case ch >= 'a' && ch <= 'f':
 				v = ch - 'a' + 10
+			case ch >= 'A' && ch <= 'F':
+				v = ch - 'A' + 10
 			default:
 				return netip.Addr{}, false
 			}
@@ -368,4 +383,23 @@ func ReverseAddr(name []byte) (netip.Addr, bool) {
 		return netip.AddrFrom16(ip), true
 	}
 	return netip.Addr{}, false
+}
+
+// cutSuffixFold is bytes.CutSuffix with ASCII case folding; suffix is
+// lower-case.
+func cutSuffixFold(b []byte, suffix string) ([]byte, bool) {
+	if len(b) < len(suffix) {
+		return b, false
+	}
+	tail := b[len(b)-len(suffix):]
+	for i := range tail {
+		c := tail[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != suffix[i] {
+			return b, false
+		}
+	}
+	return b[:len(b)-len(suffix)], true
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,6 +166,105 @@ func TestReverseAddr(t *testing.T) {
 	}
 }
 
+// reverseAddrRef is ReverseAddr as it was written on strings (lower-cased
+// copy, strings.Split), the reference for TestReverseAddrSameAsStrings.
+func reverseAddrRef(name []byte) (netip.Addr, bool) {
+	n := strings.ToLower(strings.TrimSuffix(string(name), "."))
+	if rest, ok := strings.CutSuffix(n, ".in-addr.arpa"); ok {
+		var ip [4]byte
+		parts := strings.Split(rest, ".")
+		if len(parts) != 4 {
+			return netip.Addr{}, false
+		}
+		for i, p := range parts {
+			if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
+				return netip.Addr{}, false
+			}
+			v := 0
+			for _, ch := range []byte(p) {
+				if ch < '0' || ch > '9' {
+					return netip.Addr{}, false
+				}
+				v = v*10 + int(ch-'0')
+			}
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+			ip[3-i] = byte(v)
+		}
+		return netip.AddrFrom4(ip), true
+	}
+	if rest, ok := strings.CutSuffix(n, ".ip6.arpa"); ok {
+		if len(rest) != 63 {
+			return netip.Addr{}, false
+		}
+		var ip [16]byte
+		for i := 0; i < 32; i++ {
+			ch := rest[2*i]
+			if i < 31 && rest[2*i+1] != '.' {
+				return netip.Addr{}, false
+			}
+			var v byte
+			switch {
+			case ch >= '0' && ch <= '9':
+				v = ch - '0'
+			case ch >= 'a' && ch <= 'f':
+				v = ch - 'a' + 10
+			default:
+				return netip.Addr{}, false
+			}
+			nib := 31 - i
+			if nib%2 == 0 {
+				ip[nib/2] |= v << 4
+			} else {
+				ip[nib/2] |= v
+			}
+		}
+		return netip.AddrFrom16(ip), true
+	}
+	return netip.Addr{}, false
+}
+
+// TestReverseAddrSameAsStrings: ReverseAddr on the bytes gives what the
+// string version gave, for reverse names, their near misses (case,
+// labels, digits, lengths, non-ASCII bytes) and every one-byte change of
+// them.
+func TestReverseAddrSameAsStrings(t *testing.T) {
+	seeds := []string{
+		"4.3.2.1.in-addr.arpa", "4.3.2.1.IN-ADDR.ARPA.", "255.0.10.192.in-Addr.Arpa", "0.0.0.0.in-addr.arpa",
+		"4.3.2.1.0.in-addr.arpa", "4..2.1.in-addr.arpa", ".3.2.1.in-addr.arpa", "in-addr.arpa", ".in-addr.arpa", "1.in-addr.arpa..",
+		"b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa",
+		"B.A.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.F.IP6.ARPA.",
+		"b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.ip6.arpa",
+		"4.3.2.\xc4\xb0.in-addr.arpa", "4.3.2.1.in-addr.arpa\xe2\x84\xaa", "_services._dns-sd._udp.local", "",
+	}
+	check := func(in []byte) {
+		a, ok := ReverseAddr(in)
+		wa, wok := reverseAddrRef(in)
+		if a != wa || ok != wok {
+			t.Fatalf("%q: %v %v, want %v %v", in, a, ok, wa, wok)
+		}
+	}
+	found := 0
+	for _, s := range seeds {
+		check([]byte(s))
+		if _, ok := reverseAddrRef([]byte(s)); ok {
+			found++
+		}
+		for i := range len(s) {
+			for _, c := range []byte{'0', '9', 'a', 'F', '.', 'x', 0xc4} {
+				b := []byte(s)
+				b[i] = c
+				check(b)
+			}
+			check([]byte(s[:i] + s[i+1:]))
+		}
+	}
+	if found < 5 {
+		t.Fatalf("only %d seeds are reverse names", found)
+	}
+}
+
 func BenchmarkCacheAdd(b *testing.B) {
 	var m Message
 	if err := Parse(parseCases()[1].msg, &m); err != nil {
@@ -220,4 +320,42 @@ func BenchmarkCacheChurn(b *testing.B) {
 	}
 	b.ReportMetric(held, "held-B/addr")
 	runtime.KeepAlive(c)
+}
+
+// TestCacheChainPerOwner: address records of one owner in a row share the
+// chain followed for the first, and a record of another owner (between
+// them, or in another case) gets its own: every address is named with its
+// own chain, as AddressNames, which follows it per record, says.
+func TestCacheChainPerOwner(t *testing.T) {
+	b := header(9, qr|rd|ra, 1, 7, 0, 0).
+		question("www.example.com", TypeA, 1).
+		rr("@12", TypeCNAME, 1, 300, nameData("edge.example.net")).
+		rr("edge.example.net", TypeA, 1, 20, rawData(192, 0, 2, 1)).
+		rr("edge.example.net", TypeA, 1, 20, rawData(192, 0, 2, 2)).
+		rr("other.example.org", TypeA, 1, 20, rawData(192, 0, 2, 3)).
+		rr("EDGE.example.net", TypeA, 1, 20, rawData(192, 0, 2, 4)).
+		rr("edge.example.net", TypeAAAA, 1, 20, rawData(0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5)).
+		rr("other.example.org", TypeA, 1, 20, rawData(192, 0, 2, 6)).b
+	var m Message
+	if err := Parse(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	client := netip.MustParseAddr("10.0.0.2")
+	c := NewCache(0)
+	c.Add(client, &m, proto.Meta{Time: at(0)})
+	n := 0
+	AddressNames(&m, func(addr netip.Addr, first string) {
+		n++
+		name, chain, _, ok := c.Name(client, addr, at(1))
+		want := []string{"other.example.org"}
+		if first == "www.example.com" {
+			want = []string{"www.example.com", "edge.example.net"}
+		}
+		if !ok || name != first || !slices.Equal(chain, want) {
+			t.Errorf("%v: %q %q %v, want %q %q", addr, name, chain, ok, first, want)
+		}
+	})
+	if n != 6 {
+		t.Fatalf("%d addresses, want 6", n)
+	}
 }

@@ -149,30 +149,43 @@ func (eventSink) Finding(proto.Finding)                     {}
 func (eventSink) Name(proto.Name)                           {}
 func (eventSink) Switch(string, []byte, []byte, proto.Meta) {}
 
+// unreadEventSink is an eventSink that says it never calls Event.Fields,
+// as the engine's sessions do when no events are written.
+type unreadEventSink struct{ eventSink }
+
+func (unreadEventSink) EventFieldsUnread() bool { return true }
+
 // BenchmarkDecoderCorpus decodes every HTTP/1 connection of the shared
 // corpus (real requests and responses: bodies, encodings, pipelining,
 // gaps) through one Spec's decoders, as the engine does: "no-events" drops
-// the events (the default table), "events" makes each event's event form
-// (events kept in memory), "events-json" writes its JSON too, "spooled"
-// completes each with TransientFields and writes its JSON (json, ndjson:
-// the engine's spool, whose exchanges are then recycled).
+// the events, "events" makes each event's event form (events kept in
+// memory), "events-json" writes its JSON too, "spooled" completes each with
+// TransientFields and writes its JSON (json, ndjson: the engine's spool,
+// whose exchanges are then recycled), and "table" is the engine's path when
+// it writes no events (the default table): the sink says it reads no event
+// fields, and ended decoders are recycled.
 func BenchmarkDecoderCorpus(b *testing.B) {
 	conns, n := corpusHTTP(b)
 	for _, mode := range []struct {
-		name                    string
-		fields, json, transient bool
-	}{{"no-events", false, false, false}, {"events", true, false, false}, {"events-json", true, true, false}, {"spooled", true, true, true}} {
+		name                           string
+		fields, json, transient, table bool
+	}{{"no-events", false, false, false, false}, {"events", true, false, false, false}, {"events-json", true, true, false, false},
+		{"spooled", true, true, true, false}, {"table", false, false, false, true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			sp := Spec(Limits{})
 			sink := eventSink{fields: mode.fields, transient: mode.transient}
 			if mode.json {
 				sink.buf = new([]byte)
 			}
+			var s proto.Sink = sink
+			if mode.table {
+				s = unreadEventSink{sink}
+			}
 			b.SetBytes(n)
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, cs := range conns {
-					d := sp.New(sink).(proto.StreamDecoder)
+					d := sp.New(s).(proto.StreamDecoder)
 					for _, c := range cs {
 						if c.Gap > 0 {
 							d.Gap(c.Dir, c.Gap, proto.Meta{Frame: c.Frame})
@@ -181,6 +194,9 @@ func BenchmarkDecoderCorpus(b *testing.B) {
 						}
 					}
 					d.End(proto.Meta{})
+					if r, ok := d.(interface{ Recycle() }); ok && mode.table {
+						r.Recycle()
+					}
 				}
 			}
 		})

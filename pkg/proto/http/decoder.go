@@ -116,7 +116,7 @@ func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
 	if n := len(sh.free.decoders); n > 0 {
 		d, sh.free.decoders[n-1] = sh.free.decoders[n-1], nil
 		sh.free.decoders = sh.free.decoders[:n-1]
-		d.sink, d.sh = sink, sh // zeroed by Recycle but for its line buffers
+		d.sink, d.sh = sink, sh // zeroed by Recycle but for its line and value buffers
 	} else {
 		d = &Decoder{sink: sink, sh: sh}
 	}
@@ -136,8 +136,12 @@ func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
 // whether they were cut, without keeping them.
 type fieldsUnread interface{ EventFieldsUnread() bool }
 
-// maxRecycledLine bounds the line buffer a recycled decoder keeps.
-const maxRecycledLine = 1 << 10
+// maxRecycledLine bounds the line buffer and the header values buffer a
+// recycled decoder keeps, maxRecycledPend its pending values.
+const (
+	maxRecycledLine = 1 << 10
+	maxRecycledPend = 32
+)
 
 // Recycle gives an ended decoder back to the Spec that made it, for a later
 // connection; the caller must not use it, nor anything it returned,
@@ -147,14 +151,25 @@ func (d *Decoder) Recycle() {
 	if sh == nil || len(sh.free.decoders) >= maxFree {
 		return
 	}
-	var lines [2][]byte
+	var lines, vals [2][]byte
+	var pend [2][]pendingValue
 	for i := range lines {
-		if l := d.p.h[i].line; cap(l) <= maxRecycledLine {
-			lines[i] = l[:0]
+		h := &d.p.h[i]
+		if cap(h.line) <= maxRecycledLine {
+			lines[i] = h.line[:0]
+		}
+		if cap(h.vals) <= maxRecycledLine {
+			vals[i] = h.vals[:0]
+		}
+		if cap(h.pend) <= maxRecycledPend {
+			pend[i] = h.pend[:0]
 		}
 	}
 	*d = Decoder{}
-	d.p.h[0].line, d.p.h[1].line = lines[0], lines[1]
+	for i := range lines {
+		h := &d.p.h[i]
+		h.line, h.vals, h.pend = lines[i], vals[i], pend[i]
+	}
 	sh.free.decoders = append(sh.free.decoders, d)
 }
 

@@ -93,6 +93,8 @@ type framing struct {
 	clBad         bool
 	chunked       bool
 	connUpgrade   bool
+	// The first Content-Type and Server values, pending (half.pend).
+	ctPending, serverPending bool
 }
 
 // half is the parsing state of one direction.
@@ -110,9 +112,51 @@ type half struct {
 	raw      []byte // body bytes of the current message (a pooled buffer)
 	rawHint  int    // bytes the current body is expected to take in raw
 	counted  int    // body bytes counted but not kept (Parser.countBodies)
-	st       state
-	paired   bool // response attached to its event
-	midLine  bool // resync: the next byte is not at a line start
+	// vals holds the values of the current message's header fields that
+	// nothing reads before its header block ends, and pend where they go:
+	// they become one string at the end of the block (values), not one
+	// each.
+	vals    []byte
+	pend    []pendingValue
+	st      state
+	paired  bool // response attached to its event
+	midLine bool // resync: the next byte is not at a line start
+}
+
+// pendingValue is a header field's value in half.vals: Headers[i].Value
+// of the current message (i >= 0) and *to (not nil) are vals[off:end]
+// once the block ends.
+type pendingValue struct {
+	i, off, end int32
+	to          *string
+}
+
+// values makes the pending header values of the current message one
+// string and sets them; the values are final from here on. It is
+// idempotent.
+func (h *half) values(dir proto.Dir) {
+	if len(h.pend) == 0 {
+		return
+	}
+	var hdrs []Header
+	switch {
+	case dir == proto.ToServer && h.req != nil:
+		hdrs = h.req.Headers
+	case dir == proto.ToClient && h.resp != nil:
+		hdrs = h.resp.Headers
+	}
+	all := string(h.vals)
+	for _, pv := range h.pend {
+		v := all[pv.off:pv.end]
+		if pv.i >= 0 && int(pv.i) < len(hdrs) {
+			hdrs[pv.i].Value = v
+		}
+		if pv.to != nil {
+			*pv.to = v
+		}
+	}
+	clear(h.pend) // its pointers
+	h.vals, h.pend = h.vals[:0], h.pend[:0]
 }
 
 // Parser decodes one connection. It implements proto.StreamParser.
@@ -449,6 +493,18 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	}
 	if line[0] == ' ' || line[0] == '\t' { // obsolete line folding
 		if n := len(*hdrs); n > 0 && h.nHeaders <= p.lim.MaxHeaders {
+			if k := len(h.pend) - 1; k >= 0 && h.st != stTrailers && int(h.pend[k].i) == n-1 {
+				// The value is the last pending one, at the end of vals.
+				h.vals = append(append(h.vals, ' '), bytes.TrimSpace(line)...)
+				if pv := &h.pend[k]; pv.to != nil {
+					// The field it also goes to keeps the first line.
+					h.pend = append(h.pend, pendingValue{i: pv.i, off: pv.off, end: int32(len(h.vals))})
+					pv.i = -1
+				} else {
+					pv.end = int32(len(h.vals))
+				}
+				return
+			}
 			(*hdrs)[n-1].Value += " " + string(bytes.TrimSpace(line))
 		}
 		return
@@ -473,7 +529,8 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		}
 		return
 	}
-	var v string // value as a string, made once
+	var v string   // value as a string, made once
+	var to *string // a field the value goes to, made at the end of the block (pend)
 	str := func() string {
 		if v == "" {
 			v = string(value)
@@ -482,9 +539,13 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 	}
 	switch {
 	case equalFold(name, "content-length"):
-		n, err := strconv.ParseInt(str(), 10, 64)
+		n, ok := digits(value)
+		var err error
+		if !ok {
+			n, err = strconv.ParseInt(str(), 10, 64)
+		}
 		switch {
-		case err != nil || n < 0 || strings.HasPrefix(str(), "+"):
+		case err != nil || n < 0 || bytes.HasPrefix(value, []byte("+")):
 			h.fr.clBad = true
 		case h.fr.contentLength >= 0 && h.fr.contentLength != n:
 			h.fr.clBad = true
@@ -503,8 +564,8 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		}
 		h.fr.encoding += str()
 	case equalFold(name, "content-type"):
-		if h.fr.contentType == "" {
-			h.fr.contentType = str()
+		if h.fr.contentType == "" && !h.fr.ctPending && len(value) > 0 {
+			to, h.fr.ctPending = &h.fr.contentType, true
 		}
 	case equalFold(name, "upgrade"):
 		h.fr.upgrade = str()
@@ -542,8 +603,8 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 		r := h.resp
 		switch {
 		case equalFold(name, "server"):
-			if r.Server == "" {
-				r.Server = str()
+			if r.Server == "" && !h.fr.serverPending && len(value) > 0 {
+				to, h.fr.serverPending = &r.Server, true
 			}
 		case equalFold(name, "location"):
 			if r.Location == "" {
@@ -555,6 +616,7 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 			}
 		}
 	}
+	i := int32(-1)
 	if keep {
 		if *hdrs == nil {
 			*hdrs, *spare = *spare, nil // an array a recycled message had
@@ -562,8 +624,36 @@ func (p *Parser) header(dir proto.Dir, h *half, line []byte) {
 				*hdrs = make([]Header, 0, 8)
 			}
 		}
-		*hdrs = append(*hdrs, Header{Name: p.sh.intern(name), Value: str()})
+		i = int32(len(*hdrs))
+		*hdrs = append(*hdrs, Header{Name: p.sh.intern(name), Value: v})
 	}
+	switch {
+	case v != "":
+		if to != nil {
+			*to = v
+		}
+	case len(value) > 0 && (keep || to != nil):
+		// Nothing read the value yet: it is made with the block's others
+		// at the end of the block (values).
+		h.pend = append(h.pend, pendingValue{i: i, off: int32(len(h.vals)), end: int32(len(h.vals) + len(value)), to: to})
+		h.vals = append(h.vals, value...)
+	}
+}
+
+// digits parses a decimal number of 1 to 18 digits (no sign, nothing
+// else), as strconv.ParseInt would, without making a string of it.
+func digits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // commonHeaderName returns name as a string if it is one of the field names
@@ -760,6 +850,7 @@ func (p *Parser) headersDone(dir proto.Dir, h *half) {
 // commitHeaders sets the fields that depend on all headers and attaches the
 // message to its event. It is idempotent.
 func (p *Parser) commitHeaders(dir proto.Dir, h *half) {
+	h.values(dir)
 	if dir == proto.ToServer {
 		r := h.req
 		if h.pe == nil || h.pe.queued {
@@ -833,6 +924,7 @@ func (p *Parser) force() {
 			continue
 		}
 		dummy := &pending{ev: &Event{}, emitted: true, queued: true}
+		h.values(proto.Dir(d)) // the emitted event keeps the values so far
 		if h.req != nil {
 			c := *h.req
 			c.Headers, c.Flags = slices.Clip(c.Headers), slices.Clip(c.Flags)

@@ -193,6 +193,16 @@ func cases() []testCase {
 			up("ue=1&b=2 garbage\r\nmore\r\nGET /real?q HTTP/1.1\r\nHost: h\r\n\r\n"),
 			down("tail of a body\r\n" + resp("200 OK", "", "r") + resp("200 OK", "", "orphan")),
 		}},
+		// Header values: folded lines (of fields whose first line also
+		// sets Content-Type or Server), empty values, repeats, numbers
+		// strconv reads differently, fields past MaxHeaders.
+		{name: "header-values", lim: Limits{MaxHeaders: 9}, ops: []op{
+			up("POST /v HTTP/1.1\r\nHost: h.example\r\nContent-Type:\r\nContent-Type: text/plain;\r\n  charset=utf-8\r\nAccept: */*\r\n a\r\n\tb\r\nX-Empty:   \r\nUser-Agent: UA/2\r\nContent-Length: +3\r\n\r\nabc"),
+			down("HTTP/1.1 200 OK\r\nServer: srv/1\r\n (fold)\r\nServer: srv/2\r\nContent-Type: application/json\r\nContent-Length: 0000000000000000000002\r\nDate: Mon\r\n  day\r\nVia: 1.1 p\r\n\r\n{}"),
+			up("GET /w HTTP/1.1\r\nHost: h.example\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nContent-Type: text/late\r\nI: 9\r\n j\r\n\r\n"),
+			down("HTTP/1.1 200 OK\r\nContent-Length: -0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nServer: late\r\nContent-Type: text/late\r\n\r\n"),
+			up("GET /x HTTP/1.1\r\nHost: h.example\r\nContent-Length: 999999999999999999\r\nX-Cut: partial"),
+		}},
 		{name: "absolute-uri-odd-lines", ops: []op{
 			up("GET http://user@proxy.example:8080/p/a?k=v#frag HTTP/1.1\r\nX-Folded: a\r\n  b\r\nbad header line\r\n\r\n"),
 			up("GET /HTTP/1.1\r\nHost: h\r\n\r\nCCM_POST / HTTP/1.\r\nHost: h\r\n\r\n"),

@@ -34,7 +34,8 @@ type Session struct {
 	Notes            []string          `json:"notes,omitempty"`
 }
 
-// ClientHelloInfo is one ClientHello with its fingerprints.
+// ClientHelloInfo is one ClientHello with its fingerprints (empty when
+// the Stream's sink reads no event fields: NewStreamLimits).
 type ClientHelloInfo struct {
 	Frame      uint64 `json:"frame"`
 	MaxVersion string `json:"max_version"` // highest offered, e.g. "TLS1.3"

@@ -16,3 +16,9 @@ type eventSink struct {
 func (s *eventSink) Emit(typ string, m proto.Meta, fields any) {
 	s.evs = append(s.evs, audit.Event{Type: typ, Frame: m.Frame, Time: m.Time, Fields: fields})
 }
+
+// unreadSink is an eventSink that says it never reads event fields (the
+// engine when it writes no events).
+type unreadSink struct{ eventSink }
+
+func (*unreadSink) EventFieldsUnread() bool { return true }

@@ -50,6 +50,10 @@ type Stream struct {
 	started bool
 	ended   bool
 	leaf    *x509.Certificate
+	// noPrints: the sink never reads the event's fields (the engine when
+	// it writes no events), so the ClientHellos' fingerprints, which only
+	// the event shows, are not computed.
+	noPrints bool
 }
 
 // phase of one direction.
@@ -88,8 +92,17 @@ func NewStream(sink proto.Sink) *Stream { return NewStreamLimits(sink, DefaultLi
 
 // NewStreamLimits is NewStream with explicit limits.
 func NewStreamLimits(sink proto.Sink, lim Limits) *Stream {
-	return &Stream{sink: sink, lim: lim}
+	s := &Stream{sink: sink, lim: lim}
+	if u, ok := sink.(fieldsUnread); ok && u.EventFieldsUnread() {
+		s.noPrints = true
+	}
+	return s
 }
+
+// fieldsUnread is a sink that says it never reads the fields of the
+// events it is given (the engine when it writes no events): a Stream
+// reporting to it leaves the ClientHellos' JA3 and JA4 fingerprints empty.
+type fieldsUnread interface{ EventFieldsUnread() bool }
 
 // Spec describes TLS to the engine: detected by its first record, on any
 // port; the channel is the negotiated version (Channel).
@@ -326,7 +339,11 @@ func (s *Stream) message(dir proto.Dir, msg []byte, m proto.Meta) {
 		}
 		ch.RecordVersion = s.sess.RecordVersion
 		if len(s.sess.ClientHellos) < s.lim.MaxClientHellos {
-			s.sess.ClientHellos = append(s.sess.ClientHellos, NewClientHelloInfo(ch, m.Frame, JA4TCP))
+			info := ClientHelloInfo{Frame: m.Frame, MaxVersion: VersionName(ch.MaxVersion()), ClientHello: *ch}
+			if !s.noPrints {
+				info = NewClientHelloInfo(ch, m.Frame, JA4TCP)
+			}
+			s.sess.ClientHellos = append(s.sess.ClientHellos, info)
 		}
 	case dir == proto.ToClient && msg[0] == typeServerHello:
 		sh, err := ParseServerHello(msg)
