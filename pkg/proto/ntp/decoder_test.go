@@ -8,27 +8,13 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
 
-// fieldsSink takes each Lazy event's Fields during Emit, as the engine
-// does when it writes events.
-type fieldsSink struct {
-	prototest.Sink
-	built []Event
-}
-
-func (s *fieldsSink) Emit(typ string, m proto.Meta, f any) {
-	if lz, ok := f.(proto.Lazy); ok {
-		s.built = append(s.built, lz.Fields().(Event))
-	}
-	s.Sink.Emit(typ, m, f)
-}
-
 // TestSpecEvents: the decoders of one Spec (which share the message they
 // parse into) emit, for every datagram, a Lazy whose Fields is NewEvent
 // of the datagram's message and Parse's error, whatever a decoder of the
 // same Spec parsed before.
 func TestSpecEvents(t *testing.T) {
 	sp := Spec()
-	sinks := [2]*fieldsSink{{}, {}}
+	sinks := [2]*prototest.FieldsSink[Event]{{}, {}}
 	decs := [2]proto.DatagramDecoder{sp.New(sinks[0]).(proto.DatagramDecoder), sp.New(sinks[1]).(proto.DatagramDecoder)}
 	var want [2][]Event
 	errs := 0
@@ -43,8 +29,8 @@ func TestSpecEvents(t *testing.T) {
 		want[k] = append(want[k], NewEvent(&m, err))
 	}
 	for k, s := range sinks {
-		if len(s.Events) != len(want[k]) || !reflect.DeepEqual(s.built, want[k]) {
-			t.Errorf("decoder %d: events %+v, want %+v", k, s.built, want[k])
+		if len(s.Events) != len(want[k]) || !reflect.DeepEqual(s.Built, want[k]) {
+			t.Errorf("decoder %d: events %+v, want %+v", k, s.Built, want[k])
 		}
 	}
 	if errs == 0 || errs == len(cases()) {

@@ -79,3 +79,19 @@ func (s *Sink) Scanned(loc string) []string {
 	}
 	return out
 }
+
+// FieldsSink is a Sink that also takes each proto.Lazy event's Fields
+// during Emit, as the engine does when it writes events, into Built
+// (Fields must return a T).
+type FieldsSink[T any] struct {
+	Sink
+	Built []T
+}
+
+// Emit records the event and, for a Lazy, its Fields.
+func (s *FieldsSink[T]) Emit(typ string, m proto.Meta, f any) {
+	if lz, ok := f.(proto.Lazy); ok {
+		s.Built = append(s.Built, lz.Fields().(T))
+	}
+	s.Sink.Emit(typ, m, f)
+}

@@ -8,27 +8,13 @@ import (
 	"github.com/phonehome/phonehome/pkg/proto/prototest"
 )
 
-// fieldsSink takes each Lazy event's Fields during Emit, as the engine
-// does when it writes events.
-type fieldsSink struct {
-	prototest.Sink
-	built []Event
-}
-
-func (s *fieldsSink) Emit(typ string, m proto.Meta, f any) {
-	if lz, ok := f.(proto.Lazy); ok {
-		s.built = append(s.built, lz.Fields().(Event))
-	}
-	s.Sink.Emit(typ, m, f)
-}
-
 // TestSpecEvents: the decoders of one Spec (which share the Message they
 // parse into) emit, for every message that parses, a Lazy whose Fields is
 // NewEvent of the message, whatever message a decoder of the same Spec
 // parsed before, and nothing for a message that does not parse.
 func TestSpecEvents(t *testing.T) {
 	sp := Spec()
-	sinks := [2]*fieldsSink{{}, {}}
+	sinks := [2]*prototest.FieldsSink[Event]{{}, {}}
 	decs := [2]proto.DatagramDecoder{sp.New(sinks[0]).(proto.DatagramDecoder), sp.New(sinks[1]).(proto.DatagramDecoder)}
 	var want [2][]Event
 	for i, c := range cases() {
@@ -40,8 +26,8 @@ func TestSpecEvents(t *testing.T) {
 		}
 	}
 	for k, s := range sinks {
-		if len(s.Events) != len(want[k]) || !reflect.DeepEqual(s.built, want[k]) {
-			t.Errorf("decoder %d: events %+v, want %+v", k, s.built, want[k])
+		if len(s.Events) != len(want[k]) || !reflect.DeepEqual(s.Built, want[k]) {
+			t.Errorf("decoder %d: events %+v, want %+v", k, s.Built, want[k])
 		}
 		for _, e := range s.Events {
 			if e.Type != EventType {
