@@ -117,7 +117,11 @@ var (
 // (TestInflateMatchesStandardLibrary, FuzzInflate).
 func inflate(coding string, in []byte, max int) ([]byte, int, error) {
 	out, used, err := inflateWith(&fastReaders, coding, in, max)
-	if err != nil && !errors.Is(err, errUnknownCoding) && (coding == "gzip" || coding == "x-gzip" || coding == "deflate") {
+	gz := coding == "gzip" || coding == "x-gzip"
+	// The fast gzip reader stops after one member (Multistream(false)):
+	// what follows it (another member, or garbage the standard library
+	// reports differently) is left to the standard library too.
+	if (err != nil && !errors.Is(err, errUnknownCoding) && (gz || coding == "deflate")) || (gz && err == nil && used < len(in)) {
 		putBuf(out)
 		out, used, err = inflateWith(&stdReaders, coding, in, max)
 	}
@@ -137,12 +141,14 @@ type readers struct {
 	newGzip           func(io.Reader) (gzipReader, error)
 	newZlib           func(io.Reader) (io.ReadCloser, error)
 	newFlate          func(io.Reader) io.ReadCloser
+	singleMember      bool // gzip: stop after the first member
 }
 
 // gzipReader is the part of *gzip.Reader (either package's) used here.
 type gzipReader interface {
 	io.Reader
 	Reset(io.Reader) error
+	Multistream(bool)
 }
 
 // zlibResetter and flateResetter are the packages' Resetter interfaces
@@ -154,9 +160,10 @@ type (
 
 var (
 	fastReaders = readers{
-		newGzip:  func(r io.Reader) (gzipReader, error) { return kgzip.NewReader(r) },
-		newZlib:  kzlib.NewReader,
-		newFlate: kflate.NewReader,
+		newGzip:      func(r io.Reader) (gzipReader, error) { return kgzip.NewReader(r) },
+		newZlib:      kzlib.NewReader,
+		newFlate:     kflate.NewReader,
+		singleMember: true,
 	}
 	stdReaders = readers{
 		newGzip:  func(r io.Reader) (gzipReader, error) { return gzip.NewReader(r) },
@@ -180,6 +187,9 @@ func (rs *readers) inflateFrom(coding string, src *bytes.Reader, size, max int) 
 		} else if err := zr.Reset(src); err != nil {
 			rs.gzip.Put(zr)
 			return nil, err
+		}
+		if rs.singleMember {
+			zr.Multistream(false)
 		}
 		defer rs.gzip.Put(zr)
 		r = zr

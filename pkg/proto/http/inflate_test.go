@@ -65,6 +65,10 @@ func TestInflateMatchesStandardLibrary(t *testing.T) {
 			bad[len(bad)-5] ^= 1
 			checkSameAsStd(t, name, bad, 4<<20)
 			checkSameAsStd(t, name, append(slices.Clone(in), "trailing garbage"...), 4<<20)
+			// A second gzip member, whole and with its header cut short.
+			checkSameAsStd(t, name, append(slices.Clone(in), in...), 4<<20)
+			checkSameAsStd(t, name, append(slices.Clone(in), in[:5]...), 4<<20)
+			checkSameAsStd(t, name, append(slices.Clone(in), "\x1f\x8b\x08\x37000000\x00\x00"...), 4<<20) // FEXTRA cut short
 		}
 	}
 }
