@@ -30,9 +30,6 @@ type linkMACs struct {
 func (l *linkMACs) set(ms [2][6]byte) {
 	l.n = 0
 	for _, m := range ms {
-		if l.n == maxLinkMACs {
-			return
-		}
 		if m[0]&1 == 1 || m == [6]byte{} || m == [6]byte{2} {
 			continue // multicast or broadcast, zero, Android's placeholder
 		}

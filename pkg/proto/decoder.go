@@ -227,6 +227,19 @@ func Count(s Sink, name string, n uint64) {
 	}
 }
 
+// FieldsUnreader is implemented by sinks that never ask for the fields of
+// the events they are given (the engine when it writes no events).
+type FieldsUnreader interface {
+	EventFieldsUnread() bool
+}
+
+// FieldsUnread says whether s is a sink that never asks for events'
+// fields: its decoders may then leave undone what only the fields show.
+func FieldsUnread(s Sink) bool {
+	u, ok := s.(FieldsUnreader)
+	return ok && u.EventFieldsUnread()
+}
+
 // Redetect is the Switch target that means "detect the protocol again from
 // the bytes that follow, as for a new flow" (an HTTP CONNECT tunnel may
 // carry TLS or anything else). When no Spec claims them, the rest of the

@@ -473,7 +473,7 @@ func (c *Conn) handshake(dir proto.Dir, pkt []byte, pnOff int, m proto.Meta) boo
 	if _, ok := c.h.(CertificateHandler); !ok {
 		return false
 	}
-	if !h.tried && c.haveCR && c.lookup() != nil {
+	if !h.tried && c.lookup() != nil {
 		h.tried = true
 		h.cands = c.candidates(keylog.ServerHandshakeTrafficSecret)
 	}
@@ -540,7 +540,7 @@ func (c *Conn) hsCrypto(dir proto.Dir, off uint64, data []byte, m proto.Meta) {
 			return
 		}
 		switch h.buf[0] {
-		case typeCertificate, typeCompressedCertificate:
+		case ptls.TypeCertificate, ptls.TypeCompressedCertificate:
 			h.done = true
 			c.h.(CertificateHandler).Certificate(h.buf[:n], m)
 		default:
@@ -552,26 +552,20 @@ func (c *Conn) hsCrypto(dir proto.Dir, off uint64, data []byte, m proto.Meta) {
 	}
 }
 
-// TLS handshake message types read from Handshake packets.
-const (
-	typeCertificate           = 11
-	typeCompressedCertificate = 25
-)
-
 // ready sets up the 1-RTT candidates of dir once the client random is known.
 func (c *Conn) ready(dir proto.Dir) bool {
 	d := &c.d[dir]
 	if d.cur != nil || len(d.cands) > 0 {
 		return true
 	}
-	if !c.haveCR || c.lookup() == nil {
+	if c.lookup() == nil {
 		return false
 	}
 	label := keylog.ClientTrafficSecret0
 	if dir == proto.ToClient {
 		label = keylog.ServerTrafficSecret0
 	}
-	d.cands = append(d.cands, c.candidates(label)...)
+	d.cands = c.candidates(label)
 	return len(d.cands) > 0
 }
 

@@ -1,6 +1,10 @@
 package tlsdecrypt
 
-import "fmt"
+import (
+	"fmt"
+
+	ptls "github.com/phonehome/phonehome/pkg/proto/tls"
+)
 
 // hsReader splits a direction's handshake bytes (which may span records)
 // into messages. ClientHello and ServerHello are kept whole (up to max
@@ -17,13 +21,6 @@ type hsReader struct {
 	cert bool // keep Certificate messages (TLS 1.3: the server's is encrypted)
 }
 
-// Handshake message types of the server's certificate chain: Certificate,
-// and CompressedCertificate (RFC 8879), kept alike.
-const (
-	hsCertificate           = 11
-	hsCompressedCertificate = 25
-)
-
 // feed consumes b and calls fn for every completed message, with the whole
 // message (header first) for kept types and nil for the others.
 func (r *hsReader) feed(b []byte, fn func(typ uint8, msg []byte) error) error {
@@ -37,7 +34,7 @@ func (r *hsReader) feed(b []byte, fn func(typ uint8, msg []byte) error) error {
 			}
 			r.need = int(r.hdr[1])<<16 | int(r.hdr[2])<<8 | int(r.hdr[3])
 			r.keep = r.hdr[0] == hsClientHello || r.hdr[0] == hsServerHello
-			if r.cert && (r.hdr[0] == hsCertificate || r.hdr[0] == hsCompressedCertificate) {
+			if r.cert && (r.hdr[0] == ptls.TypeCertificate || r.hdr[0] == ptls.TypeCompressedCertificate) {
 				r.keep = 4+r.need <= r.max
 			}
 			if r.keep {

@@ -32,7 +32,7 @@ type recorder struct {
 // Certificate records the message and reads it as the engine's handshake
 // decoder does (CertificateHandler).
 func (r *recorder) Certificate(msg []byte, m proto.Meta) {
-	if len(msg) < 4 || msg[0] != hsCertificate && msg[0] != hsCompressedCertificate {
+	if len(msg) < 4 || msg[0] != ptls.TypeCertificate && msg[0] != ptls.TypeCompressedCertificate {
 		r.t.Errorf("certificate message %x", msg[:min(len(msg), 8)])
 	}
 	r.certs = append(r.certs, bytes.Clone(msg))

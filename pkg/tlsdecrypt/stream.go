@@ -639,7 +639,7 @@ func (s *Stream) encryptedHandshake(d *dirState, typ uint8, msg []byte) error {
 		return nil
 	}
 	switch typ {
-	case hsCertificate, hsCompressedCertificate:
+	case ptls.TypeCertificate, ptls.TypeCompressedCertificate:
 		if ch, ok := s.h.(CertificateHandler); ok && msg != nil && d.dir == proto.ToClient && !s.certSeen {
 			s.certSeen = true
 			ch.Certificate(msg, d.metaAt(d.off))

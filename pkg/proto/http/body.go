@@ -151,13 +151,6 @@ type gzipReader interface {
 	Multistream(bool)
 }
 
-// zlibResetter and flateResetter are the packages' Resetter interfaces
-// (the same methods in both).
-type (
-	zlibResetter  interface{ Reset(io.Reader, []byte) error }
-	flateResetter interface{ Reset(io.Reader, []byte) error }
-)
-
 var (
 	fastReaders = readers{
 		newGzip:      func(r io.Reader) (gzipReader, error) { return kgzip.NewReader(r) },
@@ -204,7 +197,7 @@ func (rs *readers) inflateFrom(coding string, src *bytes.Reader, size, max int) 
 				if zr, err = rs.newZlib(src); err != nil {
 					return nil, err
 				}
-			} else if err := zr.(zlibResetter).Reset(src, nil); err != nil {
+			} else if err := zr.(zlib.Resetter).Reset(src, nil); err != nil {
 				rs.zlib.Put(zr)
 				return nil, err
 			}
@@ -215,7 +208,7 @@ func (rs *readers) inflateFrom(coding string, src *bytes.Reader, size, max int) 
 			if fr == nil {
 				fr = rs.newFlate(src)
 			} else {
-				fr.(flateResetter).Reset(src, nil)
+				fr.(flate.Resetter).Reset(src, nil)
 			}
 			defer rs.flate.Put(fr)
 			r = fr

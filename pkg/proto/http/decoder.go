@@ -123,18 +123,12 @@ func newDecoder(lim Limits, sink proto.Sink, sh *shared) *Decoder {
 	d.p.init(lim, nil)
 	d.p.dec = d
 	d.p.lazy = true // the sink calls Event.Fields when it writes the event
-	if u, ok := sink.(fieldsUnread); ok && u.EventFieldsUnread() {
-		d.p.countBodies = true
-	}
+	// Only Event.Fields reads response bodies (but DoH answers'): for a
+	// sink that never asks for it they are counted, not kept.
+	d.p.countBodies = proto.FieldsUnread(sink)
 	d.p.sh = sh
 	return d
 }
-
-// fieldsUnread is a sink that says it never calls Event.Fields (the
-// engine when it writes no events). Only Event.Fields reads response
-// bodies (but DoH answers'), so its decoders count their bytes, and
-// whether they were cut, without keeping them.
-type fieldsUnread interface{ EventFieldsUnread() bool }
 
 // maxRecycledLine bounds the line buffer and the header values buffer a
 // recycled decoder keeps, maxRecycledPend its pending values.

@@ -53,7 +53,7 @@ func parseChain(msg []byte, now time.Time) ([]Certificate, *x509.Certificate, er
 // layout, with a request context before the list and extensions after
 // each certificate (RFC 8446 §4.4.2).
 func readChain(msg []byte, now time.Time, tls13 bool) ([]Certificate, *x509.Certificate, error) {
-	body, err := handshakeBody(msg, typeCertificate)
+	body, err := handshakeBody(msg, TypeCertificate)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -27,7 +27,7 @@ func msg13(ctx []byte, ders ...[]byte) []byte {
 	body := append([]byte{byte(len(ctx))}, ctx...)
 	body = append(body, byte(len(list)>>16), byte(len(list)>>8), byte(len(list)))
 	body = append(body, list...)
-	return append([]byte{typeCertificate, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
+	return append([]byte{TypeCertificate, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
 }
 
 func selfSigned13(t testing.TB, cn string, notAfter time.Time) []byte {
@@ -61,7 +61,7 @@ func TestDecryptedCertificate(t *testing.T) {
 		{"self-signed", msg13(nil, good), 1, []string{"tls-cert-self-signed"}, 0},
 		{"expired, with context", msg13([]byte{1, 2}, old), 1, []string{"tls-cert-self-signed", "tls-cert-expired"}, 0},
 		{"two", msg13(nil, good, old), 2, []string{"tls-cert-self-signed"}, 0},
-		{"not a certificate", append([]byte{typeCertificate, 0, 0, 3}, 0, 0, 0), 0, nil, 1},
+		{"not a certificate", append([]byte{TypeCertificate, 0, 0, 3}, 0, 0, 0), 0, nil, 1},
 		{"TLS 1.2 layout", func() []byte { m := msg13(nil, good); return append(m[:4:4], m[5:]...) }(), 0, nil, 1},
 		{"truncated", msg13(nil, good)[:40], 0, nil, 1},
 		{"empty", nil, 0, nil, 1},
@@ -105,7 +105,7 @@ func FuzzDecryptedCertificate(f *testing.F) {
 	f.Add(msg13(nil, der))
 	f.Add(msg13([]byte{9}, der, der))
 	f.Add(msg13(nil, []byte("not a certificate")))
-	f.Add([]byte{typeCertificate, 0, 0, 0})
+	f.Add([]byte{TypeCertificate, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		s := NewStream(&prototest.Sink{})
 		s.Data(proto.ToServer, craft.ClientHello("cam.example.com", craft.TLS13), proto.Meta{Frame: 1, Time: now})

@@ -98,7 +98,7 @@ func DecompressCertificate(msg []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: unknown algorithm %s", ErrCertCompression, name)
 	}
 	out := make([]byte, 4+int(n))
-	out[0] = typeCertificate
+	out[0] = TypeCertificate
 	out[1], out[2], out[3] = byte(n>>16), byte(n>>8), byte(n)
 	if k, err := io.ReadFull(r, out[4:]); err != nil {
 		return nil, fmt.Errorf("%w (%s): %d of %d announced bytes: %v", ErrCertCompression, name, k, n, err)

@@ -175,7 +175,7 @@ func FuzzDecompressCertificate(f *testing.F) {
 			return
 		}
 		n := int(msg[6])<<16 | int(msg[7])<<8 | int(msg[8])
-		if len(out) != 4+n || n > MaxUncompressedCertificate || out[0] != typeCertificate {
+		if len(out) != 4+n || n > MaxUncompressedCertificate || out[0] != TypeCertificate {
 			t.Fatalf("%d bytes out, %d announced", len(out), n)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 const (
 	typeClientHello = 1
 	typeServerHello = 2
-	typeCertificate = 11
+	TypeCertificate = 11
 )
 
 // Extension numbers used by the parser (IANA TLS ExtensionType registry).

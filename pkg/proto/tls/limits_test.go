@@ -20,7 +20,7 @@ func records(typ byte, body []byte) []byte {
 
 func TestStreamEdges(t *testing.T) {
 	hello := buildClientHello(foxioExample)
-	huge := append([]byte{typeCertificate, 0x01, 0x00, 0x00}, make([]byte, 1<<16)...) // 64 KiB + 4
+	huge := append([]byte{TypeCertificate, 0x01, 0x00, 0x00}, make([]byte, 1<<16)...) // 64 KiB + 4
 	tests := []struct {
 		name    string
 		feed    func(s *Stream)

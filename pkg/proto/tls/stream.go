@@ -92,17 +92,9 @@ func NewStream(sink proto.Sink) *Stream { return NewStreamLimits(sink, DefaultLi
 
 // NewStreamLimits is NewStream with explicit limits.
 func NewStreamLimits(sink proto.Sink, lim Limits) *Stream {
-	s := &Stream{sink: sink, lim: lim}
-	if u, ok := sink.(fieldsUnread); ok && u.EventFieldsUnread() {
-		s.noPrints = true
-	}
-	return s
+	// Only the event shows the JA3 and JA4 fingerprints.
+	return &Stream{sink: sink, lim: lim, noPrints: proto.FieldsUnread(sink)}
 }
-
-// fieldsUnread is a sink that says it never reads the fields of the
-// events it is given (the engine when it writes no events): a Stream
-// reporting to it leaves the ClientHellos' JA3 and JA4 fingerprints empty.
-type fieldsUnread interface{ EventFieldsUnread() bool }
 
 // Spec describes TLS to the engine: detected by its first record, on any
 // port; the channel is the negotiated version (Channel).
@@ -365,7 +357,7 @@ func (s *Stream) message(dir proto.Dir, msg []byte, m proto.Meta) {
 			// The rest of the server's handshake is encrypted.
 			s.dirs[dir].phase = phaseEncrypted
 		}
-	case dir == proto.ToClient && msg[0] == typeCertificate && s.sess.Certificates == nil:
+	case dir == proto.ToClient && msg[0] == TypeCertificate && s.sess.Certificates == nil:
 		chain, leaf, err := parseChain(msg, m.Time)
 		s.setChain(chain, leaf, err, m)
 	}
