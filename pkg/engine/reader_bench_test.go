@@ -1,3 +1,5 @@
+//go:build unix
+
 package engine
 
 import (
@@ -77,6 +79,7 @@ func BenchmarkReader(b *testing.B) {
 
 // cpuTime is the process's user and system CPU time so far: on a shared
 // machine it says more than the wall time.
+// cpuTime is the process's user + system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

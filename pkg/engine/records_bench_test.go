@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"syscall"
 	"testing"
 
 	"github.com/phonehome/phonehome/pkg/geo"
@@ -48,7 +47,7 @@ func BenchmarkWriteSpooledRecords(b *testing.B) {
 		b.Run(format, func(b *testing.B) {
 			b.ReportAllocs()
 			var n int64
-			cpu0 := cpuSeconds()
+			cpu0 := cpuTime().Seconds()
 			for b.Loop() {
 				w := &countingWriter{}
 				if err := report.Write(w, rep, report.Options{Format: format}); err != nil {
@@ -57,21 +56,13 @@ func BenchmarkWriteSpooledRecords(b *testing.B) {
 				n = w.n
 			}
 			b.SetBytes(n)
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
 }
 
 // cpuSeconds is the process's user and system time so far: the figure to
 // compare on a machine whose other load makes wall times meaningless.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
 type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
