@@ -64,17 +64,19 @@ func Analyze(b []byte) Profile {
 		p.Verdict = Empty
 		return p
 	}
-	var counts [256]int
+	counts := countBytes(b)
 	printable := 0
 	b64, hexOnly := true, true
-	for _, c := range b {
-		counts[c]++
-		if (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' {
-			printable++
+	for c, k := range counts {
+		if k == 0 {
+			continue
 		}
-		isHex := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-		hexOnly = hexOnly && isHex
-		b64 = b64 && (isHex || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '+' || c == '/' || c == '=' || c == '-' || c == '_')
+		cl := byteClass[c]
+		if cl&classPrintable != 0 {
+			printable += k
+		}
+		hexOnly = hexOnly && cl&classHex != 0
+		b64 = b64 && cl&classBase64 != 0
 	}
 	n := float64(len(b))
 	exp := n / 256
@@ -99,6 +101,53 @@ func Analyze(b []byte) Profile {
 	p.Verdict = Classify(p)
 	return p
 }
+
+// countBytes counts each byte value of b. Four tables, summed at the end,
+// keep a run of one byte (text, padding) from making every increment wait
+// for the one before.
+func countBytes(b []byte) [256]int {
+	var part [4][256]uint32
+	for len(b) >= 4 {
+		part[0][b[0]]++
+		part[1][b[1]]++
+		part[2][b[2]]++
+		part[3][b[3]]++
+		b = b[4:]
+	}
+	for _, c := range b {
+		part[0][c]++
+	}
+	var counts [256]int
+	for c := range counts {
+		counts[c] = int(part[0][c]) + int(part[1][c]) + int(part[2][c]) + int(part[3][c])
+	}
+	return counts
+}
+
+// What a byte value counts as in a Profile: Analyze counts the byte values
+// of a sample once and adds these up over the values seen.
+const (
+	classPrintable = 1 << iota // ASCII printable, tab, CR, LF
+	classHex                   // 0-9, a-f, A-F
+	classBase64                // the standard and URL-safe base64 alphabets, with '='
+)
+
+var byteClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' {
+			t[i] |= classPrintable
+		}
+		isHex := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+		if isHex {
+			t[i] |= classHex
+		}
+		if isHex || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '+' || c == '/' || c == '=' || c == '-' || c == '_' {
+			t[i] |= classBase64
+		}
+	}
+	return t
+}()
 
 func round(v float64, digits int) float64 {
 	s := math.Pow(10, float64(digits))

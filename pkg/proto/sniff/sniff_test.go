@@ -171,11 +171,16 @@ func FuzzAnalyze(f *testing.F) {
 		if len(p.HeadHex) > 2*HeadLen {
 			t.Fatal("head too long")
 		}
+
 	})
 }
 
 func BenchmarkAnalyze(b *testing.B) {
-	in := random(SampleLen, 1)
+	b.Run("random", func(b *testing.B) { benchAnalyze(b, random(SampleLen, 1)) })
+	b.Run("text", func(b *testing.B) { benchAnalyze(b, []byte(strings.Repeat(text, SampleLen/len(text)+1)[:SampleLen])) })
+}
+
+func benchAnalyze(b *testing.B, in []byte) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
