@@ -294,18 +294,17 @@ func fillBody(b *Body, contentType string) {
 	}
 }
 
-// mediaType is the lowercased media type of a Content-Type and its
-// parameters. Without parameters it is what mime.ParseMediaType gives (the
-// value lowercased and trimmed), or what its failure falls back to (the
-// same), without the parser's map.
+// mediaType is the lowercased media type of a Content-Type, what
+// mime.ParseMediaType gives or what its failure falls back to (the same),
+// and for a multipart type its parameters: fillBody reads no other
+// parameter, so other types skip the parser and its map.
 func mediaType(contentType string) (string, map[string]string) {
-	if !strings.Contains(contentType, ";") {
-		return strings.ToLower(strings.TrimSpace(contentType)), nil
+	base, _, hasParams := strings.Cut(contentType, ";")
+	mt := strings.ToLower(strings.TrimSpace(base))
+	if !hasParams || !strings.HasPrefix(mt, "multipart/") {
+		return mt, nil
 	}
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
-	}
+	_, params, _ := mime.ParseMediaType(contentType)
 	return mt, params
 }
 
