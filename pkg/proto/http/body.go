@@ -36,17 +36,21 @@ const (
 // raw itself (or a prefix of it) when nothing was decoded, otherwise a
 // buffer from the body pools; raw is not modified.
 func decodeBody(enc string, raw []byte, max int) ([]byte, []string) {
-	var codings []string
-	for _, c := range strings.Split(enc, ",") {
+	var kept [maxEncodings]string // no slice of its own per body
+	codings, n := kept[:0], 0
+	for c := range strings.SplitSeq(enc, ",") {
 		c = strings.ToLower(strings.TrimSpace(c))
-		if c != "" && c != "identity" {
+		if c == "" || c == "identity" {
+			continue
+		}
+		if n++; n <= maxEncodings {
 			codings = append(codings, c)
 		}
 	}
-	if len(codings) == 0 {
+	if n == 0 {
 		return clip(raw, max)
 	}
-	if len(codings) > maxEncodings {
+	if n > maxEncodings {
 		return clip(raw, max, "unknown-encoding")
 	}
 	data := raw

@@ -56,3 +56,41 @@ func noise(n int) []byte {
 	}
 	return b
 }
+
+// TestDecodeBodyCodings: the codings of a Content-Encoding are undone last
+// to first, identity and empty entries are skipped, and more than
+// maxEncodings of them leave the body as sent.
+func TestDecodeBodyCodings(t *testing.T) {
+	gz := func(data []byte) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write(data)
+		w.Close()
+		return b.Bytes()
+	}
+	plain := []byte("hello, body")
+	gz4 := gz(gz(gz(gz(plain))))
+	gz5 := gz(gz4)
+	for _, tc := range []struct {
+		enc   string
+		in    []byte
+		out   []byte
+		flags []string
+	}{
+		{"", plain, plain, nil},
+		{"identity", plain, plain, nil},
+		{" , IDENTITY ,", plain, plain, nil},
+		{"GZip", gz(plain), plain, nil},
+		{"identity, gzip,, identity", gz(plain), plain, nil},
+		{"gzip,gzip,gzip,gzip", gz4, plain, nil},
+		{"gzip, identity, gzip, gzip, identity, gzip", gz4, plain, nil},
+		{"gzip,gzip,gzip,gzip,gzip", gz5, gz5, []string{"unknown-encoding"}},
+		{"compress", plain, plain, []string{"unknown-encoding"}},
+		{"gzip, compress", plain, plain, []string{"unknown-encoding"}},
+	} {
+		out, flags := decodeBody(tc.enc, tc.in, 1<<20)
+		if !bytes.Equal(out, tc.out) || !slices.Equal(flags, tc.flags) {
+			t.Errorf("decodeBody(%q) = %q %v, want %q %v", tc.enc, out, flags, tc.out, tc.flags)
+		}
+	}
+}
