@@ -64,7 +64,8 @@ func Analyze(b []byte) Profile {
 		p.Verdict = Empty
 		return p
 	}
-	counts := countBytes(b)
+	var counts [256]int
+	countBytes(b, &counts)
 	printable := 0
 	b64, hexOnly := true, true
 	for c, k := range counts {
@@ -80,13 +81,13 @@ func Analyze(b []byte) Profile {
 	}
 	n := float64(len(b))
 	exp := n / 256
+	var terms countTerms
 	for _, c := range counts {
+		pr, lg, chi := terms.of(c, n, exp)
 		if c > 0 {
-			pr := float64(c) / n
-			p.Entropy -= pr * math.Log2(pr)
+			p.Entropy -= pr * lg
 		}
-		d := float64(c) - exp
-		p.ChiSquare += d * d / exp
+		p.ChiSquare += chi
 	}
 	p.Entropy = round(p.Entropy, 4)
 	p.ChiSquare = round(p.ChiSquare, 2)
@@ -105,7 +106,7 @@ func Analyze(b []byte) Profile {
 // countBytes counts each byte value of b. Four tables, summed at the end,
 // keep a run of one byte (text, padding) from making every increment wait
 // for the one before.
-func countBytes(b []byte) [256]int {
+func countBytes(b []byte, counts *[256]int) {
 	var part [4][256]uint32
 	for len(b) >= 4 {
 		part[0][b[0]]++
@@ -117,11 +118,37 @@ func countBytes(b []byte) [256]int {
 	for _, c := range b {
 		part[0][c]++
 	}
-	var counts [256]int
 	for c := range counts {
 		counts[c] = int(part[0][c]) + int(part[1][c]) + int(part[2][c]) + int(part[3][c])
 	}
-	return counts
+}
+
+// countTerms keeps what the entropy and chi-square sums of Analyze take
+// from a count (the share pr, its log2, the chi-square term) for the
+// counts below 64 met in one sample: most byte values of a sample share a
+// few counts (random bytes: 16 ± 4 each in 4 KiB, 0 to 8 in 750 bytes),
+// and math.Log2 and the divisions were most of the cost. The values are
+// those the sums computed for each byte value, added in the same order.
+type countTerms struct {
+	known       uint64 // bit c: the terms of count c are kept
+	pr, lg, chi [64]float64
+}
+
+func (t *countTerms) of(c int, n, exp float64) (pr, lg, chi float64) {
+	if c < 64 && t.known&(1<<c) != 0 {
+		return t.pr[c], t.lg[c], t.chi[c]
+	}
+	pr = float64(c) / n
+	if c > 0 {
+		lg = math.Log2(pr)
+	}
+	d := float64(c) - exp
+	chi = d * d / exp
+	if c < 64 {
+		t.known |= 1 << c
+		t.pr[c], t.lg[c], t.chi[c] = pr, lg, chi
+	}
+	return pr, lg, chi
 }
 
 // What a byte value counts as in a Profile: Analyze counts the byte values

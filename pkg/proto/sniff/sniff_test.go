@@ -177,6 +177,7 @@ func FuzzAnalyze(f *testing.F) {
 
 func BenchmarkAnalyze(b *testing.B) {
 	b.Run("random", func(b *testing.B) { benchAnalyze(b, random(SampleLen, 1)) })
+	b.Run("random-750", func(b *testing.B) { benchAnalyze(b, random(750, 1)) })
 	b.Run("text", func(b *testing.B) { benchAnalyze(b, []byte(strings.Repeat(text, SampleLen/len(text)+1)[:SampleLen])) })
 }
 
