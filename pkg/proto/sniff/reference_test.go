@@ -22,35 +22,33 @@ func referenceCounts(b []byte) (counts [256]int, printable int, hexOnly, b64 boo
 	return counts, printable, hexOnly, b64
 }
 
-// referenceAnalyze is Analyze as the per-byte loop computed it.
+// referenceAnalyze is Analyze with the counts, entropy, chi-square and
+// alphabet worked out per byte as before (the head and the magic are
+// Analyze's own).
 func referenceAnalyze(b []byte) Profile {
-	p := Analyze(b[:min(len(b), HeadLen)]) // head fields only, overwritten below
-	p.Len = len(b)
+	p := Analyze(b)
 	if len(b) == 0 {
 		return p
 	}
 	counts, printable, hexOnly, b64 := referenceCounts(b)
 	n := float64(len(b))
 	exp := n / 256
-	p.Entropy, p.ChiSquare, p.Alphabet = 0, 0, ""
+	var entropy, chiSquare float64
 	for _, c := range counts {
 		if c > 0 {
 			pr := float64(c) / n
-			p.Entropy -= pr * math.Log2(pr)
+			entropy -= pr * math.Log2(pr)
 		}
 		d := float64(c) - exp
-		p.ChiSquare += d * d / exp
+		chiSquare += d * d / exp
 	}
-	p.Entropy = round(p.Entropy, 4)
-	p.ChiSquare = round(p.ChiSquare, 2)
-	p.PrintableRatio = round(float64(printable)/n, 4)
-	switch {
-	case hexOnly:
+	p.Entropy, p.ChiSquare, p.PrintableRatio = round(entropy, 4), round(chiSquare, 2), round(float64(printable)/n, 4)
+	p.Alphabet = ""
+	if hexOnly {
 		p.Alphabet = "hex"
-	case b64:
+	} else if b64 {
 		p.Alphabet = "base64"
 	}
-	p.Magic = magic(b)
 	p.Verdict = Classify(p)
 	return p
 }
