@@ -197,7 +197,7 @@ func (r *spooledRecords) rename(dev, id string) *deviceRename {
 // Each implements audit.Records: EachFormatted with the records as they
 // are, handed to flowFn and eventFn one at a time.
 func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
-	p := newRecordPipe(1, r.mask, func(dst []byte, _ bool, rec []byte) ([]byte, error) { return append(dst, rec...), nil })
+	p := newRecordPipe(1, r.mask, nil)
 	go func() { p.finish(r.merge(keep, p)) }()
 	return p.consume(func(b *recordBatch) error {
 		fn := flowFn
@@ -312,7 +312,7 @@ type recordPipe struct {
 	cur     *recordBatch
 	err     error // the merge's, read once order is closed
 	mask    *leak.Masker
-	format  audit.RecordFormat
+	format  audit.RecordFormat // nil: the records as they are, masked
 	workers int
 	wg      sync.WaitGroup
 }
@@ -395,34 +395,34 @@ func (p *recordPipe) finish(err error) {
 	close(p.order)
 }
 
-// formatter masks and formats batches (one of the workers goroutines).
+// formatter masks and formats batches (one of the workers goroutines):
+// the format writes the string values through the masker, or, with no
+// format (Each), the records are masked as they are.
 func (p *recordPipe) formatter() {
 	defer p.wg.Done()
 	var cache *leak.MaskCache
+	var strs audit.StringValues
+	from, event := 0, false // of the record being formatted
 	if p.mask != nil {
 		cache = leak.NewMaskCacheSize(maskCacheBudget / p.workers)
+		strs = func(dst, rec []byte, i int, key []byte) ([]byte, int) {
+			if i < from || (!event && key != nil && onlyName(key)) {
+				return dst, -1
+			}
+			return p.mask.AppendLiteral(cache, dst, rec, i)
+		}
 	}
-	var masked []byte
 	for b := range p.work {
 		b.out, b.outEnds = b.out[:0], b.outEnds[:0]
 		start := 0
 		for i, end := range b.ends {
 			rec := b.data[start:end]
 			start = end
-			if p.mask != nil {
-				var changed bool
-				if b.events {
-					masked = append(masked[:0], rec[:b.from[i]]...)
-					masked, changed = p.mask.JSONCached(cache, masked, rec[b.from[i]:], nil)
-				} else {
-					masked, changed = p.mask.JSONCached(cache, masked[:0], rec, onlyName)
-				}
-				if changed {
-					rec = masked
-				}
-			}
 			var err error
-			if b.out, err = p.format(b.out, b.events, rec); err != nil {
+			from, event = b.from[i], b.events
+			if p.format == nil {
+				b.out = p.maskCopy(cache, b.out, event, from, rec)
+			} else if b.out, err = p.format(b.out, event, rec, strs); err != nil {
 				b.err = err
 				break
 			}
@@ -430,6 +430,22 @@ func (p *recordPipe) formatter() {
 		}
 		b.done <- struct{}{}
 	}
+}
+
+// maskCopy appends rec masked: an event's fields from from on, a flow
+// record's names.
+func (p *recordPipe) maskCopy(cache *leak.MaskCache, dst []byte, event bool, from int, rec []byte) []byte {
+	if p.mask == nil {
+		return append(dst, rec...)
+	}
+	skip := onlyName
+	if event {
+		dst, rec, skip = append(dst, rec[:from]...), rec[from:], nil
+	}
+	if out, changed := p.mask.JSONCached(cache, dst, rec, skip); changed {
+		return out
+	}
+	return append(dst, rec...)
 }
 
 // consume calls write with every batch, in order (calling goroutine). It
