@@ -234,7 +234,6 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 	// when keep dropped it.
 	ids := make([][]uint64, len(r.flows))
 	var n uint64
-	var buf []byte
 	err := spool.Merge(r.flows, func(src int, _, v []byte) error {
 		local, dev, js, err := decodeFlowValue(v)
 		if err != nil {
@@ -258,19 +257,24 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 			ids[src] = append(ids[src], make([]uint64, int(local)+1-len(ids[src]))...)
 		}
 		ids[src][local] = n
-		buf = append(buf[:0], `{"id":`...)
-		buf = strconv.AppendUint(buf, n, 10)
+		b, err := p.batch(false)
+		if err != nil {
+			return err
+		}
+		d := append(b.data, `{"id":`...)
+		d = strconv.AppendUint(d, n, 10)
 		// The device key is the first with this spelling: the strings
 		// before it are a transport and two addresses.
 		if renamed != nil {
 			if i := bytes.Index(rest, renamed.old); i >= 0 {
-				buf = append(buf, rest[:i]...)
-				buf = append(buf, renamed.now...)
+				d = append(d, rest[:i]...)
+				d = append(d, renamed.now...)
 				rest = rest[i+len(renamed.old):]
 			}
 		}
-		buf = append(buf, rest...)
-		return p.add(false, buf, 0)
+		b.data = append(d, rest...)
+		p.added(0)
+		return nil
 	})
 	if err != nil || len(r.events) == 0 {
 		return err
@@ -289,14 +293,20 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 				return nil // its flow was filtered out
 			}
 		}
-		buf = append(buf[:0], js[:at]...)
-		if id != 0 {
-			buf = append(buf, `,"flow_id":`...)
-			buf = strconv.AppendUint(buf, id, 10)
+		b, err := p.batch(true)
+		if err != nil {
+			return err
 		}
-		fields := len(buf)
-		buf = append(buf, js[at:]...)
-		return p.add(true, buf, fields)
+		start := len(b.data)
+		d := append(b.data, js[:at]...)
+		if id != 0 {
+			d = append(d, `,"flow_id":`...)
+			d = strconv.AppendUint(d, id, 10)
+		}
+		fields := len(d) - start
+		b.data = append(d, js[at:]...)
+		p.added(fields)
+		return nil
 	})
 }
 
@@ -355,8 +365,9 @@ func newRecordPipe(workers int, mask *leak.Masker, format audit.RecordFormat) *r
 	return p
 }
 
-// add copies one record into the current batch (merging goroutine).
-func (p *recordPipe) add(events bool, rec []byte, from int) error {
+// batch is the batch the merge appends the next record of its kind to,
+// at the end of its data, before it calls added (merging goroutine).
+func (p *recordPipe) batch(events bool) (*recordBatch, error) {
 	if p.cur != nil && (p.cur.events != events || len(p.cur.data) >= pipeBatch) {
 		p.send()
 	}
@@ -364,16 +375,20 @@ func (p *recordPipe) add(events bool, rec []byte, from int) error {
 		select {
 		case p.cur = <-p.free:
 		case <-p.stop:
-			return errPipeStopped
+			return nil, errPipeStopped
 		}
 		b := p.cur
 		b.events, b.data, b.ends, b.from, b.err = events, b.data[:0], b.ends[:0], b.from[:0], nil
 	}
+	return p.cur, nil
+}
+
+// added ends the record appended to the current batch; its masked part
+// begins from bytes into it.
+func (p *recordPipe) added(from int) {
 	b := p.cur
-	b.data = append(b.data, rec...)
 	b.ends = append(b.ends, len(b.data))
 	b.from = append(b.from, from)
-	return nil
 }
 
 // send hands the current batch to the workers and to the writer; neither
