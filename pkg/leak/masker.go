@@ -26,6 +26,9 @@ type Masker struct {
 	// bit is clear is no key, and costs no map probe (most runs of a
 	// report are short numbers and words that no spelling begins with).
 	runs [maxRunBit + 1][4]uint64
+	// ends is runs for the last byte of the first run: a run must be in
+	// both (fewer runs of a report's text pass than with runs alone).
+	ends [maxRunBit + 1][4]uint64
 }
 
 const maxRunBit = 63
@@ -70,6 +73,8 @@ func (m *Masker) Add(spelling, repl string) {
 	run := spelling[s:e]
 	l, w, bit := runBit(len(run), run[0])
 	m.runs[l][w] |= bit
+	l, w, bit = runBit(len(run), run[len(run)-1])
+	m.ends[l][w] |= bit
 	list := m.byRun[run]
 	for _, x := range list {
 		if x.spelling == spelling {
@@ -170,7 +175,7 @@ func runStarts[T string | []byte](s T, i, j int) [2]int {
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
 // before floor (text already replaced).
 func matchAt[T string | []byte](m *Masker, s T, rs, re, floor int) (start, end int, repl string, ok bool) {
-	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+	if !mayBeRun(m, s, rs, re) {
 		return 0, 0, "", false
 	}
 	for _, x := range m.byRun[string(s[rs:re])] {
@@ -473,14 +478,20 @@ func (m *Masker) runsMatch(s []byte, sc *literalScan, off int) bool {
 // mayBegin reports whether a spelling's first run can be s[rs:re], a
 // whole run, or the run after a %XX escape at its start.
 func (m *Masker) mayBegin(s []byte, rs, re int) bool {
-	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit != 0 {
+	if mayBeRun(m, s, rs, re) {
 		return true
 	}
-	if rs >= 1 && s[rs-1] == '%' && re-rs > 2 && hexVal(s[rs]) >= 0 && hexVal(s[rs+1]) >= 0 {
-		l, w, bit := runBit(re-rs-2, s[rs+2])
-		return m.runs[l][w]&bit != 0
+	return rs >= 1 && s[rs-1] == '%' && re-rs > 2 && hexVal(s[rs]) >= 0 && hexVal(s[rs+1]) >= 0 && mayBeRun(m, s, rs+2, re)
+}
+
+// mayBeRun reports whether s[rs:re] can be the first run of a spelling
+// by its length and its first and last bytes.
+func mayBeRun[T string | []byte](m *Masker, s T, rs, re int) bool {
+	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+		return false
 	}
-	return false
+	l, w, bit := runBit(re-rs, s[re-1])
+	return m.ends[l][w]&bit != 0
 }
 
 // literalEnd is the index of the quote that ends the string literal whose

@@ -33,7 +33,17 @@ func indentAppend(b, src []byte, prefix, indent string, strs audit.StringValues)
 	needIndent := false
 	var keys keyTracker
 	var key []byte
+	// A newline and the indentation of up to the first depths, in one.
+	var nlBuf [64]byte
+	nl := append(append(nlBuf[:0], '\n'), prefix...)
+	for len(nl)+len(indent) <= len(nlBuf) && len(indent) > 0 {
+		nl = append(nl, indent...)
+	}
 	newline := func() {
+		if n := 1 + len(prefix) + depth*len(indent); depth >= 0 && n <= len(nl) {
+			b = append(b, nl[:n]...)
+			return
+		}
 		b = append(b, '\n')
 		b = append(b, prefix...)
 		for range depth {
@@ -121,7 +131,11 @@ func compactAppend(b, src []byte, keys keyTracker, strs audit.StringValues) []by
 			b, i, key = stringAppend(b, src, i, &keys, key, strs)
 			last = i + 1
 		default:
+			// A number or a literal, left to be copied.
 			keys.expect = false
+			for i+1 < len(src) && !indentSpecial[src[i+1]] {
+				i++
+			}
 		}
 	}
 	return append(b, src[last:]...)

@@ -159,3 +159,39 @@ func BenchmarkIndent(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRecordFormat is the formatting of spooled records, masked
+// through StringValues as the engine does, for JSON and NDJSON.
+func BenchmarkRecordFormat(b *testing.B) {
+	r := fixture()
+	var recs [][]byte
+	for _, v := range []any{r.Flows, r.Events} {
+		js, _ := json.Marshal(v)
+		var items []json.RawMessage
+		json.Unmarshal(js, &items)
+		for _, it := range items {
+			recs = append(recs, it)
+		}
+	}
+	cache := leak.NewMaskCache()
+	strs := audit.StringValues(func(dst, rec []byte, i int, _ []byte) ([]byte, int) {
+		return fusedMasker.AppendLiteral(cache, dst, rec, i)
+	})
+	for _, f := range []struct {
+		name   string
+		format audit.RecordFormat
+	}{{"json", jsonItem}, {"ndjson", ndjsonLine}} {
+		b.Run(f.name, func(b *testing.B) {
+			var out []byte
+			n := 0
+			for b.Loop() {
+				n = 0
+				for _, rec := range recs {
+					out, _ = f.format(out[:0], true, rec, strs)
+					n += len(rec)
+				}
+			}
+			b.SetBytes(int64(n))
+		})
+	}
+}
