@@ -58,7 +58,17 @@ type OnceRecords interface {
 // RecordFormat appends rec, a flow record (event false) or an event as
 // Records gives it, to dst in the form a writer puts it in its output. It
 // may be called on several goroutines at once, each with its own dst.
-type RecordFormat func(dst []byte, event bool, rec []byte) ([]byte, error)
+// When strs is not nil, every string literal of rec that is a value (not
+// an object key) must be written through it: Records mask the text of
+// their records that way, in the format's one pass over them.
+type RecordFormat func(dst []byte, event bool, rec []byte, strs StringValues) ([]byte, error)
+
+// StringValues appends to dst the string literal that begins at rec[i]
+// (a quote), the value of key (the last object key before it; nil: none),
+// as the output has it, and returns the index in rec after the literal;
+// or it returns dst as it was and -1, and the format copies the literal
+// as it is.
+type StringValues func(dst, rec []byte, i int, key []byte) ([]byte, int)
 
 // FormattedRecords is implemented by Records that can format their
 // records on several goroutines while they are merged.
@@ -82,7 +92,7 @@ func EachFormatted(r Records, keep func(device string) bool, workers int, format
 	one := func(event bool) func([]byte) error {
 		return func(rec []byte) error {
 			var err error
-			if dst, err = format(dst[:0], event, rec); err != nil {
+			if dst, err = format(dst[:0], event, rec, nil); err != nil {
 				return err
 			}
 			return write(event, dst)

@@ -197,7 +197,7 @@ func (r *spooledRecords) rename(dev, id string) *deviceRename {
 // Each implements audit.Records: EachFormatted with the records as they
 // are, handed to flowFn and eventFn one at a time.
 func (r *spooledRecords) Each(keep func(device string) bool, flowFn, eventFn func([]byte) error) error {
-	p := newRecordPipe(1, r.mask, func(dst []byte, _ bool, rec []byte) ([]byte, error) { return append(dst, rec...), nil })
+	p := newRecordPipe(1, r.mask, nil)
 	go func() { p.finish(r.merge(keep, p)) }()
 	return p.consume(func(b *recordBatch) error {
 		fn := flowFn
@@ -234,7 +234,6 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 	// when keep dropped it.
 	ids := make([][]uint64, len(r.flows))
 	var n uint64
-	var buf []byte
 	err := spool.Merge(r.flows, func(src int, _, v []byte) error {
 		local, dev, js, err := decodeFlowValue(v)
 		if err != nil {
@@ -258,19 +257,24 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 			ids[src] = append(ids[src], make([]uint64, int(local)+1-len(ids[src]))...)
 		}
 		ids[src][local] = n
-		buf = append(buf[:0], `{"id":`...)
-		buf = strconv.AppendUint(buf, n, 10)
+		b, err := p.batch(false)
+		if err != nil {
+			return err
+		}
+		d := append(b.data, `{"id":`...)
+		d = strconv.AppendUint(d, n, 10)
 		// The device key is the first with this spelling: the strings
 		// before it are a transport and two addresses.
 		if renamed != nil {
 			if i := bytes.Index(rest, renamed.old); i >= 0 {
-				buf = append(buf, rest[:i]...)
-				buf = append(buf, renamed.now...)
+				d = append(d, rest[:i]...)
+				d = append(d, renamed.now...)
 				rest = rest[i+len(renamed.old):]
 			}
 		}
-		buf = append(buf, rest...)
-		return p.add(false, buf, 0)
+		b.data = append(d, rest...)
+		p.added(0)
+		return nil
 	})
 	if err != nil || len(r.events) == 0 {
 		return err
@@ -289,14 +293,20 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 				return nil // its flow was filtered out
 			}
 		}
-		buf = append(buf[:0], js[:at]...)
-		if id != 0 {
-			buf = append(buf, `,"flow_id":`...)
-			buf = strconv.AppendUint(buf, id, 10)
+		b, err := p.batch(true)
+		if err != nil {
+			return err
 		}
-		fields := len(buf)
-		buf = append(buf, js[at:]...)
-		return p.add(true, buf, fields)
+		start := len(b.data)
+		d := append(b.data, js[:at]...)
+		if id != 0 {
+			d = append(d, `,"flow_id":`...)
+			d = strconv.AppendUint(d, id, 10)
+		}
+		fields := len(d) - start
+		b.data = append(d, js[at:]...)
+		p.added(fields)
+		return nil
 	})
 }
 
@@ -312,7 +322,7 @@ type recordPipe struct {
 	cur     *recordBatch
 	err     error // the merge's, read once order is closed
 	mask    *leak.Masker
-	format  audit.RecordFormat
+	format  audit.RecordFormat // nil: the records as they are, masked
 	workers int
 	wg      sync.WaitGroup
 }
@@ -355,8 +365,9 @@ func newRecordPipe(workers int, mask *leak.Masker, format audit.RecordFormat) *r
 	return p
 }
 
-// add copies one record into the current batch (merging goroutine).
-func (p *recordPipe) add(events bool, rec []byte, from int) error {
+// batch is the batch the merge appends the next record of its kind to,
+// at the end of its data, before it calls added (merging goroutine).
+func (p *recordPipe) batch(events bool) (*recordBatch, error) {
 	if p.cur != nil && (p.cur.events != events || len(p.cur.data) >= pipeBatch) {
 		p.send()
 	}
@@ -364,16 +375,20 @@ func (p *recordPipe) add(events bool, rec []byte, from int) error {
 		select {
 		case p.cur = <-p.free:
 		case <-p.stop:
-			return errPipeStopped
+			return nil, errPipeStopped
 		}
 		b := p.cur
 		b.events, b.data, b.ends, b.from, b.err = events, b.data[:0], b.ends[:0], b.from[:0], nil
 	}
+	return p.cur, nil
+}
+
+// added ends the record appended to the current batch; its masked part
+// begins from bytes into it.
+func (p *recordPipe) added(from int) {
 	b := p.cur
-	b.data = append(b.data, rec...)
 	b.ends = append(b.ends, len(b.data))
 	b.from = append(b.from, from)
-	return nil
 }
 
 // send hands the current batch to the workers and to the writer; neither
@@ -395,34 +410,34 @@ func (p *recordPipe) finish(err error) {
 	close(p.order)
 }
 
-// formatter masks and formats batches (one of the workers goroutines).
+// formatter masks and formats batches (one of the workers goroutines):
+// the format writes the string values through the masker, or, with no
+// format (Each), the records are masked as they are.
 func (p *recordPipe) formatter() {
 	defer p.wg.Done()
 	var cache *leak.MaskCache
+	var strs audit.StringValues
+	from, event := 0, false // of the record being formatted
 	if p.mask != nil {
 		cache = leak.NewMaskCacheSize(maskCacheBudget / p.workers)
+		strs = func(dst, rec []byte, i int, key []byte) ([]byte, int) {
+			if i < from || (!event && key != nil && onlyName(key)) {
+				return dst, -1
+			}
+			return p.mask.AppendLiteral(cache, dst, rec, i)
+		}
 	}
-	var masked []byte
 	for b := range p.work {
 		b.out, b.outEnds = b.out[:0], b.outEnds[:0]
 		start := 0
 		for i, end := range b.ends {
 			rec := b.data[start:end]
 			start = end
-			if p.mask != nil {
-				var changed bool
-				if b.events {
-					masked = append(masked[:0], rec[:b.from[i]]...)
-					masked, changed = p.mask.JSONCached(cache, masked, rec[b.from[i]:], nil)
-				} else {
-					masked, changed = p.mask.JSONCached(cache, masked[:0], rec, onlyName)
-				}
-				if changed {
-					rec = masked
-				}
-			}
 			var err error
-			if b.out, err = p.format(b.out, b.events, rec); err != nil {
+			from, event = b.from[i], b.events
+			if p.format == nil {
+				b.out = p.maskCopy(cache, b.out, event, from, rec)
+			} else if b.out, err = p.format(b.out, event, rec, strs); err != nil {
 				b.err = err
 				break
 			}
@@ -430,6 +445,22 @@ func (p *recordPipe) formatter() {
 		}
 		b.done <- struct{}{}
 	}
+}
+
+// maskCopy appends rec masked: an event's fields from from on, a flow
+// record's names.
+func (p *recordPipe) maskCopy(cache *leak.MaskCache, dst []byte, event bool, from int, rec []byte) []byte {
+	if p.mask == nil {
+		return append(dst, rec...)
+	}
+	skip := onlyName
+	if event {
+		dst, rec, skip = append(dst, rec[:from]...), rec[from:], nil
+	}
+	if out, changed := p.mask.JSONCached(cache, dst, rec, skip); changed {
+		return out
+	}
+	return append(dst, rec...)
 }
 
 // consume calls write with every batch, in order (calling goroutine). It

@@ -109,17 +109,17 @@ func TestFormattedRecordsSameWhateverWorkers(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrDamaged) {
 			t.Fatalf("%s: %v", in, err)
 		}
-		format := func(dst []byte, event bool, rec []byte) ([]byte, error) {
+		format := func(dst []byte, event bool, rec []byte, strs audit.StringValues) ([]byte, error) {
 			dst = append(dst, "flow "...)
 			if event {
 				dst = append(dst[:len(dst)-5], "event "...)
 			}
-			return append(append(dst, rec...), '\n'), nil
+			return append(throughStrings(dst, rec, strs), '\n'), nil
 		}
 		var want []byte
 		add := func(event bool) func([]byte) error {
 			return func(b []byte) error {
-				want, _ = format(want, event, b)
+				want, _ = format(want, event, b, nil)
 				return nil
 			}
 		}
@@ -157,4 +157,35 @@ func TestFormattedRecordsSameWhateverWorkers(t *testing.T) {
 		}
 		rep.Records.Close()
 	}
+}
+
+// throughStrings appends rec, compact JSON, with its string values
+// written through strs, as an audit.RecordFormat does.
+func throughStrings(dst, rec []byte, strs audit.StringValues) []byte {
+	var key []byte
+	for i := 0; i < len(rec); i++ {
+		if rec[i] != '"' {
+			dst = append(dst, rec[i])
+			continue
+		}
+		end := i + 1 // after the closing quote
+		for end < len(rec) && rec[end] != '"' {
+			if rec[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		end = min(end+1, len(rec))
+		if end < len(rec) && rec[end] == ':' {
+			key = rec[i+1 : end-1]
+		} else if strs != nil {
+			if out, e := strs(dst, rec, i, key); e >= 0 {
+				dst, i = out, e-1
+				continue
+			}
+		}
+		dst = append(dst, rec[i:end]...)
+		i = end - 1
+	}
+	return dst
 }

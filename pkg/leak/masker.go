@@ -26,6 +26,9 @@ type Masker struct {
 	// bit is clear is no key, and costs no map probe (most runs of a
 	// report are short numbers and words that no spelling begins with).
 	runs [maxRunBit + 1][4]uint64
+	// ends is runs for the last byte of the first run: a run must be in
+	// both (fewer runs of a report's text pass than with runs alone).
+	ends [maxRunBit + 1][4]uint64
 }
 
 const maxRunBit = 63
@@ -70,6 +73,8 @@ func (m *Masker) Add(spelling, repl string) {
 	run := spelling[s:e]
 	l, w, bit := runBit(len(run), run[0])
 	m.runs[l][w] |= bit
+	l, w, bit = runBit(len(run), run[len(run)-1])
+	m.ends[l][w] |= bit
 	list := m.byRun[run]
 	for _, x := range list {
 		if x.spelling == spelling {
@@ -121,11 +126,17 @@ func (m *Masker) each(s string, fn func(start, end int, repl string)) { eachMatc
 // eachMatch is each for text held as a string or as bytes (bytes are
 // probed without copying).
 func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl string)) {
+	eachMatchFrom(m, s, 0, fn)
+}
+
+// eachMatchFrom is eachMatch for the matches that begin in a run of s
+// from s[from] on (from is 0 or the end of a run).
+func eachMatchFrom[T string | []byte](m *Masker, s T, from int, fn func(start, end int, repl string)) {
 	if m == nil || m.n == 0 || len(s) < minPlain {
 		return
 	}
 	last := 0
-	for i := 0; i < len(s); {
+	for i := from; i < len(s); {
 		if !isAlnum(s[i]) {
 			i++
 			continue
@@ -134,10 +145,7 @@ func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl s
 		for j < len(s) && isAlnum(s[j]) {
 			j++
 		}
-		starts := [2]int{i, -1}
-		if i >= 1 && s[i-1] == '%' && j-i > 2 && hexVal(s[i]) >= 0 && hexVal(s[i+1]) >= 0 {
-			starts[1] = i + 2 // "%3D867..." holds the token "867..."
-		}
+		starts := runStarts(s, i, j)
 		next := j
 		for _, rs := range starts {
 			if rs < 0 {
@@ -153,10 +161,21 @@ func eachMatch[T string | []byte](m *Masker, s T, fn func(start, end int, repl s
 	}
 }
 
+// runStarts are where a spelling's first run can begin in the run
+// s[i:j]: at i, and after a %XX escape at its start (-1: none), as in
+// "%3D867..." which holds the token "867...".
+func runStarts[T string | []byte](s T, i, j int) [2]int {
+	starts := [2]int{i, -1}
+	if i >= 1 && s[i-1] == '%' && j-i > 2 && hexVal(s[i]) >= 0 && hexVal(s[i+1]) >= 0 {
+		starts[1] = i + 2
+	}
+	return starts
+}
+
 // matchAt tries the spellings whose first run is s[rs:re]; none may begin
 // before floor (text already replaced).
 func matchAt[T string | []byte](m *Masker, s T, rs, re, floor int) (start, end int, repl string, ok bool) {
-	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+	if !mayBeRun(m, s, rs, re) {
 		return 0, 0, "", false
 	}
 	for _, x := range m.byRun[string(s[rs:re])] {
@@ -255,6 +274,7 @@ func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bo
 	}
 	changed := false
 	var key []byte
+	var sc literalScan
 	last := 0
 	for i := 0; i < len(js); {
 		// The next literal: between two of them there are only a few
@@ -265,11 +285,11 @@ func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bo
 		if i == len(js) {
 			break
 		}
-		end, candidate := m.scanLiteral(js, i)
-		if end < 0 {
+		m.scanLiteral(js, i, &sc)
+		if sc.end < 0 {
 			break
 		}
-		end++
+		end := sc.end + 1
 		lit := js[i:end]
 		k := end
 		for k < len(js) && (js[k] == ' ' || js[k] == '\n' || js[k] == '\t' || js[k] == '\r') {
@@ -280,43 +300,8 @@ func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bo
 			i = end
 			continue
 		}
-		if !candidate || (skip != nil && key != nil && skip(key)) {
-			i = end
-			continue
-		}
-		if c.has(lit) {
-			i = end
-			continue
-		}
-		var val string
-		if hasEscape(lit) {
-			var scratch [512]byte
-			text, ok := appendUnquoted(scratch[:0], lit)
-			if !ok {
-				v, ok := unquote(lit)
-				if !ok {
-					i = end
-					continue
-				}
-				text = []byte(v)
-			}
-			if !m.matches(text) {
-				c.add(lit)
-				i = end
-				continue
-			}
-			val = string(text)
-		} else {
-			if !m.matches(lit[1 : len(lit)-1]) {
-				c.add(lit)
-				i = end
-				continue
-			}
-			val = string(lit[1 : len(lit)-1])
-		}
-		if masked, ok := m.String(val); ok {
-			enc, err := json.Marshal(masked)
-			if err == nil {
+		if skip == nil || key == nil || !skip(key) {
+			if enc := m.maskLiteral(c, js, i, &sc); enc != nil {
 				dst = append(dst, js[last:i]...)
 				dst = append(dst, enc...)
 				last = end
@@ -331,14 +316,108 @@ func (m *Masker) maskJSON(c *MaskCache, dst, js []byte, skip func(key []byte) bo
 	return append(dst, js[last:]...), changed
 }
 
-// scanLiteral finds the end of the string literal beginning at js[i] (a
-// quote): the index of the quote that ends it, -1 if none does. candidate
-// is false when no spelling can be in the literal: it has no escape and
-// none of its runs of letters and digits (nor one after a %XX escape, as
-// eachMatch tries them) is the first run of a spelling by (length, first
-// byte). The literal's bytes are read once; eachMatch looks at the few
-// candidates again.
-func (m *Masker) scanLiteral(js []byte, i int) (end int, candidate bool) {
+// AppendLiteral appends to dst the JSON string literal that begins at
+// js[i] (a quote), masked as JSON masks a string value, and returns the
+// index after its closing quote; when no quote closes it, dst is returned
+// as it was and the index is -1. Some of the literals found clean are
+// remembered in c (nil: none; see maskLiteral). It is the masking of
+// JSONCached for a caller that copies the structure itself (an indenting
+// writer).
+func (m *Masker) AppendLiteral(c *MaskCache, dst, js []byte, i int) ([]byte, int) {
+	if m == nil || m.n == 0 {
+		end := literalEnd(js, i+1)
+		if end < 0 {
+			return dst, -1
+		}
+		return append(dst, js[i:end+1]...), end + 1
+	}
+	var sc literalScan
+	m.scanLiteral(js, i, &sc)
+	if sc.end < 0 {
+		return dst, -1
+	}
+	end := sc.end + 1
+	if enc := m.maskLiteral(c, js, i, &sc); enc != nil {
+		return append(dst, enc...), end
+	}
+	return append(dst, js[i:end]...), end
+}
+
+// maskLiteral is the string literal js[i:sc.end+1], scanned into sc,
+// with its spellings masked and encoded again as encoding/json writes
+// it; nil when nothing in it is masked. A literal without escapes is
+// probed only at the candidate runs scanLiteral found; one with escapes
+// is decoded first. Those two kinds of clean literal are remembered in c:
+// the ones with escapes and the ones with many candidate runs.
+func (m *Masker) maskLiteral(c *MaskCache, js []byte, i int, sc *literalScan) []byte {
+	if !sc.escaped && sc.n == 0 {
+		return nil
+	}
+	lit := js[i : sc.end+1]
+	var val string
+	if sc.escaped {
+		if c.has(lit) {
+			return nil
+		}
+		var scratch [512]byte
+		text, ok := appendUnquoted(scratch[:0], lit)
+		if !ok {
+			v, ok := unquote(lit)
+			if !ok {
+				return nil
+			}
+			text = []byte(v)
+		}
+		if !m.matches(text) {
+			c.add(lit)
+			return nil
+		}
+		val = string(text)
+	} else {
+		// A literal with more candidate runs than sc keeps is read again:
+		// cached when clean.
+		many := sc.n > len(sc.runs)
+		if many && c.has(lit) {
+			return nil
+		}
+		if !m.runsMatch(js[i+1:sc.end], sc, i+1) {
+			if many {
+				c.add(lit)
+			}
+			return nil
+		}
+		val = string(lit[1 : len(lit)-1])
+	}
+	masked, ok := m.String(val)
+	if !ok {
+		return nil
+	}
+	enc, err := json.Marshal(masked)
+	if err != nil {
+		return nil
+	}
+	return enc
+}
+
+// literalScan is what scanLiteral learns of a string literal in its one
+// pass over the bytes.
+type literalScan struct {
+	end     int  // the index of its closing quote; -1: none closes it
+	escaped bool // it holds an escape: its decoded text decides
+	// The runs of letters and digits (or the run after a %XX escape at
+	// their start) that are the first run of a spelling by (length,
+	// first byte): n of them, the first len(runs) kept as [start, end)
+	// in the scanned text. None: no spelling can be in the literal.
+	n    int
+	runs [4][2]int
+}
+
+// scanLiteral scans the string literal beginning at js[i] (a quote) into
+// sc: where it ends, and where a spelling may be in it. The literal's
+// bytes are read once; runsMatch probes the candidates, and a literal
+// with an escape is decoded and probed whole.
+func (m *Masker) scanLiteral(js []byte, i int, sc *literalScan) {
+	sc.n, sc.escaped = 0, false
 	run := -1 // where the current run of letters and digits began
 	for k := i + 1; k < len(js); k++ {
 		c := js[k]
@@ -349,31 +428,70 @@ func (m *Masker) scanLiteral(js []byte, i int) (end int, candidate bool) {
 			continue
 		}
 		if run >= 0 {
-			candidate = candidate || m.mayBegin(js, run, k)
+			if m.mayBegin(js, run, k) {
+				if sc.n < len(sc.runs) {
+					sc.runs[sc.n] = [2]int{run, k}
+				}
+				sc.n++
+			}
 			run = -1
 		}
 		switch c {
 		case '"':
-			return k, candidate
+			sc.end = k
+			return
 		case '\\':
-			// The decoded text decides (JSONCached's slow path).
-			return literalEnd(js, k), true
+			sc.end, sc.escaped = literalEnd(js, k), true
+			return
 		}
 	}
-	return -1, candidate
+	sc.end = -1
+}
+
+// runsMatch is matches(s) for the text s of a literal without escapes,
+// which begins at js[off] of the text sc scanned: a match starts in a
+// candidate run (eachMatch finds its first match at the first run where
+// matchAt does), and only the runs after the kept ones are read again.
+func (m *Masker) runsMatch(s []byte, sc *literalScan, off int) bool {
+	if len(s) < minPlain {
+		return false
+	}
+	for _, r := range sc.runs[:min(sc.n, len(sc.runs))] {
+		rs, re := r[0]-off, r[1]-off
+		for _, start := range runStarts(s, rs, re) {
+			if start >= 0 {
+				if _, _, _, ok := matchAt(m, s, start, re, 0); ok {
+					return true
+				}
+			}
+		}
+	}
+	if sc.n <= len(sc.runs) {
+		return false
+	}
+	// The candidates not kept: after the last kept one.
+	found := false
+	eachMatchFrom(m, s, sc.runs[len(sc.runs)-1][1]-off, func(int, int, string) { found = true })
+	return found
 }
 
 // mayBegin reports whether a spelling's first run can be s[rs:re], a
 // whole run, or the run after a %XX escape at its start.
 func (m *Masker) mayBegin(s []byte, rs, re int) bool {
-	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit != 0 {
+	if mayBeRun(m, s, rs, re) {
 		return true
 	}
-	if rs >= 1 && s[rs-1] == '%' && re-rs > 2 && hexVal(s[rs]) >= 0 && hexVal(s[rs+1]) >= 0 {
-		l, w, bit := runBit(re-rs-2, s[rs+2])
-		return m.runs[l][w]&bit != 0
+	return rs >= 1 && s[rs-1] == '%' && re-rs > 2 && hexVal(s[rs]) >= 0 && hexVal(s[rs+1]) >= 0 && mayBeRun(m, s, rs+2, re)
+}
+
+// mayBeRun reports whether s[rs:re] can be the first run of a spelling
+// by its length and its first and last bytes.
+func mayBeRun[T string | []byte](m *Masker, s T, rs, re int) bool {
+	if l, w, bit := runBit(re-rs, s[rs]); m.runs[l][w]&bit == 0 {
+		return false
 	}
-	return false
+	l, w, bit := runBit(re-rs, s[re-1])
+	return m.ends[l][w]&bit != 0
 }
 
 // literalEnd is the index of the quote that ends the string literal whose

@@ -74,8 +74,30 @@ func FuzzMaskerJSON(f *testing.F) {
 				t.Fatalf("literalEnd(%q, %d) = %d, stringEnd %d", js, i, a, b)
 			}
 			if js[i] == '"' {
-				if a, _ := m.scanLiteral(js, i); a != literalEnd(js, i+1) {
-					t.Fatalf("scanLiteral(%q, %d) = %d, literalEnd %d", js, i, a, literalEnd(js, i+1))
+				var sc literalScan
+				if m.scanLiteral(js, i, &sc); sc.end != literalEnd(js, i+1) {
+					t.Fatalf("scanLiteral(%q, %d) = %d, literalEnd %d", js, i, sc.end, literalEnd(js, i+1))
+				}
+			}
+		}
+		// AppendLiteral masks each literal as the reference masks it
+		// alone (a value), from the cache too.
+		for i := range js {
+			if js[i] != '"' {
+				continue
+			}
+			e := literalEnd(js, i+1)
+			for range 2 {
+				got, end := m.AppendLiteral(cache, []byte("dst"), js, i)
+				if e < 0 {
+					if end != -1 || string(got) != "dst" {
+						t.Fatalf("AppendLiteral(%q, %d) of an open literal = %q, %d", js, i, got, end)
+					}
+					continue
+				}
+				want, _ := jsonReference(m, js[i:e+1], nil)
+				if end != e+1 || string(got) != "dst"+string(want) {
+					t.Fatalf("AppendLiteral(%q, %d) = %q, %d; reference %q, %d", js, i, got, end, want, e+1)
 				}
 			}
 		}

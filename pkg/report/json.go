@@ -415,8 +415,8 @@ func (a *arrayWriter) begin(sep, name string) {
 
 // jsonItem is a record as an item of the document's flow or event list,
 // after its comma (audit.RecordFormat).
-func jsonItem(dst []byte, _ bool, rec []byte) ([]byte, error) {
-	return indentAppend(append(dst, ",\n    "...), rec, "    ", "  ")
+func jsonItem(dst []byte, _ bool, rec []byte, strs audit.StringValues) ([]byte, error) {
+	return indentAppend(append(dst, ",\n    "...), rec, "    ", "  ", strs)
 }
 
 func (a *arrayWriter) item(b []byte) error {
@@ -581,16 +581,18 @@ func (n *ndWriter) raw(typ, dev string, body []byte) {
 
 // ndjsonLine is a spooled record as its NDJSON line: a flow record as
 // raw writes it, an event as it is (audit.RecordFormat).
-func ndjsonLine(dst []byte, event bool, rec []byte) ([]byte, error) {
+func ndjsonLine(dst []byte, event bool, rec []byte, strs audit.StringValues) ([]byte, error) {
 	if event {
-		return append(append(dst, rec...), '\n'), nil
+		return append(compactAppend(dst, rec, keyTracker{}, strs), '\n'), nil
 	}
 	if len(rec) < 2 || rec[0] != '{' {
 		return dst, fmt.Errorf("flow record: %w", errNotObject)
 	}
 	dst = append(dst, `{"type":"flow"`...)
 	if len(rec) > 2 {
-		dst = append(append(dst, ','), rec[1:]...)
+		// In the record's object, after its {.
+		in := keyTracker{depth: 1, objects: 1, expect: true}
+		dst = compactAppend(append(dst, ','), rec[1:], in, strs)
 	} else {
 		dst = append(dst, '}')
 	}

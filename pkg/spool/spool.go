@@ -381,8 +381,12 @@ type cursor struct {
 	buf      []byte
 	key, val []byte
 	size     int64 // of the run in the file: no record is longer
+	read     int   // bytes of r that key and val still point into
 }
 
+// next reads the next record. Key and value point into the reader's
+// buffer when the record is in it (most are: records are small), else
+// into buf; either way they are valid until the next call.
 func (c *cursor) next() error {
 	if c.r == nil {
 		if len(c.mem) == 0 {
@@ -392,16 +396,13 @@ func (c *cursor) next() error {
 		c.mem = c.mem[1:]
 		return nil
 	}
-	kl, err := binary.ReadUvarint(c.r)
-	if err == io.EOF {
-		return err // the end of the run
+	if c.read > 0 {
+		c.r.Discard(c.read)
+		c.read = 0
 	}
+	kl, vl, err := c.lengths()
 	if err != nil {
-		return fmt.Errorf("spool: damaged run: %w", err)
-	}
-	vl, err := binary.ReadUvarint(c.r)
-	if err != nil {
-		return fmt.Errorf("spool: damaged run: %w", err)
+		return err
 	}
 	// The lengths come from the file: a damaged one must not make the
 	// buffer larger than the run it claims to be in.
@@ -409,15 +410,57 @@ func (c *cursor) next() error {
 		return fmt.Errorf("spool: damaged run: a record of %d + %d bytes in a run of %d", kl, vl, c.size)
 	}
 	n := int(kl + vl)
-	if cap(c.buf) < n {
-		c.buf = make([]byte, n)
+	b, err := c.r.Peek(n)
+	switch {
+	case err == nil:
+		c.read = n
+	case errors.Is(err, bufio.ErrBufferFull):
+		if cap(c.buf) < n {
+			c.buf = make([]byte, n)
+		}
+		b = c.buf[:n]
+		if _, err := io.ReadFull(c.r, b); err != nil {
+			return fmt.Errorf("spool: damaged run: %w", err)
+		}
+	default:
+		return fmt.Errorf("spool: damaged run: %w", noEOF(err))
 	}
-	c.buf = c.buf[:n]
-	if _, err := io.ReadFull(c.r, c.buf); err != nil {
-		return fmt.Errorf("spool: damaged run: %w", err)
-	}
-	c.key, c.val = c.buf[:kl], c.buf[kl:]
+	c.key, c.val = b[:kl], b[kl:]
 	return nil
+}
+
+// lengths reads the key's and the value's length before a record; io.EOF
+// at the end of the run.
+func (c *cursor) lengths() (kl, vl uint64, err error) {
+	const most = 2 * binary.MaxVarintLen64
+	if h, _ := c.r.Peek(most); len(h) > 0 {
+		if k, n := binary.Uvarint(h); n > 0 {
+			if v, m := binary.Uvarint(h[n:]); m > 0 {
+				c.r.Discard(n + m)
+				return k, v, nil
+			}
+		}
+	}
+	kl, err = binary.ReadUvarint(c.r)
+	if err == io.EOF {
+		return 0, 0, err // the end of the run
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool: damaged run: %w", err)
+	}
+	if vl, err = binary.ReadUvarint(c.r); err != nil {
+		return 0, 0, fmt.Errorf("spool: damaged run: %w", err)
+	}
+	return kl, vl, nil
+}
+
+// noEOF is err, io.ErrUnexpectedEOF for io.EOF: a run that ends inside a
+// record.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 type cursors []*cursor
