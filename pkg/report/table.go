@@ -480,18 +480,21 @@ func truncate(s string, width int) string {
 // and every column's width, which the Table layer works out again per
 // line (cell contexts in maps, neighbouring lines, merges, widths measured
 // again) — half of the cost of drawing through it. The renderer draws
-// every byte. It is given what Table.Render gives its renderer for our
-// options, one call per line: a tw.Formatting whose widths are each
-// column's widest line plus one space each side, whose cells are left- or
-// right-aligned with one space of padding each side, and the top, header
-// and bottom rules. Ocean draws the same bytes as Blueprint (the Table
-// layer's renderer) with less work per cell; TestGridMatchesTablewriter
-// and FuzzGridMatchesTablewriter compare it with the Table layer byte for
+// every byte. It is given, one call per line, the widths Table.Render
+// gives it for our options (each column's widest line plus one space each
+// side) and the top, header and bottom rules; the cells come without cell
+// contexts, which the renderer draws left-aligned with one space of
+// padding each side, so a right-aligned cell is given already aligned
+// (alignRight) and a header cell already filled (fillLeft) — the bytes are
+// the same, and no map of cell contexts is filled and looked up per cell.
+// Ocean draws the same bytes as Blueprint (the Table layer's renderer)
+// with less work per cell; TestGridMatchesTablewriter and
+// FuzzGridMatchesTablewriter compare it with the Table layer byte for
 // byte. One boxRenderer per termWriter serves all its tables.
 type boxRenderer struct {
 	bp     *renderer.Ocean
-	widths tw.Mapper[int, int]
-	cells  map[int]tw.CellContext
+	widths tw.Mapper[int, int] // as the renderer takes them: padding included
+	width  []int               // each column's widest line
 	line   []string
 	out    stickyWriter
 }
@@ -520,7 +523,7 @@ func newBoxRenderer() *boxRenderer {
 	bp := renderer.NewOcean()
 	bp.Rendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})
 	bp.Logger(ll.New("phonehome").Disable().Suspend())
-	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
+	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int]()}
 }
 
 // draw writes a box to t.w through tablewriter's renderer: the header
@@ -542,9 +545,11 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 		return
 	}
 	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
-	b.line = append(b.line[:0], hdr...)
-	b.setLine(nil)
-	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
+	b.line = b.line[:0]
+	for j, h := range hdr {
+		b.line = append(b.line, fillLeft(h, width[j]))
+	}
+	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
 	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
 	if w := rowWorkers(); w > 1 && rows >= 2*rowChunk && b.out.err == nil {
 		t.drawRowsParallel(b, right, rows, row, w)
@@ -564,7 +569,7 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 // start begins a box of columns width wide (their widest lines) on w.
 func (b *boxRenderer) start(w io.Writer, width []int) error {
 	clear(b.widths)
-	clear(b.cells)
+	b.width = width
 	for j, n := range width {
 		b.widths[j] = n + 2 // tw.PaddingDefault: a space each side
 	}
@@ -589,19 +594,21 @@ func (b *boxRenderer) rows(right []bool, from, to, total int, row func(i int) []
 				continue // tablewriter's TrimLine: a cell's blank later line is not drawn
 			}
 			b.line = b.line[:0]
-			for _, c := range row {
+			for j, c := range row {
 				s := ""
 				if k < len(c) {
 					s = c[k]
 				}
+				if right[j] {
+					s = alignRight(s, b.width[j])
+				}
 				b.line = append(b.line, s)
 			}
-			b.setLine(right)
 			loc := tw.LocationMiddle
 			if i == total-1 && k == h-1 {
 				loc = tw.LocationEnd
 			}
-			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
+			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
 		}
 	}
 }
@@ -658,6 +665,7 @@ func (t *termWriter) drawRowsParallel(b *boxRenderer, right []bool, rows int, ro
 					from := i * rowChunk
 					to := min(from+rowChunk, rows)
 					maps.Copy(sub.widths, b.widths)
+					sub.width = b.width
 					sub.out = stickyWriter{w: p.buf}
 					if sub.bp.Start(&sub.out) == nil {
 						sub.rows(right, from, to, rows, row)
@@ -690,16 +698,34 @@ func (t *termWriter) drawRowsParallel(b *boxRenderer, right []bool, rows int, ro
 	wg.Wait()
 }
 
-// setLine fills the cell contexts of the line in b.line: left-aligned
-// unless right says otherwise, a space of padding each side.
-func (b *boxRenderer) setLine(right []bool) {
-	for j, s := range b.line {
-		a := tw.AlignLeft
-		if right != nil && right[j] {
-			a = tw.AlignRight
-		}
-		b.cells[j] = tw.CellContext{Data: s, Align: a, Padding: tw.PaddingDefault, Width: b.widths[j]}
+// alignRight is s right-aligned in a cell w wide, as the renderer aligns
+// it: blanks before it to fill the cell. An empty line stays empty (the
+// renderer fills it with blanks either way; blankLine looks for it).
+func alignRight(s string, w int) string {
+	if n := w - textWidth(s); n > 0 && s != "" {
+		return blanks(n) + s
 	}
+	return s
+}
+
+// fillLeft is s left-aligned in a cell w wide: blanks after it to fill the
+// cell (a header cell is otherwise centred).
+func fillLeft(s string, w int) string {
+	if n := w - textWidth(s); n > 0 {
+		return s + blanks(n)
+	}
+	return s
+}
+
+// blankRun is the blanks that blanks cuts from.
+const blankRun = "                                                                "
+
+// blanks is n spaces.
+func blanks(n int) string {
+	if n <= len(blankRun) {
+		return blankRun[:n]
+	}
+	return strings.Repeat(" ", n)
 }
 
 // blankLine reports whether line k of a row is empty in every cell.
