@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"maps"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/olekukonko/ll"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -620,82 +618,37 @@ var rowChunk = 1024
 // rowWorkers is the number of goroutines drawing a large table's rows.
 var rowWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
+// rowAheadBytes bounds the pieces of a table's rows (terminal or HTML)
+// made and waiting to be written.
+var rowAheadBytes = 4 << 20
+
 // drawRowsParallel draws the rows of the box b has started on workers
 // goroutines, rowChunk rows at a time, each with a renderer of its own
 // (a content line depends only on the line and the widths, so the pieces
-// are the bytes one renderer draws), and writes the pieces to b's writer
-// in order. At most two pieces per goroutine are drawn ahead of the
-// writing, so memory stays bounded; after a write error nothing more is
-// drawn.
+// are the bytes one renderer draws), written to b's writer in order
+// (writeOrdered); after a write error nothing more is drawn.
 func (t *termWriter) drawRowsParallel(b *boxRenderer, right []bool, rows int, row func(i int) [][]string, workers int) {
-	type piece struct {
-		buf  *bytes.Buffer
-		done chan struct{}
-	}
 	n := (rows + rowChunk - 1) / rowChunk
-	pieces := make([]piece, n)
-	for i := range pieces {
-		pieces[i].done = make(chan struct{})
-	}
-	window := 2 * workers
-	slots := make(chan struct{}, window)     // pieces taken and not yet written
-	free := make(chan *bytes.Buffer, window) // written pieces' buffers, for reuse
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sub := newBoxRenderer()
-			for {
-				slots <- struct{}{}
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					<-slots
-					return
-				}
-				p := &pieces[i]
-				if !stop.Load() {
-					select {
-					case p.buf = <-free:
-					default:
-						p.buf = new(bytes.Buffer)
-					}
-					from := i * rowChunk
-					to := min(from+rowChunk, rows)
-					maps.Copy(sub.widths, b.widths)
-					sub.width = b.width
-					sub.out = stickyWriter{w: p.buf}
-					if sub.bp.Start(&sub.out) == nil {
-						sub.rows(right, from, to, rows, row)
-						sub.bp.Close()
-					}
-				}
-				close(p.done)
+	err := writeOrdered(&b.out, n, workers, rowAheadBytes, func() func(int, io.Writer) error {
+		sub := newBoxRenderer()
+		return func(i int, out io.Writer) error {
+			from := i * rowChunk
+			maps.Copy(sub.widths, b.widths)
+			sub.width = b.width
+			sub.out = stickyWriter{w: out}
+			if err := sub.bp.Start(&sub.out); err != nil {
+				return err
 			}
-		}()
-	}
-	for i := range pieces {
-		p := &pieces[i]
-		<-p.done
-		if p.buf != nil {
-			if b.out.err == nil {
-				b.out.Write(p.buf.Bytes())
+			sub.rows(right, from, min(from+rowChunk, rows), rows, row)
+			if err := sub.bp.Close(); err != nil {
+				return err
 			}
-			p.buf.Reset()
-			select {
-			case free <- p.buf:
-			default:
-			}
-			p.buf = nil
+			return sub.out.err
 		}
-		if b.out.err != nil {
-			stop.Store(true)
-		}
-		<-slots
+	}, nil)
+	if b.out.err == nil {
+		b.out.err = err
 	}
-	wg.Wait()
 }
 
 // alignRight is s right-aligned in a cell w wide, as the renderer aligns
