@@ -50,7 +50,8 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 				continue
 			}
 			t.deviceHeading(d)
-			for _, g := range grids {
+			for i, g := range grids {
+				grids[i] = grid{} // not kept while it is drawn
 				t.grid(g)
 			}
 		}

@@ -117,11 +117,14 @@ func (t *termWriter) fit(s string, indent int) string {
 
 // grid writes a table's title and the table (or its empty note), then the
 // columns hidden to fit the terminal.
+// The grid's cells are not kept while it is drawn: layout holds what is
+// drawn (a device's destinations grid can be tens of megabytes).
 func (t *termWriter) grid(g grid) {
+	all := g.Cols
 	if l, ok := t.layout(g); ok && len(l.hdr) > 0 {
 		n := len(l.hdr)
 		t.draw(l.hdr, l.width, l.right, len(l.cells)/n, func(i int) [][]string { return l.cells[i*n : (i+1)*n] })
-		t.sayDropped(g.Cols, l.kept)
+		t.sayDropped(all, l.kept)
 	}
 }
 
@@ -195,11 +198,15 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 		l.width[j] = textWidth(l.hdr[j])
 	}
 	// Each cell's lines as drawn: most cells are one line that fits (no
-	// wrapping; the line is kept in one array for the whole grid); a column
-	// is as wide as its widest line, which may be narrower than the width
-	// it was fitted to.
-	l.cells = make([][]string, len(rows)*n)
-	one := make([]string, len(rows)*n)
+	// wrapping; the line stays where it is, in flat, coloured in place); a
+	// column is as wide as its widest line, which may be narrower than the
+	// width it was fitted to. With every column kept, cell k of the grid
+	// is cell k drawn, so the array is reused.
+	if n == len(g.Cols) {
+		l.cells = cells
+	} else {
+		l.cells = make([][]string, len(rows)*n)
+	}
 	for i, row := range rows {
 		for j, lines := range row {
 			k := i*n + j
@@ -209,8 +216,8 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 			}
 			if len(lines) == 1 {
 				if w := textWidth(lines[0]); widths[j] <= 0 || w <= widths[j] {
-					one[k] = t.style(lines[0], sgr)
-					l.cells[k] = one[k : k+1 : k+1]
+					lines[0] = t.style(lines[0], sgr)
+					l.cells[k] = lines
 					l.width[j] = max(l.width[j], w)
 					continue
 				}
