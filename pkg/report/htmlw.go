@@ -4,8 +4,6 @@ import (
 	"io"
 	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 	"github.com/phonehome/phonehome/pkg/escape"
@@ -78,69 +76,25 @@ func (h *htmlw) flows(r *audit.Report) {
 }
 
 // flowChunks writes the rows of flows, made in chunks of flowChunk by
-// workers goroutines; the bytes are those h.row writes one at a time.
+// workers goroutines (writeOrdered); the bytes are those h.row writes one
+// at a time.
 func (h *htmlw) flowChunks(cols []col, flows []audit.Flow, workers int) {
-	type chunk struct {
-		b    []byte
-		done chan struct{}
+	if h.err != nil {
+		return
 	}
-	chunks := make([]chunk, (len(flows)+flowChunk-1)/flowChunk)
-	for i := range chunks {
-		chunks[i].done = make(chan struct{})
-	}
-	// A worker takes a token before it takes the next chunk; the writer
-	// gives it back once the chunk is written. Chunks are taken in
-	// order, so the one the writer waits for is always being made.
-	ahead := make(chan struct{}, 2*workers)
-	free := make(chan []byte, 2*workers)
-	stop := make(chan struct{})
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case ahead <- struct{}{}:
-				case <-stop:
-					return
-				}
-				i := int(next.Add(1)) - 1
-				if i >= len(chunks) {
-					return
-				}
-				var b []byte
-				select {
-				case b = <-free:
-				default:
-				}
-				for _, f := range flows[i*flowChunk : min((i+1)*flowChunk, len(flows))] {
-					b = append(b, '\n')
-					b = appendHTMLRow(b, cols, flowRow(f))
-				}
-				chunks[i].b = b
-				close(chunks[i].done)
+	n := (len(flows) + flowChunk - 1) / flowChunk
+	h.err = writeOrdered(h.w, n, workers, rowAheadBytes, func() func(int, io.Writer) error {
+		var b []byte
+		return func(i int, out io.Writer) error {
+			b = b[:0]
+			for _, f := range flows[i*flowChunk : min((i+1)*flowChunk, len(flows))] {
+				b = append(b, '\n')
+				b = appendHTMLRow(b, cols, flowRow(f))
 			}
-		}()
-	}
-	for i := range chunks {
-		<-chunks[i].done
-		if h.err == nil {
-			_, h.err = h.w.Write(chunks[i].b)
+			_, err := out.Write(b)
+			return err
 		}
-		if h.err != nil {
-			break
-		}
-		select {
-		case free <- chunks[i].b[:0]:
-		default:
-		}
-		chunks[i].b = nil
-		<-ahead
-	}
-	close(stop)
-	wg.Wait()
+	}, nil)
 }
 
 // bigDests is the number of destinations from which a device's

@@ -1,10 +1,8 @@
 package report
 
 import (
-	"bytes"
 	"io"
 	"runtime"
-	"sync"
 
 	"github.com/phonehome/phonehome/pkg/audit"
 )
@@ -17,7 +15,8 @@ import (
 // The unit of work is one table, not one device: one device can be most of
 // the output (real-1G: the "other devices" aggregate is 45 % of the lines).
 // Drawing runs ahead of the writing by at most aheadBytes of drawn tables,
-// so that the other goroutines go on while a large table is drawn.
+// so that the other goroutines go on while a large table is drawn; the
+// table being written goes out as it is drawn, not held whole.
 
 // aheadBytes bounds the drawn tables waiting to be written.
 var aheadBytes = 32 << 20
@@ -32,26 +31,16 @@ type swapWriter struct{ w io.Writer }
 func (s *swapWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 // deviceSections writes each device's heading and selected tables, the
-// tables drawn on up to workers goroutines. A device none of whose tables
-// is shown (only capture-wide tables were asked for) gets no heading.
+// tables drawn on up to workers goroutines (writeOrdered). A device none
+// of whose tables is shown (only capture-wide tables were asked for) gets
+// no heading.
 func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 	makers := deviceTables(t.opt, false) // text: no sort keys
-	type table struct {
-		dev   int
-		make  func(*audit.Device) (grid, bool)
-		buf   *bytes.Buffer
-		shown bool
-		err   error
-		drawn chan struct{}
+	n := len(devs) * len(makers)
+	if t.err != nil || n == 0 {
+		return
 	}
-	tabs := make([]table, 0, len(devs)*len(makers))
-	for i := range devs {
-		for _, mk := range makers {
-			tabs = append(tabs, table{dev: i, make: mk})
-		}
-	}
-	workers = min(workers, len(tabs))
-	if workers <= 1 {
+	if workers = min(workers, n); workers <= 1 {
 		for _, d := range devs {
 			if t.err != nil {
 				return
@@ -61,95 +50,32 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 				continue
 			}
 			t.deviceHeading(d)
-			for _, g := range grids {
+			for i, g := range grids {
+				grids[i] = grid{} // not kept while it is drawn
 				t.grid(g)
 			}
 		}
 		return
 	}
-	for i := range tabs {
-		tabs[i].drawn = make(chan struct{})
-	}
-	var (
-		mu      sync.Mutex
-		room    = sync.NewCond(&mu)
-		ahead   int             // bytes drawn and not yet written
-		stopped bool            // the writer failed
-		next    int             // the next table to draw
-		free    []*bytes.Buffer // written tables' buffers, for reuse
-		wg      sync.WaitGroup
-	)
-	// take waits for room and returns the next table to draw, or -1,
-	// giving it a buffer.
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		for ahead > aheadBytes && !stopped {
-			room.Wait()
-		}
-		if stopped || next == len(tabs) {
-			return -1
-		}
-		tb := &tabs[next]
-		if n := len(free); n > 0 {
-			tb.buf, free = free[n-1], free[:n-1]
-		} else {
-			tb.buf = new(bytes.Buffer)
-		}
-		next++
-		return next - 1
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sw := &swapWriter{}
-			sub := &termWriter{w: sw, opt: t.opt}
-			for i := take(); i >= 0; i = take() {
-				tb := &tabs[i]
-				sw.w, sub.err = tb.buf, nil
-				var g grid
-				if g, tb.shown = tb.make(devs[tb.dev]); tb.shown {
-					sub.grid(g)
-				}
-				tb.err = sub.err
-				mu.Lock()
-				ahead += tb.buf.Len()
-				mu.Unlock()
-				close(tb.drawn)
-			}
-		}()
-	}
 	headed := -1 // the last device whose heading was written
-	for i := range tabs {
-		tb := &tabs[i]
-		<-tb.drawn
-		if t.err == nil && tb.shown {
-			if headed != tb.dev {
-				t.deviceHeading(devs[tb.dev])
-				headed = tb.dev
+	t.err = writeOrdered(t.w, n, workers, aheadBytes, func() func(int, io.Writer) error {
+		sw := &swapWriter{}
+		sub := &termWriter{w: sw, opt: t.opt}
+		return func(i int, out io.Writer) error {
+			sw.w, sub.err = out, nil
+			if g, shown := makers[i%len(makers)](devs[i/len(makers)]); shown {
+				sub.grid(g)
 			}
-			if t.err == nil {
-				_, t.err = t.w.Write(tb.buf.Bytes())
-				t.n++ // as grid counts itself
-			}
+			return sub.err
 		}
-		if t.err == nil {
-			t.err = tb.err
+	}, func(i int) error {
+		if d := i / len(makers); headed != d {
+			t.deviceHeading(devs[d])
+			headed = d
 		}
-		mu.Lock()
-		ahead -= tb.buf.Len()
-		stopped = t.err != nil
-		tb.buf.Reset()
-		free = append(free, tb.buf)
-		tb.buf = nil
-		room.Broadcast()
-		mu.Unlock()
-		if stopped {
-			break
-		}
-	}
-	wg.Wait()
+		t.n++ // as grid counts itself
+		return t.err
+	})
 }
 
 // deviceHeading writes the heading of a device's section.

@@ -127,6 +127,24 @@ func TestLargeTableSameBytesWhateverWorkers(t *testing.T) {
 	}
 }
 
+// TestFlowTableSameBytesWhateverWorkers: the flow table (streamGrid), its
+// rows drawn in pieces by several goroutines, is the same bytes as drawn
+// whole by one (the goroutines once shared the lines of the row they drew).
+func TestFlowTableSameBytesWhateverWorkers(t *testing.T) {
+	defer func(g func() int, c int) { rowWorkers, rowChunk = g, c }(rowWorkers, rowChunk)
+	r := flowReport(3000)
+	for _, opt := range []Options{{Tables: []string{TableFlows}}, {Tables: []string{TableFlows}, Width: 90, Color: true}} {
+		rowWorkers, rowChunk = func() int { return 1 }, 1024
+		want := render(t, r, opt)
+		for _, c := range []struct{ rows, chunk int }{{2, 1024}, {3, 7}, {7, 1}} {
+			rowWorkers, rowChunk = func() int { return c.rows }, c.chunk
+			if got := render(t, r, opt); !bytes.Equal(got, want) {
+				t.Errorf("%+v: rows drawn by %d goroutines %d at a time are other bytes than by one (%d against %d bytes)", opt, c.rows, c.chunk, len(got), len(want))
+			}
+		}
+	}
+}
+
 // TestLargeTableWriteError: a writer failing in the middle of a table
 // drawn in pieces stops the drawing and its error is returned (the test
 // hangs if a goroutine is left waiting).

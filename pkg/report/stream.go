@@ -89,10 +89,13 @@ func (t *termWriter) streamGrid(g grid, n int, row func(i int) []cell) {
 			}
 		}
 	}
+	// Rows may be drawn by several goroutines (drawRowsParallel): each
+	// row drawn gets lines of its own.
 	t.draw(hdr, final, right, n, func(i int) [][]string {
 		r := row(i)
+		cells := make([][]string, len(keep))
 		for j, k := range keep {
-			cells[j] = wrapped(cells[j], r, j, k)
+			cells[j] = wrapped(nil, r, j, k)
 		}
 		return cells
 	})

@@ -7,9 +7,9 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/olekukonko/ll"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -117,11 +117,14 @@ func (t *termWriter) fit(s string, indent int) string {
 
 // grid writes a table's title and the table (or its empty note), then the
 // columns hidden to fit the terminal.
+// The grid's cells are not kept while it is drawn: layout holds what is
+// drawn (a device's destinations grid can be tens of megabytes).
 func (t *termWriter) grid(g grid) {
+	all := g.Cols
 	if l, ok := t.layout(g); ok && len(l.hdr) > 0 {
 		n := len(l.hdr)
 		t.draw(l.hdr, l.width, l.right, len(l.cells)/n, func(i int) [][]string { return l.cells[i*n : (i+1)*n] })
-		t.sayDropped(g.Cols, l.kept)
+		t.sayDropped(all, l.kept)
 	}
 }
 
@@ -195,11 +198,15 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 		l.width[j] = textWidth(l.hdr[j])
 	}
 	// Each cell's lines as drawn: most cells are one line that fits (no
-	// wrapping; the line is kept in one array for the whole grid); a column
-	// is as wide as its widest line, which may be narrower than the width
-	// it was fitted to.
-	l.cells = make([][]string, len(rows)*n)
-	one := make([]string, len(rows)*n)
+	// wrapping; the line stays where it is, in flat, coloured in place); a
+	// column is as wide as its widest line, which may be narrower than the
+	// width it was fitted to. With every column kept, cell k of the grid
+	// is cell k drawn, so the array is reused.
+	if n == len(g.Cols) {
+		l.cells = cells
+	} else {
+		l.cells = make([][]string, len(rows)*n)
+	}
 	for i, row := range rows {
 		for j, lines := range row {
 			k := i*n + j
@@ -209,8 +216,8 @@ func (t *termWriter) layout(g grid) (l laidOut, ok bool) {
 			}
 			if len(lines) == 1 {
 				if w := textWidth(lines[0]); widths[j] <= 0 || w <= widths[j] {
-					one[k] = t.style(lines[0], sgr)
-					l.cells[k] = one[k : k+1 : k+1]
+					lines[0] = t.style(lines[0], sgr)
+					l.cells[k] = lines
 					l.width[j] = max(l.width[j], w)
 					continue
 				}
@@ -480,20 +487,30 @@ func truncate(s string, width int) string {
 // and every column's width, which the Table layer works out again per
 // line (cell contexts in maps, neighbouring lines, merges, widths measured
 // again) — half of the cost of drawing through it. The renderer draws
-// every byte. It is given what Table.Render gives its renderer for our
-// options, one call per line: a tw.Formatting whose widths are each
-// column's widest line plus one space each side, whose cells are left- or
-// right-aligned with one space of padding each side, and the top, header
-// and bottom rules. Ocean draws the same bytes as Blueprint (the Table
-// layer's renderer) with less work per cell; TestGridMatchesTablewriter
-// and FuzzGridMatchesTablewriter compare it with the Table layer byte for
+// every byte. It is given, one call per line, the widths Table.Render
+// gives it for our options (each column's widest line plus one space each
+// side) and the top, header and bottom rules; the cells come without cell
+// contexts, which the renderer draws left-aligned with one space of
+// padding each side, so a right-aligned cell is given already aligned
+// (alignRight) and a header cell already filled (fillLeft) — the bytes are
+// the same, and no map of cell contexts is filled and looked up per cell.
+// A box's rules and header are drawn once for each header and widths and
+// kept (edges).
+// Ocean draws the same bytes as Blueprint (the Table layer's renderer)
+// with less work per cell; TestGridMatchesTablewriter and
+// FuzzGridMatchesTablewriter compare it with the Table layer byte for
 // byte. One boxRenderer per termWriter serves all its tables.
 type boxRenderer struct {
 	bp     *renderer.Ocean
-	widths tw.Mapper[int, int]
-	cells  map[int]tw.CellContext
+	widths tw.Mapper[int, int] // as the renderer takes them: padding included
+	width  []int               // each column's widest line
 	line   []string
 	out    stickyWriter
+
+	edgeCache map[string]boxEdges // by edgeKey: the widths and header
+	edgeBytes int                 // held in edgeCache
+	edgeKey   []byte
+	drawn     bytes.Buffer // edges as the renderer draws them
 }
 
 // stickyWriter remembers the first write error (the renderer does not return
@@ -520,7 +537,7 @@ func newBoxRenderer() *boxRenderer {
 	bp := renderer.NewOcean()
 	bp.Rendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})
 	bp.Logger(ll.New("phonehome").Disable().Suspend())
-	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int](), cells: map[int]tw.CellContext{}}
+	return &boxRenderer{bp: bp, widths: tw.NewMapper[int, int]()}
 }
 
 // draw writes a box to t.w through tablewriter's renderer: the header
@@ -541,17 +558,14 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 		t.err = err
 		return
 	}
-	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
-	b.line = append(b.line[:0], hdr...)
-	b.setLine(nil)
-	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
-	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
+	edges := b.edges(hdr, width)
+	b.out.Write(edges.head)
 	if w := rowWorkers(); w > 1 && rows >= 2*rowChunk && b.out.err == nil {
 		t.drawRowsParallel(b, right, rows, row, w)
 	} else {
 		b.rows(right, 0, rows, rows, row)
 	}
-	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
+	b.out.Write(edges.foot)
 	if err := b.bp.Close(); err != nil && t.err == nil {
 		t.err = err
 	}
@@ -561,10 +575,60 @@ func (t *termWriter) draw(hdr []string, width []int, right []bool, rows int, row
 	b.out = stickyWriter{}
 }
 
+// boxEdges are the lines a box begins and ends with, as the renderer
+// draws them: the top rule, the header and the rule under it; the bottom
+// rule.
+type boxEdges struct{ head, foot []byte }
+
+// maxEdgeBytes bounds the box edges a renderer keeps.
+const maxEdgeBytes = 1 << 20
+
+// edges returns the edges of the box b has started, with the header hdr
+// and columns width wide. The renderer draws them once for each header
+// and widths (a rule depends on the widths only, the header line on the
+// header and the widths): real-1G's 3,607 tables have 601 different top
+// rules, each drawn by a renderer call that costs several content lines.
+func (b *boxRenderer) edges(hdr []string, width []int) boxEdges {
+	key := b.edgeKey[:0]
+	for j, h := range hdr {
+		key = strconv.AppendInt(key, int64(width[j]), 10)
+		key = append(key, ' ')
+		key = append(key, h...)
+		key = append(key, 0)
+	}
+	b.edgeKey = key
+	if e, ok := b.edgeCache[string(key)]; ok {
+		return e
+	}
+	out := b.out.w
+	b.out.w = &b.drawn
+	b.drawn.Reset()
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader})
+	b.line = b.line[:0]
+	for j, h := range hdr {
+		b.line = append(b.line, fillLeft(h, width[j]))
+	}
+	b.bp.Header([][]string{b.line}, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationFirst}, Level: tw.LevelHeader, NormalizedWidths: b.widths})
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Header, Location: tw.LocationMiddle}, Level: tw.LevelBody})
+	n := b.drawn.Len()
+	b.bp.Line(tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: tw.LocationEnd}, Level: tw.LevelFooter})
+	b.out.w = out
+	all := bytes.Clone(b.drawn.Bytes())
+	e := boxEdges{head: all[:n:n], foot: all[n:]}
+	if b.edgeBytes+len(all) <= maxEdgeBytes {
+		if b.edgeCache == nil {
+			b.edgeCache = map[string]boxEdges{}
+		}
+		b.edgeCache[string(key)] = e
+		b.edgeBytes += len(all) + len(key)
+	}
+	return e
+}
+
 // start begins a box of columns width wide (their widest lines) on w.
 func (b *boxRenderer) start(w io.Writer, width []int) error {
 	clear(b.widths)
-	clear(b.cells)
+	b.width = width
 	for j, n := range width {
 		b.widths[j] = n + 2 // tw.PaddingDefault: a space each side
 	}
@@ -589,19 +653,21 @@ func (b *boxRenderer) rows(right []bool, from, to, total int, row func(i int) []
 				continue // tablewriter's TrimLine: a cell's blank later line is not drawn
 			}
 			b.line = b.line[:0]
-			for _, c := range row {
+			for j, c := range row {
 				s := ""
 				if k < len(c) {
 					s = c[k]
 				}
+				if right[j] {
+					s = alignRight(s, b.width[j])
+				}
 				b.line = append(b.line, s)
 			}
-			b.setLine(right)
 			loc := tw.LocationMiddle
 			if i == total-1 && k == h-1 {
 				loc = tw.LocationEnd
 			}
-			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Current: b.cells, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
+			b.bp.Row(b.line, tw.Formatting{Row: tw.RowContext{Widths: b.widths, Position: tw.Row, Location: loc}, Level: tw.LevelBody, IsSubRow: k > 0, NormalizedWidths: b.widths})
 		}
 	}
 }
@@ -613,93 +679,67 @@ var rowChunk = 1024
 // rowWorkers is the number of goroutines drawing a large table's rows.
 var rowWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
+// rowAheadBytes bounds the pieces of a table's rows (terminal or HTML)
+// made and waiting to be written.
+var rowAheadBytes = 4 << 20
+
 // drawRowsParallel draws the rows of the box b has started on workers
 // goroutines, rowChunk rows at a time, each with a renderer of its own
 // (a content line depends only on the line and the widths, so the pieces
-// are the bytes one renderer draws), and writes the pieces to b's writer
-// in order. At most two pieces per goroutine are drawn ahead of the
-// writing, so memory stays bounded; after a write error nothing more is
-// drawn.
+// are the bytes one renderer draws), written to b's writer in order
+// (writeOrdered); after a write error nothing more is drawn.
 func (t *termWriter) drawRowsParallel(b *boxRenderer, right []bool, rows int, row func(i int) [][]string, workers int) {
-	type piece struct {
-		buf  *bytes.Buffer
-		done chan struct{}
-	}
 	n := (rows + rowChunk - 1) / rowChunk
-	pieces := make([]piece, n)
-	for i := range pieces {
-		pieces[i].done = make(chan struct{})
-	}
-	window := 2 * workers
-	slots := make(chan struct{}, window)     // pieces taken and not yet written
-	free := make(chan *bytes.Buffer, window) // written pieces' buffers, for reuse
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sub := newBoxRenderer()
-			for {
-				slots <- struct{}{}
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					<-slots
-					return
-				}
-				p := &pieces[i]
-				if !stop.Load() {
-					select {
-					case p.buf = <-free:
-					default:
-						p.buf = new(bytes.Buffer)
-					}
-					from := i * rowChunk
-					to := min(from+rowChunk, rows)
-					maps.Copy(sub.widths, b.widths)
-					sub.out = stickyWriter{w: p.buf}
-					if sub.bp.Start(&sub.out) == nil {
-						sub.rows(right, from, to, rows, row)
-						sub.bp.Close()
-					}
-				}
-				close(p.done)
+	err := writeOrdered(&b.out, n, workers, rowAheadBytes, func() func(int, io.Writer) error {
+		sub := newBoxRenderer()
+		return func(i int, out io.Writer) error {
+			from := i * rowChunk
+			maps.Copy(sub.widths, b.widths)
+			sub.width = b.width
+			sub.out = stickyWriter{w: out}
+			if err := sub.bp.Start(&sub.out); err != nil {
+				return err
 			}
-		}()
-	}
-	for i := range pieces {
-		p := &pieces[i]
-		<-p.done
-		if p.buf != nil {
-			if b.out.err == nil {
-				b.out.Write(p.buf.Bytes())
+			sub.rows(right, from, min(from+rowChunk, rows), rows, row)
+			if err := sub.bp.Close(); err != nil {
+				return err
 			}
-			p.buf.Reset()
-			select {
-			case free <- p.buf:
-			default:
-			}
-			p.buf = nil
+			return sub.out.err
 		}
-		if b.out.err != nil {
-			stop.Store(true)
-		}
-		<-slots
+	}, nil)
+	if b.out.err == nil {
+		b.out.err = err
 	}
-	wg.Wait()
 }
 
-// setLine fills the cell contexts of the line in b.line: left-aligned
-// unless right says otherwise, a space of padding each side.
-func (b *boxRenderer) setLine(right []bool) {
-	for j, s := range b.line {
-		a := tw.AlignLeft
-		if right != nil && right[j] {
-			a = tw.AlignRight
-		}
-		b.cells[j] = tw.CellContext{Data: s, Align: a, Padding: tw.PaddingDefault, Width: b.widths[j]}
+// alignRight is s right-aligned in a cell w wide, as the renderer aligns
+// it: blanks before it to fill the cell. An empty line stays empty (the
+// renderer fills it with blanks either way; blankLine looks for it).
+func alignRight(s string, w int) string {
+	if n := w - textWidth(s); n > 0 && s != "" {
+		return blanks(n) + s
 	}
+	return s
+}
+
+// fillLeft is s left-aligned in a cell w wide: blanks after it to fill the
+// cell (a header cell is otherwise centred).
+func fillLeft(s string, w int) string {
+	if n := w - textWidth(s); n > 0 {
+		return s + blanks(n)
+	}
+	return s
+}
+
+// blankRun is the blanks that blanks cuts from.
+const blankRun = "                                                                "
+
+// blanks is n spaces.
+func blanks(n int) string {
+	if n <= len(blankRun) {
+		return blankRun[:n]
+	}
+	return strings.Repeat(" ", n)
 }
 
 // blankLine reports whether line k of a row is empty in every cell.

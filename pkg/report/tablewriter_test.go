@@ -80,9 +80,9 @@ func allGrids(r *audit.Report, by ...string) []grid {
 	return gs
 }
 
-// checkGridsMatchTablewriter draws every grid of r through the renderer
-// and through tablewriter's Table layer at several widths, with and
-// without colour, one termWriter each for all the grids (as a report's
+// checkGridsMatchTablewriter draws every grid of r, twice, through the
+// renderer and through tablewriter's Table layer at several widths, with
+// and without colour, one termWriter each for all the grids (as a report's
 // writer reuses its renderer from table to table).
 func checkGridsMatchTablewriter(t *testing.T, r *audit.Report, widths []int, by ...string) {
 	t.Helper()
@@ -92,7 +92,8 @@ func checkGridsMatchTablewriter(t *testing.T, r *audit.Report, widths []int, by 
 			var want, got bytes.Buffer
 			ref := &termWriter{w: &want, opt: opt}
 			drawn := &termWriter{w: &got, opt: opt}
-			for _, g := range allGrids(r, by...) {
+			gs := allGrids(r, by...)
+			for _, g := range append(gs, gs...) { // twice: the second time with the edges drawn before
 				ref.tablewriterGrid(g)
 				drawn.grid(g)
 				if ref.err != nil || drawn.err != nil {
