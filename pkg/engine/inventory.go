@@ -504,6 +504,8 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	for k, pp := range inv.pending {
 		sides = append(sides, side{key: k, pp: pp})
 	}
+	// The sides hold the pairs now, and let each go once it is filed.
+	inv.pending = map[pairKey]*pendingPair{}
 	workers := resolveWorkers()
 	inParallel(len(sides), 4096, workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -512,11 +514,11 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	})
 	sortSides(sides, workers)
 	inv.tab.id("mixed") // a side's capped rows fold into a row of this channel: interned now, the table is only read meanwhile
-	inv.sidesInOrder(sides, v, workers, func(sd *side, set *destSet, key string) {
-		pp := sd.pp
+	inv.sidesInOrder(sides, v, workers, func(sd *side, ms *madeSide) {
+		pp, set, key := sd.pp, ms.set, ms.key
 		cur := inv.devs[key]
 		if cur == nil && len(inv.devs) >= maxDevices {
-			inv.overflow += uint64(pp.flows())
+			inv.overflow += uint64(ms.flows)
 			inv.folded = append(inv.folded, key)
 			cur = inv.devs[otherDevices]
 			if cur == nil {
@@ -531,10 +533,8 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 			inv.addSide(cur, pp, set, sd.clientSide)
 		}
 		// Filed: its side's rows are the device's now; the rest of the pair
-		// (its rows by both ports, its leaks and findings) is let go
-		// (the goroutines making sides use sd.pp, never the map).
+		// (its rows by both ports, its leaks and findings) is let go.
 		sd.pp = nil
-		delete(inv.pending, sd.key)
 	})
 	if !aliases {
 		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil

@@ -302,11 +302,11 @@ func (x *pairExtra) merge(t *strtab, pk *pairKey, o *pairExtra) {
 
 // retabFindings moves the findings' string ids from table from to table
 // to, in place.
-func (x *pairExtra) retabFindings(from, to *strtab) {
+func (x *pairExtra) retabFindings(m *moveTab) {
 	for i := range x.findings {
 		c := &x.findings[i]
-		c.k.kind, c.k.message, c.k.tr = to.id(from.str(c.k.kind)), to.id(from.str(c.k.message)), to.id(from.str(c.k.tr))
-		c.name, c.nameSrc, c.channel = to.id(from.str(c.name)), to.id(from.str(c.nameSrc)), to.id(from.str(c.channel))
+		c.k.kind, c.k.message, c.k.tr = m.id(c.k.kind), m.id(c.k.message), m.id(c.k.tr)
+		c.name, c.nameSrc, c.channel = m.id(c.name), m.id(c.nameSrc), m.id(c.channel)
 	}
 	if x.findingIdx != nil {
 		x.findingIdx = make(map[pairFindingKey]int32, len(x.findings))
@@ -673,8 +673,9 @@ func (pp *pendingPair) retab(from, to *strtab) {
 	if from == to {
 		return
 	}
+	m := from.moveTo(to)
 	if pp.x != nil {
-		pp.x.retabFindings(from, to)
+		pp.x.retabFindings(m)
 	}
 	if pp.sides != nil {
 		pp.sides.asClient.retab(from, to)
@@ -689,15 +690,14 @@ func (pp *pendingPair) retab(from, to *strtab) {
 	for i := range pp.rows {
 		pr := &pp.rows[i]
 		old := pr.k
-		pr.k.tr, pr.k.name = to.id(from.str(old.tr)), to.id(from.str(old.name))
-		pr.dec = to.decID(from.dec(pr.dec))
-		m := append(pr.r.retab(from, to), more[old]...)
-		if len(m) > 0 {
+		pr.k.tr, pr.k.name = m.id(old.tr), m.id(old.name)
+		pr.dec = m.dec(pr.dec)
+		if mo := append(pr.r.retab(m), more[old]...); len(mo) > 0 {
 			x := pp.extra()
 			if x.more == nil {
 				x.more = map[pairRowKey][]string{}
 			}
-			x.more[pr.k] = m
+			x.more[pr.k] = mo
 		}
 	}
 	if pp.idx != nil {
@@ -802,18 +802,24 @@ func sideOf(v *lanView, k *pairKey) bool {
 // time.
 var resolveBlock = 1024
 
+// madeSide is what sidesInOrder makes of a pair for filing it: the rows
+// of its side, its device key and its number of flows.
+type madeSide struct {
+	set   *destSet
+	key   string
+	flows int
+}
+
 // sidesInOrder decides each pair's side and makes its rows (the pair's
 // side, capped: pendingPair.side, destSet.finish) on up to workers
 // goroutines, a block of pairs at a time and at most two blocks per
-// goroutine ahead, and calls file with each pair, its rows and its
-// device key in the order of sides, on this goroutine. Making the rows
-// only reads the string table; file may change anything but the pairs
-// not yet filed.
-func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file func(sd *side, set *destSet, key string)) {
+// goroutine ahead, and calls file with each pair and what was made of it
+// in the order of sides, on this goroutine. Making the rows only reads
+// the string table; file may change anything but the pairs not yet filed.
+func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file func(sd *side, ms *madeSide)) {
 	type made struct {
-		sets []*destSet
-		keys []string
-		done chan struct{}
+		sides []madeSide
+		done  chan struct{}
 	}
 	make1 := func(m *made, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -821,8 +827,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 			sd.clientSide = sideOf(v, &sd.key)
 			set := sd.pp.side(inv.tab, sd.clientSide)
 			set.finish(inv.tab, maxDests)
-			m.sets = append(m.sets, set)
-			m.keys = append(m.keys, pairSideKey(sd.pp, sd.clientSide))
+			m.sides = append(m.sides, madeSide{set: set, key: pairSideKey(sd.pp, sd.clientSide), flows: sd.pp.flows()})
 		}
 	}
 	n := (len(sides) + resolveBlock - 1) / resolveBlock
@@ -832,7 +837,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 			var m made
 			make1(&m, lo, hi)
 			for i := lo; i < hi; i++ {
-				file(&sides[i], m.sets[i-lo], m.keys[i-lo])
+				file(&sides[i], &m.sides[i-lo])
 			}
 		}
 		return
@@ -857,7 +862,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 				}
 				m := &blocks[b]
 				lo, hi := b*resolveBlock, min((b+1)*resolveBlock, len(sides))
-				m.sets, m.keys = make([]*destSet, 0, hi-lo), make([]string, 0, hi-lo)
+				m.sides = make([]madeSide, 0, hi-lo)
 				make1(m, lo, hi)
 				close(m.done)
 			}
@@ -867,8 +872,8 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 		m := &blocks[b]
 		<-m.done
 		lo := b * resolveBlock
-		for i := range m.sets {
-			file(&sides[lo+i], m.sets[i], m.keys[i])
+		for i := range m.sides {
+			file(&sides[lo+i], &m.sides[i])
 		}
 		blocks[b] = made{}
 		<-slots

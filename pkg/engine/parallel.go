@@ -411,6 +411,11 @@ func (inv *inventory) merge(o *inventory) {
 		}
 		return a
 	})
+	if len(inv.pending) == 0 && inv.tab == o.tab {
+		// What the loop below would make: o holds at most 2 × maxPending
+		// pairs, which an empty inventory takes without a cut.
+		inv.pending, o.pending = o.pending, inv.pending
+	}
 	for _, op := range o.pending {
 		inv.mergePair(op, o.tab)
 	}

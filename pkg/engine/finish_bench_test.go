@@ -1,0 +1,69 @@
+//go:build unix
+
+package engine
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/phonehome/phonehome/pkg/geo"
+	"github.com/phonehome/phonehome/pkg/leak"
+	"github.com/phonehome/phonehome/pkg/signature"
+)
+
+// BenchmarkFinish is the end of the analysis alone (engine.finish: the
+// workers' results merged, the pending pairs resolved, the devices built),
+// as the CLI runs it for the table (no flow records) and for json
+// (records spooled). The capture is PHONEHOME_REAL_BENCH (skipped when
+// unset); every iteration reads it again, untimed, then times the end.
+func BenchmarkFinish(b *testing.B) {
+	in := os.Getenv("PHONEHOME_REAL_BENCH")
+	if in == "" {
+		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench")
+	}
+	sc, err := leak.NewScanner(nil, leak.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := geo.Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sigs, err := signature.LoadEmbedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"table", Config{Scanner: sc, Geo: g, Signatures: sigs}},
+		{"json", Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolDir: b.TempDir()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var cpu time.Duration
+			for range b.N {
+				b.StopTimer()
+				e := newRun(tc.cfg, 1)
+				if err := e.readFile(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+				e.pool.close()
+				runtime.GC()
+				b.StartTimer()
+				cpu0 := cpuTime()
+				e.finish()
+				cpu += cpuTime() - cpu0
+				b.StopTimer()
+				if e.report.Records != nil {
+					e.report.Records.Close()
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
