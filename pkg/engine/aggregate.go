@@ -53,6 +53,20 @@ func (t *strtab) moveTo(to *strtab) *moveTab {
 	return t.move
 }
 
+// fill looks up every id, decryption id and protocol of from: from then
+// on the translation is only read, and goroutines may share it.
+func (m *moveTab) fill() {
+	for i := range m.from.strs {
+		m.id(uint32(i))
+	}
+	for i := range m.from.decs {
+		m.dec(uint32(i))
+	}
+	if n := len(m.from.protos); n > 0 {
+		m.protos(1<<n - 1)
+	}
+}
+
 // id is the id in to of string id i of from.
 func (m *moveTab) id(i uint32) uint32 {
 	if i == 0 {
@@ -471,9 +485,12 @@ func (s *destSet) row(t *strtab, k destKey, maxRows int) *destRow {
 	return &s.ents[len(s.ents)-1].r
 }
 
-func (s *destSet) reindex() {
+func (s *destSet) reindex() { s.reindexFor(len(s.ents)) }
+
+// reindexFor indexes the rows in an index made for n rows.
+func (s *destSet) reindexFor(n int) {
 	x := s.extra()
-	x.idx = make(map[destKey]int32, len(s.ents))
+	x.idx = make(map[destKey]int32, max(n, len(s.ents)))
 	for i := range s.ents {
 		x.idx[s.ents[i].k] = int32(i)
 	}

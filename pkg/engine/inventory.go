@@ -183,6 +183,9 @@ func (inv *inventory) devRoom(key string) bool {
 // cutDevs keeps the n devices of the smallest keys and folds the others
 // into otherDevices.
 func (inv *inventory) cutDevs(n int) {
+	if len(inv.devs) <= n {
+		return
+	}
 	keys := make([]string, 0, len(inv.devs))
 	for k := range inv.devs {
 		if k != otherDevices {
@@ -516,6 +519,7 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	inv.tab.id("mixed") // a side's capped rows fold into a row of this channel: interned now, the table is only read meanwhile
 	inv.sidesInOrder(sides, v, workers, func(sd *side, ms *madeSide) {
 		pp, set, key := sd.pp, ms.set, ms.key
+		sd.dev = key
 		cur := inv.devs[key]
 		if cur == nil && len(inv.devs) >= maxDevices {
 			inv.overflow += uint64(ms.flows)
@@ -545,10 +549,13 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	}
 	names := make(map[string]string, len(sides)+len(inv.folded))
 	for _, p := range sides {
-		k := &p.key
-		key := hostKey(k.sHas, k.sMAC, k.server())
-		if p.clientSide {
-			key = hostKey(k.cHas, k.cMAC, k.client())
+		key := p.dev
+		if key == "" { // evicted
+			k := &p.key
+			key = hostKey(k.sHas, k.sMAC, k.server())
+			if p.clientSide {
+				key = hostKey(k.cHas, k.cMAC, k.client())
+			}
 		}
 		if inv.devs[key] == nil {
 			key = otherDevices

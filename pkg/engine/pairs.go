@@ -343,12 +343,12 @@ func (inv *inventory) pendingRoom(k pairKey) bool {
 // cutPending keeps the n smallest pending pairs and resolves the others by
 // the fixed ranges.
 func (inv *inventory) cutPending(n int) {
+	if len(inv.pending) <= n {
+		return
+	}
 	keys := make([]pairKey, 0, len(inv.pending))
 	for k := range inv.pending {
 		keys = append(keys, k)
-	}
-	if len(keys) <= n {
-		return
 	}
 	slices.SortFunc(keys, cmpPairKey)
 	for _, k := range keys[n:] {
@@ -719,6 +719,7 @@ type side struct {
 	key        pairKey
 	pp         *pendingPair // until it is filed
 	id         string
+	dev        string // the device key of the side, once filed
 	clientSide bool
 }
 
