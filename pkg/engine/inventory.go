@@ -518,7 +518,7 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	sortSides(sides, workers)
 	inv.tab.id("mixed") // a side's capped rows fold into a row of this channel: interned now, the table is only read meanwhile
 	inv.sidesInOrder(sides, v, workers, func(sd *side, ms *madeSide) {
-		pp, set, key := sd.pp, ms.set, ms.key
+		pp, key := sd.pp, ms.key
 		sd.dev = key
 		cur := inv.devs[key]
 		if cur == nil && len(inv.devs) >= maxDevices {
@@ -532,9 +532,9 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 			}
 		}
 		if cur == nil {
-			inv.devs[key] = inv.pairSide(pp, set, sd.clientSide)
+			inv.devs[key] = inv.pairSide(pp, ms, sd.clientSide)
 		} else {
-			inv.addSide(cur, pp, set, sd.clientSide)
+			inv.addSide(cur, pp, ms, sd.clientSide)
 		}
 		// Filed: its side's rows are the device's now; the rest of the pair
 		// (its rows by both ports, its leaks and findings) is let go.

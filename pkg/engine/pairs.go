@@ -270,8 +270,14 @@ func (x *pairExtra) findFinding(k pairFindingKey) int {
 // finding is the audit.Finding of row c of pair pk (string table t), as
 // the client side sees it.
 func (c *pairFinding) finding(t *strtab, pk *pairKey) audit.Finding {
+	return c.findingTo(t, pk.server().String())
+}
+
+// findingTo is the audit.Finding of row c, its destination's address ip
+// (the pair's server's, as a string).
+func (c *pairFinding) findingTo(t *strtab, ip string) audit.Finding {
 	return audit.Finding{Severity: c.k.severity, Kind: t.str(c.k.kind), Message: t.str(c.k.message),
-		Dest: audit.Dest{Name: t.str(c.name), NameSource: t.str(c.nameSrc), IP: pk.server().String(), Port: c.k.sPort,
+		Dest: audit.Dest{Name: t.str(c.name), NameSource: t.str(c.nameSrc), IP: ip, Port: c.k.sPort,
 			Transport: t.str(c.k.tr), Channel: t.str(c.channel)},
 		Frame: c.frame, Time: c.time.time(), Count: c.count}
 }
@@ -363,7 +369,8 @@ func (inv *inventory) cutPending(n int) {
 func (inv *inventory) evictPair(pp *pendingPair) {
 	clientSide := inv.local(pp.key.client()) || !inv.local(pp.key.server())
 	inv.evicted = append(inv.evicted, evictedPair{pp.key, clientSide})
-	inv.fileDev(inv.pairSide(pp, pp.side(inv.tab, clientSide), clientSide))
+	ms := inv.madeSide(pp, clientSide, pp.side(inv.tab, clientSide))
+	inv.fileDev(inv.pairSide(pp, &ms, clientSide))
 }
 
 type evictedPair struct {
@@ -537,19 +544,43 @@ func pairSideKey(pp *pendingPair, clientSide bool) string {
 	return hostKey(pp.key.sHas, pp.key.sMAC, pp.key.server())
 }
 
+// madeSide is what a pair's side is filed with (resolve makes it on the
+// goroutines making the sides, ahead of the filing): the rows of the side,
+// its device key and address, the pair's number of flows, and the address
+// its leaks and findings went to as the side sees it.
+type madeSide struct {
+	set    *destSet
+	key    string
+	flows  int
+	addr   netip.Addr // the side's address, invalid when it is not a device's (touch)
+	destIP string     // the other host's address, when the pair has leak or finding rows
+}
+
+// madeSide makes what a side of pp is filed with, of rows set.
+func (inv *inventory) madeSide(pp *pendingPair, clientSide bool, set *destSet) madeSide {
+	k := &pp.key
+	addr, dest := k.server(), k.client()
+	if clientSide {
+		addr, dest = dest, addr
+	}
+	ms := madeSide{set: set, key: pairSideKey(pp, clientSide), flows: pp.flows()}
+	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+		ms.addr = addr
+	}
+	if x := pp.x; x != nil && len(x.leaks)+len(x.findings) > 0 {
+		ms.destIP = dest.String()
+	}
+	return ms
+}
+
 // addSide adds one side of a pair to device d, as d.merge(pairSide(pp,
 // clientSide), unbounded) would, without making the side's aggregate.
-func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSide bool) {
-	k := &pp.key
-	addr := k.server()
-	if clientSide {
-		addr = k.client()
-	}
-	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+func (inv *inventory) addSide(d *devAgg, pp *pendingPair, ms *madeSide, clientSide bool) {
+	if ms.addr.IsValid() {
 		if d.ips == nil {
 			d.ips = map[netip.Addr]bool{}
 		}
-		d.ips[addr] = true
+		d.ips[ms.addr] = true
 	}
 	if t := pp.first.time(); !t.IsZero() && (d.d.FirstSeen.IsZero() || t.Before(d.d.FirstSeen)) {
 		d.d.FirstSeen = t
@@ -557,9 +588,9 @@ func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSi
 	if t := pp.last.time(); t.After(d.d.LastSeen) {
 		d.d.LastSeen = t
 	}
-	d.parts = append(d.parts, *set)
+	d.parts = append(d.parts, *ms.set)
 	if x := pp.x; x != nil {
-		inv.sideRows(d, pp, clientSide)
+		inv.sideRows(d, x, ms.destIP, clientSide)
 		for _, ua := range x.uas {
 			d.uas = addUA(d.uas, ua)
 		}
@@ -567,14 +598,10 @@ func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSi
 }
 
 // sideRows files a pair's leaks and findings under d, with the
-// destination as the side sees it.
-func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
-	x := pp.x
-	var ip string
-	if !clientSide {
-		ip = pp.key.client().String()
-	}
-	for _, pl := range x.leaks {
+// destination as the side sees it (its address ip).
+func (inv *inventory) sideRows(d *devAgg, x *pairExtra, ip string, clientSide bool) {
+	for i := range x.leaks {
+		pl := &x.leaks[i]
 		l := pl.l
 		if !clientSide {
 			l.Dest.IP, l.Dest.Port = ip, pl.cPort
@@ -582,9 +609,18 @@ func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
 		d.addLeak(l)
 	}
 	for i := range x.findings {
-		fi := x.findingAt(inv.tab, &pp.key, i)
+		c := &x.findings[i]
+		var fi audit.Finding
+		if c.full != 0 {
+			fi = x.full[c.full-1]
+			if !clientSide {
+				fi.Dest.IP = ip
+			}
+		} else {
+			fi = c.findingTo(inv.tab, ip)
+		}
 		if !clientSide {
-			fi.Dest.IP, fi.Dest.Port = ip, x.findings[i].k.cPort
+			fi.Dest.Port = c.k.cPort
 		}
 		d.addFinding(fi)
 	}
@@ -592,24 +628,24 @@ func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
 	d.findingsDropped += x.findingsDropped
 }
 
-// pairSide makes the device aggregate of one side of a pair, of rows set.
-func (inv *inventory) pairSide(pp *pendingPair, set *destSet, clientSide bool) *devAgg {
+// pairSide makes the device aggregate of one side of a pair (ms).
+func (inv *inventory) pairSide(pp *pendingPair, ms *madeSide, clientSide bool) *devAgg {
 	k := &pp.key
-	mac, has, addr := k.sMAC, k.sHas, k.server()
+	mac, has := k.sMAC, k.sHas
 	if clientSide {
-		mac, has, addr = k.cMAC, k.cHas, k.client()
+		mac, has = k.cMAC, k.cHas
 	}
-	d := &devAgg{mac: mac, hasMAC: has, tab: inv.tab, dests: *set}
-	d.d.ID = hostKey(has, mac, addr)
+	d := &devAgg{mac: mac, hasMAC: has, tab: inv.tab, dests: *ms.set}
+	d.d.ID = ms.key
 	if has {
 		d.d.MAC = macString(mac)
 	}
 	d.d.FirstSeen, d.d.LastSeen = pp.first.time(), pp.last.time()
-	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
-		d.ips = map[netip.Addr]bool{addr: true}
+	if ms.addr.IsValid() {
+		d.ips = map[netip.Addr]bool{ms.addr: true}
 	}
 	if x := pp.x; x != nil {
-		inv.sideRows(d, pp, clientSide)
+		inv.sideRows(d, x, ms.destIP, clientSide)
 		d.uas = x.uas
 	}
 	return d
@@ -803,14 +839,6 @@ func sideOf(v *lanView, k *pairKey) bool {
 // time.
 var resolveBlock = 1024
 
-// madeSide is what sidesInOrder makes of a pair for filing it: the rows
-// of its side, its device key and its number of flows.
-type madeSide struct {
-	set   *destSet
-	key   string
-	flows int
-}
-
 // sidesInOrder decides each pair's side and makes its rows (the pair's
 // side, capped: pendingPair.side, destSet.finish) on up to workers
 // goroutines, a block of pairs at a time and at most two blocks per
@@ -828,7 +856,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 			sd.clientSide = sideOf(v, &sd.key)
 			set := sd.pp.side(inv.tab, sd.clientSide)
 			set.finish(inv.tab, maxDests)
-			m.sides = append(m.sides, madeSide{set: set, key: pairSideKey(sd.pp, sd.clientSide), flows: sd.pp.flows()})
+			m.sides = append(m.sides, inv.madeSide(sd.pp, sd.clientSide, set))
 		}
 	}
 	n := (len(sides) + resolveBlock - 1) / resolveBlock
