@@ -31,6 +31,87 @@ type strtab struct {
 	decIDs  map[string]uint32
 	decs    []*audit.Decryption
 	decNext map[decStep]uint32
+	move    *moveTab // the translation to the table this one's rows last moved to
+}
+
+// moveTab translates the ids of one string table (from) to those of
+// another (to), each id looked up once: a merge moves many rows of few
+// distinct strings, decryption counts and protocols.
+type moveTab struct {
+	from, to *strtab
+	ids      []uint32 // by from's id; 0: not looked up yet (only "" is 0)
+	decs     []uint32 // by from's decryption id, the same way
+	bits     [64]uint64
+	known    uint64 // the protocol bits of from whose bits in to are looked up
+}
+
+// moveTo is the translation of t's ids to table to.
+func (t *strtab) moveTo(to *strtab) *moveTab {
+	if t.move == nil || t.move.to != to {
+		t.move = &moveTab{from: t, to: to}
+	}
+	return t.move
+}
+
+// fill looks up every id, decryption id and protocol of from: from then
+// on the translation is only read, and goroutines may share it.
+func (m *moveTab) fill() {
+	for i := range m.from.strs {
+		m.id(uint32(i))
+	}
+	for i := range m.from.decs {
+		m.dec(uint32(i))
+	}
+	if n := len(m.from.protos); n > 0 {
+		m.protos(1<<n - 1)
+	}
+}
+
+// id is the id in to of string id i of from.
+func (m *moveTab) id(i uint32) uint32 {
+	if i == 0 {
+		return 0
+	}
+	if int(i) >= len(m.ids) {
+		m.ids = append(m.ids, make([]uint32, len(m.from.strs)-len(m.ids))...)
+	}
+	if m.ids[i] == 0 {
+		m.ids[i] = m.to.id(m.from.strs[i])
+	}
+	return m.ids[i]
+}
+
+// dec is the id in to of decryption id i of from.
+func (m *moveTab) dec(i uint32) uint32 {
+	if i == 0 {
+		return 0
+	}
+	if int(i) >= len(m.decs) {
+		m.decs = append(m.decs, make([]uint32, len(m.from.decs)-len(m.decs))...)
+	}
+	if m.decs[i] == 0 {
+		m.decs[i] = m.to.decID(m.from.decs[i])
+	}
+	return m.decs[i]
+}
+
+// protos is the protocol bits of from's set in to, and the protocols that
+// have no bit there (in from's bit order).
+func (m *moveTab) protos(set uint64) (out uint64, more []string) {
+	for set != 0 {
+		i := bits.TrailingZeros64(set)
+		set &^= 1 << i
+		if m.known&(1<<i) == 0 {
+			m.bits[i] = m.to.protoBit(m.from.protos[i])
+			m.known |= 1 << i
+		}
+		if b := m.bits[i]; b != 0 {
+			out |= b
+		} else {
+			more = append(more, m.from.protos[i])
+		}
+	}
+	return out, more
 }
 
 // decStep is one session added to the decryption counts of an id.
@@ -313,18 +394,10 @@ func (r *destRow) merge(t *strtab, o *destRow, named bool) {
 	r.last = latest(r.last, o.last)
 }
 
-// retab rewrites the row's string ids from table from to table to.
-func (r *destRow) retab(from, to *strtab) (more []string) {
-	r.nameSrc, r.channel = to.id(from.str(r.nameSrc)), to.id(from.str(r.channel))
-	var set uint64
-	for _, p := range from.protoNames(r.protos) {
-		if b := to.protoBit(p); b != 0 {
-			set |= b
-		} else {
-			more = append(more, p)
-		}
-	}
-	r.protos = set
+// retab rewrites the row's string ids to another table's (m).
+func (r *destRow) retab(m *moveTab) (more []string) {
+	r.nameSrc, r.channel = m.id(r.nameSrc), m.id(r.channel)
+	r.protos, more = m.protos(r.protos)
 	return more
 }
 
@@ -412,9 +485,12 @@ func (s *destSet) row(t *strtab, k destKey, maxRows int) *destRow {
 	return &s.ents[len(s.ents)-1].r
 }
 
-func (s *destSet) reindex() {
+func (s *destSet) reindex() { s.reindexFor(len(s.ents)) }
+
+// reindexFor indexes the rows in an index made for n rows.
+func (s *destSet) reindexFor(n int) {
 	x := s.extra()
-	x.idx = make(map[destKey]int32, len(s.ents))
+	x.idx = make(map[destKey]int32, max(n, len(s.ents)))
 	for i := range s.ents {
 		x.idx[s.ents[i].k] = int32(i)
 	}
@@ -535,8 +611,9 @@ func (s *destSet) merge(t *strtab, o *destSet, ot *strtab, maxRows int) {
 			dec, more = o.x.dec[e.k], o.x.more[e.k]
 		}
 		if ot != t {
-			e.k.tr, e.k.name = t.id(ot.str(e.k.tr)), t.id(ot.str(e.k.name))
-			more = append(e.r.retab(ot, t), more...)
+			m := ot.moveTo(t)
+			e.k.tr, e.k.name = m.id(e.k.tr), m.id(e.k.name)
+			more = append(e.r.retab(m), more...)
 		}
 		s.mergeRow(t, e.k, &e.r, dec, more, maxRows)
 	}
@@ -544,8 +621,9 @@ func (s *destSet) merge(t *strtab, o *destSet, ot *strtab, maxRows int) {
 		oo := *o.x.other
 		tr, more := oo.tr, oo.more
 		if ot != t {
-			tr = t.id(ot.str(tr))
-			more = append(oo.r.retab(ot, t), more...)
+			m := ot.moveTo(t)
+			tr = m.id(tr)
+			more = append(oo.r.retab(m), more...)
 		}
 		s.fold(t, tr, &oo.r, oo.dec, more)
 	}
@@ -561,8 +639,9 @@ func (s *destSet) retab(from, to *strtab) {
 	if s.x != nil {
 		dec, more = s.x.dec, s.x.more
 	}
+	m := from.moveTo(to)
 	moved := func(k destKey) destKey {
-		k.tr, k.name = to.id(from.str(k.tr)), to.id(from.str(k.name))
+		k.tr, k.name = m.id(k.tr), m.id(k.name)
 		return k
 	}
 	var newDec map[destKey]*audit.Decryption
@@ -571,18 +650,18 @@ func (s *destSet) retab(from, to *strtab) {
 		e := &s.ents[i]
 		old := e.k
 		e.k = moved(old)
-		m := append(e.r.retab(from, to), more[old]...)
+		mo := append(e.r.retab(m), more[old]...)
 		if d := dec[old]; d != nil {
 			if newDec == nil {
 				newDec = map[destKey]*audit.Decryption{}
 			}
 			newDec[e.k] = d
 		}
-		if len(m) > 0 {
+		if len(mo) > 0 {
 			if newMore == nil {
 				newMore = map[destKey][]string{}
 			}
-			newMore[e.k] = m
+			newMore[e.k] = mo
 		}
 	}
 	if s.x == nil {
@@ -593,8 +672,8 @@ func (s *destSet) retab(from, to *strtab) {
 		s.x.max = moved(s.x.max)
 	}
 	if o := s.x.other; o != nil {
-		o.tr = to.id(from.str(o.tr))
-		o.more = append(o.r.retab(from, to), o.more...)
+		o.tr = m.id(o.tr)
+		o.more = append(o.r.retab(m), o.more...)
 	}
 	if s.x.idx != nil {
 		s.reindex()

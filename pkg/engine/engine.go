@@ -176,19 +176,8 @@ func ExpandInputs(args []string) (files []string, skipped []audit.Warning, err e
 // Wireshark. It returns the report and, when something went wrong, an
 // error wrapping ErrInput (no report) or ErrDamaged (partial report).
 func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error) {
-	if cfg.SpoolRecords {
-		cfg.spoolFallback = spool.NewFallback(max(cmp.Or(cfg.SpoolFallback, spool.DefaultFallback), 0))
-	}
-	e := newEngine(cfg)
-	e.dec = flow.NewDecoder()
-	e.frames = &frameIndex{multi: len(inputs) > 1}
-	e.pool = newPool(cfg, workerCount(cfg), e.httpLimits, e.frames, e.maskSecrets)
-	e.initDecryption()
+	e := newRun(cfg, len(inputs))
 	defer e.pool.close() // on every path; finish closes it first on the others
-	e.dec.OnARP = e.pool.lan.arp
-	for _, w := range cfg.InputWarnings {
-		e.warn(w)
-	}
 	var damaged error
 	for _, path := range inputs {
 		if err := e.readFile(ctx, path); err != nil {
@@ -219,6 +208,23 @@ func Run(ctx context.Context, cfg Config, inputs []string) (*audit.Report, error
 		return e.report, errors.Join(errs...)
 	}
 	return e.report, nil
+}
+
+// newRun is the engine of a run of n inputs, its workers started.
+func newRun(cfg Config, n int) *engine {
+	if cfg.SpoolRecords {
+		cfg.spoolFallback = spool.NewFallback(max(cmp.Or(cfg.SpoolFallback, spool.DefaultFallback), 0))
+	}
+	e := newEngine(cfg)
+	e.dec = flow.NewDecoder()
+	e.frames = &frameIndex{multi: n > 1}
+	e.pool = newPool(cfg, workerCount(cfg), e.httpLimits, e.frames, e.maskSecrets)
+	e.initDecryption()
+	e.dec.OnARP = e.pool.lan.arp
+	for _, w := range cfg.InputWarnings {
+		e.warn(w)
+	}
+	return e
 }
 
 // engine is one run's coordinator: it reads the inputs, decodes frames to

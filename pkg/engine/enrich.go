@@ -14,22 +14,18 @@ import (
 
 // buildDevices names the merged devices and hands each one's aggregate to
 // the enrichment stage (pkg/enrich), which makes the report's devices.
-// Naming reads the inventory and runs in order; the devices are then
-// built by GOMAXPROCS goroutines, each with an enrichment stage of its
-// own (a stage caches what it looked up), largest first, each into its
-// own place: the result does not depend on their number.
+// The devices are named and built by GOMAXPROCS goroutines, each with an
+// enrichment stage of its own (a stage caches what it looked up), largest
+// first, each into its own place: naming only reads the inventory's
+// names, so the result does not depend on their number.
 func (e *engine) buildDevices() {
 	cfg := enrich.Config{Geo: e.cfg.Geo, Signatures: e.cfg.Signatures,
 		HomeCountry: e.cfg.HomeCountry, ShowEvidence: e.cfg.ShowEvidence}
-	renamed := map[string]string{}
 	devs := e.inv.devices()
-	for _, d := range devs {
-		oldID := d.d.ID
-		e.inv.name(d)
-		if d.d.ID != oldID {
-			renamed[oldID] = d.d.ID
-		}
-		delete(e.inv.devs, oldID) // devs holds it until it is built
+	oldIDs := make([]string, len(devs))
+	for i, d := range devs {
+		oldIDs[i] = d.d.ID
+		delete(e.inv.devs, d.d.ID) // devs holds it until it is built
 	}
 	// The largest first, so that the last ones to start are short.
 	order := make([]int, len(devs))
@@ -52,12 +48,19 @@ func (e *engine) buildDevices() {
 					return
 				}
 				i := order[j]
+				e.inv.name(devs[i])
 				built[i] = st.Device(devs[i].aggregate())
 				devs[i] = nil // its rows are in the report now
 			}
 		}()
 	}
 	wg.Wait()
+	renamed := map[string]string{}
+	for i := range built {
+		if id := built[i].ID; id != oldIDs[i] {
+			renamed[oldIDs[i]] = id
+		}
+	}
 	e.report.Devices = built
 	slices.SortFunc(e.report.Devices, func(a, b audit.Device) int { return cmp.Compare(a.ID, b.ID) })
 	audit.Tally(e.report)
@@ -91,8 +94,12 @@ func (d *devAgg) aggregate() enrich.Device {
 		}
 		if n > cap(d.dests.ents) {
 			// One allocation for the merged rows (the parts seldom
-			// share a key), not a doubling per growth.
+			// share a key), not a doubling per growth; the same for
+			// their index.
 			d.dests.ents = append(make([]destEnt, 0, n), d.dests.ents...)
+		}
+		if n > smallSet {
+			d.dests.reindexFor(n)
 		}
 	}
 	for i := range d.parts {
@@ -105,18 +112,27 @@ func (d *devAgg) aggregate() enrich.Device {
 	return enrich.Device{Device: d.d, Leaks: d.leaks, Findings: d.findings, UserAgents: d.uas, Dests: rows}
 }
 
-// rows makes the destination rows of the set.
+// rowsChunk is how many rows of a set one goroutine makes at a time
+// (rows): a set of thousands of rows (real-1G's other devices: 71,000) is
+// not left to one core.
+const rowsChunk = 4096
+
+// rows makes the destination rows of the set, each in its own place: it
+// only reads the set and the string table.
 func (s *destSet) rows(t *strtab) []audit.Destination {
-	out := make([]audit.Destination, 0, len(s.ents)+1)
+	n := len(s.ents)
 	var x destExtra
 	if s.x != nil {
 		x = *s.x
 	}
-	for i := range s.ents {
-		k, r := s.ents[i].k, &s.ents[i].r
-		out = append(out, row(t, r, audit.Dest{Name: t.str(k.name), NameSource: t.str(r.nameSrc), IP: k.addr().String(), Port: k.port,
-			Transport: t.str(k.tr)}, x.dec[k], x.more[k]))
-	}
+	out := make([]audit.Destination, n, n+1)
+	inParallel(n, rowsChunk, runtime.GOMAXPROCS(0), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			k, r := s.ents[i].k, &s.ents[i].r
+			out[i] = row(t, r, audit.Dest{Name: t.str(k.name), NameSource: t.str(r.nameSrc), IP: k.addr().String(), Port: k.port,
+				Transport: t.str(k.tr)}, x.dec[k], x.more[k])
+		}
+	})
 	if o := x.other; o != nil {
 		out = append(out, row(t, &o.r, audit.Dest{Name: "(other destinations)", Transport: t.str(o.tr)}, o.dec, o.more))
 	}

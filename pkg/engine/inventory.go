@@ -183,6 +183,9 @@ func (inv *inventory) devRoom(key string) bool {
 // cutDevs keeps the n devices of the smallest keys and folds the others
 // into otherDevices.
 func (inv *inventory) cutDevs(n int) {
+	if len(inv.devs) <= n {
+		return
+	}
 	keys := make([]string, 0, len(inv.devs))
 	for k := range inv.devs {
 		if k != otherDevices {
@@ -504,6 +507,8 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	for k, pp := range inv.pending {
 		sides = append(sides, side{key: k, pp: pp})
 	}
+	// The sides hold the pairs now, and let each go once it is filed.
+	inv.pending = map[pairKey]*pendingPair{}
 	workers := resolveWorkers()
 	inParallel(len(sides), 4096, workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -512,11 +517,12 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	})
 	sortSides(sides, workers)
 	inv.tab.id("mixed") // a side's capped rows fold into a row of this channel: interned now, the table is only read meanwhile
-	inv.sidesInOrder(sides, v, workers, func(sd *side, set *destSet, key string) {
-		pp := sd.pp
+	inv.sidesInOrder(sides, v, workers, func(sd *side, ms *madeSide) {
+		pp, key := sd.pp, ms.key
+		sd.dev = key
 		cur := inv.devs[key]
 		if cur == nil && len(inv.devs) >= maxDevices {
-			inv.overflow += uint64(pp.flows())
+			inv.overflow += uint64(ms.flows)
 			inv.folded = append(inv.folded, key)
 			cur = inv.devs[otherDevices]
 			if cur == nil {
@@ -526,15 +532,13 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 			}
 		}
 		if cur == nil {
-			inv.devs[key] = inv.pairSide(pp, set, sd.clientSide)
+			inv.devs[key] = inv.pairSide(pp, ms, sd.clientSide)
 		} else {
-			inv.addSide(cur, pp, set, sd.clientSide)
+			inv.addSide(cur, pp, ms, sd.clientSide)
 		}
 		// Filed: its side's rows are the device's now; the rest of the pair
-		// (its rows by both ports, its leaks and findings) is let go
-		// (the goroutines making sides use sd.pp, never the map).
+		// (its rows by both ports, its leaks and findings) is let go.
 		sd.pp = nil
-		delete(inv.pending, sd.key)
 	})
 	if !aliases {
 		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
@@ -545,10 +549,13 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 	}
 	names := make(map[string]string, len(sides)+len(inv.folded))
 	for _, p := range sides {
-		k := &p.key
-		key := hostKey(k.sHas, k.sMAC, k.server())
-		if p.clientSide {
-			key = hostKey(k.cHas, k.cMAC, k.client())
+		key := p.dev
+		if key == "" { // evicted
+			k := &p.key
+			key = hostKey(k.sHas, k.sMAC, k.server())
+			if p.clientSide {
+				key = hostKey(k.cHas, k.cMAC, k.client())
+			}
 		}
 		if inv.devs[key] == nil {
 			key = otherDevices

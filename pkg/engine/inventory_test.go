@@ -128,7 +128,8 @@ func TestPendingPairSidesAsDirect(t *testing.T) {
 			}
 			set := pp.side(pairs.tab, clientSide)
 			set.finish(pairs.tab, maxDests)
-			got, want := rowsOf(pairs.pairSide(pp, set, clientSide)), rowsOf(d)
+			ms := pairs.madeSide(pp, clientSide, set)
+			got, want := rowsOf(pairs.pairSide(pp, &ms, clientSide)), rowsOf(d)
 			if !reflect.DeepEqual(got, want) {
 				gj, _ := json.MarshalIndent(got, "", " ")
 				wj, _ := json.MarshalIndent(want, "", " ")

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -483,8 +484,11 @@ func composeRenames(renamed, aliases map[string]string) map[string]string {
 	if len(aliases) == 0 {
 		return renamed
 	}
-	if renamed == nil {
-		renamed = map[string]string{}
+	if len(renamed) < len(aliases) {
+		// One map of the final size, not one grown alias by alias.
+		m := make(map[string]string, len(renamed)+len(aliases))
+		maps.Copy(m, renamed)
+		renamed = m
 	}
 	for p, k := range aliases {
 		if id, ok := renamed[k]; ok {

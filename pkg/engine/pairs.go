@@ -270,8 +270,14 @@ func (x *pairExtra) findFinding(k pairFindingKey) int {
 // finding is the audit.Finding of row c of pair pk (string table t), as
 // the client side sees it.
 func (c *pairFinding) finding(t *strtab, pk *pairKey) audit.Finding {
+	return c.findingTo(t, pk.server().String())
+}
+
+// findingTo is the audit.Finding of row c, its destination's address ip
+// (the pair's server's, as a string).
+func (c *pairFinding) findingTo(t *strtab, ip string) audit.Finding {
 	return audit.Finding{Severity: c.k.severity, Kind: t.str(c.k.kind), Message: t.str(c.k.message),
-		Dest: audit.Dest{Name: t.str(c.name), NameSource: t.str(c.nameSrc), IP: pk.server().String(), Port: c.k.sPort,
+		Dest: audit.Dest{Name: t.str(c.name), NameSource: t.str(c.nameSrc), IP: ip, Port: c.k.sPort,
 			Transport: t.str(c.k.tr), Channel: t.str(c.channel)},
 		Frame: c.frame, Time: c.time.time(), Count: c.count}
 }
@@ -302,11 +308,11 @@ func (x *pairExtra) merge(t *strtab, pk *pairKey, o *pairExtra) {
 
 // retabFindings moves the findings' string ids from table from to table
 // to, in place.
-func (x *pairExtra) retabFindings(from, to *strtab) {
+func (x *pairExtra) retabFindings(m *moveTab) {
 	for i := range x.findings {
 		c := &x.findings[i]
-		c.k.kind, c.k.message, c.k.tr = to.id(from.str(c.k.kind)), to.id(from.str(c.k.message)), to.id(from.str(c.k.tr))
-		c.name, c.nameSrc, c.channel = to.id(from.str(c.name)), to.id(from.str(c.nameSrc)), to.id(from.str(c.channel))
+		c.k.kind, c.k.message, c.k.tr = m.id(c.k.kind), m.id(c.k.message), m.id(c.k.tr)
+		c.name, c.nameSrc, c.channel = m.id(c.name), m.id(c.nameSrc), m.id(c.channel)
 	}
 	if x.findingIdx != nil {
 		x.findingIdx = make(map[pairFindingKey]int32, len(x.findings))
@@ -343,12 +349,12 @@ func (inv *inventory) pendingRoom(k pairKey) bool {
 // cutPending keeps the n smallest pending pairs and resolves the others by
 // the fixed ranges.
 func (inv *inventory) cutPending(n int) {
+	if len(inv.pending) <= n {
+		return
+	}
 	keys := make([]pairKey, 0, len(inv.pending))
 	for k := range inv.pending {
 		keys = append(keys, k)
-	}
-	if len(keys) <= n {
-		return
 	}
 	slices.SortFunc(keys, cmpPairKey)
 	for _, k := range keys[n:] {
@@ -363,7 +369,8 @@ func (inv *inventory) cutPending(n int) {
 func (inv *inventory) evictPair(pp *pendingPair) {
 	clientSide := inv.local(pp.key.client()) || !inv.local(pp.key.server())
 	inv.evicted = append(inv.evicted, evictedPair{pp.key, clientSide})
-	inv.fileDev(inv.pairSide(pp, pp.side(inv.tab, clientSide), clientSide))
+	ms := inv.madeSide(pp, clientSide, pp.side(inv.tab, clientSide))
+	inv.fileDev(inv.pairSide(pp, &ms, clientSide))
 }
 
 type evictedPair struct {
@@ -537,19 +544,43 @@ func pairSideKey(pp *pendingPair, clientSide bool) string {
 	return hostKey(pp.key.sHas, pp.key.sMAC, pp.key.server())
 }
 
+// madeSide is what a pair's side is filed with (resolve makes it on the
+// goroutines making the sides, ahead of the filing): the rows of the side,
+// its device key and address, the pair's number of flows, and the address
+// its leaks and findings went to as the side sees it.
+type madeSide struct {
+	set    *destSet
+	key    string
+	flows  int
+	addr   netip.Addr // the side's address, invalid when it is not a device's (touch)
+	destIP string     // the other host's address, when the pair has leak or finding rows
+}
+
+// madeSide makes what a side of pp is filed with, of rows set.
+func (inv *inventory) madeSide(pp *pendingPair, clientSide bool, set *destSet) madeSide {
+	k := &pp.key
+	addr, dest := k.server(), k.client()
+	if clientSide {
+		addr, dest = dest, addr
+	}
+	ms := madeSide{set: set, key: pairSideKey(pp, clientSide), flows: pp.flows()}
+	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+		ms.addr = addr
+	}
+	if x := pp.x; x != nil && len(x.leaks)+len(x.findings) > 0 {
+		ms.destIP = dest.String()
+	}
+	return ms
+}
+
 // addSide adds one side of a pair to device d, as d.merge(pairSide(pp,
 // clientSide), unbounded) would, without making the side's aggregate.
-func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSide bool) {
-	k := &pp.key
-	addr := k.server()
-	if clientSide {
-		addr = k.client()
-	}
-	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
+func (inv *inventory) addSide(d *devAgg, pp *pendingPair, ms *madeSide, clientSide bool) {
+	if ms.addr.IsValid() {
 		if d.ips == nil {
 			d.ips = map[netip.Addr]bool{}
 		}
-		d.ips[addr] = true
+		d.ips[ms.addr] = true
 	}
 	if t := pp.first.time(); !t.IsZero() && (d.d.FirstSeen.IsZero() || t.Before(d.d.FirstSeen)) {
 		d.d.FirstSeen = t
@@ -557,9 +588,9 @@ func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSi
 	if t := pp.last.time(); t.After(d.d.LastSeen) {
 		d.d.LastSeen = t
 	}
-	d.parts = append(d.parts, *set)
+	d.parts = append(d.parts, *ms.set)
 	if x := pp.x; x != nil {
-		inv.sideRows(d, pp, clientSide)
+		inv.sideRows(d, x, ms.destIP, clientSide)
 		for _, ua := range x.uas {
 			d.uas = addUA(d.uas, ua)
 		}
@@ -567,14 +598,10 @@ func (inv *inventory) addSide(d *devAgg, pp *pendingPair, set *destSet, clientSi
 }
 
 // sideRows files a pair's leaks and findings under d, with the
-// destination as the side sees it.
-func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
-	x := pp.x
-	var ip string
-	if !clientSide {
-		ip = pp.key.client().String()
-	}
-	for _, pl := range x.leaks {
+// destination as the side sees it (its address ip).
+func (inv *inventory) sideRows(d *devAgg, x *pairExtra, ip string, clientSide bool) {
+	for i := range x.leaks {
+		pl := &x.leaks[i]
 		l := pl.l
 		if !clientSide {
 			l.Dest.IP, l.Dest.Port = ip, pl.cPort
@@ -582,9 +609,18 @@ func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
 		d.addLeak(l)
 	}
 	for i := range x.findings {
-		fi := x.findingAt(inv.tab, &pp.key, i)
+		c := &x.findings[i]
+		var fi audit.Finding
+		if c.full != 0 {
+			fi = x.full[c.full-1]
+			if !clientSide {
+				fi.Dest.IP = ip
+			}
+		} else {
+			fi = c.findingTo(inv.tab, ip)
+		}
 		if !clientSide {
-			fi.Dest.IP, fi.Dest.Port = ip, x.findings[i].k.cPort
+			fi.Dest.Port = c.k.cPort
 		}
 		d.addFinding(fi)
 	}
@@ -592,24 +628,24 @@ func (inv *inventory) sideRows(d *devAgg, pp *pendingPair, clientSide bool) {
 	d.findingsDropped += x.findingsDropped
 }
 
-// pairSide makes the device aggregate of one side of a pair, of rows set.
-func (inv *inventory) pairSide(pp *pendingPair, set *destSet, clientSide bool) *devAgg {
+// pairSide makes the device aggregate of one side of a pair (ms).
+func (inv *inventory) pairSide(pp *pendingPair, ms *madeSide, clientSide bool) *devAgg {
 	k := &pp.key
-	mac, has, addr := k.sMAC, k.sHas, k.server()
+	mac, has := k.sMAC, k.sHas
 	if clientSide {
-		mac, has, addr = k.cMAC, k.cHas, k.client()
+		mac, has = k.cMAC, k.cHas
 	}
-	d := &devAgg{mac: mac, hasMAC: has, tab: inv.tab, dests: *set}
-	d.d.ID = hostKey(has, mac, addr)
+	d := &devAgg{mac: mac, hasMAC: has, tab: inv.tab, dests: *ms.set}
+	d.d.ID = ms.key
 	if has {
 		d.d.MAC = macString(mac)
 	}
 	d.d.FirstSeen, d.d.LastSeen = pp.first.time(), pp.last.time()
-	if addr.IsValid() && !addr.IsUnspecified() && !notLANDevice(addr) {
-		d.ips = map[netip.Addr]bool{addr: true}
+	if ms.addr.IsValid() {
+		d.ips = map[netip.Addr]bool{ms.addr: true}
 	}
 	if x := pp.x; x != nil {
-		inv.sideRows(d, pp, clientSide)
+		inv.sideRows(d, x, ms.destIP, clientSide)
 		d.uas = x.uas
 	}
 	return d
@@ -673,8 +709,9 @@ func (pp *pendingPair) retab(from, to *strtab) {
 	if from == to {
 		return
 	}
+	m := from.moveTo(to)
 	if pp.x != nil {
-		pp.x.retabFindings(from, to)
+		pp.x.retabFindings(m)
 	}
 	if pp.sides != nil {
 		pp.sides.asClient.retab(from, to)
@@ -689,15 +726,14 @@ func (pp *pendingPair) retab(from, to *strtab) {
 	for i := range pp.rows {
 		pr := &pp.rows[i]
 		old := pr.k
-		pr.k.tr, pr.k.name = to.id(from.str(old.tr)), to.id(from.str(old.name))
-		pr.dec = to.decID(from.dec(pr.dec))
-		m := append(pr.r.retab(from, to), more[old]...)
-		if len(m) > 0 {
+		pr.k.tr, pr.k.name = m.id(old.tr), m.id(old.name)
+		pr.dec = m.dec(pr.dec)
+		if mo := append(pr.r.retab(m), more[old]...); len(mo) > 0 {
 			x := pp.extra()
 			if x.more == nil {
 				x.more = map[pairRowKey][]string{}
 			}
-			x.more[pr.k] = m
+			x.more[pr.k] = mo
 		}
 	}
 	if pp.idx != nil {
@@ -719,6 +755,7 @@ type side struct {
 	key        pairKey
 	pp         *pendingPair // until it is filed
 	id         string
+	dev        string // the device key of the side, once filed
 	clientSide bool
 }
 
@@ -805,15 +842,13 @@ var resolveBlock = 1024
 // sidesInOrder decides each pair's side and makes its rows (the pair's
 // side, capped: pendingPair.side, destSet.finish) on up to workers
 // goroutines, a block of pairs at a time and at most two blocks per
-// goroutine ahead, and calls file with each pair, its rows and its
-// device key in the order of sides, on this goroutine. Making the rows
-// only reads the string table; file may change anything but the pairs
-// not yet filed.
-func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file func(sd *side, set *destSet, key string)) {
+// goroutine ahead, and calls file with each pair and what was made of it
+// in the order of sides, on this goroutine. Making the rows only reads
+// the string table; file may change anything but the pairs not yet filed.
+func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file func(sd *side, ms *madeSide)) {
 	type made struct {
-		sets []*destSet
-		keys []string
-		done chan struct{}
+		sides []madeSide
+		done  chan struct{}
 	}
 	make1 := func(m *made, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -821,8 +856,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 			sd.clientSide = sideOf(v, &sd.key)
 			set := sd.pp.side(inv.tab, sd.clientSide)
 			set.finish(inv.tab, maxDests)
-			m.sets = append(m.sets, set)
-			m.keys = append(m.keys, pairSideKey(sd.pp, sd.clientSide))
+			m.sides = append(m.sides, inv.madeSide(sd.pp, sd.clientSide, set))
 		}
 	}
 	n := (len(sides) + resolveBlock - 1) / resolveBlock
@@ -832,7 +866,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 			var m made
 			make1(&m, lo, hi)
 			for i := lo; i < hi; i++ {
-				file(&sides[i], m.sets[i-lo], m.keys[i-lo])
+				file(&sides[i], &m.sides[i-lo])
 			}
 		}
 		return
@@ -857,7 +891,7 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 				}
 				m := &blocks[b]
 				lo, hi := b*resolveBlock, min((b+1)*resolveBlock, len(sides))
-				m.sets, m.keys = make([]*destSet, 0, hi-lo), make([]string, 0, hi-lo)
+				m.sides = make([]madeSide, 0, hi-lo)
 				make1(m, lo, hi)
 				close(m.done)
 			}
@@ -867,8 +901,8 @@ func (inv *inventory) sidesInOrder(sides []side, v *lanView, workers int, file f
 		m := &blocks[b]
 		<-m.done
 		lo := b * resolveBlock
-		for i := range m.sets {
-			file(&sides[lo+i], m.sets[i], m.keys[i])
+		for i := range m.sides {
+			file(&sides[lo+i], &m.sides[i])
 		}
 		blocks[b] = made{}
 		<-slots

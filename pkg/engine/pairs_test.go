@@ -70,7 +70,7 @@ func TestPairFindingsAsDirect(t *testing.T) {
 			// Merged into another inventory's pair (another string table).
 			tab2 := newStrtab()
 			tab2.id("shifts every id")
-			x.retabFindings(tab, tab2)
+			x.retabFindings(tab.moveTo(tab2))
 			y := &pairExtra{}
 			y.merge(tab2, &pk, x)
 			got = got[:0]

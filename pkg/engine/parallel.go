@@ -411,8 +411,28 @@ func (inv *inventory) merge(o *inventory) {
 		}
 		return a
 	})
+	if len(inv.pending) == 0 && inv.tab == o.tab {
+		// What the loop below would make: o holds at most 2 × maxPending
+		// pairs, which an empty inventory takes without a cut.
+		inv.pending, o.pending = o.pending, inv.pending
+	}
+	pairs := make([]*pendingPair, 0, len(o.pending))
 	for _, op := range o.pending {
-		inv.mergePair(op, o.tab)
+		pairs = append(pairs, op)
+	}
+	if inv.tab != o.tab {
+		// Each pair's rows are moved to inv's string table on its own,
+		// through a translation made first (the only writes to inv's
+		// table), on GOMAXPROCS goroutines.
+		o.tab.moveTo(inv.tab).fill()
+		inParallel(len(pairs), 1024, runtime.GOMAXPROCS(0), func(lo, hi int) {
+			for _, op := range pairs[lo:hi] {
+				op.retab(o.tab, inv.tab)
+			}
+		})
+	}
+	for _, op := range pairs {
+		inv.mergePair(op, inv.tab)
 	}
 	inv.evicted = append(inv.evicted, o.evicted...)
 	inv.folded = append(inv.folded, o.folded...)

@@ -9,6 +9,7 @@ package enrich
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -117,7 +118,7 @@ func (s *Stage) Device(in Device) audit.Device {
 			}
 		}
 	})
-	slices.SortFunc(dev.Destinations, compareDestinations)
+	sortDestinations(dev.Destinations)
 
 	// Leaks and findings get the enriched destination; leaks a severity.
 	dev.Leaks = make([]audit.Leak, 0, len(in.Leaks))
@@ -293,6 +294,64 @@ func leadingWord(s, seps string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// sortDestinations sorts rows by compareDestinations. The rows are large
+// (over 400 bytes) and a device may have tens of thousands, so the order
+// is found on a list of small entries, each with the row's first keys
+// (bytes, the first 16 bytes of its address, port), and then each row is
+// moved once into its place.
+func sortDestinations(rows []audit.Destination) {
+	type entry struct {
+		bytes uint64
+		ip    [2]uint64 // the address's first 16 bytes, big-endian, zero-padded
+		port  uint16
+		i     int32
+	}
+	order := make([]entry, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		var b [16]byte
+		copy(b[:], r.IP)
+		order[i] = entry{r.BytesUp + r.BytesDown, [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, r.Port, int32(i)}
+	}
+	slices.SortFunc(order, func(a, b entry) int {
+		if c := cmp.Compare(b.bytes, a.bytes); c != 0 {
+			return c
+		}
+		// A zero byte sorts before any other, as a shorter string does
+		// before a longer one it begins (addresses hold no zero byte).
+		if c := cmp.Compare(a.ip[0], b.ip[0]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ip[1], b.ip[1]); c != 0 {
+			return c
+		}
+		if len(rows[a.i].IP) <= 16 && len(rows[b.i].IP) <= 16 {
+			// The same address: only port, transport and name are left.
+			if c := cmp.Compare(a.port, b.port); c != 0 {
+				return c
+			}
+		}
+		return compareDestinations(rows[a.i], rows[b.i])
+	})
+	// Row order[k].i goes to place k: follow each cycle of the
+	// permutation with one row held aside.
+	for k := range order {
+		if int(order[k].i) == k {
+			continue
+		}
+		held := rows[k]
+		j := k
+		for int(order[j].i) != k {
+			next := int(order[j].i)
+			rows[j] = rows[next]
+			order[j].i = int32(j)
+			j = next
+		}
+		rows[j] = held
+		order[j].i = int32(j)
+	}
 }
 
 // compareDestinations: most bytes first, then by endpoint and name (rows

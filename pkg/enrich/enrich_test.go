@@ -1,6 +1,8 @@
 package enrich
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -76,5 +78,28 @@ func TestDevice(t *testing.T) {
 	shown := New(Config{ShowEvidence: true}).Device(in)
 	if shown.Leaks[0].Value != "356938035643809" {
 		t.Errorf("ShowEvidence masked %q", shown.Leaks[0].Value)
+	}
+}
+
+// TestSortDestinations: the index sort puts rows in compareDestinations'
+// order, as sorting the rows themselves does (many rows of equal bytes;
+// addresses shorter and longer than the 16 bytes the entries hold, some
+// the start of others).
+func TestSortDestinations(t *testing.T) {
+	ips := []string{"", "10.0.0.1", "10.0.0.10", "192.0.2.7", "2001:db8::1", "2001:db8:0:0:0:0:0:1", "2001:db8:0:0:0:0:0:12", "2001:db8:0:0:1::"}
+	for _, n := range []int{0, 1, 2, 7, 100, 5000} {
+		rng := rand.New(rand.NewPCG(uint64(n), 1))
+		rows := make([]audit.Destination, n)
+		for i := range rows {
+			rows[i] = audit.Destination{Dest: audit.Dest{Name: fmt.Sprintf("n%d", i), // rows are distinct, as a device's are
+				IP:   ips[rng.IntN(len(ips))],
+				Port: uint16(rng.IntN(4)), Transport: []string{"tcp", "udp"}[rng.IntN(2)]}, BytesUp: uint64(rng.IntN(10)), BytesDown: uint64(rng.IntN(3)), Flows: i}
+		}
+		want := slices.Clone(rows)
+		slices.SortFunc(want, compareDestinations)
+		sortDestinations(rows)
+		if !slices.EqualFunc(rows, want, func(a, b audit.Destination) bool { return a.Flows == b.Flows }) {
+			t.Errorf("%d rows: order differs", n)
+		}
 	}
 }
