@@ -105,7 +105,7 @@ type Reader struct {
 	linkTypes  []layers.LinkType
 	resolution gopacket.TimestampResolution
 	done       bool
-	lastStamp  time.Time
+	last       stamp  // the last frame's timestamp that was not the zero time
 	Backwards  uint64 // frames whose timestamp went backwards
 	// Timeless counts frames whose timestamp lies after the year 9999
 	// (a corrupt pcapng timestamp or resolution); they are given the zero
@@ -297,6 +297,15 @@ func (r *Reader) Cut() Cut {
 	return Cut{Records: r.cut.records, Skipped: r.cut.skipped, Largest: r.cut.largest}
 }
 
+// stamp is a timestamp as Unix seconds and nanoseconds: stored without the
+// write barrier that a time.Time's location pointer takes (during a
+// collection's marking, once a frame).
+type stamp struct {
+	sec  int64
+	nsec int32
+	set  bool // false: no timestamp yet
+}
+
 // The timestamps RFC 3339 (and so JSON) can write: years 0 to 9999.
 var (
 	minUnix = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
@@ -327,10 +336,11 @@ func (r *Reader) stamp(ci *gopacket.CaptureInfo) {
 		r.Timeless++
 	}
 	if !ci.Timestamp.IsZero() {
-		if !r.lastStamp.IsZero() && ci.Timestamp.Before(r.lastStamp) {
+		t := stamp{ci.Timestamp.Unix(), int32(ci.Timestamp.Nanosecond()), true}
+		if r.last.set && (t.sec < r.last.sec || t.sec == r.last.sec && t.nsec < r.last.nsec) {
 			r.Backwards++
 		}
-		r.lastStamp = ci.Timestamp
+		r.last = t
 	}
 }
 

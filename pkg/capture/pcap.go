@@ -128,7 +128,15 @@ func (p *pcapReader) inPlaceFrame(f *Frame) bool {
 		return false
 	}
 	f.Data = rec[len(p.hdr):]
-	f.CI = gopacket.CaptureInfo{Timestamp: p.time(rec), CaptureLength: int(incl), Length: int(max(orig, incl))}
+	// Field by field: a CaptureInfo literal is built on the stack and
+	// copied over, in 16-byte loads of its 8-byte stores (which stall)
+	// or, while a collection marks, through the write barrier's bulk copy.
+	ci := &f.CI
+	ci.Timestamp = p.time(rec)
+	ci.CaptureLength, ci.Length, ci.InterfaceIndex = int(incl), int(max(orig, incl)), 0
+	if ci.AncillaryData != nil {
+		ci.AncillaryData = nil
+	}
 	p.br.Discard(len(rec))
 	return true
 }

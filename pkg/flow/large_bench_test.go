@@ -110,3 +110,39 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkDecodeReal is the Decoder alone on frames of the real-traffic
+// bench (PHONEHOME_REAL_BENCH; skipped when unset): runs of 64 frames from
+// every 8192 (7 MiB of real-1G's), read into memory first, with an emit
+// that only counts. An op is one pass over them with a new Decoder; the
+// ns/frame metric is per frame.
+func BenchmarkDecodeReal(b *testing.B) {
+	path := os.Getenv("PHONEHOME_REAL_BENCH")
+	if path == "" {
+		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
+	}
+	r, err := capture.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames []capture.Frame
+	for fr := (capture.Frame{}); r.Next(&fr) == nil; {
+		if fr.N%8192 < 64 {
+			fr.Data = append([]byte(nil), fr.Data...)
+			frames = append(frames, fr)
+		}
+	}
+	r.Close()
+	var n int
+	emit := func(p *Packet) { n += len(p.Payload) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := NewDecoder()
+		for j := range frames {
+			fr := &frames[j]
+			d.Decode(fr.N, fr.CI.Timestamp, fr.CI.Length, fr.CI.CaptureLength, fr.Link, fr.Data, emit)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(frames)), "ns/frame")
+}
