@@ -147,10 +147,21 @@ func (w *Writer) WithFallback(f *Fallback) *Writer {
 // Add copies a record into the spool. If a run can be neither written nor
 // kept in memory its records are dropped and counted (see Close).
 func (w *Writer) Add(key, val []byte) {
-	if w.closed {
-		return
+	if !w.closed && len(w.arena)+len(key)+len(val) > w.budget && len(w.recs) > 0 {
+		w.flush() // the value will fit (or the record is alone in its run)
 	}
-	if len(w.arena)+len(key)+len(val) > w.budget && len(w.recs) > 0 {
+	w.Append(key, func(dst []byte) ([]byte, error) { return append(dst, val...), nil })
+}
+
+// Append adds a record whose value appendVal appends to dst, the spool's
+// own memory, so that the value is written once instead of being made
+// and then copied; appendVal must only append to dst. When it fails,
+// nothing is added and its error is returned.
+func (w *Writer) Append(key []byte, appendVal func(dst []byte) ([]byte, error)) error {
+	if w.closed {
+		return nil
+	}
+	if len(w.arena)+len(key) > w.budget && len(w.recs) > 0 {
 		w.flush()
 	}
 	if w.arena == nil {
@@ -160,11 +171,36 @@ func (w *Writer) Add(key, val []byte) {
 	}
 	start := len(w.arena)
 	w.arena = append(w.arena, key...)
-	w.arena = append(w.arena, val...)
-	k := w.arena[start : start+len(key) : start+len(key)]
-	v := w.arena[start+len(key) : len(w.arena) : len(w.arena)]
-	w.recs = append(w.recs, record{k, v, len(w.recs), keyPrefix(key)})
+	end := len(w.arena)
+	room := w.arena[end:end:max(end, min(cap(w.arena), w.budget))]
+	v, err := appendVal(room)
+	if err != nil {
+		w.arena = w.arena[:start]
+		return err
+	}
+	if len(v) > 0 && (cap(room) == 0 || &v[0] != &room[:1][0]) {
+		// The value did not fit in the run's budget: append made it
+		// elsewhere. It starts the next run, with its key.
+		k := w.arena[start:end]
+		w.arena = w.arena[:start]
+		if len(w.recs) > 0 {
+			w.flush()
+			if w.arena == nil {
+				w.arena = make([]byte, 0, w.budget)
+			}
+			w.arena = append(w.arena, k...) // copy handles the overlap
+		} else {
+			w.arena = w.arena[:end]
+		}
+		start, end = 0, len(w.arena)
+		w.arena = append(w.arena, v...)
+	} else {
+		w.arena = w.arena[:end+len(v)]
+	}
+	k := w.arena[start:end:end]
+	w.recs = append(w.recs, record{k, w.arena[end:len(w.arena):len(w.arena)], len(w.recs), keyPrefix(k)})
 	w.n++
+	return nil
 }
 
 // Len is the number of records added.
