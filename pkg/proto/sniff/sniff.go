@@ -64,17 +64,19 @@ func Analyze(b []byte) Profile {
 		p.Verdict = Empty
 		return p
 	}
-	var counts [256]int
+	counts := countBytes(b)
 	printable := 0
 	b64, hexOnly := true, true
-	for _, c := range b {
-		counts[c]++
-		if (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' {
-			printable++
+	for c, k := range counts {
+		if k == 0 {
+			continue
 		}
-		isHex := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-		hexOnly = hexOnly && isHex
-		b64 = b64 && (isHex || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '+' || c == '/' || c == '=' || c == '-' || c == '_')
+		class := byteClass[c]
+		if class&printableByte != 0 {
+			printable += k
+		}
+		hexOnly = hexOnly && class&hexByte != 0
+		b64 = b64 && class&base64Byte != 0
 	}
 	n := float64(len(b))
 	exp := n / 256
@@ -99,6 +101,50 @@ func Analyze(b []byte) Profile {
 	p.Verdict = Classify(p)
 	return p
 }
+
+// countBytes counts each byte value of b. Four tables, summed at the end,
+// let a run of one byte value count without each increment waiting for
+// the one before.
+func countBytes(b []byte) (counts [256]int) {
+	var t [4][256]uint32
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		t[0][b[i]]++
+		t[1][b[i+1]]++
+		t[2][b[i+2]]++
+		t[3][b[i+3]]++
+	}
+	for ; i < len(b); i++ {
+		t[0][b[i]]++
+	}
+	for c := range counts {
+		counts[c] = int(t[0][c]) + int(t[1][c]) + int(t[2][c]) + int(t[3][c])
+	}
+	return counts
+}
+
+// The classes of byte values Analyze counts.
+const (
+	printableByte = 1 << iota // ASCII letters, digits, punctuation, space, tab, CR, LF
+	hexByte                   // 0-9, a-f, A-F
+	base64Byte                // the standard and URL-safe base64 alphabets, with '='
+)
+
+var byteClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' {
+			t[c] |= printableByte
+		}
+		if (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') {
+			t[c] |= hexByte | base64Byte
+		}
+		if (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '+' || c == '/' || c == '=' || c == '-' || c == '_' {
+			t[c] |= base64Byte
+		}
+	}
+	return t
+}()
 
 func round(v float64, digits int) float64 {
 	s := math.Pow(10, float64(digits))

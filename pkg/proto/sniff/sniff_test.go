@@ -171,7 +171,62 @@ func FuzzAnalyze(f *testing.F) {
 		if len(p.HeadHex) > 2*HeadLen {
 			t.Fatal("head too long")
 		}
+		checkByteStats(t, b, p)
 	})
+}
+
+// checkByteStats compares what Analyze counts with a test of each byte.
+func checkByteStats(t *testing.T, b []byte, p Profile) {
+	t.Helper()
+	if len(b) == 0 {
+		return
+	}
+	printable := 0
+	b64, hexOnly := true, true
+	for _, c := range b {
+		if (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' {
+			printable++
+		}
+		isHex := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+		hexOnly = hexOnly && isHex
+		b64 = b64 && (isHex || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '+' || c == '/' || c == '=' || c == '-' || c == '_')
+	}
+	alphabet := ""
+	switch {
+	case hexOnly:
+		alphabet = "hex"
+	case b64:
+		alphabet = "base64"
+	}
+	if want := round(float64(printable)/float64(len(b)), 4); p.PrintableRatio != want || p.Alphabet != alphabet {
+		t.Errorf("printable ratio %v, alphabet %q; want %v, %q", p.PrintableRatio, p.Alphabet, want, alphabet)
+	}
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	if got := countBytes(b); got != counts {
+		t.Errorf("byte counts differ")
+	}
+}
+
+// TestByteStats: the counts and classes Analyze takes from its tables
+// are those of a test of each byte, for every byte value and lengths
+// around the four-byte steps.
+func TestByteStats(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, c := range cases(t) {
+		checkByteStats(t, c.in, Analyze(c.in))
+	}
+	for n := range 11 {
+		for _, in := range [][]byte{all[:n], all[256-n:], []byte("0123456789abcdefABCDEF+/=-_xyzXYZ\t\r\n ~"[:n+20]), random(n+40, uint64(n))} {
+			checkByteStats(t, in, Analyze(in))
+		}
+	}
+	checkByteStats(t, all, Analyze(all))
 }
 
 func BenchmarkAnalyze(b *testing.B) {
