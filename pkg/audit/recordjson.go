@@ -64,7 +64,7 @@ func appendOptString(b []byte, key, s string) []byte {
 // is the definition.
 func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			q, _ := json.Marshal(s) // a string always marshals
 			return append(b, q...)
 		}
@@ -73,6 +73,16 @@ func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plainJSON marks the bytes AppendJSONString copies as they are: printable
+// ASCII but for '"', '\\', '<', '>' and '&' (one lookup per byte instead
+// of seven comparisons).
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendTime appends t as time.Time's MarshalJSON writes it (RFC 3339
 // with nanoseconds, quoted); years outside 0–9999 are an error, as there.

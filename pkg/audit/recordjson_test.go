@@ -180,3 +180,18 @@ func FuzzRecordJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFlowAppendJSON encodes a typical flow record (the spool
+// encodes every flow of a json or ndjson run).
+func BenchmarkFlowAppendJSON(b *testing.B) {
+	f := Flow{Transport: "udp", Client: "192.168.1.23:51234", Server: "[2001:db8::53]:53", Device: "mac:02:00:00:00:00:01",
+		PacketsUp: 3, PacketsDown: 3, BytesUp: 312, BytesDown: 1290, PayloadUp: 120, PayloadDown: 1002, FirstFrame: 1234567,
+		First: time.Date(2026, 12, 2, 7, 35, 0, 123456789, time.UTC), Last: time.Date(2026, 12, 2, 7, 35, 1, 120000000, time.UTC),
+		Protocol: "dns", Name: "connectivity-check.example.com", NameSource: "dns", Channel: "plaintext", State: "timeout"}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = f.AppendJSON(buf[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}
