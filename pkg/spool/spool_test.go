@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -179,9 +180,15 @@ func BenchmarkSort(b *testing.B) {
 	}
 	recs := slices.Clone(w.recs)
 	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := threadCPU()
 	for b.Loop() {
 		copy(w.recs, recs)
 		w.sort()
+	}
+	if t := threadCPU(); t > 0 {
+		b.ReportMetric(float64(t-t0)/float64(b.N), "cpu-ns/op")
 	}
 }
 
