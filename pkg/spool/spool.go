@@ -99,7 +99,6 @@ type Writer struct {
 	// FreeAsMerged).
 	freeAsMerged bool
 	freed        bool // a Merge gave the file back
-	gather       gather
 }
 
 // FreeAsMerged makes the next Merge of w give the space of its temporary
@@ -241,48 +240,35 @@ func (w *Writer) flush() {
 // recordSize is the memory of one record header in a run.
 const recordSize = 64
 
-// writeRun appends the sorted records to the file as a run: each record
-// as the lengths of its key and value (uvarints), the key and the value.
+// writeRun appends the sorted records to the file as a run.
 func (w *Writer) writeRun() error {
 	if w.f == nil {
 		f, err := createTemp(w.dir)
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
-		w.f = f
+		w.f, w.bw = f, bufio.NewWriterSize(f, readBuffer)
 		// Unlinked at once where the system allows it (Unix): nothing is
 		// left behind if the process is killed.
 		w.unlinked = os.Remove(f.Name()) == nil
 	}
-	n, gathered, err := w.writeGathered()
-	if !gathered {
-		n, err = w.writeBuffered()
-	}
-	if err != nil {
-		// The runs before this one were written whole and stay usable.
-		return fmt.Errorf("spool: %w", err)
-	}
-	w.runs = append(w.runs, run{w.off, n})
-	w.off += n
-	return nil
-}
-
-// writeBuffered writes the run through the Writer's buffer.
-func (w *Writer) writeBuffered() (int64, error) {
-	if w.bw == nil {
-		w.bw = bufio.NewWriterSize(w.f, readBuffer)
-	}
-	var n int64
+	start := w.off
 	var hdr [2 * binary.MaxVarintLen64]byte
 	for _, r := range w.recs {
-		h := binary.PutUvarint(hdr[:], uint64(len(r.key)))
-		h += binary.PutUvarint(hdr[h:], uint64(len(r.val)))
-		w.bw.Write(hdr[:h])
+		n := binary.PutUvarint(hdr[:], uint64(len(r.key)))
+		n += binary.PutUvarint(hdr[n:], uint64(len(r.val)))
+		w.bw.Write(hdr[:n])
 		w.bw.Write(r.key)
 		w.bw.Write(r.val)
-		n += int64(h + len(r.key) + len(r.val))
+		w.off += int64(n + len(r.key) + len(r.val))
 	}
-	return n, w.bw.Flush()
+	if err := w.bw.Flush(); err != nil {
+		// The runs before this one were written whole and stay usable.
+		w.off = start
+		return fmt.Errorf("spool: %w", err)
+	}
+	w.runs = append(w.runs, run{start, w.off - start})
+	return nil
 }
 
 // sort puts the run's records in key order (stable), through their ranks.
