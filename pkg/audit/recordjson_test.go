@@ -9,7 +9,8 @@ import (
 
 // oddStrings need every escape encoding/json makes.
 var oddStrings = []string{"", "tcp", "192.168.1.10:443", "[fe80::1]:5353", "a<b>&c", `q"uote\back`, "tab\there\r\n",
-	"\x00\x1f\x7f", "caf\xc3\xa9", "bad\xffutf8", "line\u2028sep\u2029", "\u202eevil", "emoji 😀", "x\xed\xa0\x80y"}
+	"\x00\x1f\x7f", "caf\xc3\xa9", "bad\xffutf8", "line\u2028sep\u2029", "\u202eevil", "emoji 😀", "x\xed\xa0\x80y",
+	"pair:mac:02:00:00:00:00:01/10.0.0.2>ip:1.2.3.4/1.2.3.4", "<", ">>&&<<", "&x<", "<é>", "a>\"b"}
 
 func flowCases() []Flow {
 	base := Flow{ID: 7, Transport: "tcp", Client: "10.0.0.2:5000", Server: "1.2.3.4:443", PacketsUp: 1, PacketsDown: 2,
@@ -179,4 +180,29 @@ func FuzzRecordJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkFlowAppendJSON encodes a typical flow record (the spool
+// encodes every flow of a json or ndjson run).
+func BenchmarkFlowAppendJSON(b *testing.B) {
+	f := Flow{Transport: "udp", Client: "192.168.1.23:51234", Server: "[2001:db8::53]:53", Device: "mac:02:00:00:00:00:01",
+		PacketsUp: 3, PacketsDown: 3, BytesUp: 312, BytesDown: 1290, PayloadUp: 120, PayloadDown: 1002, FirstFrame: 1234567,
+		First: time.Date(2026, 12, 2, 7, 35, 0, 123456789, time.UTC), Last: time.Date(2026, 12, 2, 7, 35, 1, 120000000, time.UTC),
+		Protocol: "dns", Name: "connectivity-check.example.com", NameSource: "dns", Channel: "plaintext", State: "timeout"}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = f.AppendJSON(buf[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkAppendJSONString quotes a provisional device ID (the flows of
+// a pending pair carry one until the merge renames it).
+func BenchmarkAppendJSONString(b *testing.B) {
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSONString(buf[:0], "pair:mac:02:00:00:00:00:01/192.168.1.23>ip:192.0.2.53/192.0.2.53")
+	}
 }

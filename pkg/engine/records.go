@@ -34,8 +34,7 @@ const defaultSpoolBudget = 2 << 20
 type recordSpools struct {
 	flows, events *spool.Writer
 	seq           uint64 // events emitted, the last tie-break
-	// Scratch, reused for every record (the spool copies what it keeps).
-	buf, js, key []byte
+	key           []byte // scratch for an event's key (the spool copies it)
 }
 
 func newRecordSpools(cfg Config) *recordSpools {
@@ -78,19 +77,17 @@ func (s *session) recordKey() []byte {
 	return s.recKey
 }
 
-// spoolFlow adds a flow record; its ID is given when the spools are merged.
+// spoolFlow adds a flow record, encoded straight into the spool; its ID
+// is given when the spools are merged. The value is the flow's local ID,
+// its device (length first) and its JSON (decodeFlowValue).
 func (rs *recordSpools) spoolFlow(s *session, rec audit.Flow) error {
 	rec.ID = 0
-	v := binary.AppendUvarint(rs.buf[:0], s.f.ID)
-	v = binary.AppendUvarint(v, uint64(len(rec.Device)))
-	v = append(v, rec.Device...)
-	v, err := rec.AppendJSON(v)
-	rs.buf = v
-	if err != nil {
-		return err
-	}
-	rs.flows.Add(s.recordKey(), v)
-	return nil
+	return rs.flows.Append(s.recordKey(), func(v []byte) ([]byte, error) {
+		v = binary.AppendUvarint(v, s.f.ID)
+		v = binary.AppendUvarint(v, uint64(len(rec.Device)))
+		v = append(v, rec.Device...)
+		return rec.AppendJSON(v)
+	})
 }
 
 // transientFields is implemented by lazy event fields that can write
@@ -112,14 +109,12 @@ func (w *worker) eventFields(lz proto.Lazy) any {
 // spoolEvent adds an event of the session's flow (s nil: of no flow);
 // frame is its run-wide frame number, the sort key (ev.Frame may be the
 // number in its input, inputs.go).
+// The event is encoded straight into the spool: the value is its flow's
+// local ID, its JSON and, in 4 bytes at the end, where in the JSON its
+// flow ID goes (decodeEventValue).
 func (rs *recordSpools) spoolEvent(s *session, ev audit.Event, frame uint64) error {
 	local := ev.FlowID
 	ev.FlowID = 0
-	js, at, err := ev.AppendJSONFlowLater(rs.js[:0])
-	rs.js = js
-	if err != nil {
-		return err
-	}
 	rs.seq++
 	k := binary.BigEndian.AppendUint64(rs.key[:0], frame)
 	if s != nil && local != 0 {
@@ -132,12 +127,15 @@ func (rs *recordSpools) spoolEvent(s *session, ev audit.Event, frame uint64) err
 	k = append(k, 0)
 	k = binary.BigEndian.AppendUint64(k, rs.seq)
 	rs.key = k
-	v := binary.AppendUvarint(rs.buf[:0], local)
-	v = binary.AppendUvarint(v, uint64(at))
-	v = append(v, js...)
-	rs.buf = v
-	rs.events.Add(k, v)
-	return nil
+	return rs.events.Append(k, func(v []byte) ([]byte, error) {
+		v = binary.AppendUvarint(v, local)
+		js := len(v)
+		v, at, err := ev.AppendJSONFlowLater(v)
+		if err != nil {
+			return v, err
+		}
+		return binary.BigEndian.AppendUint32(v, uint32(at-js)), nil
+	})
 }
 
 // spooledRecords implements audit.Records over the workers' spools.
@@ -528,13 +526,13 @@ func decodeFlowValue(v []byte) (local uint64, device, js []byte, err error) {
 
 func decodeEventValue(v []byte) (local uint64, at int, js []byte, err error) {
 	local, n := binary.Uvarint(v)
-	if n <= 0 {
+	if n <= 0 || len(v)-n < 4 {
 		return 0, 0, nil, errSpoolValue
 	}
-	v = v[n:]
-	a, n := binary.Uvarint(v)
-	if n <= 0 || a > uint64(len(v)-n) {
+	js = v[n : len(v)-4]
+	a := binary.BigEndian.Uint32(v[len(v)-4:])
+	if uint64(a) > uint64(len(js)) {
 		return 0, 0, nil, errSpoolValue
 	}
-	return local, int(a), v[n:], nil
+	return local, int(a), js, nil
 }

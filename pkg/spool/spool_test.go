@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -179,9 +180,15 @@ func BenchmarkSort(b *testing.B) {
 	}
 	recs := slices.Clone(w.recs)
 	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := threadCPU()
 	for b.Loop() {
 		copy(w.recs, recs)
 		w.sort()
+	}
+	if t := threadCPU(); t > 0 {
+		b.ReportMetric(float64(t-t0)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -203,5 +210,73 @@ func TestKeyPrefixOrder(t *testing.T) {
 		if pa != pb && cmp.Compare(pa, pb) != bytes.Compare(a, b) {
 			t.Fatalf("%x (%x) and %x (%x): prefixes order them otherwise than bytes.Compare", a, pa, b, pb)
 		}
+	}
+}
+
+// TestAppendIsAdd: records appended in place (in pieces, some failing,
+// some larger than the budget) make the same runs and the same merge as
+// the records copied by Add, with the file and with the memory fallback.
+func TestAppendIsAdd(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		budget   int
+		maxVal   int
+		diskFull bool
+	}{
+		{"small values", 1 << 10, 40, false},
+		{"values near the budget", 256, 300, false},
+		{"keys and values past the budget", 16, 64, false},
+		{"disk full, in memory", 512, 200, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.diskFull {
+				defer func(old func(string) (file, error)) { createTemp = old }(createTemp)
+				createTemp = func(string) (file, error) {
+					f, err := os.CreateTemp(dir, "full-*")
+					return &fullFile{File: f, room: 1 << 10}, err
+				}
+			}
+			fb := NewFallback(1 << 30)
+			add, app := New(dir, tc.budget).WithFallback(fb), New(dir, tc.budget).WithFallback(fb)
+			rng := rand.New(rand.NewPCG(5, uint64(tc.budget)))
+			failed := errors.New("unencodable")
+			for i := range 3000 {
+				key := []byte(fmt.Sprintf("k%03d", rng.IntN(100)))
+				if rng.IntN(50) == 0 {
+					key = bytes.Repeat(key, 8)
+				}
+				val := bytes.Repeat([]byte{byte('a' + i%26)}, rng.IntN(tc.maxVal+1))
+				fail := rng.IntN(10) == 0
+				err := app.Append(key, func(dst []byte) ([]byte, error) {
+					half := len(val) / 2
+					dst = append(dst, val[:half]...)
+					if fail {
+						return dst, failed
+					}
+					return append(dst, val[half:]...), nil
+				})
+				if fail != (err == failed) {
+					t.Fatalf("record %d: Append returned %v, want the value's error: %v", i, err, fail)
+				}
+				if !fail {
+					add.Add(key, val)
+				}
+			}
+			for _, w := range []*Writer{add, app} {
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				defer w.Remove()
+			}
+			if len(app.runs) != len(add.runs) || len(app.mem) != len(add.mem) || app.SpilledBytes() != add.SpilledBytes() || app.Len() != add.Len() {
+				t.Errorf("Append: %d runs in the file, %d in memory, %d bytes, %d records; Add: %d, %d, %d, %d",
+					len(app.runs), len(app.mem), app.SpilledBytes(), app.Len(), len(add.runs), len(add.mem), add.SpilledBytes(), add.Len())
+			}
+			got, want := collect(t, []*Writer{app}), collect(t, []*Writer{add})
+			if !slices.Equal(got, want) {
+				t.Errorf("Append merged %d records, Add %d; not the same", len(got), len(want))
+			}
+		})
 	}
 }
