@@ -13,10 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/phonehome/phonehome/pkg/geo"
-	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/report"
-	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // TestRealBenchOutputsParse writes every output of the real-traffic bench
@@ -25,30 +22,19 @@ import (
 // each parses: JSON validates against docs/schema, every NDJSON line is
 // JSON, every CSV table is CSV. Leaks masked, generic detectors only.
 func TestRealBenchOutputsParse(t *testing.T) {
-	in := os.Getenv("PHONEHOME_REAL_BENCH")
-	if in == "" {
-		t.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to check")
-	}
-	sc, err := leak.NewScanner(nil, leak.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := geo.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigs, err := signature.LoadEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := realBench(t)
 	// As the CLI runs: json and ndjson spool every flow record and event;
 	// the other formats keep flow records in memory (up to MaxRecords).
-	spooled, err := Run(context.Background(), Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolDir: t.TempDir()}, []string{in})
+	inMemoryCfg := genericConfig(t)
+	inMemoryCfg.KeepFlows = true
+	spooledCfg := inMemoryCfg
+	spooledCfg.KeepEvents, spooledCfg.SpoolRecords, spooledCfg.SpoolDir = true, true, t.TempDir()
+	spooled, err := Run(context.Background(), spooledCfg, []string{in})
 	if err != nil && !errors.Is(err, ErrDamaged) {
 		t.Fatal(err)
 	}
 	defer spooled.Records.Close()
-	inMemory, err := Run(context.Background(), Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true}, []string{in})
+	inMemory, err := Run(context.Background(), inMemoryCfg, []string{in})
 	if err != nil && !errors.Is(err, ErrDamaged) {
 		t.Fatal(err)
 	}

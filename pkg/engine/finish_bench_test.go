@@ -4,15 +4,10 @@ package engine
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
-
-	"github.com/phonehome/phonehome/pkg/geo"
-	"github.com/phonehome/phonehome/pkg/leak"
-	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // BenchmarkFinish is the end of the analysis alone (engine.finish: the
@@ -23,28 +18,16 @@ import (
 // with the collector off, so that cpu-ms/op is the end's own work (what
 // varies least on a loaded machine) and B/op what it leaves the collector.
 func BenchmarkFinish(b *testing.B) {
-	in := os.Getenv("PHONEHOME_REAL_BENCH")
-	if in == "" {
-		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench")
-	}
-	sc, err := leak.NewScanner(nil, leak.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := geo.Embedded()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sigs, err := signature.LoadEmbedded()
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := realBench(b)
+	cfg := genericConfig(b)
+	spooled := cfg
+	spooled.KeepFlows, spooled.KeepEvents, spooled.SpoolRecords, spooled.SpoolDir = true, true, true, b.TempDir()
 	for _, tc := range []struct {
 		name string
 		cfg  Config
 	}{
-		{"table", Config{Scanner: sc, Geo: g, Signatures: sigs}},
-		{"json", Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolDir: b.TempDir()}},
+		{"table", cfg},
+		{"json", spooled},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()

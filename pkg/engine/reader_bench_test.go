@@ -19,10 +19,7 @@ import (
 // and the dispatch into the goroutines' batches, which a drain hands back
 // at once instead of running the workers.
 func BenchmarkReader(b *testing.B) {
-	path := os.Getenv("PHONEHOME_REAL_BENCH")
-	if path == "" {
-		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
-	}
+	path := realBench(b)
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -79,7 +76,6 @@ func BenchmarkReader(b *testing.B) {
 
 // cpuTime is the process's user and system CPU time so far: on a shared
 // machine it says more than the wall time.
-// cpuTime is the process's user + system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

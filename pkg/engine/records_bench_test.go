@@ -6,13 +6,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"testing"
 
-	"github.com/phonehome/phonehome/pkg/geo"
-	"github.com/phonehome/phonehome/pkg/leak"
 	"github.com/phonehome/phonehome/pkg/report"
-	"github.com/phonehome/phonehome/pkg/signature"
 )
 
 // BenchmarkWriteSpooledRecords is the writing after the analysis for json
@@ -22,23 +18,10 @@ import (
 // (skipped when unset); it is analysed once, and every iteration streams
 // its records again.
 func BenchmarkWriteSpooledRecords(b *testing.B) {
-	in := os.Getenv("PHONEHOME_REAL_BENCH")
-	if in == "" {
-		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench")
-	}
-	sc, err := leak.NewScanner(nil, leak.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := geo.Embedded()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sigs, err := signature.LoadEmbedded()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rep, err := Run(context.Background(), Config{Scanner: sc, Geo: g, Signatures: sigs, KeepFlows: true, KeepEvents: true, SpoolRecords: true, SpoolDir: b.TempDir()}, []string{in})
+	in := realBench(b)
+	cfg := genericConfig(b)
+	cfg.KeepFlows, cfg.KeepEvents, cfg.SpoolRecords, cfg.SpoolDir = true, true, true, b.TempDir()
+	rep, err := Run(context.Background(), cfg, []string{in})
 	if err != nil && !errors.Is(err, ErrDamaged) {
 		b.Fatal(err)
 	}
@@ -61,8 +44,7 @@ func BenchmarkWriteSpooledRecords(b *testing.B) {
 	}
 }
 
-// cpuSeconds is the process's user and system time so far: the figure to
-// compare on a machine whose other load makes wall times meaningless.
+// countingWriter counts what is written to it and keeps nothing.
 type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {

@@ -63,10 +63,7 @@ func BenchmarkReadTrackReassemble100MB(b *testing.B) {
 // made by ../shared/bench/make-real-bench; skipped when unset), with the
 // shard hash the engine's reader computes for every packet.
 func BenchmarkReadTrackReal(b *testing.B) {
-	path := os.Getenv("PHONEHOME_REAL_BENCH")
-	if path == "" {
-		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
-	}
+	path := realBench(b)
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -103,6 +100,17 @@ func BenchmarkReadTrackReal(b *testing.B) {
 	_ = sum
 }
 
+// realBench is the capture of the real-traffic bench, PHONEHOME_REAL_BENCH
+// (a file made by ../shared/bench/make-real-bench); the benchmark skips
+// when it is unset.
+func realBench(b *testing.B) string {
+	path := os.Getenv("PHONEHOME_REAL_BENCH")
+	if path == "" {
+		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
+	}
+	return path
+}
+
 // cpuTime is the process's user and system CPU time so far: on a shared
 // machine it says more than the wall time.
 func cpuTime() time.Duration {
@@ -117,10 +125,7 @@ func cpuTime() time.Duration {
 // that only counts. An op is one pass over them with a new Decoder; the
 // ns/frame metric is per frame.
 func BenchmarkDecodeReal(b *testing.B) {
-	path := os.Getenv("PHONEHOME_REAL_BENCH")
-	if path == "" {
-		b.Skip("PHONEHOME_REAL_BENCH not set: no real-traffic bench to read")
-	}
+	path := realBench(b)
 	r, err := capture.Open(path)
 	if err != nil {
 		b.Fatal(err)
