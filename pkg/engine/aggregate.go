@@ -68,31 +68,24 @@ func (m *moveTab) fill() {
 }
 
 // id is the id in to of string id i of from.
-func (m *moveTab) id(i uint32) uint32 {
-	if i == 0 {
-		return 0
-	}
-	if int(i) >= len(m.ids) {
-		m.ids = append(m.ids, make([]uint32, len(m.from.strs)-len(m.ids))...)
-	}
-	if m.ids[i] == 0 {
-		m.ids[i] = m.to.id(m.from.strs[i])
-	}
-	return m.ids[i]
-}
+func (m *moveTab) id(i uint32) uint32 { return translate(&m.ids, m.from.strs, i, m.to.id) }
 
 // dec is the id in to of decryption id i of from.
-func (m *moveTab) dec(i uint32) uint32 {
+func (m *moveTab) dec(i uint32) uint32 { return translate(&m.decs, m.from.decs, i, m.to.decID) }
+
+// translate is memo[i], the id in the other table of from[i], which add
+// looks up there the first time; id 0 is 0 in every table.
+func translate[T any](memo *[]uint32, from []T, i uint32, add func(T) uint32) uint32 {
 	if i == 0 {
 		return 0
 	}
-	if int(i) >= len(m.decs) {
-		m.decs = append(m.decs, make([]uint32, len(m.from.decs)-len(m.decs))...)
+	if int(i) >= len(*memo) {
+		*memo = append(*memo, make([]uint32, len(from)-len(*memo))...)
 	}
-	if m.decs[i] == 0 {
-		m.decs[i] = m.to.decID(m.from.decs[i])
+	if (*memo)[i] == 0 {
+		(*memo)[i] = add(from[i])
 	}
-	return m.decs[i]
+	return (*memo)[i]
 }
 
 // protos is the protocol bits of from's set in to, and the protocols that
