@@ -1,9 +1,10 @@
 package audit
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/phonehome/phonehome/internal/jsonw"
 )
 
 // AppendJSON appends the flow record as encoding/json marshals it, without
@@ -57,43 +58,11 @@ func appendOptString(b []byte, key, s string) []byte {
 	return AppendJSONString(append(b, key...), s)
 }
 
-// AppendJSONString appends s quoted as encoding/json quotes it. Printable
-// ASCII (addresses, names, enumerations: nearly every string of a record)
-// is copied, with '<', '>' and '&' escaped as \u003c, \u003e and \u0026
-// (a provisional device ID, "pair:.../...>.../...", has one); anything
-// else is left to encoding/json, whose escaping (quotes, control bytes,
-// U+2028/2029, invalid UTF-8) is the definition.
+// AppendJSONString appends s quoted as encoding/json quotes it
+// (HTML-safe, as jsonw.String).
 func AppendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	orig := len(b)
-	b = append(b, '"')
-	plain := 0 // s[plain:] is not yet appended
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if plainJSON[c] {
-			continue
-		}
-		if c != '<' && c != '>' && c != '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b[:orig], q...)
-		}
-		b = append(b, s[plain:i]...)
-		b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		plain = i + 1
-	}
-	b = append(b, s[plain:]...)
-	return append(b, '"')
+	return jsonw.String(b, s)
 }
-
-// plainJSON marks the bytes AppendJSONString copies as they are: printable
-// ASCII but for '"', '\\', '<', '>' and '&' (one lookup per byte instead
-// of seven comparisons).
-var plainJSON = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
 
 // appendTime appends t as time.Time's MarshalJSON writes it (RFC 3339
 // with nanoseconds, quoted); years outside 0–9999 are an error, as there.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/phonehome/phonehome/internal/jsonw"
 )
 
 // Masker replaces leaked spellings in report text. A spelling is replaced
@@ -392,11 +394,7 @@ func (m *Masker) maskLiteral(c *MaskCache, js []byte, i int, sc *literalScan) []
 	if !ok {
 		return nil
 	}
-	enc, err := json.Marshal(masked)
-	if err != nil {
-		return nil
-	}
-	return enc
+	return jsonw.String(nil, masked)
 }
 
 // literalScan is what scanLiteral learns of a string literal in its one

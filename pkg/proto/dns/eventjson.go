@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+	"github.com/phonehome/phonehome/internal/jsonw"
 )
 
 // MarshalJSON writes the event as encoding/json would from its struct tags

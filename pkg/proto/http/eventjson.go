@@ -2,7 +2,7 @@ package http
 
 import (
 	"errors"
-	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+	"github.com/phonehome/phonehome/internal/jsonw"
 	"strconv"
 	"time"
 )

@@ -1,7 +1,7 @@
 package quic
 
 import (
-	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+	"github.com/phonehome/phonehome/internal/jsonw"
 	"github.com/phonehome/phonehome/pkg/proto/tls"
 )
 

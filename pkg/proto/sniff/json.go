@@ -1,6 +1,6 @@
 package sniff
 
-import "github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+import "github.com/phonehome/phonehome/internal/jsonw"
 
 // AppendJSON appends the profile as encoding/json marshals it, without
 // reflection (the "up" and "down" of unknown events;

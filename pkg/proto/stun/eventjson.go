@@ -1,6 +1,6 @@
 package stun
 
-import "github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+import "github.com/phonehome/phonehome/internal/jsonw"
 
 // AppendJSON appends the event as encoding/json marshals it, without
 // reflection (audit.JSONAppender; TestEventAppendersMatchEncodingJSON).

@@ -1,6 +1,6 @@
 package tls
 
-import "github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
+import "github.com/phonehome/phonehome/internal/jsonw"
 
 // AppendJSON appends the session as encoding/json marshals it, without
 // reflection (the Fields of "tls" events: audit.JSONAppender;

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/phonehome/phonehome/internal/jsontest"
+	"github.com/phonehome/phonehome/internal/jsonw"
 	"github.com/phonehome/phonehome/pkg/proto/dhcp"
 	"github.com/phonehome/phonehome/pkg/proto/ftp"
-	"github.com/phonehome/phonehome/pkg/proto/internal/jsonw"
 	"github.com/phonehome/phonehome/pkg/proto/mail"
 	"github.com/phonehome/phonehome/pkg/proto/mqtt"
 	"github.com/phonehome/phonehome/pkg/proto/netbios"

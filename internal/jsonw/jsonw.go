@@ -1,7 +1,7 @@
 // Package jsonw appends JSON values to byte slices exactly as
-// encoding/json writes them, for the decoders' hand-written event
-// encoders (pkg/proto/dns, pkg/proto/http), which must stay byte-identical
-// to encoding/json.
+// encoding/json writes them, for the hand-written encoders of decoder
+// events (pkg/proto/...) and audit records (pkg/audit), which must stay
+// byte-identical to encoding/json.
 package jsonw
 
 import "unicode/utf8"
@@ -13,11 +13,12 @@ func String(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if plain[c] {
-				i++
-				continue
-			}
+		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -60,9 +61,10 @@ func String(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// plain marks the ASCII bytes String copies as they are (one table
-// lookup per byte instead of six comparisons).
-var plain = func() (t [utf8.RuneSelf]bool) {
+// plain marks the bytes String copies as they are: printable ASCII but
+// for '"', '\\', '<', '>' and '&' (one table lookup per byte, before any
+// UTF-8 decoding).
+var plain = func() (t [256]bool) {
 	for c := byte(0x20); c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
