@@ -258,9 +258,10 @@ func (c *MaskCache) add(lit []byte) {
 }
 
 // JSONCached is JSON with the literals known clean in c (nil: none)
-// skipped and the clean ones it probes added to c, for a caller that
-// keeps js when nothing changes: then dst is returned as it was given (js
-// is not copied). When something changed, the output is JSON's.
+// skipped, and some of the clean ones it probes remembered in c (see
+// maskLiteral), for a caller that keeps js when nothing changes: then dst
+// is returned as it was given (js is not copied). When something changed,
+// dst and the report are JSON's.
 func (m *Masker) JSONCached(c *MaskCache, dst, js []byte, skip func(key []byte) bool) ([]byte, bool) {
 	return m.maskJSON(c, dst, js, skip, false)
 }
@@ -580,5 +581,3 @@ func appendUnquoted(dst, lit []byte) ([]byte, bool) {
 	}
 	return dst, true
 }
-
-func hasEscape(lit []byte) bool { return bytes.IndexByte(lit, '\\') >= 0 }

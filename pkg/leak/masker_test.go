@@ -300,7 +300,7 @@ func jsonReference(m *Masker, js []byte, skip func(key []byte) bool) ([]byte, bo
 			continue
 		}
 		text := lit[1 : len(lit)-1]
-		if hasEscape(lit) {
+		if bytes.IndexByte(lit, '\\') >= 0 {
 			v, ok := unquote(lit)
 			if !ok {
 				i = end
