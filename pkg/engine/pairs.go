@@ -282,13 +282,15 @@ func (c *pairFinding) findingTo(t *strtab, ip string) audit.Finding {
 		Frame: c.frame, Time: c.time.time(), Count: c.count}
 }
 
-// findingAt is finding i of the pair as the client side sees it.
-func (x *pairExtra) findingAt(t *strtab, pk *pairKey, i int) audit.Finding {
+// findingAt is finding i of the pair as the client side sees it, its
+// destination's address ip (the pair's server's, as a string) unless the
+// row is kept whole.
+func (x *pairExtra) findingAt(t *strtab, ip string, i int) audit.Finding {
 	c := &x.findings[i]
 	if c.full != 0 {
 		return x.full[c.full-1]
 	}
-	return c.finding(t, pk)
+	return c.findingTo(t, ip)
 }
 
 // merge adds the rows of o (of the same pair, the same string table).
@@ -296,8 +298,11 @@ func (x *pairExtra) merge(t *strtab, pk *pairKey, o *pairExtra) {
 	for _, l := range o.leaks {
 		x.addLeak(l.l, l.cPort)
 	}
-	for i := range o.findings {
-		x.addFinding(t, pk, o.findingAt(t, pk, i), o.findings[i].k.cPort)
+	if len(o.findings) > 0 {
+		ip := pk.server().String()
+		for i := range o.findings {
+			x.addFinding(t, pk, o.findingAt(t, ip, i), o.findings[i].k.cPort)
+		}
 	}
 	x.leaksDropped += o.leaksDropped
 	x.findingsDropped += o.findingsDropped
@@ -609,18 +614,9 @@ func (inv *inventory) sideRows(d *devAgg, x *pairExtra, ip string, clientSide bo
 		d.addLeak(l)
 	}
 	for i := range x.findings {
-		c := &x.findings[i]
-		var fi audit.Finding
-		if c.full != 0 {
-			fi = x.full[c.full-1]
-			if !clientSide {
-				fi.Dest.IP = ip
-			}
-		} else {
-			fi = c.findingTo(inv.tab, ip)
-		}
+		fi := x.findingAt(inv.tab, ip, i)
 		if !clientSide {
-			fi.Dest.Port = c.k.cPort
+			fi.Dest.IP, fi.Dest.Port = ip, x.findings[i].k.cPort
 		}
 		d.addFinding(fi)
 	}
@@ -651,9 +647,9 @@ func (inv *inventory) pairSide(pp *pendingPair, ms *madeSide, clientSide bool) *
 	return d
 }
 
-// mergePair adds pair o of another inventory (string table ot) into inv.
-func (inv *inventory) mergePair(o *pendingPair, ot *strtab) {
-	o.retab(ot, inv.tab)
+// mergePair adds pair o of another inventory, already in inv's string
+// table, into inv.
+func (inv *inventory) mergePair(o *pendingPair) {
 	pp := inv.pending[o.key]
 	if pp == nil {
 		if !inv.pendingRoom(o.key) {

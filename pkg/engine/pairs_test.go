@@ -62,7 +62,7 @@ func TestPairFindingsAsDirect(t *testing.T) {
 			}
 			var got []audit.Finding
 			for i := range x.findings {
-				got = append(got, x.findingAt(tab, &pk, i))
+				got = append(got, x.findingAt(tab, pk.server().String(), i))
 			}
 			if !reflect.DeepEqual(got, d.findings) {
 				t.Errorf("pair:\n%v\ndirect:\n%v", got, d.findings)
@@ -75,7 +75,7 @@ func TestPairFindingsAsDirect(t *testing.T) {
 			y.merge(tab2, &pk, x)
 			got = got[:0]
 			for i := range y.findings {
-				got = append(got, y.findingAt(tab2, &pk, i))
+				got = append(got, y.findingAt(tab2, pk.server().String(), i))
 			}
 			if !reflect.DeepEqual(got, d.findings) {
 				t.Errorf("merged pair:\n%v\ndirect:\n%v", got, d.findings)

@@ -432,7 +432,7 @@ func (inv *inventory) merge(o *inventory) {
 		})
 	}
 	for _, op := range pairs {
-		inv.mergePair(op, inv.tab)
+		inv.mergePair(op)
 	}
 	inv.evicted = append(inv.evicted, o.evicted...)
 	inv.folded = append(inv.folded, o.folded...)
