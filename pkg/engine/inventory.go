@@ -541,7 +541,7 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 		sd.pp = nil
 	})
 	if !aliases {
-		inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
+		inv.evicted, inv.folded = nil, nil
 		return nil
 	}
 	for _, p := range inv.evicted {
@@ -567,7 +567,7 @@ func (inv *inventory) resolve(l *lanEvidence, aliases bool) map[string]string {
 			names[key] = otherDevices
 		}
 	}
-	inv.pending, inv.evicted, inv.folded = map[pairKey]*pendingPair{}, nil, nil
+	inv.evicted, inv.folded = nil, nil
 	return names
 }
 

@@ -24,12 +24,6 @@ var aheadBytes = 32 << 20
 // tableWorkers is the number of goroutines drawing the devices' tables.
 var tableWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
-// swapWriter forwards to w, which changes per table: a termWriter's
-// tablewriter keeps the writer it was made with.
-type swapWriter struct{ w io.Writer }
-
-func (s *swapWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
-
 // deviceSections writes each device's heading and selected tables, the
 // tables drawn on up to workers goroutines (writeOrdered). A device none
 // of whose tables is shown (only capture-wide tables were asked for) gets
@@ -59,10 +53,9 @@ func (t *termWriter) deviceSections(devs []*audit.Device, workers int) {
 	}
 	headed := -1 // the last device whose heading was written
 	t.err = writeOrdered(t.w, n, workers, aheadBytes, func() func(int, io.Writer) error {
-		sw := &swapWriter{}
-		sub := &termWriter{w: sw, opt: t.opt}
+		sub := &termWriter{opt: t.opt} // its box renderer takes w at each table
 		return func(i int, out io.Writer) error {
-			sw.w, sub.err = out, nil
+			sub.w, sub.err = out, nil
 			if g, shown := makers[i%len(makers)](devs[i/len(makers)]); shown {
 				sub.grid(g)
 			}
