@@ -171,7 +171,7 @@ func FuzzAnalyze(f *testing.F) {
 		if len(p.HeadHex) > 2*HeadLen {
 			t.Fatal("head too long")
 		}
-
+		checkReference(t, b)
 	})
 }
 
