@@ -19,7 +19,8 @@ import (
 // that a piece much larger than the others (one device's destinations can
 // be half of a report) is not held whole. lead, when not nil, is called in
 // order before the first byte of each piece that writes any (a device's
-// heading before its first table shown), on the goroutine writing to w.
+// heading before its first table shown), never at the same time as a
+// write to w.
 // The first error — of make, of lead or of writing — is returned, and no
 // piece is begun after it.
 func writeOrdered(w io.Writer, n, workers, aheadBytes int, newMaker func() func(i int, out io.Writer) error, lead func(i int) error) error {
