@@ -144,8 +144,8 @@ type spooledRecords struct {
 	renamed       map[string]string // final device IDs by provisional ID
 	mask          *leak.Masker      // nil: nothing to mask
 	masked        []byte
-	renames       map[string]*deviceRename // by provisional ID (rename)
-	doh           *dohSpool                // rows DoH answers named (dohnames.go)
+	devices       map[string]*spooledDevice // by provisional ID (device)
+	doh           *dohSpool                 // rows DoH answers named (dohnames.go)
 }
 
 // newSpooledRecords closes the workers' spools; nil if none were kept.
@@ -173,22 +173,30 @@ func newSpooledRecords(workers []*worker, renamed map[string]string, mask *leak.
 	return r, errors.Join(errs...)
 }
 
-// deviceRename is the device key of a record before and after its
-// device got its final ID.
-type deviceRename struct{ old, now []byte }
+// spooledDevice is the device of spooled flow records, as the merge
+// needs it: its final ID and, when that is not its provisional one, the
+// device key of its records before and after the rename.
+type spooledDevice struct {
+	id       string
+	old, now []byte // nil: not renamed
+}
 
-// rename is the replacement for the provisional device ID dev, made once.
-func (r *spooledRecords) rename(dev, id string) *deviceRename {
-	if d, ok := r.renames[dev]; ok {
+// device is the entry of the provisional device ID dev, made once: one map
+// lookup a flow record (the merge is one goroutine).
+func (r *spooledRecords) device(dev []byte) *spooledDevice {
+	if d, ok := r.devices[string(dev)]; ok {
 		return d
 	}
-	if r.renames == nil {
-		r.renames = map[string]*deviceRename{}
+	if r.devices == nil {
+		r.devices = map[string]*spooledDevice{}
 	}
-	old, _ := json.Marshal(dev)
-	now, _ := json.Marshal(id)
-	d := &deviceRename{append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...)}
-	r.renames[dev] = d
+	d := &spooledDevice{id: string(dev)}
+	if id, ok := r.renamed[d.id]; ok {
+		old, _ := json.Marshal(d.id)
+		now, _ := json.Marshal(id)
+		d.id, d.old, d.now = id, append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...)
+	}
+	r.devices[string(dev)] = d
 	return d
 }
 
@@ -233,22 +241,17 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 	ids := make([][]uint64, len(r.flows))
 	var n uint64
 	err := spool.Merge(r.flows, func(src int, _, v []byte) error {
-		local, dev, js, err := decodeFlowValue(v)
+		local, devID, js, err := decodeFlowValue(v)
 		if err != nil {
 			return err
 		}
 		n++
 		if r.doh != nil {
-			js = r.doh.flowJSON(js, string(dev), r.renamed)
+			js = r.doh.flowJSON(js, string(devID), r.renamed)
 		}
 		rest := js[len(`{"id":0`):]
-		var renamed *deviceRename
-		if id, ok := r.renamed[string(dev)]; ok {
-			renamed = r.rename(string(dev), id)
-			if keep != nil && !keep(id) {
-				return nil
-			}
-		} else if keep != nil && !keep(string(dev)) {
+		dev := r.device(devID)
+		if keep != nil && !keep(dev.id) {
 			return nil
 		}
 		if local >= uint64(len(ids[src])) {
@@ -263,11 +266,11 @@ func (r *spooledRecords) merge(keep func(device string) bool, p *recordPipe) err
 		d = strconv.AppendUint(d, n, 10)
 		// The device key is the first with this spelling: the strings
 		// before it are a transport and two addresses.
-		if renamed != nil {
-			if i := bytes.Index(rest, renamed.old); i >= 0 {
+		if dev.old != nil {
+			if i := bytes.Index(rest, dev.old); i >= 0 {
 				d = append(d, rest[:i]...)
-				d = append(d, renamed.now...)
-				rest = rest[i+len(renamed.old):]
+				d = append(d, dev.now...)
+				rest = rest[i+len(dev.old):]
 			}
 		}
 		b.data = append(d, rest...)
