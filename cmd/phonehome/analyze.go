@@ -143,15 +143,8 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, errors.New(strings.TrimPrefix(err.Error(), "input error: ")))
 	}
-	if p := c.String("cpuprofile"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			return nil, withCode(exitUsage, err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, withCode(exitUsage, err)
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	if err := startProfiles(c); err != nil {
+		return nil, err
 	}
 	bar := newProgress(c, inputs)
 	if bar != nil {
@@ -161,13 +154,55 @@ func buildReport(c *cli.Context) (*audit.Report, error) {
 	if bar != nil {
 		bar.finish()
 	}
-	if p := c.String("memprofile"); p != "" {
-		if f, ferr := os.Create(p); ferr == nil {
-			pprof.WriteHeapProfile(f)
-			f.Close()
-		}
-	}
 	return runOutcome(c, rep, err)
+}
+
+// startProfiles begins --cpuprofile and arranges --memprofile; both are
+// ended by endProfiles (the App's After), once the command has written
+// its report, so that they cover the writing too (for json, the merge of
+// the spools and the formatting are a third of the run).
+func startProfiles(c *cli.Context) error {
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return withCode(exitUsage, err)
+		}
+		atEnd(c, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	if p := c.String("memprofile"); p != "" {
+		atEnd(c, func() {
+			if f, err := os.Create(p); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		})
+	}
+	return nil
+}
+
+// atEnd registers f to run when the command has returned (endProfiles).
+func atEnd(c *cli.Context, f func()) {
+	if c.App.Metadata == nil {
+		c.App.Metadata = map[string]any{}
+	}
+	fs, _ := c.App.Metadata[atEndKey].([]func())
+	c.App.Metadata[atEndKey] = append(fs, f)
+}
+
+const atEndKey = "phonehome.atEnd"
+
+// endProfiles runs what atEnd registered, last first.
+func endProfiles(c *cli.Context) error {
+	fs, _ := c.App.Metadata[atEndKey].([]func())
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+	delete(c.App.Metadata, atEndKey)
+	return nil
 }
 
 // runOutcome turns what engine.Run returned into the report to write and

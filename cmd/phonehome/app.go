@@ -63,6 +63,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	app.Action = unknownCommand("phonehome", app.Commands)
+	app.After = endProfiles // --cpuprofile and --memprofile end once the report is written
 	// A bad flag prints its error and a one-line hint on stderr (run()
 	// does the printing), never the whole help on stdout, where it would
 	// end up inside a redirected report.
