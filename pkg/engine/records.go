@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -192,9 +191,9 @@ func (r *spooledRecords) device(dev []byte) *spooledDevice {
 	}
 	d := &spooledDevice{id: string(dev)}
 	if id, ok := r.renamed[d.id]; ok {
-		old, _ := json.Marshal(d.id)
-		now, _ := json.Marshal(id)
-		d.id, d.old, d.now = id, append([]byte(`,"device":`), old...), append([]byte(`,"device":`), now...)
+		d.old = audit.AppendJSONString([]byte(`,"device":`), d.id)
+		d.now = audit.AppendJSONString([]byte(`,"device":`), id)
+		d.id = id
 	}
 	r.devices[string(dev)] = d
 	return d
